@@ -1,0 +1,12 @@
+"""One exception type for every user-facing error.
+
+The command line prints ``str(error)`` on one line and exits non-zero, with no traceback,
+so the message must name what is wrong and where (file, row, column, key) and what was
+expected.
+"""
+
+from __future__ import annotations
+
+
+class EvalkitError(ValueError):
+    """A problem with the user's input or settings, explained in one line."""
