@@ -41,6 +41,8 @@ SURVEY_REQUIRED: dict[str, str] = {
 SURVEY_OPTIONAL: dict[str, str] = {
     "weight": "design weight (inverse inclusion probability), > 0",
     "stratum": "design stratum, when the user's design has one",
+    "village_prob": "first-stage inclusion probability of the village, 0 < p <= 1",
+    "incl_prob": "inclusion probability of the household, 0 < p <= 1 (weight = 1/incl_prob)",
 }
 
 # Columns that identify people. They may be present in an input file; the loader
@@ -81,4 +83,14 @@ DERIVED_COLUMNS: dict[str, str] = {
     "water_at_door": "1 if water_access is at_door",
     "water_none": "1 if water_access is none",
     "has_hospital_stay": "1 if reimbursement_share is present",
+    "reimbursement_gap": "max(0, 0.9 - reimbursement_share); 0 when there was no hospital stay",
+    "log_income": "natural log of (income_per_head + 1)",
+}
+
+# Derived columns added to the frame by ``evalkit.data.load_frame``.
+FRAME_DERIVED: dict[str, str] = {
+    "hh_registered": "hh_exited + hh_not_exited",
+    "people_registered": "people_exited + people_not_exited",
+    "hh_total": "hh_registered + hh_nonregistered (the PPS size measure)",
+    "people_total": "people_registered + people_nonregistered (rural population)",
 }
