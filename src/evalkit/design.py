@@ -505,6 +505,16 @@ class SurveyDesign:
         estimate, se, deff, n_obs = design._mean_parts(y)
         return proportion_interval(design, y, estimate, se, deff, n_obs, method, level)
 
+    def logit(self, formula: str, **options):
+        """Survey-weighted logistic regression, as R's ``svyglm(family=quasibinomial())``.
+
+        Coefficients solve the weighted score equations; standard errors are the
+        linearization (sandwich) estimator of Binder (1983). See :func:`evalkit.models.logit`.
+        """
+        from evalkit.models import logit
+
+        return logit(self, formula, **options)
+
     # --- internals ----------------------------------------------------------------------
     def _values(self, column: str) -> np.ndarray:
         return _numeric(self.data, column, "column", allow_nan=True)

@@ -15,9 +15,10 @@ t quantile with ``df`` degrees of freedom:
 * ``likelihood``: the Rao-Scott scaled profile likelihood of ``svyglm``: the binomial
   deviance with weights rescaled to mean 1, divided by the dispersion (``svyvar`` of the
   unweighted Pearson residuals ``(y - p) / sqrt(p (1 - p))``), is inverted at
-  ``t^2 * lambda`` where ``lambda`` is the ratio of the design-based to the model-based variance of ``logit p`` (Lumley 2010, sec. 3.2;
-  ``survey:::confint.svyglm``). The profile is traced on R's grid and inverted through the
-  same FMM cubic spline and linear interpolation R uses, so bounds agree with R to rounding.
+  ``t^2 * lambda`` where ``lambda`` is the ratio of the design-based to the model-based
+  variance of ``logit p`` (Lumley 2010, sec. 3.2; ``survey:::confint.svyglm``). The
+  profile is traced on R's grid and inverted through the same FMM cubic spline and
+  linear interpolation R uses, so bounds agree with R to rounding.
 
 For simple random samples the classical binomial intervals are also offered (``wilson``,
 ``clopper-pearson``, ``jeffreys``, ``agresti-coull``), from statsmodels' well-kept
