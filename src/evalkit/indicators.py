@@ -1,0 +1,389 @@
+"""The three rates and one degree (三率一度), official and design-based, with decisions.
+
+Definitions follow the national exit assessment (see docs/codebook.md):
+
+* wrong-exit rate: people judged wrongly exited / people in sampled exited households;
+* missed-assessment rate: people judged missed / people in sampled non-registered households;
+* recognition rate: households that recognize the work (满意 or 基本满意) / all households;
+* comprehensive poverty incidence: (registered poor not yet exited + estimated missed people
+  + estimated wrongly exited people) / rural population, the counts of the frame.
+
+The *official* figure is the plain (unweighted) sample ratio the assessment published. The
+design-based estimate uses the survey design (weights, villages as PSUs, strata, fpc). The
+people-level rates are ratios of household totals (Cochran 1977, sec. 6.4); their intervals
+are computed on the equivalent person-level proportion, where each person is an observation
+clustered in its household's PSU, so every ``svyciprop`` method applies. The linearized
+variance of that proportion equals the ratio's exactly, because the person-level influence
+values summed within a household are the household's ratio influence value.
+
+Decision against a threshold, by one-sided tests at ``alpha = 1 - level`` (the bounds of the
+two-sided interval at level ``1 - 2 alpha``, by the same interval method):
+
+* an indicator that must stay below a line passes when the upper bound is below it and
+  fails when the lower bound is above it; otherwise "cannot tell at this sample size";
+* an indicator that must reach a line (recognition >= 90%) mirrors this.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import special, stats
+
+from evalkit.design import Estimate, SurveyDesign
+from evalkit.errors import EvalkitError
+
+PASS, FAIL, CANNOT_TELL = "pass", "fail", "cannot tell"
+
+
+@dataclass(frozen=True)
+class IndicatorSpec:
+    """What an indicator measures and the line it is judged against."""
+
+    key: str
+    label_en: str
+    label_zh: str
+    kind: str  # "people" (ratio of people counts) or "households" (proportion)
+    numerator: str
+    denominator: str | None
+    domain: str | None  # 0/1 column selecting the households it is computed on
+    direction: str  # "below" or "at_least"
+
+
+HEADLINE: tuple[IndicatorSpec, ...] = (
+    IndicatorSpec("wrong_exit", "Wrong-exit rate", "脱贫人口错退率", "people",
+                  "people_wrongly_exited", "household_size", "exited", "below"),
+    IndicatorSpec("missed", "Missed-assessment rate", "贫困人口漏评率", "people",
+                  "people_missed", "household_size", "nonpoor", "below"),
+    IndicatorSpec("recognition", "Recognition rate", "群众认可度", "households",
+                  "recognizes", None, None, "at_least"),
+)
+SECONDARY: tuple[IndicatorSpec, ...] = (
+    IndicatorSpec("industry_support", "Industry-support coverage", "产业扶持覆盖率",
+                  "households", "industry_support", None, "registered", "at_least"),
+    IndicatorSpec("microcredit", "Microcredit take-up", "小额信贷获贷率", "households",
+                  "microcredit", None, "registered", "at_least"),
+    IndicatorSpec("public_welfare_job", "Public-welfare job rate", "公益岗位安置率",
+                  "households", "public_welfare_job", None, "registered", "at_least"),
+    IndicatorSpec("dibao_not_exited", "Dibao among not-yet-exited", "未脱贫户低保覆盖率",
+                  "households", "dibao", None, "not_exited", "at_least"),
+)
+INCIDENCE = IndicatorSpec("incidence", "Comprehensive poverty incidence", "综合贫困发生率",
+                          "people", "", None, None, "below")
+SPECS: dict[str, IndicatorSpec] = {
+    s.key: s for s in (*HEADLINE, INCIDENCE, *SECONDARY)
+}
+
+
+@dataclass(frozen=True)
+class IndicatorResult:
+    """One indicator: the official plain ratio, the design-based estimate and the verdict."""
+
+    spec: IndicatorSpec
+    official: float
+    estimate: Estimate
+    threshold: float | None
+    one_sided: tuple[float, float]  # (lower, upper) one-sided bounds at `level`
+    decision: str | None
+    official_decision: str | None
+    n_households: int
+
+    def row(self) -> dict[str, object]:
+        return {
+            "indicator": self.spec.key,
+            "label": self.spec.label_en,
+            "label_zh": self.spec.label_zh,
+            "official": self.official,
+            "estimate": self.estimate.estimate,
+            "se": self.estimate.se,
+            "ci_low": self.estimate.ci[0],
+            "ci_high": self.estimate.ci[1],
+            "deff": self.estimate.deff,
+            "df": self.estimate.df,
+            "n_households": self.n_households,
+            "threshold": self.threshold,
+            "direction": self.spec.direction,
+            "one_sided_low": self.one_sided[0],
+            "one_sided_high": self.one_sided[1],
+            "decision": self.decision,
+            "official_decision": self.official_decision,
+            "method": self.estimate.method,
+            "note": self.estimate.note,
+        }
+
+
+def people_design(design: SurveyDesign, count: str, size: str, flag: str = "affected"
+                  ) -> SurveyDesign:
+    """Person-level version of a household design: one row per person.
+
+    The first ``count`` people of each household get ``flag = 1``. Persons keep their
+    household's weight, stratum, PSU and fpc; when the household design has no PSU the
+    household becomes the PSU, since its members are not independent.
+    """
+    data = design.data
+    sizes = _integer_column(data, size)
+    counts = _integer_column(data, count)
+    if np.any(counts > sizes):
+        row = int(np.flatnonzero(counts > sizes)[0])
+        raise EvalkitError(
+            f"{count!r} row {row + 1} is {counts[row]} but {size!r} is {sizes[row]}; "
+            "expected a count no larger than the household"
+        )
+    household = np.repeat(np.arange(len(data)), sizes)
+    rank = np.arange(household.size) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+    persons = data.iloc[household].reset_index(drop=True)
+    persons[flag] = (rank < counts[household]).astype(np.int8)
+    psu = design.psu
+    if psu is None:
+        persons["_household_row"] = household
+        psu = "_household_row"
+    return SurveyDesign(
+        persons, psu=psu, strata=design.strata, weights=design.weights,
+        probs=design.probs, fpc=design.fpc, lonely_psu=design.lonely_psu,
+        domain=design.domain[household],
+    )
+
+
+def people_rate(design: SurveyDesign, count: str, size: str, method: str = "logit",
+                level: float = 0.95) -> Estimate:
+    """People-level rate ``sum w count / sum w size`` with a ``svyciprop`` interval."""
+    return people_design(design, count, size).proportion("affected", method=method,
+                                                         level=level)
+
+
+def estimate_indicator(design: SurveyDesign, spec: IndicatorSpec, method: str = "logit",
+                       level: float = 0.95, threshold: float | None = None
+                       ) -> IndicatorResult:
+    """Official ratio, design-based estimate, one-sided bounds and decision for one spec."""
+    data = design.data
+    domain_mask = design.domain.copy()
+    if spec.domain is not None:
+        domain_mask &= _integer_column(data, spec.domain) == 1
+    if not np.any(domain_mask):
+        raise EvalkitError(
+            f"indicator {spec.key}: no sampled households in its domain ({spec.domain})"
+        )
+    sub = design.subset(domain_mask)
+    numerator = _integer_column(data, spec.numerator)[domain_mask]
+    if spec.kind == "people":
+        sizes = _integer_column(data, spec.denominator)[domain_mask]
+        official = float(numerator.sum() / sizes.sum())
+        persons = people_design(sub, spec.numerator, spec.denominator)
+        estimate = persons.proportion("affected", method=method, level=level)
+        bounds = persons.proportion("affected", method=method, level=2 * level - 1).ci
+    else:
+        official = float(numerator.mean())
+        estimate = sub.proportion(spec.numerator, method=method, level=level)
+        bounds = sub.proportion(spec.numerator, method=method, level=2 * level - 1).ci
+    estimate = _with_household_n(estimate, int(domain_mask.sum()))
+    return IndicatorResult(
+        spec=spec,
+        official=official,
+        estimate=estimate,
+        threshold=threshold,
+        one_sided=bounds,
+        decision=_decide(bounds, threshold, spec.direction),
+        official_decision=_official_decision(official, threshold, spec.direction),
+        n_households=int(domain_mask.sum()),
+    )
+
+
+def incidence(design: SurveyDesign, frame: pd.DataFrame, level: float = 0.95,
+              threshold: float | None = None) -> IndicatorResult:
+    """Comprehensive poverty incidence with its linearized interval.
+
+    ``I = (P_not_exited + R_missed * P_nonregistered + R_wrong * P_exited) / P_rural`` where
+    the ``P`` are frame population counts (known, no variance) and the ``R`` are the
+    people-level ratio estimates (wrong-exit among exited households, missed among
+    non-registered). The ratios share villages, so their covariance enters through the
+    combined influence values ``(P_nonreg z_missed + P_exited z_wrong) / P_rural`` (Binder
+    1983). The interval is Wald on the logit scale with the design's t quantile, as
+    ``svyciprop(method="logit")``, so it stays inside (0, 1).
+    """
+    totals = frame_totals(frame)
+    data = design.data
+    exited = (_integer_column(data, "exited") == 1) & design.domain
+    nonpoor = (_integer_column(data, "nonpoor") == 1) & design.domain
+    size = _integer_column(data, "household_size").astype(float)
+    wrong = _integer_column(data, "people_wrongly_exited").astype(float)
+    missed = _integer_column(data, "people_missed").astype(float)
+    w = design.weight_values
+    r_wrong, z_wrong = _ratio_influence(w, wrong, size, exited)
+    r_missed, z_missed = _ratio_influence(w, missed, size, nonpoor)
+    rural = totals["people_total"]
+    value = (totals["people_not_exited"] + r_missed * totals["people_nonregistered"]
+             + r_wrong * totals["people_exited"]) / rural
+    scores = (totals["people_nonregistered"] * z_missed + totals["people_exited"] * z_wrong)
+    se = float(np.sqrt(design.variance_of_totals(w * scores / rural)[0, 0]))
+    df = design.df
+    official_wrong = wrong[exited].sum() / size[exited].sum()
+    official_missed = missed[nonpoor].sum() / size[nonpoor].sum()
+    official = (totals["people_not_exited"] + official_missed * totals["people_nonregistered"]
+                + official_wrong * totals["people_exited"]) / rural
+    ci = _logit_interval(value, se, level, df)
+    bounds = _logit_interval(value, se, 2 * level - 1, df)
+    estimate = Estimate(estimate=float(value), se=se, ci=ci, deff=float("nan"), df=df,
+                        n=int(np.count_nonzero(w)), level=level, method="logit",
+                        note="linearized; frame counts treated as known")
+    return IndicatorResult(
+        spec=INCIDENCE, official=float(official), estimate=estimate, threshold=threshold,
+        one_sided=bounds, decision=_decide(bounds, threshold, "below"),
+        official_decision=_official_decision(float(official), threshold, "below"),
+        n_households=int(np.count_nonzero(w)),
+    )
+
+
+def assess(design: SurveyDesign, frame: pd.DataFrame, thresholds: dict[str, float],
+           method: str = "logit", level: float = 0.95, secondary: bool = True
+           ) -> list[IndicatorResult]:
+    """All headline indicators (and the secondary rates) for one county."""
+    results = [
+        estimate_indicator(design, spec, method=method, level=level,
+                           threshold=thresholds.get(spec.key))
+        for spec in HEADLINE
+    ]
+    results.insert(2, incidence(design, frame, level=level,
+                                threshold=thresholds.get("incidence")))
+    if secondary:
+        results += [
+            estimate_indicator(design, spec, method=method, level=level,
+                               threshold=thresholds.get(spec.key))
+            for spec in SECONDARY
+        ]
+    return results
+
+
+def indicator_table(results: list[IndicatorResult]) -> pd.DataFrame:
+    """One row per indicator: official ratio, estimate, interval, threshold, decision."""
+    return pd.DataFrame([r.row() for r in results])
+
+
+def compare_methods(design: SurveyDesign, spec_key: str = "wrong_exit",
+                    methods: tuple[str, ...] = ("mean", "logit", "likelihood", "asin", "beta",
+                                                "xlogit"),
+                    level: float = 0.95, threshold: float | None = None) -> pd.DataFrame:
+    """The same indicator under every interval method, with each method's decision."""
+    spec = SPECS[spec_key]
+    rows = []
+    for method in methods:
+        result = estimate_indicator(design, spec, method=method, level=level,
+                                    threshold=threshold)
+        rows.append({"method": method, **{k: v for k, v in result.row().items()
+                                          if k in ("estimate", "ci_low", "ci_high",
+                                                   "decision")}})
+    return pd.DataFrame(rows)
+
+
+def disaggregate(design: SurveyDesign, by: str, thresholds: dict[str, float],
+                 min_cell_size: int = 30, method: str = "logit", level: float = 0.95
+                 ) -> pd.DataFrame:
+    """Headline indicators by a grouping column, suppressing small cells.
+
+    Each cell is a domain of the full design (variances are not computed on a subset of
+    rows). A cell whose indicator rests on fewer than ``min_cell_size`` sampled households
+    is suppressed: its numbers are blank and ``suppressed`` is true.
+    """
+    data = design.data
+    if by not in data.columns:
+        raise EvalkitError(f"disaggregate: column {by!r} is not in the survey data")
+    rows = []
+    for group in sorted(pd.unique(data.loc[design.domain, by]), key=str):
+        sub = design.subset((data[by] == group).to_numpy())
+        for spec in HEADLINE:
+            cell = design.domain & (data[by] == group).to_numpy()
+            if spec.domain is not None:
+                cell &= _integer_column(data, spec.domain) == 1
+            n_cell = int(cell.sum())
+            row: dict[str, object] = {by: group, "indicator": spec.key,
+                                      "n_households": n_cell}
+            if n_cell < min_cell_size:
+                row.update(estimate=np.nan, ci_low=np.nan, ci_high=np.nan, decision=None,
+                           suppressed=True)
+            else:
+                result = estimate_indicator(sub, spec, method=method, level=level,
+                                            threshold=thresholds.get(spec.key))
+                row.update(estimate=result.estimate.estimate, ci_low=result.estimate.ci[0],
+                           ci_high=result.estimate.ci[1], decision=result.decision,
+                           suppressed=False)
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def frame_totals(frame: pd.DataFrame) -> dict[str, float]:
+    """County population counts from the sampling frame."""
+    needed = ("people_exited", "people_not_exited", "people_nonregistered")
+    missing = [c for c in needed if c not in frame.columns]
+    if missing:
+        raise EvalkitError(
+            "frame: missing column(s) " + ", ".join(missing) + "; expected the codebook's frame"
+        )
+    totals = {c: float(frame[c].sum()) for c in needed}
+    totals["people_registered"] = totals["people_exited"] + totals["people_not_exited"]
+    totals["people_total"] = totals["people_registered"] + totals["people_nonregistered"]
+    return totals
+
+
+# --- helpers ------------------------------------------------------------------------------
+def _integer_column(data: pd.DataFrame, column: str) -> np.ndarray:
+    if column not in data.columns:
+        raise EvalkitError(f"survey data: column {column!r} is missing; see docs/codebook.md")
+    values = pd.to_numeric(data[column], errors="coerce").to_numpy(dtype=float)
+    if np.any(np.isnan(values)):
+        row = int(np.flatnonzero(np.isnan(values))[0])
+        raise EvalkitError(
+            f"survey data: column {column!r} row {row + 2} is empty or not a number; "
+            "expected a whole number"
+        )
+    return values.astype(np.int64)
+
+
+def _ratio_influence(w: np.ndarray, y: np.ndarray, x: np.ndarray, domain: np.ndarray
+                     ) -> tuple[float, np.ndarray]:
+    y = np.where(domain, y, 0.0)
+    x = np.where(domain, x, 0.0)
+    denominator = float(np.sum(w * x))
+    ratio = float(np.sum(w * y)) / denominator
+    return ratio, (y - ratio * x) / denominator
+
+
+def _logit_interval(value: float, se: float, level: float, df: int) -> tuple[float, float]:
+    if not 0 < value < 1 or se == 0 or df <= 0:
+        return float(value), float(value)
+    t = stats.t.ppf(1 - (1 - level) / 2, df)
+    half = t * se / (value * (1 - value))
+    centre = special.logit(value)
+    return float(special.expit(centre - half)), float(special.expit(centre + half))
+
+
+def _decide(bounds: tuple[float, float], threshold: float | None, direction: str
+            ) -> str | None:
+    if threshold is None or not np.all(np.isfinite(bounds)):
+        return None
+    low, high = bounds
+    if direction == "below":
+        if high < threshold:
+            return PASS
+        if low > threshold:
+            return FAIL
+        return CANNOT_TELL
+    if low >= threshold:
+        return PASS
+    if high < threshold:
+        return FAIL
+    return CANNOT_TELL
+
+
+def _official_decision(value: float, threshold: float | None, direction: str) -> str | None:
+    if threshold is None:
+        return None
+    if direction == "below":
+        return PASS if value < threshold else FAIL
+    return PASS if value >= threshold else FAIL
+
+
+def _with_household_n(estimate: Estimate, n_households: int) -> Estimate:
+    from dataclasses import replace
+
+    return replace(estimate, n=n_households)
