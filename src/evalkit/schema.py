@@ -43,6 +43,8 @@ SURVEY_OPTIONAL: dict[str, str] = {
     "stratum": "design stratum, when the user's design has one",
     "village_prob": "first-stage inclusion probability of the village, 0 < p <= 1",
     "incl_prob": "inclusion probability of the household, 0 < p <= 1 (weight = 1/incl_prob)",
+    "household_prob": "second-stage inclusion probability of the household within its village "
+                      "and sampling group, 0 < p <= 1 (incl_prob = village_prob * household_prob)",
 }
 
 # Columns that identify people. They may be present in an input file; the loader
