@@ -1,0 +1,56 @@
+# evalkit: `make report` runs the assessment, `make test` checks everything.
+# Both create .venv when it is missing and install evalkit with its pinned test extras.
+
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.evalkit-installed
+PARAMS ?= params/default.yaml
+OUT    ?= outputs
+SANITIZE := nbval_sanitize.cfg
+
+# Same environment for every kernel (see evalkit.pipeline.KERNEL_ENV_DEFAULTS): identical
+# floating-point results whatever the number of cores.
+export PYTHONHASHSEED = 0
+export OMP_NUM_THREADS = 1
+export OPENBLAS_NUM_THREADS = 1
+export MKL_NUM_THREADS = 1
+
+.PHONY: report test lint unit nbval refresh bench venv clean
+
+report: $(STAMP)
+	$(PY) -m evalkit run $(PARAMS) --out $(OUT)
+
+test: $(STAMP)
+	$(PY) -m ruff check src tests bench
+	$(PY) -m pytest -q tests
+	$(PY) -m pytest -q -p no:cacheprovider --nbval --nbval-current-env \
+		--nbval-sanitize-with $(SANITIZE) notebooks/
+
+lint: $(STAMP)
+	$(PY) -m ruff check src tests bench
+
+unit: $(STAMP)
+	$(PY) -m pytest -q tests
+
+nbval: $(STAMP)
+	$(PY) -m pytest -q -p no:cacheprovider --nbval --nbval-current-env \
+		--nbval-sanitize-with $(SANITIZE) notebooks/
+
+# Re-execute the committed notebooks in place with their default parameters, when a change
+# in their numbers is intended (nbval compares against these outputs).
+refresh: $(STAMP)
+	$(PY) -m evalkit refresh
+
+bench: $(STAMP)
+	$(PY) bench/run_timing.py --params $(PARAMS)
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+clean:
+	rm -rf $(OUT)/notebook-tables build .pytest_cache .ruff_cache

@@ -1,0 +1,8 @@
+"""``python -m evalkit``: the same command line as ``evalkit``."""
+
+import sys
+
+from evalkit.cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,142 @@
+"""Command line: ``evalkit run PARAMS.yaml``, ``evalkit validate FILE``, ``evalkit synth``.
+
+Every user-facing problem is an :class:`~evalkit.errors.EvalkitError`; it is printed as one
+line ``evalkit: error: <message>`` with no traceback. Exit codes: 0 success; 1 ``validate``
+found problems in the data file; 2 an error (bad params file, a notebook that failed, bad
+arguments: argparse also uses 2).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from types import ModuleType
+
+from evalkit.errors import EvalkitError
+
+EXIT_OK = 0
+EXIT_INVALID = 1
+EXIT_ERROR = 2
+
+
+def _optional_module(name: str) -> ModuleType:
+    """Import a part of evalkit that this installation may not have yet."""
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name == name:
+            raise EvalkitError(f"{name} is not available in this installation") from None
+        raise
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from evalkit import params, pipeline
+
+    if args.check:
+        checked = params.load_params(args.params)
+        print(json.dumps(checked.values, indent=2, ensure_ascii=False))
+        for key, path in checked.data_paths.items():
+            print(f"{key}: {path}")
+        print(f"{checked.source}: OK", file=sys.stderr)
+        return EXIT_OK
+    result = pipeline.run(
+        args.params,
+        args.out,
+        notebooks_dir=args.notebooks,
+        workers=args.workers,
+        progress=None if args.quiet else pipeline._stderr_progress,
+        cell_timeout=args.cell_timeout,
+    )
+    print(result.run_dir / "index.html")
+    return EXIT_OK
+
+
+def _cmd_refresh(args: argparse.Namespace) -> int:
+    from evalkit import pipeline
+
+    pipeline.refresh_notebooks(args.notebooks, progress=None if args.quiet else
+                               pipeline._stderr_progress)
+    return EXIT_OK
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    data = _optional_module("evalkit.data")
+    report = data.validate_file(Path(args.file))
+    print(report.summary())
+    return EXIT_OK if report.ok else EXIT_INVALID
+
+
+def _cmd_synth(args: argparse.Namespace) -> int:
+    synth = _optional_module("evalkit.synth")
+    written = synth.write_default_data()
+    if written is not None:
+        items = written.values() if isinstance(written, dict) else (
+            written if isinstance(written, list | tuple) else [written])
+        for item in items:
+            print(item)
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="evalkit",
+        description="Replicate and rerun the third-party poverty-exit assessment.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser(
+        "run", help="run the assessment notebooks on a params file and render the reports",
+        description="Validate PARAMS, execute the notebooks with papermill and write "
+        "OUT/<run_name>/ (executed notebooks, HTML reports, tables, manifest.json).",
+    )
+    run.add_argument("params", type=Path, metavar="PARAMS.yaml", help="params file")
+    run.add_argument("--out", type=Path, default=Path("outputs"), metavar="DIR",
+                     help="output folder (default: ./outputs)")
+    run.add_argument("--notebooks", type=Path, default=None, metavar="DIR",
+                     help="folder holding the notebooks (default: the project's notebooks/)")
+    run.add_argument("--workers", type=int, default=None, metavar="N",
+                     help="notebooks run at once before the summary (default: all)")
+    run.add_argument("--cell-timeout", type=int, default=None, metavar="SECONDS",
+                     help="fail a cell that runs longer than this (default: no limit)")
+    run.add_argument("--check", action="store_true",
+                     help="only validate the params file and print the completed params")
+    run.add_argument("-q", "--quiet", action="store_true", help="no progress messages")
+    run.set_defaults(func=_cmd_run)
+
+    refresh = sub.add_parser(
+        "refresh", help="re-execute the committed notebooks in place (default params)",
+    )
+    refresh.add_argument("--notebooks", type=Path, default=None, metavar="DIR")
+    refresh.add_argument("-q", "--quiet", action="store_true")
+    refresh.set_defaults(func=_cmd_refresh)
+
+    validate = sub.add_parser("validate", help="check a frame or survey data file")
+    validate.add_argument("file", metavar="FILE")
+    validate.set_defaults(func=_cmd_validate)
+
+    synth = sub.add_parser("synth", help="write the embedded synthetic county data")
+    synth.set_defaults(func=_cmd_synth)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``evalkit`` command; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except EvalkitError as exc:
+        message = " ".join(str(exc).split())
+        print(f"evalkit: error: {message}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("evalkit: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
