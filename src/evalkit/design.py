@@ -657,8 +657,10 @@ def _labels(data: pd.DataFrame, column: str | None, codes: np.ndarray,
 
 
 def _degrees_of_freedom(psu: np.ndarray, stratum: np.ndarray, domain: np.ndarray) -> int:
-    inset = domain
-    return int(np.unique(psu[inset]).size - np.unique(stratum[inset]).size)
+    """R's degf: PSUs minus strata among rows with nonzero weight (codes are dense)."""
+    psu_present = np.bincount(psu, weights=domain, minlength=1) > 0
+    strata_present = np.bincount(stratum, weights=domain, minlength=1) > 0
+    return int(psu_present.sum() - strata_present.sum())
 
 
 def _weighted_variance(y: np.ndarray, w: np.ndarray) -> float:

@@ -258,24 +258,30 @@ def glm_logit_intercept(y: np.ndarray, prior_weights: np.ndarray, epsilon: float
     Starting values ``mu = (w y + 1/2) / (w + 1)``; stops when the relative deviance change
     is below ``epsilon``. Returns the final coefficient and the working weights
     ``w mu (1 - mu)`` of the last iteration's fit (evaluated at the previous iterate).
+    Only the first iteration needs per-row arrays: afterwards ``mu`` is constant and the
+    update is ``beta + (p - mu) / (mu (1 - mu))`` with ``p`` the weighted mean of ``y``.
     """
     good = prior_weights > 0
-    mu = (prior_weights * y + 0.5) / (prior_weights + 1)
-    eta = special.logit(mu)
-    dev_old = float(np.sum(_deviance_residuals(y, mu, prior_weights)))
-    working = prior_weights * mu * (1 - mu)
-    beta = float(np.mean(eta[good]))
+    w_total = float(prior_weights.sum())
+    p = float(np.sum(prior_weights * y)) / w_total
+    mu_rows = (prior_weights * y + 0.5) / (prior_weights + 1)
+    dev_old = float(np.sum(_deviance_residuals(y, mu_rows, prior_weights)))
+    working = np.where(good, prior_weights * mu_rows * (1 - mu_rows), 0.0)
+    z = special.logit(mu_rows) + (y - mu_rows) / (mu_rows * (1 - mu_rows))
+    beta = float(np.sum(working * z) / np.sum(working))
+    mu_previous: float | None = None
     for _ in range(max_iterations):
-        working = np.where(good, prior_weights * mu * (1 - mu), 0.0)
-        z = eta + (y - mu) / (mu * (1 - mu))
-        beta = float(np.sum(working * z) / np.sum(working))
-        eta = np.full_like(mu, beta)
-        mu = special.expit(eta)
-        dev = float(np.sum(_deviance_residuals(y, mu, prior_weights)))
+        mu = float(special.expit(beta))
+        dev = float(_binomial_deviance(mu, w_total, p))
         if abs(dev - dev_old) / (abs(dev) + 0.1) < epsilon:
             break
         dev_old = dev
-    return _LogitFit(beta, mu, working)
+        mu_previous = mu
+        beta = beta + (p - mu) / (mu * (1 - mu))
+    if mu_previous is not None:
+        working = np.where(good, prior_weights * mu_previous * (1 - mu_previous), 0.0)
+    mu_final = np.full(y.shape, float(special.expit(beta)))
+    return _LogitFit(beta, mu_final, working)
 
 
 def _deviance_residuals(y: np.ndarray, mu: np.ndarray, w: np.ndarray) -> np.ndarray:
