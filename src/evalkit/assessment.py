@@ -1,0 +1,57 @@
+"""What every notebook does first: load the run's data and make the survey design once.
+
+Kept here, not in the notebooks, so the four notebooks read the same files the same way and
+build the same design object from the ``data`` and ``design`` params.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from evalkit.data import load_frame, load_survey, resolve_data_path
+from evalkit.design import SurveyDesign
+from evalkit.errors import EvalkitError
+
+DESIGN_KEYS = ("psu", "strata", "weights", "probs", "fpc", "lonely_psu")
+
+
+@dataclass(frozen=True)
+class RunInputs:
+    """The validated frame and survey of a run, and the design made from them."""
+
+    frame: pd.DataFrame
+    survey: pd.DataFrame
+    design: SurveyDesign
+    frame_path: Path
+    survey_path: Path
+
+
+def load_inputs(data: dict[str, str], design: dict[str, Any],
+                params_dir: str | Path | None = None) -> RunInputs:
+    """Load frame and survey named by the ``data`` params and build the design.
+
+    ``params_dir`` is the folder of the params file (relative data paths start there);
+    ``design`` holds the :class:`SurveyDesign` arguments (psu, strata, weights, fpc,
+    lonely_psu). Identifying columns are dropped by the loaders before anything else.
+    """
+    base = Path(params_dir) if params_dir else Path.cwd()
+    frame_path = resolve_data_path(data["frame"], base)
+    survey_path = resolve_data_path(data["survey"], base)
+    frame = load_frame(frame_path)
+    survey = load_survey(survey_path, frame=frame)
+    return RunInputs(frame, survey, build_design(survey, design), frame_path, survey_path)
+
+
+def build_design(survey: pd.DataFrame, design: dict[str, Any]) -> SurveyDesign:
+    """The survey design from the ``design`` params block."""
+    unknown = sorted(set(design) - set(DESIGN_KEYS))
+    if unknown:
+        raise EvalkitError(
+            f"design: unknown key(s) {', '.join(unknown)}; expected {', '.join(DESIGN_KEYS)}"
+        )
+    options = {k: v for k, v in design.items() if v is not None}
+    return SurveyDesign(survey, **options)
