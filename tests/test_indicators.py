@@ -160,3 +160,25 @@ def test_disaggregation_suppresses_small_cells(design):
     assert small["suppressed"].all() and small["estimate"].isna().all()
     big = table[table["n_households"] >= 200]
     assert (~big["suppressed"]).all() and big["estimate"].notna().all()
+
+
+def test_design_effect_sentences(design):
+    thresholds = {"wrong_exit": 0.02, "missed": 0.02, "recognition": 0.9, "incidence": 0.02}
+    from evalkit.indicators import explain_design_effects
+
+    results = assess(design, FRAME, thresholds, secondary=False)
+    sentences = explain_design_effects(results)
+    assert len(sentences) == 3  # incidence has no design effect of its own
+    recognition = next(r for r in results if r.spec.key == "recognition")
+    assert f"{recognition.estimate.deff:.2f}" in sentences[-1]
+
+
+def test_significant_rounding():
+    from evalkit.formatting import percent, rounded, significant
+
+    assert significant(0.0290412345) == 0.02904
+    assert significant(1234.5678) == 1235
+    assert np.isnan(significant(float("nan")))
+    table = rounded(pd.DataFrame({"a": [0.123456, 98765.4], "b": ["x", "y"]}))
+    assert table["a"].tolist() == [0.1235, 98770.0]
+    assert percent(0.02904) == "2.9%" and percent(float("nan")) == "—"

@@ -43,6 +43,10 @@ def load_inputs(data: dict[str, str], design: dict[str, Any],
     survey_path = resolve_data_path(data["survey"], base)
     frame = load_frame(frame_path)
     survey = load_survey(survey_path, frame=frame)
+    if "village_type" not in survey.columns:
+        # Disaggregation by village type needs the frame's classification of each village.
+        village_type = frame.set_index("village")["village_type"]
+        survey = survey.assign(village_type=survey["village"].astype(str).map(village_type))
     return RunInputs(frame, survey, build_design(survey, design), frame_path, survey_path)
 
 

@@ -311,6 +311,34 @@ def disaggregate(design: SurveyDesign, by: str, thresholds: dict[str, float],
     return pd.DataFrame(rows)
 
 
+def explain_design_effects(results: list[IndicatorResult]) -> list[str]:
+    """One plain sentence per indicator on what its design effect means.
+
+    The design effect (Kish 1965) is the variance under the actual design divided by the
+    variance a simple random sample of the same size would give; the effective sample size
+    is the sample size divided by it.
+    """
+    sentences = []
+    for result in results:
+        deff = result.estimate.deff
+        if not np.isfinite(deff) or deff <= 0:
+            continue
+        unit = "people" if result.spec.kind == "people" else "households"
+        n = result.estimate.n if result.spec.kind == "households" else None
+        base = (f"{result.spec.label_en}: design effect {deff:.2f}")
+        if deff >= 1:
+            why = ("because households in the same village resemble each other, the sample "
+                   f"carries the information of a simple random sample {deff:.2f} times "
+                   "smaller")
+        else:
+            why = ("the weighting and spread across villages make the sample more precise "
+                   "than a simple random sample of the same size")
+        effective = (f" (about {n / deff:,.0f} {unit} instead of {n:,})"
+                     if n is not None and deff >= 1 else "")
+        sentences.append(f"{base}: {why}{effective}.")
+    return sentences
+
+
 def frame_totals(frame: pd.DataFrame) -> dict[str, float]:
     """County population counts from the sampling frame."""
     needed = ("people_exited", "people_not_exited", "people_nonregistered")
