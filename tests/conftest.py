@@ -1,0 +1,97 @@
+"""Shared fixtures: a repo handle, throwaway params files and tiny notebooks for the runner."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import pytest
+import yaml
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+from evalkit.params import DEFAULTS
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "slow: runs the whole pipeline more than once (still part of make test)"
+    )
+
+
+@pytest.fixture
+def repo() -> Path:
+    return REPO
+
+
+def _deep_update(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            _deep_update(base[key], value)
+        else:
+            base[key] = value
+    return base
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    """Two small files standing in for the frame and survey (the runner only hashes them)."""
+    folder = tmp_path / "data"
+    folder.mkdir()
+    (folder / "frame.csv").write_text("township,village\nT1,V1\n", encoding="utf-8")
+    (folder / "survey.csv").write_text("township,village,household_id\nT1,V1,H1\n",
+                                       encoding="utf-8")
+    return folder
+
+
+@pytest.fixture
+def write_params(tmp_path: Path, data_dir: Path) -> Callable[..., Path]:
+    """``write_params(overrides=None, name="params.yaml", raw=None)`` -> path of a params file.
+
+    By default the file is the default params with data pointing at ``data_dir`` (relative
+    to the params file); ``overrides`` are merged in; ``raw`` is written verbatim instead.
+    """
+
+    def write(
+        overrides: dict[str, Any] | None = None, name: str = "params.yaml", raw: str | None = None
+    ) -> Path:
+        path = tmp_path / name
+        if raw is not None:
+            path.write_text(raw, encoding="utf-8")
+            return path
+        values = copy.deepcopy(DEFAULTS)
+        values["run_name"] = "test-run"
+        values["data"] = {"frame": "data/frame.csv", "survey": "data/survey.csv"}
+        _deep_update(values, overrides or {})
+        path.write_text(yaml.safe_dump(values, allow_unicode=True, sort_keys=False),
+                        encoding="utf-8")
+        return path
+
+    return write
+
+
+def parameters_source() -> str:
+    """A parameters cell declaring every params key, as the real notebooks do."""
+    lines = [f"{key} = {value!r}" for key, value in DEFAULTS.items()]
+    lines += ['tables_dir = "tables"', 'params_dir = "."']
+    return "\n".join(lines)
+
+
+def make_notebook(path: Path, *code: str, title: str = "Test notebook") -> Path:
+    """Write a notebook: a title, the parameters cell, then one code cell per ``code``."""
+    nb = new_notebook()
+    nb.metadata["kernelspec"] = {
+        "display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3",
+    }
+    nb.cells = [
+        new_markdown_cell(f"# {title}"),
+        new_code_cell(parameters_source(), metadata={"tags": ["parameters"]}),
+        *[new_code_cell(source) for source in code],
+    ]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, path)
+    return path

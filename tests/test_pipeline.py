@@ -1,0 +1,311 @@
+"""The runner: layout, manifest, atomic replacement, failures, injection, offline HTML."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import sys
+import tomllib
+from pathlib import Path
+
+import nbformat
+import pytest
+import yaml
+from conftest import make_notebook
+
+from evalkit.errors import EvalkitError
+from evalkit.params import PACKAGE_DATA_DIR
+from evalkit.pipeline import (
+    PLAN,
+    NotebookFailedError,
+    NotebookSpec,
+    _replace_dir,
+    run,
+)
+from evalkit.render import external_references, render_notebook
+
+REPO = Path(__file__).resolve().parents[1]
+
+TINY_PLAN = (
+    NotebookSpec("01_first"),
+    NotebookSpec("02_second"),
+    NotebookSpec("09_summary", policy=True, final=True),
+)
+
+WRITE_TABLE = """\
+import pandas as pd
+from pathlib import Path
+Path(tables_dir).mkdir(parents=True, exist_ok=True)
+pd.DataFrame({"k": [1, 2], "level": [level, level]}).to_csv(Path(tables_dir) / "first.csv",
+                                                            index=False)
+print("first ok")"""
+
+WRITE_PROBES = """\
+import json, os, sys
+from pathlib import Path
+probe = {"formula": satisfaction["formula"], "run_name": run_name,
+         "executable": os.path.realpath(sys.executable), "cwd": os.getcwd(),
+         "hashseed": os.environ.get("PYTHONHASHSEED")}
+(Path(tables_dir) / "probe.json").write_text(json.dumps(probe))
+print("second ok")"""
+
+SUMMARY = """\
+import pandas as pd
+from pathlib import Path
+SECRET_CODE_MARKER = 1
+table = pd.read_csv(Path(tables_dir) / "first.csv")
+print(f"summary sees {len(table)} rows")"""
+
+
+def tiny_notebooks(folder: Path, *, second: str = WRITE_PROBES) -> Path:
+    make_notebook(folder / "01_first.ipynb", WRITE_TABLE, title="First")
+    make_notebook(folder / "02_second.ipynb", "x = 1", second, title="Second")
+    make_notebook(folder / "09_summary.ipynb", SUMMARY, title="Summary for readers")
+    return folder
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture
+def notebooks(tmp_path: Path) -> Path:
+    return tiny_notebooks(tmp_path / "nbs")
+
+
+def test_run_writes_the_documented_layout(write_params, notebooks, tmp_path) -> None:
+    nasty = 'y ~ x"; open("PWNED", "w").write("x") #\n\\"""\' 中文 \\n {tables_dir}'
+    params = write_params({"satisfaction": {"formula": nasty}})
+    out = tmp_path / "out"
+    messages: list[str] = []
+    result = run(params, out, notebooks_dir=notebooks, plan=TINY_PLAN, progress=messages.append)
+
+    run_dir = out / "test-run"
+    assert result.run_dir == run_dir
+    names = sorted(p.relative_to(run_dir).as_posix() for p in run_dir.rglob("*") if p.is_file())
+    assert names == [
+        "01_first.html", "02_second.html", "09_summary.html", "index.html", "manifest.json",
+        "notebooks/01_first.ipynb", "notebooks/02_second.ipynb", "notebooks/09_summary.ipynb",
+        "params.yaml", "tables/first.csv", "tables/probe.json",
+    ]
+    assert not [p for p in out.iterdir() if p.name.startswith(".")], "temporary folders left"
+    assert any("[3/3] 09_summary done" in m for m in messages)
+
+    # Parameters arrive as data: the string is intact and nothing in it ran.
+    probe = json.loads((run_dir / "tables" / "probe.json").read_text())
+    assert probe["formula"] == nasty
+    assert probe["run_name"] == "test-run"
+    assert not list(tmp_path.rglob("PWNED"))
+    # The kernel is this interpreter, started in the run folder, with a fixed hash seed.
+    assert probe["executable"] == os.path.realpath(sys.executable)
+    assert Path(probe["cwd"]).name.startswith(".test-run.partial-")
+    assert probe["hashseed"] == "0"
+
+    # The final notebook ran after the others and read their table.
+    summary = nbformat.read(run_dir / "notebooks" / "09_summary.ipynb", as_version=4)
+    assert "summary sees 2 rows" in json.dumps(summary.cells[-1].outputs)
+
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["params"]["satisfaction"]["formula"] == nasty
+    assert manifest["seeds"] == {"seed": manifest["params"]["seed"]}
+    inputs = manifest["inputs"]
+    assert inputs["params"]["sha256"] == sha256(params)
+    assert inputs["data.frame"]["sha256"] == sha256(tmp_path / "data" / "frame.csv")
+    assert inputs["data.survey"]["sha256"] == sha256(tmp_path / "data" / "survey.csv")
+    assert inputs["notebooks/01_first.ipynb"]["sha256"] == sha256(notebooks / "01_first.ipynb")
+    assert manifest["tables"] == {
+        "tables/first.csv": sha256(run_dir / "tables" / "first.csv"),
+        "tables/probe.json": sha256(run_dir / "tables" / "probe.json"),
+    }
+    assert re.fullmatch(r"[0-9a-f]{40}|unknown", manifest["git"]["commit"])
+    assert manifest["python"] == ".".join(map(str, sys.version_info[:3]))
+    assert manifest["packages"]["papermill"] == "2.7.0"
+    assert manifest["packages"]["pandas"]
+    for name in ("01_first", "02_second", "09_summary"):
+        timing = manifest["notebooks"][name]
+        assert 0 <= timing["started"] <= timing["cells_started"] <= timing["finished"]
+        assert timing["finished"] <= timing["rendered"] <= manifest["seconds"]
+    # The summary's cells start only after both independent notebooks finished.
+    first_done = max(manifest["notebooks"][n]["finished"] for n in ("01_first", "02_second"))
+    assert manifest["notebooks"]["09_summary"]["cells_started"] >= first_done
+    assert (run_dir / "params.yaml").read_bytes() == params.read_bytes()
+
+    index = (run_dir / "index.html").read_text()
+    for href in ("01_first.html", "02_second.html", "09_summary.html", "tables/first.csv",
+                 "manifest.json", "params.yaml"):
+        assert f'href="{href}"' in index
+    assert "Summary for readers" in index
+
+    # Policy report hides code; technical reports show it. No report fetches anything.
+    policy = (run_dir / "09_summary.html").read_text()
+    technical = (run_dir / "01_first.html").read_text()
+    assert "SECRET_CODE_MARKER" not in policy
+    assert "summary sees 2 rows" in policy
+    assert "to_csv" in technical
+    for page in run_dir.glob("*.html"):
+        assert external_references(page.read_text()) == [], page.name
+
+
+def test_failure_names_cell_keeps_partial_and_last_good_run(write_params, notebooks,
+                                                            tmp_path) -> None:
+    params = write_params()
+    out = tmp_path / "out"
+    run(params, out, notebooks_dir=notebooks, plan=TINY_PLAN, progress=None)
+    good = out / "test-run"
+    before = {p.relative_to(good): p.read_bytes() for p in good.rglob("*") if p.is_file()}
+
+    broken = tiny_notebooks(tmp_path / "broken", second="total = 0\nrate = 3 / total")
+    with pytest.raises(NotebookFailedError) as info:
+        run(params, out, notebooks_dir=broken, plan=TINY_PLAN, progress=None)
+    message = str(info.value)
+    assert "\n" not in message
+    assert message.startswith(
+        "notebook 02_second.ipynb failed in cell 3 ('total = 0'): "
+        "ZeroDivisionError: division by zero; partial run kept in "
+    ), message
+    assert f"last good run {good} untouched" in message
+    partial = info.value.partial_dir
+    assert partial is not None and partial.is_dir() and partial.parent == out
+    assert partial.name.startswith(".test-run.partial-") and str(partial) in message
+    # The failed notebook is kept for debugging; the summary never ran its cells.
+    assert (partial / "notebooks" / "02_second.ipynb").is_file()
+    assert not (partial / "notebooks" / "09_summary.ipynb").exists()
+    after = {p.relative_to(good): p.read_bytes() for p in good.rglob("*") if p.is_file()}
+    assert after == before
+
+
+def test_failing_final_notebook_is_reported(write_params, tmp_path) -> None:
+    nbs = tiny_notebooks(tmp_path / "nbs")
+    make_notebook(nbs / "09_summary.ipynb", "import math", "math.sqrt(-1)")
+    with pytest.raises(NotebookFailedError, match=r"^notebook 09_summary.ipynb failed in cell "
+                       r"3 \('math.sqrt\(-1\)'\): ValueError: math domain error; partial"):
+        run(write_params(), tmp_path / "out", notebooks_dir=nbs, plan=TINY_PLAN, progress=None)
+    assert not (tmp_path / "out" / "test-run").exists()
+
+
+def test_invalid_params_stop_before_anything_runs(write_params, notebooks, tmp_path) -> None:
+    out = tmp_path / "out"
+    with pytest.raises(EvalkitError, match="level: 1.5 is out of range"):
+        run(write_params({"level": 1.5}), out, notebooks_dir=notebooks, plan=TINY_PLAN)
+    assert not out.exists()
+
+
+def test_notebook_without_parameters_cell_is_refused(write_params, notebooks, tmp_path) -> None:
+    nb = nbformat.read(notebooks / "02_second.ipynb", as_version=4)
+    nb.cells[1].metadata["tags"] = []
+    nbformat.write(nb, notebooks / "02_second.ipynb")
+    with pytest.raises(EvalkitError, match="expected exactly one cell tagged 'parameters'"):
+        run(write_params(), tmp_path / "out", notebooks_dir=notebooks, plan=TINY_PLAN)
+
+
+def test_replace_dir_swaps_in_new_run(tmp_path) -> None:
+    target, new = tmp_path / "run", tmp_path / ".run.partial-x"
+    target.mkdir()
+    (target / "old.txt").write_text("old")
+    new.mkdir()
+    (new / "new.txt").write_text("new")
+    _replace_dir(new, target)
+    assert [p.name for p in target.iterdir()] == ["new.txt"]
+    assert [p.name for p in tmp_path.iterdir()] == ["run"]
+
+
+def test_render_is_offline_with_embedded_images(tmp_path) -> None:
+    nb = nbformat.v4.new_notebook()
+    png = (
+        "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJ"
+        "RU5ErkJggg=="
+    )
+    nb.cells = [
+        nbformat.v4.new_markdown_cell("# Title\n\nInline math $x^2$ and a [link](https://example.org)"),
+        nbformat.v4.new_code_cell("draw_unique_marker()", outputs=[nbformat.v4.new_output(
+            "display_data", data={"image/png": png, "text/plain": "<Figure>"})]),
+    ]
+    for hide_code in (False, True):
+        page = render_notebook(nb, tmp_path / f"r{hide_code}.html", hide_code=hide_code)
+        text = page.read_text()
+        assert f"data:image/png;base64,{png}" in text
+        assert external_references(text) == []
+        assert ("draw_unique_marker" in text) is not hide_code
+    assert "<title>Title</title>" in (tmp_path / "rFalse.html").read_text()
+
+
+def test_stock_nbconvert_template_would_fetch_from_cdn() -> None:
+    """The scanner catches the defect the evalkit template removes."""
+    from nbconvert import HTMLExporter
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("$x$")]
+    body, _ = HTMLExporter(template_name="lab").from_notebook_node(nb)
+    found = external_references(body)
+    assert any(ref.tag == "script" and "require" in ref.url for ref in found), found
+
+
+@pytest.mark.parametrize(
+    ("page", "expected"),
+    [
+        ('<script src="https://cdn.x/require.js"></script>', ["https://cdn.x/require.js"]),
+        ('<link rel="stylesheet" href="http://fonts.x/css">', ["http://fonts.x/css"]),
+        ('<img src="//cdn.x/a.png">', ["//cdn.x/a.png"]),
+        ('<iframe src="https://x.org/embed"></iframe>', ["https://x.org/embed"]),
+        ('<img srcset="a.png 1x, https://x/b.png 2x">', ["https://x/b.png"]),
+        ("<style>@import 'https://fonts.x/css';</style>", ["https://fonts.x/css"]),
+        ("<style>p { background: url(https://x/bg.png) }</style>", ["https://x/bg.png"]),
+        ('<div style="background:url(\'http://x/y.png\')"></div>', ["http://x/y.png"]),
+        ('<a href="https://example.org">a link is not a fetch</a>', []),
+        ('<img src="data:image/png;base64,AAAA">', []),
+        ("<style>/* from https://github.com/x */ p {}</style>", []),
+        ('<script>var u = "https://not.fetched"</script>', []),
+    ],
+)
+def test_external_references(page, expected) -> None:
+    assert [ref.url for ref in external_references(page)] == expected
+
+
+def test_environment_yml_lists_the_pyproject_pins() -> None:
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    wanted = set(project["dependencies"]) | set(project["optional-dependencies"]["test"])
+    env = yaml.safe_load((REPO / "environment.yml").read_text())
+    conda = {d for d in env["dependencies"] if isinstance(d, str)}
+    pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+    listed = {d for d in conda if "==" in d} | {d for d in pip if "==" in d}
+    normalise = {s.lower().replace("_", "-") for s in wanted}
+    assert {s.lower().replace("_", "-") for s in listed} == normalise
+    assert all("==" in d for d in wanted), "pyproject pins every dependency"
+
+
+def test_ci_script_runs_make_test() -> None:
+    script = REPO / ".ci" / "run"
+    assert os.access(script, os.X_OK)
+    text = script.read_text()
+    assert text.startswith("#!/usr/bin/env bash")
+    assert re.search(r"^make test$", text, re.M)
+
+
+@pytest.mark.slow
+def test_two_default_runs_are_identical(tmp_path, repo) -> None:
+    """Acceptance: two runs of the default params give identical numbers in every output."""
+    missing = [n for n in ("frame.csv", "survey.csv") if not (PACKAGE_DATA_DIR / n).is_file()]
+    if missing:
+        pytest.skip(f"packaged default data not generated yet: {missing}")
+    outputs = []
+    for attempt in ("a", "b"):
+        out = tmp_path / attempt
+        run(repo / "params" / "default.yaml", out, progress=None)
+        outputs.append(out / "default")
+    first, second = outputs
+    files = sorted(p.relative_to(first) for p in first.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(second) for p in second.rglob("*") if p.is_file())
+    assert [f for f in files if f.parts[0] == "notebooks"], files
+    for rel in files:
+        if rel.suffix in (".csv", ".html") or rel.name == "params.yaml":
+            assert (first / rel).read_bytes() == (second / rel).read_bytes(), rel
+        elif rel.suffix == ".ipynb":
+            a, b = (nbformat.read(d / rel, as_version=4) for d in (first, second))
+            assert [(c.source, c.get("outputs")) for c in a.cells] == \
+                [(c.source, c.get("outputs")) for c in b.cells], rel
+    manifests = [json.loads((d / "manifest.json").read_text()) for d in outputs]
+    for key in ("params", "inputs", "tables", "git", "packages", "seeds"):
+        assert manifests[0][key] == manifests[1][key], key
+    assert set(PLAN[i].name for i in range(len(PLAN))) == set(manifests[0]["notebooks"])
