@@ -123,8 +123,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _skip_slow_optional_imports() -> None:
+    """Keep jsonschema (imported by nbformat) from compiling an IRI grammar we never use.
+
+    jsonschema imports ``rfc3987_syntax`` when it is installed (it comes with jupyterlab) to
+    check the "iri" string format, and building its parser takes about a second, paid on
+    every ``evalkit run``. Notebook schemas do not use that format; jsonschema skips the
+    check when the import fails.
+    """
+    if "jsonschema" not in sys.modules:
+        sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``evalkit`` command; returns the exit code."""
+    _skip_slow_optional_imports()
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

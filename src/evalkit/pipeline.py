@@ -354,7 +354,13 @@ class _Run:
         self.timings: dict[str, NotebookTiming] = {s.name: NotebookTiming(s.name) for s in plan}
         self.failures: list[tuple[int, NotebookFailedError]] = []
         self.done = 0
+        self.executed: set[str] = set()
+        # Set once every independent notebook has finished executing (or failed): the final
+        # notebooks may then read their tables while their HTML is still being rendered.
         self.independent_done = threading.Event()
+        self.n_independent = sum(not s.final for s in plan)
+        if self.n_independent == 0:
+            self.independent_done.set()
 
     def now(self) -> float:
         return time.perf_counter() - self.t0
@@ -362,6 +368,14 @@ class _Run:
     def progress(self, message: str) -> None:
         with self._lock:
             self._progress(message)
+
+    def _executed(self, spec: NotebookSpec) -> None:
+        if spec.final:
+            return
+        with self._lock:
+            self.executed.add(spec.name)
+            if len(self.executed) == self.n_independent:
+                self.independent_done.set()
 
     def execute(self, order: int, spec: NotebookSpec, wait_for: threading.Event | None) -> None:
         """Execute and render one notebook; record a failure instead of raising."""
@@ -372,12 +386,14 @@ class _Run:
         except NotebookFailedError as exc:
             with self._lock:
                 self.failures.append((order, exc))
+            self._executed(spec)
             self.progress(f"{spec.name}: FAILED")
             return
         except Exception as exc:  # a kernel that died, a timeout, a rendering error
             message = f"notebook {spec.filename} failed: {_error_line(type(exc).__name__, exc)}"
             with self._lock:
                 self.failures.append((order, NotebookFailedError(message, notebook=spec.filename)))
+            self._executed(spec)
             self.progress(f"{spec.name}: FAILED")
             return
         with self._lock:
@@ -444,6 +460,7 @@ class _Run:
                 notebook=spec.filename,
             ) from None
         timing.finished = self.now()
+        self._executed(spec)
         html_path = self.partial / f"{spec.name}.html"
         render_notebook(executed, html_path, hide_code=spec.policy, lang=self.params.values["lang"])
         fetches = external_references(html_path.read_text(encoding="utf-8"))
@@ -468,9 +485,11 @@ class _Run:
             final_futures = [
                 final_pool.submit(self._run_final, order, spec) for order, spec in finals
             ]
-            with ThreadPoolExecutor(max_workers=self.workers) as pool:
-                list(pool.map(lambda item: self.execute(item[0], item[1], None), independent))
-            self.independent_done.set()
+            try:
+                with ThreadPoolExecutor(max_workers=self.workers) as pool:
+                    list(pool.map(lambda item: self.execute(item[0], item[1], None), independent))
+            finally:
+                self.independent_done.set()
             for future in final_futures:
                 future.result()
 
