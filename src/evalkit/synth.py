@@ -242,13 +242,14 @@ class CountySettings:
     satisfied_cut: float = 2.0
     recognition_slopes: dict[str, float] = field(
         default_factory=lambda: dict(SEED_RECOGNITION_SLOPES))
-    # Intercepts used when an outcome is not calibrated (values near the seed county's).
-    recognition_intercept: float = -0.35
-    wrong_exit_intercept: float = -4.2
+    # Intercepts used when an outcome is not calibrated: near the seed county's calibrated
+    # values (truth.json), so province counties scatter around the seed county.
+    recognition_intercept: float = -0.55
+    wrong_exit_intercept: float = -4.1
     missed_intercept: float = -5.0
-    dibao_not_exited_intercept: float = 2.2
-    industry_intercept: float = 0.0
-    job_intercept: float = -3.2
+    dibao_not_exited_intercept: float = 1.9
+    industry_intercept: float = -0.15
+    job_intercept: float = -3.1
     microcredit_intercept: float = -7.0
     targets: tuple[str, ...] | None = tuple(f.key for f in PUBLISHED_FIGURES)
 
