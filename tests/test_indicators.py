@@ -182,3 +182,13 @@ def test_significant_rounding():
     table = rounded(pd.DataFrame({"a": [0.123456, 98765.4], "b": ["x", "y"]}))
     assert table["a"].tolist() == [0.1235, 98770.0]
     assert percent(0.02904) == "2.9%" and percent(float("nan")) == "—"
+
+
+def test_disaggregation_suppresses_cells_with_too_few_villages(survey):
+    few = survey.assign(group=np.where(survey["village"] < 2, "tiny", "rest"))
+    design = SurveyDesign(few, psu="village", weights="weight")
+    table = disaggregate(design, "group", {}, min_cell_size=10, min_villages=3)
+    tiny = table[table["group"] == "tiny"]
+    assert tiny["suppressed"].all()
+    assert (tiny["reason"] == "fewer than 3 villages").all()
+    assert (tiny["n_villages"] == 2).all()

@@ -317,6 +317,11 @@ class SurveyDesign:
         return _degrees_of_freedom(self._stages[0].unit, self._stratum, self.domain)
 
     @property
+    def psu_codes(self) -> np.ndarray:
+        """First-stage PSU of each row as a dense integer code (nested in strata)."""
+        return self._stages[0].unit
+
+    @property
     def n_psu(self) -> int:
         return self._n_psu
 

@@ -34,6 +34,7 @@ from scipy import special, stats
 
 from evalkit.design import Estimate, SurveyDesign
 from evalkit.errors import EvalkitError
+from evalkit.schema import HOUSEHOLD_TYPES
 
 PASS, FAIL, CANNOT_TELL = "pass", "fail", "cannot tell"
 
@@ -160,7 +161,7 @@ def estimate_indicator(design: SurveyDesign, spec: IndicatorSpec, method: str = 
     data = design.data
     domain_mask = design.domain.copy()
     if spec.domain is not None:
-        domain_mask &= _integer_column(data, spec.domain) == 1
+        domain_mask &= _domain_mask(data, spec.domain)
     if not np.any(domain_mask):
         raise EvalkitError(
             f"indicator {spec.key}: no sampled households in its domain ({spec.domain})"
@@ -277,36 +278,45 @@ def compare_methods(design: SurveyDesign, spec_key: str = "wrong_exit",
 
 
 def disaggregate(design: SurveyDesign, by: str, thresholds: dict[str, float],
-                 min_cell_size: int = 30, method: str = "logit", level: float = 0.95
-                 ) -> pd.DataFrame:
+                 min_cell_size: int = 30, method: str = "logit", level: float = 0.95,
+                 min_villages: int = 3) -> pd.DataFrame:
     """Headline indicators by a grouping column, suppressing small cells.
 
     Each cell is a domain of the full design (variances are not computed on a subset of
-    rows). A cell whose indicator rests on fewer than ``min_cell_size`` sampled households
-    is suppressed: its numbers are blank and ``suppressed`` is true.
+    rows). A cell is suppressed (numbers blank, ``suppressed`` true, ``reason`` given) when
+    its indicator rests on fewer than ``min_cell_size`` sampled households, or on fewer
+    than ``min_villages`` PSUs: with one or two villages the design has 0 or 1 degrees of
+    freedom and the t interval spans almost [0, 1], which informs no one.
     """
     data = design.data
     if by not in data.columns:
         raise EvalkitError(f"disaggregate: column {by!r} is not in the survey data")
+    psu_codes = design.psu_codes
     rows = []
     for group in sorted(pd.unique(data.loc[design.domain, by]), key=str):
         sub = design.subset((data[by] == group).to_numpy())
         for spec in HEADLINE:
             cell = design.domain & (data[by] == group).to_numpy()
             if spec.domain is not None:
-                cell &= _integer_column(data, spec.domain) == 1
+                cell &= _domain_mask(data, spec.domain)
             n_cell = int(cell.sum())
+            n_psu = int(np.unique(psu_codes[cell]).size)
             row: dict[str, object] = {by: group, "indicator": spec.key,
-                                      "n_households": n_cell}
+                                      "n_households": n_cell, "n_villages": n_psu}
+            reason = ""
             if n_cell < min_cell_size:
+                reason = f"fewer than {min_cell_size} households"
+            elif n_psu < min_villages:
+                reason = f"fewer than {min_villages} villages"
+            if reason:
                 row.update(estimate=np.nan, ci_low=np.nan, ci_high=np.nan, decision=None,
-                           suppressed=True)
+                           suppressed=True, reason=reason)
             else:
                 result = estimate_indicator(sub, spec, method=method, level=level,
                                             threshold=thresholds.get(spec.key))
                 row.update(estimate=result.estimate.estimate, ci_low=result.estimate.ci[0],
                            ci_high=result.estimate.ci[1], decision=result.decision,
-                           suppressed=False)
+                           suppressed=False, reason="")
             rows.append(row)
     return pd.DataFrame(rows)
 
@@ -365,6 +375,15 @@ def _integer_column(data: pd.DataFrame, column: str) -> np.ndarray:
             "expected a whole number"
         )
     return values.astype(np.int64)
+
+
+def _domain_mask(data: pd.DataFrame, domain: str) -> np.ndarray:
+    """A 0/1 column of that name, or households of that household type."""
+    if domain in data.columns:
+        return _integer_column(data, domain) == 1
+    if domain in HOUSEHOLD_TYPES and "household_type" in data.columns:
+        return (data["household_type"] == domain).to_numpy()
+    raise EvalkitError(f"survey data: column {domain!r} is missing; see docs/codebook.md")
 
 
 def _ratio_influence(w: np.ndarray, y: np.ndarray, x: np.ndarray, domain: np.ndarray

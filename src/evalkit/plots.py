@@ -43,8 +43,9 @@ def forest_plot(table: pd.DataFrame, title: str = "Indicators against their thre
     high = rows["ci_high"].to_numpy() * 100
     colours = rows["decision"].map({"pass": "#1a7f37", "fail": "#cf222e",
                                     "cannot tell": "#bf8700"}).fillna("#57606a")
-    ax.errorbar(estimate, y, xerr=[estimate - low, high - estimate], fmt="none",
-                ecolor=list(colours), elinewidth=2.5, capsize=4)
+    for yi, e, lo, hi, colour in zip(y, estimate, low, high, colours, strict=True):
+        ax.errorbar([e], [yi], xerr=[[e - lo], [hi - e]], fmt="none", ecolor=colour,
+                    elinewidth=2.5, capsize=4)
     ax.scatter(estimate, y, color=list(colours), zorder=3, label="design-based estimate")
     ax.scatter(rows["official"].to_numpy() * 100, y, marker="x", color="black", zorder=4,
                label="official plain ratio")
