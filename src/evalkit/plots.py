@@ -30,38 +30,41 @@ def as_image(fig: Figure, dpi: int = 110):
 
 def forest_plot(table: pd.DataFrame, title: str = "Indicators against their thresholds",
                 label_column: str = "label") -> Figure:
-    """Estimates with intervals, the official plain ratio and the threshold, one row each.
+    """Estimate, interval, official plain ratio and threshold, one panel per indicator.
 
     ``table`` is :func:`evalkit.indicators.indicator_table` (or a subset of its rows).
-    Rates are drawn in percent; each row gets its own threshold tick.
+    Rates are drawn in percent. Each panel has its own scale: a 2% line and a 90% line
+    on one axis would squeeze the small rates into a point.
     """
     rows = table.reset_index(drop=True)
-    fig, ax = plt.subplots(figsize=(7.5, 0.6 * len(rows) + 1.2))
-    y = np.arange(len(rows))[::-1]
-    estimate = rows["estimate"].to_numpy() * 100
-    low = rows["ci_low"].to_numpy() * 100
-    high = rows["ci_high"].to_numpy() * 100
-    colours = rows["decision"].map({"pass": "#1a7f37", "fail": "#cf222e",
-                                    "cannot tell": "#bf8700"}).fillna("#57606a")
-    for yi, e, lo, hi, colour in zip(y, estimate, low, high, colours, strict=True):
-        ax.errorbar([e], [yi], xerr=[[e - lo], [hi - e]], fmt="none", ecolor=colour,
-                    elinewidth=2.5, capsize=4)
-    ax.scatter(estimate, y, color=list(colours), zorder=3, label="design-based estimate")
-    ax.scatter(rows["official"].to_numpy() * 100, y, marker="x", color="black", zorder=4,
-               label="official plain ratio")
-    thresholds = rows["threshold"].to_numpy(dtype=float) * 100
-    for yi, threshold in zip(y, thresholds, strict=True):
-        if np.isfinite(threshold):
-            ax.plot([threshold, threshold], [yi - 0.35, yi + 0.35], color="#0969da",
-                    linestyle="--", linewidth=1.5)
-    ax.plot([], [], color="#0969da", linestyle="--", label="threshold")
-    ax.set_yticks(y, rows[label_column])
-    ax.set_xlabel("percent")
-    ax.set_title(title)
-    ax.legend(loc="lower center", bbox_to_anchor=(0.5, -0.5 - 0.04 * len(rows)), ncol=3,
-              frameon=False)
-    ax.grid(axis="x", alpha=0.3)
-    fig.tight_layout()
+    fig, axes = plt.subplots(len(rows), 1, figsize=(7.5, 0.95 * len(rows) + 0.9),
+                             squeeze=False)
+    palette = {"pass": "#1a7f37", "fail": "#cf222e", "cannot tell": "#bf8700"}
+    for ax, (_, row) in zip(axes[:, 0], rows.iterrows(), strict=True):
+        colour = palette.get(row["decision"], "#57606a")
+        e, lo, hi = (row["estimate"] * 100, row["ci_low"] * 100, row["ci_high"] * 100)
+        official = row["official"] * 100
+        threshold = float(row["threshold"]) * 100 if pd.notna(row["threshold"]) else None
+        ax.errorbar([e], [0], xerr=[[e - lo], [hi - e]], fmt="o", color=colour,
+                    elinewidth=3, capsize=5, markersize=7, label="design-based estimate")
+        ax.plot([official], [0], marker="x", color="black", markersize=8, linestyle="none",
+                label="official plain ratio")
+        span = [lo, hi, official] + ([threshold] if threshold is not None else [])
+        if threshold is not None:
+            ax.axvline(threshold, color="#0969da", linestyle="--", linewidth=1.5,
+                       label="threshold")
+        pad = max((max(span) - min(span)) * 0.15, 0.2)
+        ax.set_xlim(max(min(span) - pad, 0), min(max(span) + pad, 100))
+        ax.set_yticks([])
+        ax.set_ylabel(row[label_column], rotation=0, ha="right", va="center")
+        ax.text(1.01, 0.5, f"{row['decision'] or ''}", transform=ax.transAxes, va="center",
+                color=colour, fontweight="bold")
+        ax.grid(axis="x", alpha=0.3)
+        ax.xaxis.set_major_formatter(lambda v, _pos: f"{v:g}%")
+    axes[0, 0].set_title(title)
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=3, frameon=False)
+    fig.tight_layout(rect=(0, 0.08, 0.92, 1))
     return fig
 
 
