@@ -77,20 +77,35 @@ _ALIAS_TOLERANCE = 1e-12
 # --------------------------------------------------------------------------------------
 # IRLS, iterate for iterate as R's glm.fit
 # --------------------------------------------------------------------------------------
+def _in_range(eta: np.ndarray) -> bool:
+    return bool(eta.max() <= _THRESH and eta.min() >= -_THRESH)
+
+
 def _linkinv(eta: np.ndarray) -> np.ndarray:
+    if _in_range(eta):
+        return special.expit(eta)
     tmp = np.where(eta < -_THRESH, _EPS, np.where(eta > _THRESH, _INV_EPS, np.exp(
         np.clip(eta, -_THRESH, _THRESH))))
     return tmp / (1.0 + tmp)
 
 
-def _mu_eta(eta: np.ndarray) -> np.ndarray:
+def _mu_eta(eta: np.ndarray, mu: np.ndarray | None = None) -> np.ndarray:
+    """d mu / d eta; ``mu (1 - mu)`` inside the clamp (equal up to rounding, one pass)."""
+    if mu is not None and _in_range(eta):
+        return mu * (1.0 - mu)
     clipped = np.clip(eta, -_THRESH, _THRESH)
     opexp = 1.0 + np.exp(clipped)
     return np.where(np.abs(eta) > _THRESH, _EPS, np.exp(clipped) / (opexp * opexp))
 
 
-def _deviance(y: np.ndarray, mu: np.ndarray, w: np.ndarray) -> float:
-    """Binomial deviance ``2 sum w (y log(y/mu) + (1-y) log((1-y)/(1-mu)))`` (R's C code)."""
+def _deviance(y: np.ndarray, mu: np.ndarray, w: np.ndarray,
+              events: np.ndarray | None = None) -> float:
+    """Binomial deviance ``2 sum w (y log(y/mu) + (1-y) log((1-y)/(1-mu)))`` (R's C code).
+
+    ``events``: the boolean ``y == 1`` when every ``y`` is 0 or 1 (then one log per row).
+    """
+    if events is not None:
+        return float(-2.0 * np.dot(w, np.log(np.where(events, mu, 1.0 - mu))))
     return float(np.sum(2.0 * w * (special.xlogy(y, y / mu)
                                    + special.xlogy(1.0 - y, (1.0 - y) / (1.0 - mu)))))
 
@@ -152,9 +167,10 @@ class _GlmFit:
 def _glm_fit_logit(X: np.ndarray, y: np.ndarray, prior: np.ndarray, names: Sequence[str],
                    epsilon: float = 1e-8, max_iterations: int = 25) -> _GlmFit:
     """Logistic IRLS as R's ``glm.fit`` (rows with zero prior weight must be removed)."""
+    events = (y == 1) if np.all((y == 0) | (y == 1)) else None
     mu = (prior * y + 0.5) / (prior + 1.0)
     eta = special.logit(mu)
-    dev_old = _deviance(y, mu, prior)
+    dev_old = _deviance(y, mu, prior, events)
     beta_old: np.ndarray | None = None
     converged = False
     iteration = 0
@@ -163,9 +179,9 @@ def _glm_fit_logit(X: np.ndarray, y: np.ndarray, prior: np.ndarray, names: Seque
     beta = np.zeros(X.shape[1])
     dev = dev_old
     for iteration in range(1, max_iterations + 1):  # iterations, not households
-        mu_eta = _mu_eta(eta)
+        mu_eta = _mu_eta(eta, mu)
         z = eta + (y - mu) / mu_eta
-        working = prior * mu_eta**2 / (mu * (1.0 - mu))
+        working = prior * (mu_eta**2 / (mu * (1.0 - mu)))
         weighted_x = X * working[:, None]
         gram = weighted_x.T @ X
         if iteration == 1:
@@ -179,7 +195,7 @@ def _glm_fit_logit(X: np.ndarray, y: np.ndarray, prior: np.ndarray, names: Seque
         beta = _solve_normal(gram, weighted_x.T @ z)
         eta = X @ beta
         mu = _linkinv(eta)
-        dev = _deviance(y, mu, prior)
+        dev = _deviance(y, mu, prior, events)
         halvings = 0
         while not np.isfinite(dev):
             # R's step halving when the deviance is not finite.
@@ -191,7 +207,7 @@ def _glm_fit_logit(X: np.ndarray, y: np.ndarray, prior: np.ndarray, names: Seque
             beta = (beta + beta_old) / 2.0
             eta = X @ beta
             mu = _linkinv(eta)
-            dev = _deviance(y, mu, prior)
+            dev = _deviance(y, mu, prior, events)
             halvings += 1
         if abs(dev - dev_old) / (abs(dev) + 0.1) < epsilon:
             converged = True
@@ -725,6 +741,15 @@ def _logit_interval(rate: float, se: float, t: float) -> tuple[float, float]:
     return float(special.expit(centre - half)), float(special.expit(centre + half))
 
 
+def _scatter(values: np.ndarray, rows: np.ndarray, n_rows: int, fill: float) -> np.ndarray:
+    """Values of the analysis rows placed at their positions among all rows."""
+    if rows.size == n_rows:  # rows are sorted unique positions: all rows, in order
+        return values
+    out = np.full((n_rows,) + values.shape[1:], fill)
+    out[rows] = values
+    return out
+
+
 def logit(design: SurveyDesign, formula: str, *, epsilon: float = 1e-8,
           max_iterations: int = 25) -> LogitResult:
     """Fit ``formula`` by survey-weighted logistic regression on ``design``.
@@ -751,8 +776,8 @@ def logit(design: SurveyDesign, formula: str, *, epsilon: float = 1e-8,
         keep[rows] = True
         design = design.subset(keep)
     names = [str(c) for c in matrix.columns]
-    X = np.asarray(matrix, dtype=float)
-    y = np.asarray(pd.to_numeric(response, errors="coerce"), dtype=float)
+    X = np.ascontiguousarray(matrix.to_numpy(dtype=float))
+    y = pd.to_numeric(response, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
     bad = ~((y >= 0) & (y <= 1))
     if np.any(bad):
         row = int(rows[np.flatnonzero(bad)[0]])
@@ -768,21 +793,18 @@ def logit(design: SurveyDesign, formula: str, *, epsilon: float = 1e-8,
     if not np.all(positive):
         rows, X, y, prior = rows[positive], X[positive], y[positive], prior[positive]
     fit = _glm_fit_logit(X, y, prior, names, epsilon=epsilon, max_iterations=max_iterations)
-    residual = (y - fit.mu) / _mu_eta(fit.eta)
+    residual = (y - fit.mu) / _mu_eta(fit.eta, fit.mu)
     estfun = X * (residual * fit.working_weights)[:, None]
-    influence_rows = estfun @ fit.a_inverse
-    influence = np.zeros((len(data), len(names)))
-    influence[rows] = influence_rows
+    n_rows = len(data)
+    influence = _scatter(estfun @ fit.a_inverse, rows, n_rows, 0.0)
     cov = design.variance_of_totals(influence)
     # R's naive covariance uses the rescaled weights; the quasi-binomial dispersion is
     # not applied (summary.glm's cov.unscaled).
     naive = fit.a_inverse
     design_df = design.df
     p = len(names)
-    fitted = np.full(len(data), np.nan)
-    fitted[rows] = fit.mu
-    y_full = np.full(len(data), np.nan)
-    y_full[rows] = y
+    fitted = _scatter(fit.mu, rows, n_rows, np.nan)
+    y_full = _scatter(y, rows, n_rows, np.nan)
     return LogitResult(
         formula=formula,
         design=design,
