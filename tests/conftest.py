@@ -76,7 +76,8 @@ def write_params(tmp_path: Path, data_dir: Path) -> Callable[..., Path]:
 
 def parameters_source() -> str:
     """A parameters cell declaring every params key, as the real notebooks do."""
-    lines = [f"{key} = {value!r}" for key, value in DEFAULTS.items()]
+    lines = ["# DEFAULT_PARAMETERS_MARKER"]
+    lines += [f"{key} = {value!r}" for key, value in DEFAULTS.items()]
     lines += ['tables_dir = "tables"', 'params_dir = "."']
     return "\n".join(lines)
 

@@ -144,6 +144,10 @@ def test_run_writes_the_documented_layout(write_params, notebooks, tmp_path) -> 
     assert "SECRET_CODE_MARKER" not in policy
     assert "summary sees 2 rows" in policy
     assert "to_csv" in technical
+    # Technical reports show the values the run used (papermill's injected cell), not the
+    # notebook's defaults they replaced.
+    assert "DEFAULT_PARAMETERS_MARKER" not in technical
+    assert "test-run" in technical
     for page in run_dir.glob("*.html"):
         assert external_references(page.read_text()) == [], page.name
 

@@ -142,6 +142,11 @@ def render_notebook(
     if isinstance(notebook, Path):
         notebook = nbformat.read(notebook, as_version=4)
     notebook = nbformat.from_dict(notebook)  # a copy: the exporter edits metadata
+    tags = [set(cell.get("metadata", {}).get("tags", [])) for cell in notebook.cells]
+    if any("injected-parameters" in t for t in tags):
+        # The defaults were overridden by the run's values: show only the values used.
+        notebook.cells = [c for c, t in zip(notebook.cells, tags, strict=True)
+                          if "parameters" not in t]
     name = Path(dest).stem
     notebook.metadata["title"] = title or notebook_title(notebook) or name
     body, _ = _exporter(hide_code, lang).from_notebook_node(
