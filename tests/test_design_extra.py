@@ -181,3 +181,16 @@ def test_missing_values_need_na_rm(twostage):
     with pytest.raises(EvalkitError, match="missing values"):
         design.mean("share")
     assert design.mean("share", na_rm=True).estimate == pytest.approx(0.8)
+
+
+@pytest.mark.parametrize("method", ["beta", "likelihood", "asin"])
+def test_domain_intervals_follow_r_subsetting(method):
+    """R drops rows outside a domain (keeping PSU counts): n and weight scaling follow."""
+    ref = REF["clus1_by_stype"]
+    api = pd.read_csv(DATA / "apiclus1.csv")
+    api["hi"] = (api["api00"] > 700).astype(int)
+    design = SurveyDesign(api, psu="dnum", weights="pw", fpc="fpc")
+    props = design.proportion("hi", by="stype", method=method).set_index("stype")
+    props = props.loc[ref["levels"]]
+    np.testing.assert_allclose(props["ci_low"], ref[f"prop_{method}_low"], rtol=RTOL)
+    np.testing.assert_allclose(props["ci_high"], ref[f"prop_{method}_high"], rtol=RTOL)

@@ -11,7 +11,7 @@ t quantile with ``df`` degrees of freedom:
 * ``asin``: ``sin^2(asin sqrt p +/- t se / (2 sqrt(p (1 - p))))``, bounds clipped to [0, 1]
   (R does not clip, and for a lower bound below zero returns a spurious positive value).
 * ``beta`` (Korn and Graubard 1998): Clopper-Pearson with the effective sample size
-  ``n* = p (1 - p) / se^2 * (t_{n-1} / t_df)^2``.
+  ``n* = p (1 - p) / se^2 * (t_{n-1} / t_df)^2``, ``n`` the rows in the domain.
 * ``likelihood``: the Rao-Scott scaled profile likelihood of ``svyglm``: the binomial
   deviance with weights rescaled to mean 1, divided by the dispersion (``svyvar`` of the
   unweighted Pearson residuals ``(y - p) / sqrt(p (1 - p))``), is inverted at
@@ -91,7 +91,7 @@ def proportion_interval(
         )
         ci = (float(low), float(high))
     elif p <= 0 or p >= 1 or se == 0:
-        ci = _korn_graubard(p, float(n_obs), alpha, len(design.data), df)
+        ci = _korn_graubard(p, float(n_obs), alpha, n_obs, df)
         note = (
             f"{'no' if p <= 0 else 'all'} events: Korn-Graubard interval with effective "
             "sample size n (the design variance is zero)"
@@ -115,7 +115,7 @@ def proportion_interval(
             ci = (float(np.sin(low_angle) ** 2), float(np.sin(high_angle) ** 2))
         elif method == "beta":
             n_eff = p * (1 - p) / se**2
-            ci = _korn_graubard(p, n_eff, alpha, len(design.data), df)
+            ci = _korn_graubard(p, n_eff, alpha, n_obs, df)
         else:  # likelihood
             ci = _likelihood_interval(design, y, p, se, level, df)
     return Estimate(
@@ -141,9 +141,11 @@ def _likelihood_interval(design: SurveyDesign, y: np.ndarray, p: float, se: floa
     """Scaled profile-likelihood interval, following ``survey:::confint.svyglm``."""
     from evalkit.design import _weighted_variance
 
+    # R subsets a design by dropping rows outside the domain (keeping the PSU counts), so
+    # svyglm sees only domain rows: weights rescaled to mean 1 over them, n = their number.
     w_design = design.weight_values
-    n_rows = len(w_design)
-    w = w_design / w_design.mean()  # svyglm's rescaled prior weights (mean 1 over all rows)
+    n_rows = int(np.count_nonzero(w_design))
+    w = w_design / (w_design.sum() / n_rows)
     w_total = float(w.sum())
     fit = glm_logit_intercept(y, w)
     beta_hat = fit.beta

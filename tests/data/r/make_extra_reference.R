@@ -71,6 +71,11 @@ res$clus1_by_stype <- list(
   prop_ci_low = unname(byProp$ci_l), prop_ci_high = unname(byProp$ci_u),
   total_enroll = stat(svytotal(~enroll, dc))
 )
+for (m in c("beta", "likelihood", "asin")) {
+  b <- svyby(~hi, ~stype, dc, svyciprop, method = m, vartype = "ci")
+  res$clus1_by_stype[[paste0("prop_", m, "_low")]] <- unname(b$ci_l)
+  res$clus1_by_stype[[paste0("prop_", m, "_high")]] <- unname(b$ci_u)
+}
 # 3. lonely PSUs: apistrat with the "H" stratum reduced to a single school
 st <- read.csv("../apistrat.csv"); st$hi <- as.numeric(st$api00 > 700)
 keep <- st$stype != "H" | seq_len(nrow(st)) == which(st$stype == "H")[1]
