@@ -310,6 +310,15 @@ def _error_line(ename: str, evalue: str) -> str:
     return f"{ename}: {evalue}" if evalue else ename
 
 
+def _stable_cell_ids(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """Give papermill's injected cell a fixed id (it draws a random one), so that two runs
+    of the same params produce byte-identical reports."""
+    for cell in nb.cells:
+        if "injected-parameters" in cell.get("metadata", {}).get("tags", []):
+            cell["id"] = "injected-parameters"
+    return nb
+
+
 def _replace_dir(partial: Path, target: Path) -> None:
     """Put ``partial`` at ``target``: old aside, new in, old deleted (renames are atomic)."""
     old: Path | None = None
@@ -461,8 +470,10 @@ class _Run:
             ) from None
         timing.finished = self.now()
         self._executed(spec)
+        result = _stable_cell_ids(nbformat.read(executed, as_version=4))
+        nbformat.write(result, executed)
         html_path = self.partial / f"{spec.name}.html"
-        render_notebook(executed, html_path, hide_code=spec.policy, lang=self.params.values["lang"])
+        render_notebook(result, html_path, hide_code=spec.policy, lang=self.params.values["lang"])
         fetches = external_references(html_path.read_text(encoding="utf-8"))
         if fetches:
             raise NotebookFailedError(
