@@ -109,6 +109,8 @@ def test_bootstrap_agrees_with_linearization_and_is_seeded(linearized):
     ratio = boot.table["se"] / linearized.table["se"]
     assert ratio.between(0.8, 1.25).all(), ratio
     assert boot.replicates.shape == (400, len(boot.table))
+    assert (boot.table["ci_low"] <= boot.table["estimate"]).all()
+    assert (boot.table["estimate"] <= boot.table["ci_high"]).all()
 
 
 def test_disparities_explain_the_gap_when_there_is_no_group_effect():

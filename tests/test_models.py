@@ -445,5 +445,12 @@ def test_fragility_notes_separation_and_small_cells():
     clean = logit(SurveyDesign(_village_sample(200, 30, seed=2, beta=TRUE_BETA),
                                psu="village", weights="weight"), "recognizes ~ nonpoor")
     assert clean.fragility() == []
+    rare_cell = _village_sample(200, 30, seed=2, beta=TRUE_BETA)
+    poor_water = (rare_cell["nonpoor"] == 0) & (rare_cell["water_at_door"] == 1)
+    rare_cell.loc[poor_water, "recognizes"] = 1
+    rare_cell.loc[rare_cell.index[poor_water][:3], "recognizes"] = 0
+    cells = logit(SurveyDesign(rare_cell, psu="village", weights="weight"),
+                  "recognizes ~ nonpoor * water_at_door").fragility()
+    assert any(note.startswith("cell nonpoor=0, water_at_door=1: 3 of") for note in cells)
     small_df = logit(CASES["two_stage_domain"][0](), FORMULA)
     assert any("residual degrees of freedom" in note for note in small_df.fragility())

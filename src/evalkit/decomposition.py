@@ -36,8 +36,12 @@ Choices, stated so results can be reproduced elsewhere:
     drawn with replacement and weights multiplied by ``1 - l_h + l_h n_h/(n_h - 1) r_hi``
     with ``r_hi`` the times PSU i was drawn and ``l_h = sqrt(1 - f_h)`` (``f_h`` the
     first-stage sampling fraction, 0 without fpc). Every replicate refits the pooled
-    model (Newton, vectorized over replicates). ``se^2 = sum_b (t_b - tbar)^2 / (B - 1)``;
-    strata with one PSU do not vary; later-stage fpc terms are not reproduced (as in R).
+    model (Newton, vectorized over replicates). Intervals are the bootstrap percentiles
+    and ``se`` is the replicates' interquartile range / 1.349, not their standard
+    deviation: the detailed contributions are ratios ``D_k / D`` whose replicate
+    distribution has a few wild values whenever ``D`` comes near zero in a replicate, which
+    inflate a standard deviation but not quantiles. Strata with one PSU do not vary;
+    later-stage fpc terms are not reproduced (as in R's replicate designs).
   - ``linearization``: the components are a smooth function ``phi(T, b)`` of weighted
     totals ``T = sum_i w_i t_i`` (group sizes, outcome, prediction and covariate totals
     per group) and the pooled coefficients. Influence values
@@ -46,7 +50,10 @@ Choices, stated so results can be reproduced elsewhere:
     :meth:`SurveyDesign.variance_of_totals` (Binder 1983). Derivatives of ``phi`` are taken
     by complex-step differentiation (exact to rounding, Squire and Trapp 1998).
 
-  Both give Wald intervals ``estimate +/- t se`` with the design degrees of freedom.
+  Linearization gives Wald intervals ``estimate +/- t se`` with the design degrees of
+  freedom; when the Yun weights are unstable (``D`` small against its standard error) the
+  linearized errors of the detailed contributions are optimistic, and the bootstrap
+  percentiles are the safer reading.
 """
 
 from __future__ import annotations
@@ -76,6 +83,8 @@ DEFAULT_FACTORS: dict[str, list[str]] = {
 _CANCELLATION = 1e-8
 # Replicates are processed in chunks so memory stays near this many doubles.
 _CHUNK_CELLS = 20_000_000
+# Interquartile range of the standard normal distribution.
+_IQR_TO_SD = 1.3489795003921634
 
 
 def rao_wu_weights(design: SurveyDesign, replicates: int, seed: int) -> np.ndarray:
@@ -259,12 +268,17 @@ def fairlie(design: SurveyDesign, outcome: str = "recognizes", group: str = "non
             betas = _batch_logit(X, y, block, beta)
             pieces.append(components(block, betas))
         draws = np.concatenate(pieces, axis=0)
-        finite = np.all(np.isfinite(draws[:, :3]), axis=1)
-        se = np.std(draws[finite], axis=0, ddof=1)
+        # Robust to the heavy tails of ratio statistics (module docstring).
+        quartiles = np.nanpercentile(draws, [25, 75], axis=0)
+        se = (quartiles[1] - quartiles[0]) / _IQR_TO_SD
+        bounds = np.nanpercentile(draws, [50 * (1 - level), 50 * (1 + level)], axis=0)
+        low, high = bounds[0], bounds[1]
     else:
         se = _linearized_se(design, pooled, w, g, y, V, X_no_group, beta, n_vars, sets)
     df = design.df
     t = float(stats.t.ppf(1 - (1 - level) / 2, df)) if df > 0 else float("nan")
+    if method == "linearization":
+        low, high = estimate - t * se, estimate + t * se
     labels = (["rate_poor", "rate_nonpoor"] if group == "nonpoor"
               else [f"rate_{group}_0", f"rate_{group}_1"])
     component_names = [*labels, "gap", *set_names, "explained", "unexplained"]
@@ -272,8 +286,8 @@ def fairlie(design: SurveyDesign, outcome: str = "recognizes", group: str = "non
         "component": component_names,
         "estimate": estimate,
         "se": se,
-        "ci_low": estimate - t * se,
-        "ci_high": estimate + t * se,
+        "ci_low": low,
+        "ci_high": high,
     })
     gap = estimate[2]
     table["share_of_gap"] = np.where(np.arange(len(table)) >= 3, estimate / gap, np.nan)

@@ -72,6 +72,8 @@ _INV_EPS = 1.0 / _EPS
 # share of their own norm are aliased (R's glm.fit uses a QR tolerance of 1e-11 on the
 # norms; the normal equations square it, and cannot resolve more than ~1e-6 here).
 _ALIAS_TOLERANCE = 1e-12
+# Largest change of any ordinal-model parameter in one Newton step.
+_MAX_NEWTON_STEP = 5.0
 
 
 # --------------------------------------------------------------------------------------
@@ -680,7 +682,8 @@ class LogitResult:
         interaction cells) with fewer than ``min_events`` sampled households with or
         without recognition among rows where the column is 1, or none at all
         (quasi-complete separation: the coefficient and its standard error are not
-        estimable); fewer than 10 events per
+        estimable); cells of interacted 0/1 variables (``a * b``: the four (a, b) cells)
+        with fewer than ``min_events`` of either answer; fewer than 10 events per
         coefficient (Peduzzi et al. 1996); residual degrees of freedom below 10 (t
         quantiles with few df make intervals wide and variance estimates unstable).
         """
@@ -713,6 +716,7 @@ class LogitResult:
                     f"{'recognize' if events < non_events else 'do not recognize'} where it "
                     f"is 1 (fewer than {min_events}): its coefficient rests on few events"
                 )
+        notes.extend(self._interaction_cells(min_events))
         events_total = int(min(np.sum(y == 1), np.sum(y == 0)))
         if events_total < 10 * len(names):
             notes.append(
@@ -724,6 +728,44 @@ class LogitResult:
                 f"only {self.df} residual degrees of freedom ({self.design_df} design df minus "
                 f"{len(names) - 1} slopes): intervals are wide and the covariance unstable"
             )
+        return notes
+
+    def _interaction_cells(self, min_events: int) -> list[str]:
+        """Cells of interacted 0/1 variables with few households giving either answer.
+
+        With ``a * b`` the coefficients of ``a``, ``b`` and ``a:b`` are contrasts of the
+        four cells of (a, b); a cell with few events (e.g. poor households with water at
+        the door) makes its contrast rest on those few households.
+        """
+        names = list(self.params.index)
+        X = self._X
+        y = self.response[self._rows]
+        binary = {name: X[:, j] for j, name in enumerate(names)
+                  if name != "Intercept" and np.isin(X[:, j], [0.0, 1.0]).all()}
+        notes: list[str] = []
+        seen: set[tuple[str, ...]] = set()
+        for name in names:
+            parts = tuple(name.split(":"))
+            if len(parts) < 2 or not all(part in binary for part in parts) or parts in seen:
+                continue
+            seen.add(parts)
+            values = np.column_stack([binary[part] for part in parts])
+            codes = values @ (2 ** np.arange(len(parts)))
+            n_cells = 2 ** len(parts)
+            events = np.bincount(codes.astype(int), weights=(y == 1), minlength=n_cells)
+            totals = np.bincount(codes.astype(int), minlength=n_cells)
+            for cell in range(n_cells):  # the 2^k cells of one interaction
+                smaller = int(min(events[cell], totals[cell] - events[cell]))
+                if smaller < min_events:
+                    label = ", ".join(f"{part}={(cell >> k) & 1}" for k, part in
+                                      enumerate(parts))
+                    answer = ("recognize" if events[cell] <= totals[cell] - events[cell]
+                              else "do not recognize")
+                    notes.append(
+                        f"cell {label}: {smaller} of {int(totals[cell])} sampled households "
+                        f"{answer} (fewer than {min_events}): the coefficients of "
+                        f"{', '.join(parts)} and {name} rest on few events"
+                    )
         return notes
 
     def __repr__(self) -> str:
@@ -884,21 +926,29 @@ def _ordinal_pieces(X: np.ndarray, upper: np.ndarray, lower: np.ndarray, theta: 
     ``l = log(F(a) - F(b))``, ``dl/da = f(a)/pr``, ``dl/db = -f(b)/pr``,
     ``d2l/da2 = f'(a)/pr - (f(a)/pr)^2``, ``d2l/db2 = -f'(b)/pr - (f(b)/pr)^2``,
     ``d2l/dadb = f(a) f(b)/pr^2`` with ``f' = f (1 - 2F)``; ``da/dtheta = (-x, e_y)``.
+    Computed on the log scale with ``r = F(b)/F(a)``: ``log pr = log F(a) + log(1 - r)``,
+    ``f(a)/pr = (1 - F(a))/(1 - r)``, ``f(b)/pr = (1 - F(b)) r/(1 - r)``, so that rows far
+    in a tail (large |eta| while Newton explores) neither underflow nor give NaN.
     """
     beta, zeta = theta[:n_slopes], theta[n_slopes:]
     eta = X @ beta
     has_upper = upper >= 0
     has_lower = lower >= 0
-    a = np.where(has_upper, zeta[np.maximum(upper, 0)] - eta, 0.0)
-    b = np.where(has_lower, zeta[np.maximum(lower, 0)] - eta, 0.0)
+    a = np.where(has_upper, zeta[np.maximum(upper, 0)] - eta, np.inf)
+    b = np.where(has_lower, zeta[np.maximum(lower, 0)] - eta, -np.inf)
+    log_fa = np.where(has_upper, special.log_expit(a), 0.0)
+    log_fb = np.where(has_lower, special.log_expit(b), -np.inf)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_r = log_fb - log_fa
+        one_minus_r = -np.expm1(log_r)
+        r = np.exp(log_r)
+    if np.any(one_minus_r <= 0) or not np.all(np.isfinite(zeta)):
+        return -np.inf, np.zeros(theta.size), None, np.zeros((X.shape[0], theta.size))
+    loglik = float(np.sum(w * (log_fa + np.log(one_minus_r))))
     Fa = np.where(has_upper, special.expit(a), 1.0)
     Fb = np.where(has_lower, special.expit(b), 0.0)
-    fa = np.where(has_upper, Fa * (1 - Fa), 0.0)
-    fb = np.where(has_lower, Fb * (1 - Fb), 0.0)
-    pr = Fa - Fb
-    if np.any(pr <= 0):
-        return -np.inf, np.zeros(theta.size), None, np.zeros((X.shape[0], theta.size))
-    loglik = float(np.sum(w * np.log(pr)))
+    ga = np.where(has_upper, special.expit(-a) / one_minus_r, 0.0)  # f(a)/pr
+    gb = np.where(has_lower, special.expit(-b) * r / one_minus_r, 0.0)  # f(b)/pr
     n = X.shape[0]
     Da = np.zeros((n, n_slopes + q))
     Db = np.zeros((n, n_slopes + q))
@@ -907,18 +957,16 @@ def _ordinal_pieces(X: np.ndarray, upper: np.ndarray, lower: np.ndarray, theta: 
     rows = np.arange(n)
     Da[rows[has_upper], n_slopes + upper[has_upper]] = 1.0
     Db[rows[has_lower], n_slopes + lower[has_lower]] = 1.0
-    ga = fa / pr
-    gb = -fb / pr
-    scores = Da * (w * ga)[:, None] + Db * (w * gb)[:, None]
+    scores = Da * (w * ga)[:, None] - Db * (w * gb)[:, None]
     gradient = scores.sum(axis=0)
     if not hessian:
         return loglik, gradient, None, scores
-    laa = fa * (1 - 2 * Fa) / pr - ga**2
-    lbb = -fb * (1 - 2 * Fb) / pr - gb**2
-    lab = fa * fb / pr**2
+    laa = ga * (1 - 2 * Fa) - ga**2
+    lbb = -gb * (1 - 2 * Fb) - gb**2
+    lab = ga * gb
+    cross = Da.T @ (Db * (w * lab)[:, None])
     H = (Da.T @ (Da * (w * laa)[:, None]) + Db.T @ (Db * (w * lbb)[:, None])
-         + Da.T @ (Db * (w * lab)[:, None]))
-    H = H + (Da.T @ (Db * (w * lab)[:, None])).T
+         + cross + cross.T)
     return loglik, gradient, H, scores
 
 
@@ -1010,23 +1058,36 @@ def ordinal_logit(design: SurveyDesign, formula: str, levels: Sequence[str] | No
     while iteration < max_iterations:  # Newton iterations
         iteration += 1
         step = np.linalg.solve(-H, gradient)
-        size = 1.0
-        while True:  # step halving keeps thresholds ordered and the likelihood rising
+        # A flat direction (a nearly empty cell) can ask for a huge step; cap it so the
+        # search stays where the likelihood is informative (halving does the rest).
+        size = min(1.0, _MAX_NEWTON_STEP / max(float(np.max(np.abs(step))), 1e-300))
+        improved = False
+        while size > 1e-12:  # step halving keeps thresholds ordered and the likelihood rising
             candidate = theta + size * step
             ordered = np.all(np.diff(candidate[n_slopes:]) > 0)
             new = _ordinal_pieces(X, upper, lower, candidate, n_slopes, q, w) if ordered \
                 else (-np.inf, None, None, None)
-            if new[0] >= loglik - 1e-12 * abs(loglik) or size < 1e-10:
+            if new[0] >= loglik - 1e-12 * abs(loglik):
+                improved = True
                 break
             size /= 2
-        if not np.isfinite(new[0]):
-            raise EvalkitError("ordinal_logit: the fit failed (empty response category?)")
+        if not improved:
+            # No ascent left in Newton's direction: at the optimum up to rounding, or stuck.
+            scale = np.abs(np.sqrt(np.abs(np.diag(H))))
+            converged = bool(np.all(np.abs(gradient) <= 1e-6 * (1 + scale)))
+            break
         theta = candidate
         loglik, gradient, H, _ = new
         if np.max(np.abs(size * step)) < tolerance * (1 + np.max(np.abs(theta))):
             converged = True
             break
     _, _, H, scores = _ordinal_pieces(X, upper, lower, theta, n_slopes, q, w)
+    if not converged:
+        raise EvalkitError(
+            f"ordinal_logit: no maximum found in {iteration} Newton steps for {formula!r}; "
+            "expected a model the data identify (check for separation: a term whose "
+            "households all give the same answer)"
+        )
     influence_rows = scores @ np.linalg.inv(-H)
     influence = np.zeros((len(data), theta.size))
     influence[rows] = influence_rows
