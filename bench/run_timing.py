@@ -20,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from evalkit.pipeline import PLAN, WARM_MODULES, prepare_kernel_environment
+from evalkit.pipeline import KERNEL_QUIET, PLAN, WARM_MODULES, prepare_kernel_environment
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -36,7 +36,7 @@ def kernel_and_stack_seconds(repeats: int) -> list[float]:
         t0 = time.perf_counter()
         km, kc = start_new_kernel(
             kernel_name="python3", startup_timeout=120,
-            extra_arguments=["--IPKernelApp.log_level=ERROR"],
+            extra_arguments=list(KERNEL_QUIET),
         )
         try:
             reply = kc.execute_interactive(code, timeout=300, output_hook=lambda msg: None)

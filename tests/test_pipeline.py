@@ -22,6 +22,7 @@ from evalkit.pipeline import (
     NotebookFailedError,
     NotebookSpec,
     _replace_dir,
+    git_state,
     run,
 )
 from evalkit.render import external_references, render_notebook
@@ -120,6 +121,7 @@ def test_run_writes_the_documented_layout(write_params, notebooks, tmp_path) -> 
         "tables/probe.json": sha256(run_dir / "tables" / "probe.json"),
     }
     assert re.fullmatch(r"[0-9a-f]{40}|unknown", manifest["git"]["commit"])
+    assert re.fullmatch(r"[0-9a-f]{64}", manifest["code_sha256"])
     assert manifest["python"] == ".".join(map(str, sys.version_info[:3]))
     assert manifest["packages"]["papermill"] == "2.7.0"
     assert manifest["packages"]["pandas"]
@@ -202,6 +204,16 @@ def test_notebook_without_parameters_cell_is_refused(write_params, notebooks, tm
     nbformat.write(nb, notebooks / "02_second.ipynb")
     with pytest.raises(EvalkitError, match="expected exactly one cell tagged 'parameters'"):
         run(write_params(), tmp_path / "out", notebooks_dir=notebooks, plan=TINY_PLAN)
+
+
+def test_git_state_outside_git_is_unknown(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))
+    assert git_state(tmp_path) == ("unknown", None)
+
+
+def test_git_state_in_this_repo() -> None:
+    commit, dirty = git_state(REPO)
+    assert re.fullmatch(r"[0-9a-f]{40}", commit) and isinstance(dirty, bool)
 
 
 def test_replace_dir_swaps_in_new_run(tmp_path) -> None:
@@ -310,6 +322,6 @@ def test_two_default_runs_are_identical(tmp_path, repo) -> None:
             assert [(c.source, c.get("outputs")) for c in a.cells] == \
                 [(c.source, c.get("outputs")) for c in b.cells], rel
     manifests = [json.loads((d / "manifest.json").read_text()) for d in outputs]
-    for key in ("params", "inputs", "tables", "git", "packages", "seeds"):
+    for key in ("params", "inputs", "tables", "git", "code_sha256", "packages", "seeds"):
         assert manifests[0][key] == manifests[1][key], key
     assert set(PLAN[i].name for i in range(len(PLAN))) == set(manifests[0]["notebooks"])

@@ -63,6 +63,12 @@ KERNEL_ENV_DEFAULTS: dict[str, str] = {
 }
 
 
+# The kernel's own log (a warning about its local TCP transport at start, a benign
+# "KeyboardInterrupt caught" when jupyter_client interrupts it before shutdown) would mix
+# with the progress lines. Errors in cells are reported by the runner, not by this log.
+KERNEL_QUIET: tuple[str, ...] = ("--IPKernelApp.log_level=CRITICAL",)
+
+
 @dataclass(frozen=True)
 class NotebookSpec:
     """One notebook of the assessment.
@@ -246,6 +252,20 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+def code_sha256(package_dir: Path | None = None) -> str:
+    """One SHA-256 over evalkit's installed files (paths and contents), __pycache__ aside.
+
+    With the git commit this pins the code even when the work tree has uncommitted edits.
+    """
+    root = package_dir or Path(__file__).resolve().parent
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts:
+            digest.update(path.relative_to(root).as_posix().encode() + b"\0")
+            digest.update(sha256_file(path).encode() + b"\n")
+    return digest.hexdigest()
+
+
 def git_state(directory: Path) -> tuple[str, bool | None]:
     """(commit, has uncommitted changes) of the git work tree holding ``directory``."""
     try:
@@ -426,9 +446,7 @@ class _Run:
         executed = self.partial / NOTEBOOK_SUBDIR / spec.filename
         timing = self.timings[spec.name]
         timing.started = self.now()
-        # The kernel's own start-up warnings (e.g. about its local TCP transport) would
-        # interleave with the progress lines; its errors still show.
-        extra_arguments: list[str] = ["--IPKernelApp.log_level=ERROR"]
+        extra_arguments: list[str] = list(KERNEL_QUIET)
 
         def before_cells() -> None:
             if wait_for is not None:
@@ -594,6 +612,7 @@ def run(
         "params": params.values,
         "inputs": input_hashes,
         "git": {"commit": commit, "dirty": dirty},
+        "code_sha256": code_sha256(),
         "python": platform.python_version(),
         "python_executable": sys.executable,
         "platform": platform.platform(),
@@ -666,7 +685,7 @@ def refresh_notebooks(
         client = NotebookClient(
             nb, kernel_name=kernel_name, timeout=timeout, record_timing=False,
             resources={"metadata": {"path": str(nb_dir)}},
-            extra_arguments=["--IPKernelApp.log_level=ERROR"],
+            extra_arguments=list(KERNEL_QUIET),
         )
         try:
             client.execute()
