@@ -9,16 +9,22 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from evalkit.design import SurveyDesign
 from evalkit.errors import EvalkitError
 from evalkit.sampling import (
     FIELD_LIST_COLUMNS,
     _ceil,
+    _rate_intervals,
+    _ratio_from_village_totals,
     allocate,
     allocate_household_types,
     draw_two_stage,
+    expected_sample,
     field_list,
+    frame_profile,
     household_factor,
     household_listing,
+    plan_sample,
     pps_inclusion_probabilities,
     pps_systematic,
     sample_size_grid,
@@ -26,8 +32,11 @@ from evalkit.sampling import (
     sample_size_ratio,
     select_households,
     select_villages,
+    simulate_design,
     simulate_draws,
     synthetic_population,
+    village_probabilities,
+    village_summary,
     weight_totals,
 )
 
@@ -520,3 +529,195 @@ def test_repeated_draws_people_level_ratio(frame: pd.DataFrame,
                            reps=5, seed=3, outcome="people_wrongly_exited",
                            denominator="household_size", domain="exited")
     pd.testing.assert_frame_equal(again.draws, sim.draws.iloc[:5])
+
+
+# --- fill, expectations, plan ---------------------------------------------------------------
+def test_fill_tops_up_from_the_other_group(frame: pd.DataFrame,
+                                           population: pd.DataFrame) -> None:
+    quota = {"registered": 40, "nonregistered": 40}
+    s = draw_two_stage(frame, population, 10, quota, seed=4, fill=True)
+    per_village = s.groupby("village").size()
+    assert (per_village == 80).all()  # every village here has more than 80 households
+    reg = population["household_type"] != "nonregistered"
+    n_reg = population[reg].groupby("village").size()
+    got_reg = s[s["household_type"] != "nonregistered"].groupby("village").size()
+    np.testing.assert_array_equal(got_reg.to_numpy(),
+                                  np.minimum(40, n_reg.reindex(got_reg.index).to_numpy()))
+    # the top-up is part of the known second-stage probability
+    nonreg = s[s["household_type"] == "nonregistered"]
+    n_non = population[~reg].groupby("village").size().reindex(nonreg["village"]).to_numpy()
+    k = 80 - np.minimum(40, n_reg.reindex(nonreg["village"]).to_numpy())
+    np.testing.assert_allclose(nonreg["household_prob"].to_numpy(), k / n_non)
+    total = frame[["hh_exited", "hh_not_exited", "hh_nonregistered"]].to_numpy().sum()
+    assert s["weight"].sum() == pytest.approx(total, rel=0.3)
+
+
+def test_expected_sample_matches_draws(frame: pd.DataFrame, population: pd.DataFrame) -> None:
+    quota = {"registered": 40, "nonregistered": 40}
+    for fill in (False, True):
+        exp = expected_sample(frame, 10, quota, fill=fill).set_index("household_type")
+        reps = 150
+        gen = np.random.default_rng(12)
+        counts = np.zeros((reps, 3))
+        for r in range(reps):
+            s = draw_two_stage(frame, population, 10, quota, seed=gen, fill=fill)
+            counts[r] = s["household_type"].value_counts().reindex(
+                ["exited", "not_exited", "nonregistered"]).fillna(0).to_numpy()
+        mean = counts.mean(axis=0)
+        mc = counts.std(axis=0, ddof=1) / math.sqrt(reps)
+        expected = exp.loc[["exited", "not_exited", "nonregistered"], "households"].to_numpy()
+        assert np.all(np.abs(mean - expected) < 4 * mc + 1e-9), (fill, mean, expected)
+    size = frame[["hh_exited", "hh_not_exited", "hh_nonregistered"]].sum(axis=1).to_numpy()
+    pi = pps_inclusion_probabilities(size, 10)
+    assert exp.loc["all", "households"] == pytest.approx((pi * np.minimum(80, size)).sum())
+
+
+def test_village_probabilities_and_profile(frame: pd.DataFrame) -> None:
+    size = frame[["hh_exited", "hh_not_exited", "hh_nonregistered"]].sum(axis=1)
+    np.testing.assert_allclose(village_probabilities(frame, 10),
+                               pps_inclusion_probabilities(size, 10))
+    pi = village_probabilities(frame, {"T0": 3, "T1": 2, "T2": 2, "T3": 3}, strata="township")
+    assert pi.sum() == pytest.approx(10)
+    prof = frame_profile(frame).set_index("household_type")
+    assert prof.loc["all", "households"] == size.sum()
+    assert prof.loc["registered", "people"] == (frame["people_exited"].sum()
+                                                + frame["people_not_exited"].sum())
+    assert prof.loc["exited", "mean_size"] == pytest.approx(
+        frame["people_exited"].sum() / frame["hh_exited"].sum())
+
+
+def test_village_summary(frame: pd.DataFrame, population: pd.DataFrame) -> None:
+    s = draw_two_stage(frame, population, 10, QUOTA, seed=1)
+    v = village_summary(s)
+    assert len(v) == 10
+    assert v["households"].sum() == len(s)
+    assert (v[["exited", "not_exited", "nonregistered"]].sum(axis=1) == v["households"]).all()
+    assert (v["weight_min"] <= v["weight_max"]).all()
+
+
+def test_plan_sample(frame: pd.DataFrame) -> None:
+    plan = plan_sample(frame, expected_rate=0.029, margin=0.01, level=0.95, icc=0.05,
+                       households_per_village=70, response_rate=0.95, n_villages=10,
+                       household_sizes=[1, 2, 3, 4, 5], fill=True)
+    assert plan.household.n_final == 5067
+    exp = expected_sample(frame, 10, {"registered": 35, "nonregistered": 35},
+                          fill=True).set_index("household_type")
+    assert plan.exited_per_village == pytest.approx(exp.loc["exited", "per_village_mean"])
+    assert plan.exited.deff == pytest.approx(1 + (plan.exited_per_village - 1) * 0.05)
+    assert plan.exited.unit_factor == pytest.approx(1 + 2 / 9)  # sizes 1..5: CV^2 = 2 / 9
+    assert plan.households_needed == math.ceil(plan.exited.n_final / plan.exited_fraction)
+    # villages deliver what they hold, so fewer than 70 households each on average
+    per_village = exp.loc["all", "per_village_mean"]
+    assert per_village < 70
+    assert plan.villages_needed == math.ceil(plan.households_needed / per_village)
+    table = plan.table()
+    assert table["value"].notna().all()
+    with pytest.raises(EvalkitError, match="no exited households"):
+        plan_sample(frame, expected_rate=0.029, margin=0.01, level=0.95, icc=0.05,
+                    households_per_village=70, response_rate=0.95, n_villages=10,
+                    per_village={"nonregistered": 70})
+
+
+def test_synthetic_population_hits_the_rates(frame: pd.DataFrame) -> None:
+    pop = synthetic_population(frame, 3, wrong_exit_rate=0.029, recognition_rate=0.9486)
+    exited = pop[pop["household_type"] == "exited"]
+    rate = exited["people_wrongly_exited"].sum() / exited["household_size"].sum()
+    assert abs(rate - 0.029) <= exited["household_size"].max() / exited["household_size"].sum()
+    assert abs(pop["recognizes"].mean() - 0.9486) <= 1 / len(pop)
+    assert (pop.loc[pop["household_type"] != "exited", "people_wrongly_exited"] == 0).all()
+    wrong = exited["people_wrongly_exited"] > 0
+    assert (exited.loc[wrong, "people_wrongly_exited"]
+            == exited.loc[wrong, "household_size"]).all()
+
+
+# --- the array simulation ---------------------------------------------------------------
+def _village_totals(sample: pd.DataFrame, y: np.ndarray, x: np.ndarray
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    codes, villages = pd.factorize(sample["village"], sort=True)
+    w = sample["weight"].to_numpy()
+    yw = np.bincount(codes, weights=w * y, minlength=len(villages))[None, :]
+    xw = np.bincount(codes, weights=w * x, minlength=len(villages))[None, :]
+    return yw, xw, villages
+
+
+def test_array_estimator_equals_survey_design(frame: pd.DataFrame,
+                                              population: pd.DataFrame) -> None:
+    s = draw_two_stage(frame, population, 12, QUOTA, seed=6, fill=True)
+    exited = (s["household_type"] == "exited").to_numpy()
+    y = np.where(exited, s["people_wrongly_exited"], 0).astype(float)
+    x = np.where(exited, s["household_size"], 0).astype(float)
+    yw, xw, villages = _village_totals(s, y, x)
+    sel = np.ones_like(yw, dtype=bool)
+    r, se = _ratio_from_village_totals(yw, xw, sel, np.zeros(len(villages), dtype=int), 1)
+    est = SurveyDesign(s, psu="village", weights="weight").subset(exited).ratio(
+        "people_wrongly_exited", "household_size")
+    assert r[0] == pytest.approx(est.estimate, rel=1e-12)
+    assert se[0] == pytest.approx(est.se, rel=1e-10)
+    # household proportion with its logit interval
+    rec = s["recognizes"].to_numpy(dtype=float)
+    yw, xw, _ = _village_totals(s, rec, np.ones(len(s)))
+    r, se = _ratio_from_village_totals(yw, xw, sel, np.zeros(len(villages), dtype=int), 1)
+    p = SurveyDesign(s, psu="village", weights="weight").proportion("recognizes",
+                                                                   method="logit")
+    assert r[0] == pytest.approx(p.estimate, rel=1e-12)
+    assert se[0] == pytest.approx(p.se, rel=1e-10)
+    low, high = _rate_intervals(r, se, p.df, 0.95, "logit")
+    assert (low[0], high[0]) == pytest.approx(p.ci, rel=1e-9)
+    # stratified: variance pooled within strata as SurveyDesign does
+    st = draw_two_stage(frame, population, {"T0": 3, "T1": 3, "T2": 3, "T3": 3}, QUOTA,
+                        seed=6, strata="township")
+    rec = st["recognizes"].to_numpy(dtype=float)
+    yw, xw, villages = _village_totals(st, rec, np.ones(len(st)))
+    stratum_of = st.groupby("village")["stratum"].first().reindex(villages)
+    codes = pd.Index(["T0", "T1", "T2", "T3"]).get_indexer(stratum_of)
+    r, se = _ratio_from_village_totals(yw, xw, np.ones_like(yw, dtype=bool), codes, 4)
+    p = SurveyDesign(st, psu="village", strata="stratum", weights="weight").mean("recognizes")
+    assert r[0] == pytest.approx(p.estimate, rel=1e-12)
+    assert se[0] == pytest.approx(p.se, rel=1e-10)
+
+
+def test_array_simulation_unbiased_totals_and_coverage(frame: pd.DataFrame,
+                                                       population: pd.DataFrame) -> None:
+    sim = simulate_design(population, frame, 12, QUOTA, reps=4000, seed=7,
+                          outcome="people_wrongly_exited", denominator="household_size",
+                          domain="exited", fill=True, threshold=0.05)
+    exited = population[population["household_type"] == "exited"]
+    d = sim.draws
+    for column, truth in (("numerator_total", exited["people_wrongly_exited"].sum()),
+                          ("denominator_total", exited["household_size"].sum())):
+        mc = d[column].std(ddof=1) / math.sqrt(len(d))
+        assert abs(d[column].mean() - truth) < 4 * mc  # Horvitz-Thompson: exactly unbiased
+    # the ratio's own bias is of order 1/n and small against its spread
+    assert abs(sim.summary()["bias_ratio"].item()) < 0.1
+    assert abs(sim.coverage - 0.95) < 0.03
+    assert 0 < sim.power < 1
+    again = simulate_design(population, frame, 12, QUOTA, reps=50, seed=7,
+                            outcome="people_wrongly_exited", denominator="household_size",
+                            domain="exited", fill=True, threshold=0.05)
+    twice = simulate_design(population, frame, 12, QUOTA, reps=50, seed=7,
+                            outcome="people_wrongly_exited", denominator="household_size",
+                            domain="exited", fill=True, threshold=0.05)
+    pd.testing.assert_frame_equal(again.draws, twice.draws)
+
+
+def test_array_simulation_agrees_with_survey_design_loop(frame: pd.DataFrame,
+                                                         population: pd.DataFrame) -> None:
+    args = dict(outcome="recognizes", fill=True, threshold=0.9, alternative="less")
+    fast = simulate_design(population, frame, 12, QUOTA, reps=3000, seed=1, **args)
+    slow = simulate_draws(population, frame, 12, QUOTA, reps=300, seed=2, **args)
+    assert fast.truth == pytest.approx(slow.truth)
+    se = math.sqrt(fast.draws["estimate"].var() / 3000 + slow.draws["estimate"].var() / 300)
+    assert abs(fast.mean_estimate - slow.mean_estimate) < 4 * se
+    assert fast.draws["estimate"].std() == pytest.approx(slow.draws["estimate"].std(), rel=0.2)
+    assert fast.draws["se"].mean() == pytest.approx(slow.draws["se"].mean(), rel=0.1)
+    p = 0.5 * (fast.power + slow.power)
+    assert abs(fast.power - slow.power) < 4 * math.sqrt(p * (1 - p) * (1 / 3000 + 1 / 300)) + 0.01
+
+
+def test_array_simulation_stratified(frame: pd.DataFrame, population: pd.DataFrame) -> None:
+    sim = simulate_design(population, frame, {"T0": 3, "T1": 3, "T2": 3, "T3": 3}, QUOTA,
+                          reps=3000, seed=3, outcome="recognizes", strata="township")
+    d = sim.draws
+    assert abs(sim.bias) < 4 * sim.bias_mc_se + 1e-3
+    assert abs(sim.coverage - 0.95) < 0.04
+    assert d["denominator_total"].mean() == pytest.approx(len(population), rel=0.01)

@@ -2,10 +2,12 @@
 
 The assessment declares a rate "above 2%" when the lower confidence bound of the
 design-based estimate lies above 2%, and recognition "below 90%" when the upper bound lies
-below 90%: a one-sided test at level ``alpha``. With the reports' 95% two-sided intervals
-that is ``alpha = 0.025`` (the default here). Power is the probability of that declaration
-for a true rate, a number of villages (PSUs), households per village in the indicator's
-domain and an intraclass correlation between households of a village.
+below 90%: a one-sided test at level ``alpha``. :mod:`evalkit.indicators` decides with
+``alpha = 1 - level`` (the bounds of the two-sided interval at level ``1 - 2 alpha``), so
+with the default ``level: 0.95`` the default here is ``alpha = 0.05``; pass
+``alpha = 0.025`` for "the 95% two-sided interval lies above". Power is the probability of
+that declaration for a true rate, a number of villages (PSUs), households per village in
+the indicator's domain and an intraclass correlation between households of a village.
 
 Model (both the analytic approximation and the simulation use it): village rates
 ``p_v ~ Beta`` with mean ``p`` and ``ICC = 1 / (a + b + 1)``; households judged
@@ -40,6 +42,9 @@ from evalkit.errors import EvalkitError
 
 __all__ = [
     "PowerSimulation",
+    "bound_method",
+    "figure_png",
+    "plot_power_curve",
     "design_se",
     "power_analytic",
     "power_curve",
@@ -116,7 +121,7 @@ def design_se(true_rate: float | Sequence[float] | np.ndarray, n_villages: int,
     """Standard error of the estimated rate under the module's model:
     ``sqrt(p (1-p) / (n m) * [(1 + CV^2) + (m - 1) ICC])``."""
     p = _rates("true_rate", true_rate)
-    n, m, rho, _ = _design_args(n_villages, households_per_village, icc, "greater", 0.025,
+    n, m, rho, _ = _design_args(n_villages, households_per_village, icc, "greater", 0.05,
                                 "mean")
     cv2 = _size_cv2(household_sizes)
     se = np.sqrt(p * (1 - p) / (n * m) * ((1 + cv2) + (m - 1) * rho))
@@ -140,7 +145,7 @@ def power_analytic(
     icc: float,
     *,
     alternative: Alternative = "greater",
-    alpha: float = 0.025,
+    alpha: float = 0.05,
     method: Method = "logit",
     household_sizes: HouseholdSizes = None,
 ) -> np.ndarray | float:
@@ -245,7 +250,7 @@ def power_simulated(
     reps: int = 2000,
     seed: int,
     alternative: Alternative = "greater",
-    alpha: float = 0.025,
+    alpha: float = 0.05,
     method: Method = "logit",
     household_sizes: HouseholdSizes = None,
 ) -> PowerSimulation:
@@ -313,7 +318,7 @@ def power_curve(
     reps: int = 0,
     seed: int | None = None,
     alternative: Alternative = "greater",
-    alpha: float = 0.025,
+    alpha: float = 0.05,
     method: Method = "logit",
     household_sizes: HouseholdSizes = None,
 ) -> pd.DataFrame:
@@ -343,7 +348,7 @@ def villages_for_power(
     *,
     power: float = 0.8,
     alternative: Alternative = "greater",
-    alpha: float = 0.025,
+    alpha: float = 0.05,
     method: Method = "logit",
     household_sizes: HouseholdSizes = None,
     max_villages: int = 100_000,
@@ -388,10 +393,11 @@ def seed_sample_power(
     exited_share: float = SEED_EXITED_SHARE,
     icc: float = 0.05,
     household_sizes: HouseholdSizes = None,
-    alpha: float = 0.025,
+    alpha: float = 0.05,
     method: Method = "logit",
     reps: int = 0,
     seed: int | None = None,
+    exited_per_village: float | None = None,
 ) -> float:
     """Power of the seed county's sample to declare the wrong-exit rate above ``threshold``
     when the true rate is ``true_rate``.
@@ -399,15 +405,20 @@ def seed_sample_power(
     The rate is people-level among exited households, so the sample that matters is the
     exited households: ``m = n_households / n_villages * registered_share * exited_share``
     per village (``exited_share`` among registered households defaults to the seed county's
-    people share, 5,586 / 8,671). Analytic (:func:`power_analytic`) unless ``reps > 0``,
-    then simulated with ``m`` rounded to whole households.
+    people share, 5,586 / 8,671), or ``exited_per_village`` when given (e.g. from
+    :func:`evalkit.sampling.expected_sample` on the county's frame, which knows that
+    villages hold fewer registered households than the quota). Analytic
+    (:func:`power_analytic`) unless ``reps > 0``, then simulated with ``m`` rounded to whole
+    households.
     """
     _check("registered_share", registered_share, 0.0, 1.0, hi_open=False)
     _check("exited_share", exited_share, 0.0, 1.0, hi_open=False)
     if int(n_households) != n_households or n_households < n_villages:
         raise EvalkitError(
             f"n_households={n_households!r}; expected a whole number >= n_villages")
-    m = n_households / n_villages * registered_share * exited_share
+    m = (n_households / n_villages * registered_share * exited_share
+         if exited_per_village is None
+         else _check("exited_per_village", exited_per_village, 0.0, math.inf))
     if m < 1:
         raise EvalkitError(
             f"n_households={n_households!r} leaves {m:.2g} exited households per village; "
@@ -421,3 +432,55 @@ def seed_sample_power(
         return float(sim.power[0])
     return float(power_analytic(true_rate, threshold, n_villages, m, icc, alpha=alpha,
                                 method=method, household_sizes=household_sizes))
+
+
+def bound_method(ci_method: str) -> Method:
+    """The bound the power model uses for a project ``ci_method``: ``mean`` (Wald) stays
+    Wald; the other svyciprop methods (logit, likelihood, asin, beta, xlogit) are modelled
+    by the logit bound, which, like them, is asymmetric and respects [0, 1]. An
+    approximation for methods other than logit and mean."""
+    return "mean" if ci_method == "mean" else "logit"
+
+
+def plot_power_curve(curve: pd.DataFrame, threshold: float, *, title: str, xlabel: str,
+                     mark: float | None = None, target: float = 0.8):
+    """Power against the true rate: the analytic curve, simulated points with 2 Monte Carlo
+    SEs, the threshold, a marked true rate and the target power. Returns the figure."""
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import PercentFormatter
+
+    # A bare Figure, not pyplot: nothing is registered for automatic display in notebooks.
+    fig = Figure(figsize=(7, 3.6), dpi=100)
+    ax = fig.subplots()
+    ax.plot(curve["true_rate"], curve["analytic"], color="#1f77b4", label="analytic")
+    if "simulated" in curve:
+        ax.errorbar(curve["true_rate"], curve["simulated"], yerr=2 * curve["mc_se"], fmt="o",
+                    color="#d62728", markersize=4, capsize=2, label="simulated (±2 MC SE)")
+    ax.axvline(threshold, color="grey", linestyle=":", label=f"threshold {threshold:.1%}")
+    if mark is not None:
+        ax.axvline(mark, color="black", linestyle="--", linewidth=1,
+                   label=f"true rate {mark:.2%}")
+    ax.axhline(target, color="#2ca02c", linestyle="--", linewidth=1,
+               label=f"{target:.0%} power")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("probability of the declaration")
+    ax.set_ylim(-0.02, 1.02)
+    ax.xaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.set_title(title)
+    ax.legend(fontsize=8, loc="best")
+    fig.tight_layout()
+    return fig
+
+
+def figure_png(fig) -> bytes:
+    """The figure as PNG bytes: notebooks display the image, so no figure object (and no
+    ``<Figure size ...>`` text) reaches the outputs. A pyplot figure is closed."""
+    import io
+
+    import matplotlib.pyplot as plt
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", metadata={"Software": None})
+    if plt.fignum_exists(getattr(fig, "number", -1)):
+        plt.close(fig)
+    return buffer.getvalue()

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
@@ -33,12 +33,17 @@ __all__ = [
     "HOUSEHOLD_GROUPS",
     "DrawSimulation",
     "PPSSample",
+    "SamplePlan",
     "SampleSize",
     "allocate",
     "allocate_household_types",
     "draw_two_stage",
+    "expected_sample",
     "field_list",
+    "frame_profile",
+    "household_factor",
     "household_listing",
+    "plan_sample",
     "pps_inclusion_probabilities",
     "pps_systematic",
     "sample_size_grid",
@@ -46,8 +51,11 @@ __all__ = [
     "sample_size_ratio",
     "select_households",
     "select_villages",
+    "simulate_design",
     "simulate_draws",
     "synthetic_population",
+    "village_probabilities",
+    "village_summary",
     "weight_totals",
 ]
 
@@ -676,52 +684,82 @@ def select_villages(
     """
     _check_frame(frame)
     gen = _rng(rng)
-    x = _size_measure(frame, size_column, groups)
     frame = frame.reset_index(drop=True)
+    x, labels, want = _first_stage_plan(frame, n_villages, size_column, strata, groups)
+    if labels is None:
+        s = pps_systematic(x, want[""], gen, order=order)
+        out = frame.iloc[s.index].copy()
+        out["village_prob"] = s.pi
+        return out.reset_index(drop=True)
+    parts = []
+    # A loop over the few strata; all work within a stratum is vectorized.
+    for key in want:
+        rows = np.flatnonzero(labels == key)
+        s = pps_systematic(x[rows], want[key], gen, order=order)
+        part = frame.iloc[rows[s.index]].copy()
+        part["village_prob"] = s.pi
+        part["stratum"] = key
+        parts.append(part)
+    return pd.concat(parts, ignore_index=True)
+
+
+def _first_stage_plan(frame: pd.DataFrame, n_villages: int | Mapping[str, int],
+                      size_column: str | Sequence[str] | None, strata: str | None,
+                      groups: Sequence[str]
+                      ) -> tuple[np.ndarray, np.ndarray | None, dict[str, int]]:
+    """Size measure, stratum labels (None when unstratified) and villages per stratum."""
+    x = _size_measure(frame, size_column, groups)
     if strata is None:
         n = _positive_int("n_villages", n_villages)
         n_pos = int((x > 0).sum())
         if n > n_pos:
             raise EvalkitError(
                 f"n_villages={n} exceeds the {n_pos} villages with a positive size in the frame")
-        s = pps_systematic(x, n, gen, order=order)
-        out = frame.iloc[s.index].copy()
-        out["village_prob"] = s.pi
-        return out.reset_index(drop=True)
+        return x, None, {"": n}
     _require(frame, [strata], "frame")
-    labels = frame[strata].astype(str)
-    present = pd.unique(labels)
+    labels = frame[strata].astype(str).to_numpy()
+    present = [str(v) for v in pd.unique(labels)]
     if isinstance(n_villages, Mapping):
         want = {str(k): _positive_int(f"n_villages[{k!r}]", v) for k, v in n_villages.items()}
         for key in want:
-            if key not in set(present):
+            if key not in present:
                 raise EvalkitError(f"n_villages: stratum {key!r} has no villages in the frame")
         for key in present:
             if key not in want:
                 raise EvalkitError(f"n_villages: no entry for stratum {key!r} of the frame")
     else:
         n_total = _positive_int("n_villages", n_villages)
-        size_by = pd.Series(x).groupby(labels.to_numpy(), sort=False).sum()
-        villages_by = pd.Series(x > 0).groupby(labels.to_numpy(), sort=False).sum()
-        want = allocate(n_total, size_by, "proportional", floor=2,
-                        capacity=villages_by).to_dict()
-    parts = []
-    # A loop over the few strata; all work within a stratum is vectorized.
+        size_by = pd.Series(x).groupby(labels, sort=False).sum()
+        villages_by = pd.Series(x > 0).groupby(labels, sort=False).sum()
+        want = {str(k): int(v) for k, v in allocate(
+            n_total, size_by, "proportional", floor=2, capacity=villages_by).items()}
     for key in present:
-        rows = np.flatnonzero((labels == key).to_numpy())
-        xs = x[rows]
-        n_pos = int((xs > 0).sum())
+        n_pos = int((x[labels == key] > 0).sum())
         if n_pos == 0:
             raise EvalkitError(f"stratum {key!r} has no villages with a positive size")
         if want[key] > n_pos:
             raise EvalkitError(
                 f"n_villages[{key!r}]={want[key]} exceeds the {n_pos} villages of the stratum")
-        s = pps_systematic(xs, want[key], gen, order=order)
-        part = frame.iloc[rows[s.index]].copy()
-        part["village_prob"] = s.pi
-        part["stratum"] = key
-        parts.append(part)
-    return pd.concat(parts, ignore_index=True)
+    return x, labels, {key: want[key] for key in present}
+
+
+def village_probabilities(frame: pd.DataFrame, n_villages: int | Mapping[str, int],
+                          size_column: str | Sequence[str] | None = None, *,
+                          strata: str | None = None,
+                          groups: Sequence[str] = ("registered", "nonregistered")
+                          ) -> np.ndarray:
+    """First-stage inclusion probability of every frame village under the planned design
+    (:func:`pps_inclusion_probabilities` within each stratum)."""
+    _check_frame(frame)
+    frame = frame.reset_index(drop=True)
+    x, labels, want = _first_stage_plan(frame, n_villages, size_column, strata, groups)
+    if labels is None:
+        return pps_inclusion_probabilities(x, want[""])
+    pi = np.zeros(len(x))
+    for key, n in want.items():
+        rows = labels == key
+        pi[rows] = pps_inclusion_probabilities(x[rows], n)
+    return pi
 
 
 def _normalize_types(values: pd.Series) -> pd.Series:
@@ -752,6 +790,8 @@ class _Listing:
     cell_start: np.ndarray  # first row of each (village, group) cell, per row
     cell_size: np.ndarray  # N_vg, per row
     groups: tuple[str, ...]
+    village_start: np.ndarray  # first row of each frame village (rows are sorted by village)
+    village_count: np.ndarray  # rows of each frame village
 
 
 def _prepare_listing(households: pd.DataFrame, frame: pd.DataFrame,
@@ -794,44 +834,67 @@ def _prepare_listing(households: pd.DataFrame, frame: pd.DataFrame,
     cell_id = np.cumsum(new_cell) - 1
     township = frame["township"].to_numpy()[v]
     hh.insert(0, "township", township)
+    village_count = np.bincount(v, minlength=len(frame))
+    village_start = np.cumsum(village_count) - village_count
     return _Listing(data=hh, village_code=v, group_code=g, cell_start=starts[cell_id],
-                    cell_size=sizes[cell_id], groups=tuple(quota))
+                    cell_size=sizes[cell_id], groups=tuple(quota),
+                    village_start=village_start, village_count=village_count)
+
+
+def _cell_quotas(N: np.ndarray, base: np.ndarray, fill: bool) -> np.ndarray:
+    """Households to take per (village, group) cell: the group quota, or with ``fill`` the
+    quota plus the shortfall of the village's other groups, given to groups with households
+    to spare in the order of ``per_village`` (so a village short of registered households
+    still yields its full number of households). Deterministic given the counts, so the
+    second-stage probabilities ``min(k, N) / N`` stay known."""
+    k = np.broadcast_to(base, N.shape).astype(float).copy()
+    if not fill:
+        return k
+    remaining = np.clip(k - N, 0, None).sum(axis=1)
+    for g in range(N.shape[1]):
+        extra = np.minimum(np.clip(N[:, g] - k[:, g], 0, None), remaining)
+        k[:, g] += extra
+        remaining -= extra
+    return k
 
 
 def _draw_households(listing: _Listing, villages: pd.DataFrame, village_codes: np.ndarray,
-                     per_village: Mapping[str, int], rng: np.random.Generator
-                     ) -> pd.DataFrame:
-    quota = np.array([per_village[g] for g in listing.groups], dtype=np.int64)
-    in_sample = np.isin(listing.village_code, village_codes)
-    rows = np.flatnonzero(in_sample)
-    found = np.unique(listing.village_code[rows])
-    if len(found) < len(village_codes):
-        missing = np.setdiff1d(village_codes, found)[0]
-        name = villages.loc[village_codes == missing, "village"].iloc[0]
+                     per_village: Mapping[str, int], rng: np.random.Generator,
+                     fill: bool = False) -> pd.DataFrame:
+    quota = np.array([per_village[g] for g in listing.groups], dtype=float)
+    count = listing.village_count[village_codes]
+    if np.any(count == 0):
+        name = villages["village"].iloc[int(np.flatnonzero(count == 0)[0])]
         raise EvalkitError(
             f"households: selected village {name!r} has no households of the groups "
             f"{', '.join(listing.groups)} in the listing")
+    # The listing's rows of the selected villages, from their contiguous blocks.
+    vpos = np.repeat(np.arange(len(village_codes)), count)
+    rows = (np.repeat(listing.village_start[village_codes] - np.cumsum(count) + count, count)
+            + np.arange(int(count.sum())))
+    group = listing.group_code[rows]
+    N = np.zeros((len(village_codes), len(quota)))
+    N[vpos, group] = listing.cell_size[rows]
+    k_cell = _cell_quotas(N, quota, fill)
     # SRS without replacement within each (village, group) cell: a uniform key per
     # household, keep the k smallest (the rows are already grouped by cell).
     key = rng.random(len(rows))
     cell_start = listing.cell_start[rows]
-    order = np.lexsort((key, cell_start))
-    rows, cell_start = rows[order], cell_start[order]
+    # Sort by cell, then by key: one float sort is several times faster than lexsort.
+    order = np.argsort(cell_start + key, kind="stable")
+    rows, cell_start, vpos, group = rows[order], cell_start[order], vpos[order], group[order]
     first = np.concatenate([[True], cell_start[1:] != cell_start[:-1]])
     run_start = np.maximum.accumulate(np.where(first, np.arange(len(rows)), 0))
     rank = np.arange(len(rows)) - run_start
-    k = quota[listing.group_code[rows]]
-    take = rank < k
-    rows = np.sort(rows[take])
-    N = listing.cell_size[rows]
-    k = quota[listing.group_code[rows]]
-    pi_household = np.minimum(k, N) / N
+    take = rank < k_cell[vpos, group]
+    keep = np.argsort(rows[take], kind="stable")
+    rows, vpos, group = rows[take][keep], vpos[take][keep], group[take][keep]
+    n_cell = listing.cell_size[rows]
+    pi_household = np.minimum(k_cell[vpos, group], n_cell) / n_cell
     sample = listing.data.iloc[rows].reset_index(drop=True)
-    vmap = pd.Series(np.arange(len(village_codes)), index=village_codes)
-    vrow = vmap.reindex(listing.village_code[rows]).to_numpy()
-    village_prob = villages["village_prob"].to_numpy()[vrow]
+    village_prob = villages["village_prob"].to_numpy()[vpos]
     if "stratum" in villages.columns:
-        sample.insert(1, "stratum", villages["stratum"].to_numpy()[vrow])
+        sample.insert(1, "stratum", villages["stratum"].to_numpy()[vpos])
     sample["village_prob"] = village_prob
     sample["household_prob"] = pi_household
     sample["incl_prob"] = village_prob * pi_household
@@ -840,13 +903,15 @@ def _draw_households(listing: _Listing, villages: pd.DataFrame, village_codes: n
 
 
 def select_households(villages: pd.DataFrame, households: pd.DataFrame, frame: pd.DataFrame,
-                      per_village: Mapping[str, int], rng: int | np.random.Generator
-                      ) -> pd.DataFrame:
+                      per_village: Mapping[str, int], rng: int | np.random.Generator,
+                      fill: bool = False) -> pd.DataFrame:
     """Second stage: SRS of households within each selected village and household group.
 
     ``villages`` is the output of :func:`select_villages`; ``households`` the listing of
     (at least) those villages. ``per_village`` gives the quota per group (keys of
-    :data:`HOUSEHOLD_GROUPS`); a cell with fewer households is taken whole.
+    :data:`HOUSEHOLD_GROUPS`); a cell with fewer households is taken whole, and with
+    ``fill=True`` the shortfall is taken from the village's other groups (the practice of
+    a fixed number of households per village, see :func:`_cell_quotas`).
     ``household_prob = min(k, N_vg) / N_vg``, ``incl_prob = village_prob * household_prob``,
     ``weight = 1 / incl_prob``.
     Identifying columns of the listing (names, ID numbers, phones) are dropped.
@@ -855,7 +920,7 @@ def select_households(villages: pd.DataFrame, households: pd.DataFrame, frame: p
     gen = _rng(rng)
     listing = _prepare_listing(households, frame.reset_index(drop=True), per_village)
     codes = _village_codes(frame, villages)
-    return _draw_households(listing, villages, codes, _groups(per_village), gen)
+    return _draw_households(listing, villages, codes, _groups(per_village), gen, fill)
 
 
 def _village_codes(frame: pd.DataFrame, villages: pd.DataFrame) -> np.ndarray:
@@ -877,13 +942,15 @@ def draw_two_stage(
     *,
     strata: str | None = None,
     order: str = "given",
+    fill: bool = False,
 ) -> pd.DataFrame:
     """The assessment's two-stage draw, reproducible from ``seed``.
 
     Stage 1: ``n_villages`` villages by systematic PPS on ``size_column``
     (:func:`select_villages`; certainty villages taken with probability 1). Stage 2: within
     each selected village, ``per_village[group]`` households of each group by SRS
-    (:func:`select_households`), all of them when fewer exist.
+    (:func:`select_households`), all of them when fewer exist (``fill=True``: topped up
+    from the village's other groups).
 
     Returns one row per sampled household: township, village (stratum), household_id,
     household_type, the listing's other non-identifying columns, ``village_prob`` (first
@@ -898,7 +965,8 @@ def draw_two_stage(
                                groups=tuple(quota))
     frame = frame.reset_index(drop=True)
     listing = _prepare_listing(households, frame, quota)
-    return _draw_households(listing, villages, _village_codes(frame, villages), quota, gen)
+    return _draw_households(listing, villages, _village_codes(frame, villages), quota, gen,
+                            fill)
 
 
 def weight_totals(sample: pd.DataFrame, frame: pd.DataFrame) -> pd.DataFrame:
@@ -923,6 +991,192 @@ def weight_totals(sample: pd.DataFrame, frame: pd.DataFrame) -> pd.DataFrame:
     out = pd.concat([out, total], ignore_index=True)
     out["relative_difference"] = out["weighted_total"] / out["frame_total"] - 1.0
     return out
+
+
+def expected_sample(frame: pd.DataFrame, n_villages: int | Mapping[str, int],
+                    per_village: Mapping[str, int],
+                    size_column: str | Sequence[str] | None = None, *,
+                    strata: str | None = None, fill: bool = False) -> pd.DataFrame:
+    """Expected sampled households and people by household type under the planned design.
+
+    Exact expectations from the frame's counts: a village enters with probability
+    ``pi_v``; a group's quota ``k`` (topped up as in :func:`_cell_quotas` with ``fill``)
+    gives ``min(k, N_vg)`` households, of which type ``t``
+    is expected to be the share ``N_vt / N_vg``; people by the type's mean household size
+    in the village. ``per_village_mean`` divides by the number of villages. When villages
+    hold fewer registered households than the quota, this is how many exited households the
+    wrong-exit rate will actually rest on.
+    """
+    quota = _groups(per_village)
+    pi = village_probabilities(frame, n_villages, size_column, strata=strata,
+                               groups=tuple(quota))
+    n_total = sum(n_villages.values()) if isinstance(n_villages, Mapping) else n_villages
+    counts = {}
+    for g in quota:
+        cols = [_FRAME_HOUSEHOLDS[t] for t in HOUSEHOLD_GROUPS[g]]
+        _require(frame, cols, "frame")
+        counts[g] = frame[cols].to_numpy(dtype=float).sum(axis=1)
+    N = np.column_stack([counts[g] for g in quota])
+    k_cell = _cell_quotas(N, np.array(list(quota.values()), dtype=float), fill)
+    rows = []
+    for j, g in enumerate(quota):
+        types = HOUSEHOLD_GROUPS[g]
+        N_g = N[:, j]
+        taken = np.minimum(k_cell[:, j], N_g)
+        for t in types:
+            N_t = frame[_FRAME_HOUSEHOLDS[t]].to_numpy(dtype=float)
+            share = np.divide(N_t, N_g, out=np.zeros_like(N_t), where=N_g > 0)
+            households = pi * taken * share
+            if _FRAME_PEOPLE[t] in frame.columns:
+                size = np.divide(frame[_FRAME_PEOPLE[t]].to_numpy(dtype=float), N_t,
+                                 out=np.zeros_like(N_t), where=N_t > 0)
+                people = float((households * size).sum())
+            else:
+                people = np.nan
+            rows.append((t, float(households.sum()), people))
+    out = pd.DataFrame(rows, columns=["household_type", "households", "people"])
+    total = pd.DataFrame([("all", out["households"].sum(), out["people"].sum())],
+                         columns=out.columns)
+    out = pd.concat([out, total], ignore_index=True)
+    out["per_village_mean"] = out["households"] / n_total
+    return out
+
+
+def frame_profile(frame: pd.DataFrame) -> pd.DataFrame:
+    """Villages, households, people and mean household size by household type."""
+    _check_frame(frame)
+    rows = []
+    for t, col in _FRAME_HOUSEHOLDS.items():
+        _require(frame, [col, _FRAME_PEOPLE[t]], "frame")
+        h = frame[col].to_numpy(dtype=float)
+        p = frame[_FRAME_PEOPLE[t]].to_numpy(dtype=float)
+        rows.append((t, int((h > 0).sum()), h.sum(), p.sum()))
+    out = pd.DataFrame(rows, columns=["household_type", "villages", "households", "people"])
+    reg = out[out["household_type"].isin(HOUSEHOLD_GROUPS["registered"])]
+    registered_villages = int((frame[["hh_exited", "hh_not_exited"]].sum(axis=1) > 0).sum())
+    extra = pd.DataFrame([
+        ("registered", registered_villages, reg["households"].sum(), reg["people"].sum()),
+        ("all", len(frame), out["households"].sum(), out["people"].sum()),
+    ], columns=out.columns)
+    out = pd.concat([out, extra], ignore_index=True)
+    out["households"] = out["households"].astype(np.int64)
+    out["people"] = out["people"].astype(np.int64)
+    out["mean_size"] = out["people"] / out["households"]
+    return out
+
+
+def village_summary(sample: pd.DataFrame) -> pd.DataFrame:
+    """One row per sampled village: township, village, village_prob, sampled households by
+    type and in all, and the range of the design weights."""
+    _require(sample, ["township", "village", "household_type", "village_prob", "weight"],
+              "sample")
+    counts = pd.crosstab(sample["village"], sample["household_type"])
+    counts = counts.reindex(columns=[t for t in _FRAME_HOUSEHOLDS if t in counts.columns])
+    first = sample.groupby("village", sort=False)[["township", "village_prob"]].first()
+    weights = sample.groupby("village", sort=False)["weight"].agg(["min", "max"])
+    out = first.join(counts).join(weights.rename(columns={"min": "weight_min",
+                                                          "max": "weight_max"}))
+    out.insert(2 + counts.shape[1], "households", counts.sum(axis=1).reindex(out.index))
+    return out.reset_index()
+
+
+@dataclass(frozen=True)
+class SamplePlan:
+    """How many households the wrong-exit rate needs, next to what the plan delivers.
+
+    ``household`` applies the design brief's formula to every sampled household (cluster
+    size = households per village). The wrong-exit rate, however, rests only on exited
+    households, so ``exited`` sizes the people-level rate (:func:`sample_size_ratio`) on
+    the exited households expected per village under the plan (:func:`expected_sample`),
+    and ``households_needed`` scales it up by the expected exited share of the sample.
+    """
+
+    household: SampleSize
+    exited: SampleSize
+    planned_villages: int
+    planned_households: float
+    planned_exited: float
+    exited_per_village: float
+    exited_fraction: float
+    households_needed: int
+    villages_needed: int
+
+    def table(self) -> pd.DataFrame:
+        rows = [
+            ("households needed, household proportion (brief's formula)",
+             float(self.household.n_final)),
+            ("design effect used there", self.household.deff),
+            ("exited households expected per village under the plan", self.exited_per_village),
+            ("design effect for the wrong-exit rate", self.exited.deff),
+            ("household-size factor (1 + CV^2)", self.exited.unit_factor),
+            ("exited households needed, wrong-exit rate", float(self.exited.n_final)),
+            ("exited share of the planned sample", self.exited_fraction),
+            ("households needed in all for the wrong-exit margin", float(self.households_needed)),
+            ("villages needed at the planned households per village",
+             float(self.villages_needed)),
+            ("planned villages", float(self.planned_villages)),
+            ("planned households (expected)", self.planned_households),
+            ("planned exited households (expected)", self.planned_exited),
+        ]
+        return pd.DataFrame(rows, columns=["quantity", "value"])
+
+
+def plan_sample(
+    frame: pd.DataFrame,
+    *,
+    expected_rate: float,
+    margin: float,
+    level: float,
+    icc: float,
+    households_per_village: int,
+    response_rate: float,
+    n_villages: int | Mapping[str, int],
+    per_village: Mapping[str, int] | None = None,
+    household_sizes: Sequence[float] | np.ndarray | None = None,
+    size_column: str | Sequence[str] | None = None,
+    strata: str | None = None,
+    fill: bool = False,
+) -> SamplePlan:
+    """Sample size for the wrong-exit rate (Cochran) beside the planned two-stage sample.
+
+    ``per_village`` defaults to :func:`allocate_household_types` of
+    ``households_per_village`` (half registered, half not). ``household_sizes`` (e.g. the
+    exited households' sizes in a previous survey) give the CV of household size; without
+    them sizes are taken as equal. Villages needed are ``households_needed`` over the
+    households per village actually expected (villages with fewer registered households
+    than the quota deliver fewer).
+    """
+    quota = _groups(per_village or allocate_household_types(households_per_village))
+    household = sample_size_proportion(expected_rate, margin, level=level,
+                                       response_rate=response_rate, icc=icc,
+                                       cluster_size=households_per_village)
+    exp = expected_sample(frame, n_villages, quota, size_column, strata=strata,
+                          fill=fill).set_index("household_type")
+    if "exited" not in exp.index or exp.loc["exited", "households"] <= 0:
+        raise EvalkitError("per_village: the plan samples no exited households; expected a "
+                           "'registered' or 'exited' quota")
+    n_total = sum(n_villages.values()) if isinstance(n_villages, Mapping) else n_villages
+    m_exited = float(exp.loc["exited", "per_village_mean"])
+    if household_sizes is None:
+        prof = frame_profile(frame).set_index("household_type")
+        mean_size, cv = float(prof.loc["exited", "mean_size"]), 0.0
+    else:
+        sizes = np.asarray(household_sizes, dtype=float)
+        if sizes.size == 0 or np.any(~np.isfinite(sizes)) or np.any(sizes < 1):
+            raise EvalkitError("household_sizes: expected household sizes >= 1")
+        mean_size, cv = float(sizes.mean()), float(sizes.std() / sizes.mean())
+    exited = sample_size_ratio(expected_rate, margin, mean_size, level=level,
+                               response_rate=response_rate, icc=icc,
+                               cluster_size=max(m_exited, 1.0), cv_household_size=cv)
+    fraction = float(exp.loc["exited", "households"] / exp.loc["all", "households"])
+    needed = _ceil(exited.n_final / fraction)
+    per_village_all = float(exp.loc["all", "per_village_mean"])
+    return SamplePlan(
+        household=household, exited=exited, planned_villages=int(n_total),
+        planned_households=float(exp.loc["all", "households"]),
+        planned_exited=float(exp.loc["exited", "households"]),
+        exited_per_village=m_exited, exited_fraction=fraction, households_needed=needed,
+        villages_needed=_ceil(needed / per_village_all))
 
 
 def field_list(sample: pd.DataFrame, path: str | Path, lang: str = "en"
@@ -1020,10 +1274,13 @@ def synthetic_population(
     """A full household listing with known outcomes, to check a design by simulation.
 
     :func:`household_listing` plus ``people_wrongly_exited`` (exited households judged
-    wrongly exited as a whole, with village rates drawn from a beta distribution with mean
-    ``wrong_exit_rate`` and intraclass correlation ``icc``) and ``recognizes`` (0/1, same
-    model around ``recognition_rate``). The realized population values are what a
-    simulation must recover; they differ slightly from the nominal rates.
+    wrongly exited as a whole) and ``recognizes`` (0/1). Village rates ``p_v`` are drawn from
+    a beta distribution with the given mean and intraclass correlation ``icc``; the affected
+    households are then chosen as the smallest ``u_i / p_v`` (``u_i`` uniform), i.e.
+    Bernoulli(``c p_v``) selection conditioned on its total, with the total set so that the
+    population rate equals the nominal one: the people-level wrong-exit rate to within one
+    household, the recognition rate to within one household (non-recognition is drawn
+    this way with ``1 - p_v``).
     """
     gen = _rng(seed)
     for name, value in (("wrong_exit_rate", wrong_exit_rate),
@@ -1033,15 +1290,27 @@ def synthetic_population(
     if not 0.0 <= rho < 1.0:
         raise EvalkitError(f"icc={icc!r}; expected a value in [0, 1)")
     pop = household_listing(frame, gen)
-    vpos = pd.Series(np.arange(len(frame)), index=frame["village"].to_numpy())
-    v = pop["village"].map(vpos).to_numpy()
+    v = pd.Index(frame["village"]).get_indexer(pop["village"])
     wrong_v = _beta_rates(wrong_exit_rate, rho, len(frame), gen)
-    recog_v = _beta_rates(recognition_rate, rho, len(frame), gen)
+    refuse_v = _beta_rates(1.0 - recognition_rate, rho, len(frame), gen)
     u = gen.random((2, len(pop)))
-    exited = (pop["household_type"] == "exited").to_numpy()
-    wrong = exited & (u[0] < wrong_v[v])
-    pop["people_wrongly_exited"] = np.where(wrong, pop["household_size"].to_numpy(), 0)
-    pop["recognizes"] = (u[1] < recog_v[v]).astype(np.int64)
+    size = pop["household_size"].to_numpy()
+    exited = np.flatnonzero((pop["household_type"] == "exited").to_numpy())
+    with np.errstate(divide="ignore"):
+        order = exited[np.argsort(u[0, exited] / wrong_v[v[exited]], kind="stable")]
+    people = np.cumsum(size[order])
+    target = wrong_exit_rate * size[exited].sum()
+    # The prefix whose people come closest to the target.
+    n_wrong = int(np.argmin(np.abs(np.concatenate([[0], people]) - target)))
+    wrong = np.zeros(len(pop), dtype=bool)
+    wrong[order[:n_wrong]] = True
+    pop["people_wrongly_exited"] = np.where(wrong, size, 0)
+    with np.errstate(divide="ignore"):
+        order = np.argsort(u[1] / refuse_v[v], kind="stable")
+    n_refuse = int(round((1.0 - recognition_rate) * len(pop)))
+    recognizes = np.ones(len(pop), dtype=np.int64)
+    recognizes[order[:n_refuse]] = 0
+    pop["recognizes"] = recognizes
     return pop
 
 
@@ -1050,7 +1319,8 @@ def synthetic_population(
 class DrawSimulation:
     """Repeated draws of one design from a known population.
 
-    ``draws`` holds one row per replicate (estimate, se, ci_low, ci_high, covered).
+    ``draws`` holds one row per replicate (estimate, se, ci_low, ci_high, covered and, with
+    a threshold, declared).
     """
 
     draws: pd.DataFrame
@@ -1082,16 +1352,26 @@ class DrawSimulation:
     def coverage_mc_se(self) -> float:
         return math.sqrt(self.level * (1.0 - self.level) / self.reps)
 
+    @property
+    def power(self) -> float:
+        """Share of replicates declaring against the threshold (NaN without one)."""
+        if "declared" not in self.draws:
+            return math.nan
+        return float(self.draws["declared"].mean())
+
     def summary(self) -> pd.DataFrame:
         """One row: truth, mean estimate, bias (and its MC SE), empirical SD of the estimate,
-        mean estimated SE, coverage (and its MC SE at the nominal level)."""
+        mean estimated SE, bias over SD (a ratio estimator's bias is of order 1/n; below 0.1
+        it is negligible, Cochran 1977, sec. 1.8), coverage (and its MC SE at the nominal
+        level) and, with a threshold, the share of replicates declaring."""
         d = self.draws
         return pd.DataFrame([{
             "reps": self.reps, "truth": self.truth, "mean_estimate": self.mean_estimate,
             "bias": self.bias, "bias_mc_se": self.bias_mc_se,
             "sd_estimate": float(d["estimate"].std(ddof=1)), "mean_se": float(d["se"].mean()),
+            "bias_ratio": self.bias / float(d["estimate"].std(ddof=1)),
             "coverage": self.coverage, "nominal": self.level,
-            "coverage_mc_se": self.coverage_mc_se,
+            "coverage_mc_se": self.coverage_mc_se, "declared": self.power,
         }])
 
 
@@ -1110,21 +1390,38 @@ def simulate_draws(
     method: str = "logit",
     size_column: str | Sequence[str] | None = None,
     strata: str | None = None,
+    fill: bool = False,
+    threshold: float | None = None,
+    alternative: Literal["greater", "less"] = "greater",
 ) -> DrawSimulation:
     """Draw the design ``reps`` times from ``population`` and estimate each time.
 
     Each replicate is :func:`draw_two_stage` followed by
     ``evalkit.SurveyDesign(sample, psu='village', strata=..., weights='weight')``, then
-    ``.proportion(outcome, method, level)`` (0/1 outcome) or, with ``denominator``,
-    ``.ratio(outcome, denominator)`` (a people-level rate, interval by ``method``: ``logit``
-    or ``mean``, see :func:`_ratio_interval`). ``domain`` (a household group,
-    e.g. ``'exited'``) restricts the estimate to that domain with the full design kept.
+    ``.proportion(outcome, method, level)`` (0/1 outcome) or, with ``denominator``, the
+    people-level rate ``sum w outcome / sum w denominator`` with the same svyciprop interval
+    the indicators use (``evalkit.indicators.people_rate``: ``outcome`` counts people, at
+    most ``denominator``). ``domain`` (a household group, e.g. ``'exited'``) restricts the
+    estimate to that domain with the full design kept. With ``threshold``, each replicate
+    also records whether the assessment would declare the rate above it
+    (``alternative="greater"``: lower one-sided bound above) or below it (``"less"``), by
+    one-sided tests at ``alpha = 1 - level`` as :mod:`evalkit.indicators` decides; the share
+    of replicates declaring is the power of the real design (PPS, unequal villages).
     The truth is the population value over the households the design covers.
     """
     from evalkit.design import SurveyDesign
+    from evalkit.indicators import people_design
 
     reps = _positive_int("reps", reps)
     level = _open_unit("level", level)
+    if level <= 0.5:
+        raise EvalkitError(f"level={level!r}; expected a confidence level above 0.5")
+    # One-sided decisions at alpha = 1 - level, as evalkit.indicators decides.
+    one_sided_level = 2.0 * level - 1.0
+    if threshold is not None:
+        threshold = _open_unit("threshold", threshold)
+    if alternative not in ("greater", "less"):
+        raise EvalkitError(f"alternative={alternative!r}; expected 'greater' or 'less'")
     gen = _rng(seed)
     quota = _groups(per_village)
     frame = frame.reset_index(drop=True)
@@ -1139,42 +1436,239 @@ def simulate_draws(
     y = data[outcome].to_numpy(dtype=float)
     x = np.ones(len(data)) if denominator is None else data[denominator].to_numpy(dtype=float)
     truth = float(y[in_domain].sum() / x[in_domain].sum())
+    # Only what the estimate needs, with villages as integer codes: the same design, and
+    # no string handling in every replicate.
+    lean = pd.DataFrame({"village": listing.village_code, "_domain": in_domain,
+                         outcome: data[outcome].to_numpy()})
+    if denominator is not None:
+        lean[denominator] = data[denominator].to_numpy()
+    listing = replace(listing, data=lean)
     rows = []
     for _ in range(reps):
         villages = select_villages(frame, n_villages, gen, size_column, strata=strata,
                                    groups=tuple(quota))
         codes = _village_codes(frame, villages)
-        sample = _draw_households(listing, villages, codes, quota, gen)
+        sample = _draw_households(listing, villages, codes, quota, gen, fill)
         design = SurveyDesign(sample, psu="village", strata="stratum" if strata else None,
                               weights="weight")
         if domain is not None:
-            design = design.subset(
-                sample["household_type"].isin(HOUSEHOLD_GROUPS[domain]).to_numpy())
-        if denominator is None:
-            est = design.proportion(outcome, method=method, level=level)
-            rows.append((est.estimate, est.se, est.ci[0], est.ci[1]))
-        else:
+            design = design.subset(sample["_domain"].to_numpy())
+        if denominator is not None and method in ("logit", "mean"):
+            # The person-level proportion's estimate and linearized SE equal the household
+            # ratio's (evalkit.indicators), so the logit and Wald intervals follow from the
+            # ratio without expanding households into people.
             est = design.ratio(outcome, denominator, level=level)
-            low, high = _ratio_interval(est.estimate, est.se, est.df, level, method)
-            rows.append((est.estimate, est.se, low, high))
-    draws = pd.DataFrame(rows, columns=["estimate", "se", "ci_low", "ci_high"])
+            ci = _rate_interval(est.estimate, est.se, est.df, level, method)
+            bounds = _rate_interval(est.estimate, est.se, est.df, one_sided_level, method)
+        else:
+            if denominator is not None:
+                design = people_design(design, outcome, denominator, flag="_affected")
+            column = outcome if denominator is None else "_affected"
+            est = design.proportion(column, method=method, level=level)
+            ci = est.ci
+            bounds = (design.proportion(column, method=method, level=one_sided_level).ci
+                      if threshold is not None else ci)
+        row = [est.estimate, est.se, ci[0], ci[1]]
+        if threshold is not None:
+            row.append(bounds[0] > threshold if alternative == "greater"
+                       else bounds[1] < threshold)
+        rows.append(row)
+    columns = ["estimate", "se", "ci_low", "ci_high"]
+    draws = pd.DataFrame(rows, columns=columns + (["declared"] if threshold is not None else []))
     draws["covered"] = (draws["ci_low"] <= truth) & (truth <= draws["ci_high"])
     return DrawSimulation(draws=draws, truth=truth, level=level)
 
 
-def _ratio_interval(estimate: float, se: float, df: int, level: float, method: str
-                    ) -> tuple[float, float]:
-    """Interval for a rate estimated as a ratio: ``mean`` is the Wald interval
-    ``R +/- t se``; ``logit`` applies svyciprop's logit method to the ratio,
-    ``expit(logit R +/- t se / (R (1 - R)))``, which respects [0, 1] and is less skewed at
-    rates near 0. A zero (or one) estimate gives the degenerate interval at that value."""
+def _rate_interval(estimate: float, se: float, df: int, level: float, method: str
+                   ) -> tuple[float, float]:
+    """svyciprop's ``logit`` (``expit(logit R +/- t se / (R (1 - R)))``) or ``mean`` (Wald)
+    interval for a rate from its estimate and linearized SE, t with ``df`` degrees of
+    freedom. A rate of exactly 0 or 1 gives the degenerate interval at that value, as
+    :mod:`evalkit.indicators` does for the logit."""
     t = float(stats.t.ppf(0.5 + level / 2.0, df))
     if method == "mean":
         return estimate - t * se, estimate + t * se
-    if method != "logit":
-        raise EvalkitError(f"method={method!r}; for a ratio expected 'logit' or 'mean'")
-    if estimate <= 0.0 or estimate >= 1.0:
+    if not 0.0 < estimate < 1.0 or se == 0.0:
         return estimate, estimate
     eta = math.log(estimate / (1.0 - estimate))
     half = t * se / (estimate * (1.0 - estimate))
     return 1.0 / (1.0 + math.exp(-(eta - half))), 1.0 / (1.0 + math.exp(-(eta + half)))
+
+
+def _rate_intervals(r: np.ndarray, se: np.ndarray, df: int, level: float, method: str
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """Vectorized :func:`_rate_interval`."""
+    t = float(stats.t.ppf(0.5 + level / 2.0, df))
+    if method == "mean":
+        return r - t * se, r + t * se
+    inside = (r > 0) & (r < 1) & (se > 0)
+    safe = np.where(inside, r, 0.5)
+    eta = np.log(safe / (1 - safe))
+    half = t * se / (safe * (1 - safe))
+    low = np.where(inside, 1 / (1 + np.exp(-(eta - half))), r)
+    high = np.where(inside, 1 / (1 + np.exp(-(eta + half))), r)
+    return low, high
+
+
+def _ratio_from_village_totals(yw: np.ndarray, xw: np.ndarray, selected: np.ndarray,
+                               stratum: np.ndarray, n_strata: int
+                               ) -> tuple[np.ndarray, np.ndarray]:
+    """Ratio estimate and with-replacement linearization SE per replicate (rows) from
+    weighted village totals (columns), as ``SurveyDesign(psu=village, strata=...,
+    weights=...).ratio`` (Binder 1983; R's svyratio): village scores
+    ``z_v = (Yw_v - R Xw_v) / Xhat``, ``V = sum_h n_h / (n_h - 1) sum_v (z_v - zbar_h)^2``.
+    Unselected villages have ``selected`` False and contribute nothing."""
+    sel = selected.astype(float)
+    X = (xw * sel).sum(axis=1)
+    R = (yw * sel).sum(axis=1) / X
+    z = (yw - R[:, None] * xw) / X[:, None] * sel
+    var = np.zeros(len(R))
+    # A loop over the few strata; each is one array computation over replicates.
+    for h in range(n_strata):
+        in_h = stratum == h
+        n_h = sel[:, in_h].sum(axis=1)
+        zbar = z[:, in_h].sum(axis=1) / n_h
+        dev = (z[:, in_h] - zbar[:, None]) * sel[:, in_h]
+        var += n_h / (n_h - 1) * (dev * dev).sum(axis=1)
+    return R, np.sqrt(var)
+
+
+def simulate_design(
+    population: pd.DataFrame,
+    frame: pd.DataFrame,
+    n_villages: int | Mapping[str, int],
+    per_village: Mapping[str, int],
+    *,
+    reps: int,
+    seed: int,
+    outcome: str,
+    denominator: str | None = None,
+    domain: str | None = None,
+    level: float = 0.95,
+    method: Literal["logit", "mean"] = "logit",
+    size_column: str | Sequence[str] | None = None,
+    strata: str | None = None,
+    fill: bool = False,
+    threshold: float | None = None,
+    alternative: Literal["greater", "less"] = "greater",
+) -> DrawSimulation:
+    """:func:`simulate_draws` for many replicates at once, as arrays.
+
+    The same design and estimator, without building a sample table per replicate: the
+    first stage is systematic PPS for all replicates at once (one random start each); the
+    second stage draws, for every village and household group, the sampled households'
+    outcome categories from the multivariate hypergeometric distribution (exactly SRS
+    without replacement, summarized by category), for all replicates at once; the rate and
+    its linearization SE come from the weighted village totals
+    (:func:`_ratio_from_village_totals`, equal to ``SurveyDesign``'s), the interval by the
+    ``logit`` or ``mean`` method. Loops run over strata and over the frame's villages, never
+    over households or replicates. ``outcome`` and ``denominator`` must take few distinct
+    values (counts, sizes, 0/1).
+    """
+    reps = _positive_int("reps", reps)
+    level = _open_unit("level", level)
+    if level <= 0.5:
+        raise EvalkitError(f"level={level!r}; expected a confidence level above 0.5")
+    if method not in ("logit", "mean"):
+        raise EvalkitError(f"method={method!r}; expected 'logit' or 'mean'")
+    if threshold is not None:
+        threshold = _open_unit("threshold", threshold)
+    if alternative not in ("greater", "less"):
+        raise EvalkitError(f"alternative={alternative!r}; expected 'greater' or 'less'")
+    if domain is not None and domain not in HOUSEHOLD_GROUPS:
+        raise EvalkitError(f"domain={domain!r}; expected one of " + ", ".join(HOUSEHOLD_GROUPS))
+    gen = _rng(seed)
+    quota = _groups(per_village)
+    frame = frame.reset_index(drop=True)
+    _check_frame(frame)
+    listing = _prepare_listing(population, frame, quota)
+    data = listing.data
+    _require(data, [outcome] + ([denominator] if denominator else []), "population")
+    d = (np.ones(len(data), dtype=bool) if domain is None
+         else data["household_type"].isin(HOUSEHOLD_GROUPS[domain]).to_numpy())
+    y = data[outcome].to_numpy(dtype=float)
+    x = np.ones(len(data)) if denominator is None else data[denominator].to_numpy(dtype=float)
+    truth = float(y[d].sum() / x[d].sum())
+    V, G = len(frame), len(quota)
+
+    # First stage for all replicates: inclusion probabilities once, one start per replicate.
+    xs, labels, want = _first_stage_plan(frame, n_villages, size_column, strata, tuple(quota))
+    strata_names = list(want)
+    stratum = (np.zeros(V, dtype=np.int64) if labels is None
+               else pd.Index(strata_names).get_indexer(labels))
+    pi = np.zeros(V)
+    selected = np.zeros((reps, V), dtype=bool)
+    for h, key in enumerate(strata_names):
+        idx = np.flatnonzero(stratum == h)
+        pi_h = pps_inclusion_probabilities(xs[idx], want[key])
+        pi[idx] = pi_h
+        certain = pi_h >= 1.0 - _PPS_EPS
+        selected[:, idx[certain]] = True
+        chain = idx[(pi_h > _PPS_EPS) & ~certain]
+        n_rest = want[key] - int(certain.sum())
+        if n_rest > 0:
+            cum = np.cumsum(pi[chain])
+            cum *= n_rest / cum[-1]
+            prev = np.concatenate([[0.0], cum[:-1]])
+            u = gen.random((reps, 1))
+            selected[:, chain] = np.floor(cum - u) > np.floor(prev - u)
+
+    listed = np.bincount(listing.village_code, minlength=V)
+    missing = (pi > 0) & (listed == 0)
+    if missing.any():
+        raise EvalkitError(
+            f"households: village {frame['village'].iloc[int(np.flatnonzero(missing)[0])]!r} "
+            f"can be selected but has no households of the groups {', '.join(quota)} in the "
+            "listing")
+    # Second stage: cell sizes, quotas and weights per (village, group).
+    N = np.zeros((V, G))
+    N[listing.village_code, listing.group_code] = listing.cell_size
+    k = _cell_quotas(N, np.array(list(quota.values()), dtype=float), fill)
+    taken = np.minimum(k, N)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        w_cell = np.where(taken > 0, N / np.where(taken > 0, taken, 1.0), 0.0)
+        w_cell = w_cell / np.where(pi > 0, pi, np.inf)[:, None]
+    # Households summarized by (village, group, outcome category); domain only matters
+    # for the totals, so other households form one zero category.
+    cat = pd.DataFrame({"v": listing.village_code, "g": listing.group_code,
+                        "y": np.where(d, y, 0.0), "x": np.where(d, x, 0.0)})
+    counts = cat.groupby(["v", "g", "y", "x"], sort=True).size().reset_index(name="n")
+    cv = counts["v"].to_numpy()
+    cg = counts["g"].to_numpy()
+    cy = counts["y"].to_numpy()
+    cx = counts["x"].to_numpy()
+    cn = counts["n"].to_numpy().astype(np.int64)
+    full = taken[cv, cg] >= N[cv, cg]
+    Y = np.zeros((reps, V))
+    X = np.zeros((reps, V))
+    # Cells taken whole: deterministic totals.
+    wy = w_cell[cv, cg] * cy * cn
+    wx = w_cell[cv, cg] * cx * cn
+    Y += np.bincount(cv[full], weights=wy[full], minlength=V)[None, :]
+    X += np.bincount(cv[full], weights=wx[full], minlength=V)[None, :]
+    # Cells sampled: multivariate hypergeometric counts per category, all replicates at once.
+    cell_id = cv * G + cg
+    starts = np.flatnonzero(np.concatenate([[True], cell_id[1:] != cell_id[:-1]]))
+    ends = np.concatenate([starts[1:], [len(cell_id)]])
+    for a, b in zip(starts, ends, strict=True):
+        if full[a] or pi[cv[a]] == 0:
+            continue
+        v, g = cv[a], cg[a]
+        if b - a == 1:
+            drawn = np.full((reps, 1), int(taken[v, g]))
+        else:
+            drawn = gen.multivariate_hypergeometric(cn[a:b], int(taken[v, g]), size=reps)
+        Y[:, v] += w_cell[v, g] * (drawn @ cy[a:b])
+        X[:, v] += w_cell[v, g] * (drawn @ cx[a:b])
+
+    r, se = _ratio_from_village_totals(Y, X, selected, stratum, len(strata_names))
+    df = int(sum(want.values())) - len(strata_names)
+    low, high = _rate_intervals(r, se, df, level, method)
+    draws = pd.DataFrame({"estimate": r, "se": se, "ci_low": low, "ci_high": high,
+                          "numerator_total": (Y * selected).sum(axis=1),
+                          "denominator_total": (X * selected).sum(axis=1)})
+    if threshold is not None:
+        lo1, hi1 = _rate_intervals(r, se, df, 2.0 * level - 1.0, method)
+        draws["declared"] = lo1 > threshold if alternative == "greater" else hi1 < threshold
+    draws["covered"] = (draws["ci_low"] <= truth) & (truth <= draws["ci_high"])
+    return DrawSimulation(draws=draws, truth=truth, level=level)
