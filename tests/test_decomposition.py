@@ -10,7 +10,7 @@ import pytest
 from scipy import special
 
 from evalkit import SurveyDesign
-from evalkit.decomposition import fairlie, rao_wu_weights
+from evalkit.decomposition import controls_from_formula, fairlie, rao_wu_weights
 from evalkit.errors import EvalkitError
 
 DATA = Path(__file__).parent / "data"
@@ -173,3 +173,11 @@ def test_rao_wu_variance_of_a_total_matches_the_design_variance_with_fpc():
     assert boot_variance == pytest.approx(design_variance, rel=0.08)
     with pytest.raises(EvalkitError):
         rao_wu_weights(design, replicates=1, seed=0)
+
+
+def test_controls_come_from_the_satisfaction_formula():
+    formula = ("recognizes ~ nonpoor * water_at_door + nonpoor:reimbursement_gap + dibao"
+               " + log_income")
+    assert controls_from_formula(formula) == ["dibao", "log_income"]
+    assert controls_from_formula("recognizes ~ nonpoor + water_at_door") == []
+    assert controls_from_formula("y ~ nonpoor + dibao", factors={"aid": ["dibao"]}) == []

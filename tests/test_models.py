@@ -454,3 +454,68 @@ def test_fragility_notes_separation_and_small_cells():
     assert any(note.startswith("cell nonpoor=0, water_at_door=1: 3 of") for note in cells)
     small_df = logit(CASES["two_stage_domain"][0](), FORMULA)
     assert any("residual degrees of freedom" in note for note in small_df.fragility())
+
+
+# --- the packaged synthetic county ----------------------------------------------------
+SYNTHETIC = json.loads((DATA / "r_models_synthetic.json").read_text())
+DEFAULT_FORMULA = ("recognizes ~ nonpoor * water_at_door + nonpoor:reimbursement_gap + dibao"
+                   " + log_income")
+
+
+def _county_design() -> SurveyDesign:
+    return SurveyDesign(pd.read_csv(DATA / "synthetic_county_model.csv"), psu="village",
+                        weights="weight")
+
+
+def test_synthetic_county_matches_r():
+    reference = SYNTHETIC["default_formula"]
+    result = logit(_county_design(), DEFAULT_FORMULA)
+    names = [_python_name(n) for n in reference["terms"]]
+    np.testing.assert_allclose(result.params[names], reference["coef"], rtol=RTOL)
+    np.testing.assert_allclose(result.bse[names], reference["se"], rtol=RTOL)
+    np.testing.assert_allclose(result.conf_int().loc[names].to_numpy(),
+                               np.array(reference["ci95"]), rtol=RTOL)
+    assert result.df == reference["df_residual"]
+    ordinal = ordinal_logit(_county_design(),
+                            DEFAULT_FORMULA.replace("recognizes", "recognition", 1))
+    assert list(ordinal.params.index) == SYNTHETIC["ordinal"]["terms"]
+    np.testing.assert_allclose(ordinal.params, SYNTHETIC["ordinal"]["coef"], rtol=1e-5)
+    np.testing.assert_allclose(ordinal.bse, SYNTHETIC["ordinal"]["se"], rtol=1e-5)
+
+
+def test_recovery_table_and_sentence(tmp_path):
+    from evalkit.models import load_truth, recovery_sentence, recovery_table
+
+    result = logit(_county_design(), DEFAULT_FORMULA)
+    ci = result.conf_int()
+    inside = ((ci["ci_low"] + ci["ci_high"]) / 2).to_dict()
+    outside = dict(inside, nonpoor=float(ci.loc["nonpoor", "ci_high"]) + 1.0)
+    truth = {"recognition_model": {"coefficients_census": inside,
+                                   "coefficients_conditional": outside}}
+    table = recovery_table(result, truth)
+    assert table["covered_census"].all()
+    assert not table.loc["nonpoor", "covered_conditional"]
+    assert table["population_averaged"].isna().all()
+    sentence = recovery_sentence(table)
+    assert sentence.startswith("The 95% intervals cover 7 of 7 census fit")
+    assert "6 of 7 generating coefficients" in sentence and "`nonpoor`" in sentence
+    packaged = load_truth({"survey": "packaged:survey.csv"})
+    assert packaged is not None and "coefficients_census" in packaged["recognition_model"]
+    (tmp_path / "survey.csv").write_text("x\n1\n")
+    assert load_truth({"survey": "survey.csv"}, str(tmp_path)) is None
+
+
+def test_figures_and_formula_helpers():
+    import matplotlib.pyplot as plt
+
+    from evalkit.models import odds_ratio_plot, ordinal_formula, scenario_plot
+
+    assert ordinal_formula(DEFAULT_FORMULA) == DEFAULT_FORMULA.replace(
+        "recognizes", "recognition", 1)
+    result = logit(_county_design(), DEFAULT_FORMULA)
+    figure = scenario_plot(result.scenarios(), threshold=0.9)
+    assert len(figure.axes[0].get_yticklabels()) == 4
+    plt.close(figure)
+    figure = odds_ratio_plot(result)
+    assert len(figure.axes[0].get_yticklabels()) == len(result.params) - 1
+    plt.close(figure)

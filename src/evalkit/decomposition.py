@@ -71,7 +71,8 @@ from evalkit.errors import EvalkitError
 if TYPE_CHECKING:
     from evalkit.design import SurveyDesign
 
-__all__ = ["DEFAULT_FACTORS", "Decomposition", "fairlie", "rao_wu_weights"]
+__all__ = ["DEFAULT_FACTORS", "Decomposition", "controls_from_formula", "fairlie",
+           "rao_wu_weights"]
 
 #: Factor sets of the seed county's disparities (data contract names).
 DEFAULT_FACTORS: dict[str, list[str]] = {
@@ -85,6 +86,31 @@ _CANCELLATION = 1e-8
 _CHUNK_CELLS = 20_000_000
 # Interquartile range of the standard normal distribution.
 _IQR_TO_SD = 1.3489795003921634
+
+
+def controls_from_formula(formula: str, group: str = "nonpoor",
+                          factors: Mapping[str, Sequence[str]] | None = None) -> list[str]:
+    """The formula's other data variables (not the group, not a factor), in formula order.
+
+    So the decomposition controls for what the satisfaction model controls for: with the
+    default formula, ``dibao`` and ``log_income``. Interactions are not carried over: the
+    pooled model has one coefficient per variable.
+    """
+    from formulaic import Formula
+
+    from evalkit.models import _split_formula
+
+    _, rhs = _split_formula(formula)
+    excluded = {group, *(v for columns in (factors or DEFAULT_FACTORS).values()
+                         for v in columns)}
+    wanted = Formula(rhs).required_variables
+    ordered: list[str] = []
+    for term in Formula(rhs):  # terms of one formula
+        for factor in term.factors:
+            for name in sorted(str(v) for v in wanted if str(v) in str(factor)):
+                if name not in excluded and name not in ordered:
+                    ordered.append(name)
+    return ordered
 
 
 def rao_wu_weights(design: SurveyDesign, replicates: int, seed: int) -> np.ndarray:

@@ -55,12 +55,19 @@ if TYPE_CHECKING:
 
 __all__ = [
     "SCENARIOS",
+    "SCENARIO_DESCRIPTIONS",
     "LogitResult",
     "OrdinalResult",
     "cluster_robust",
+    "load_truth",
     "logit",
+    "odds_ratio_plot",
+    "ordinal_formula",
     "ordinal_logit",
+    "recovery_sentence",
+    "recovery_table",
     "scenario_data",
+    "scenario_plot",
     "sensitivity_table",
 ]
 
@@ -1170,3 +1177,131 @@ def sensitivity_table(result: LogitResult, ordinal: OrdinalResult | None = None,
         table["coef_ordinal"] = ordinal.params.reindex(table.index)
         table["se_ordinal"] = ordinal.bse.reindex(table.index)
     return table
+
+
+# --------------------------------------------------------------------------------------
+# Synthetic data: does the sample recover the generator's coefficients?
+# --------------------------------------------------------------------------------------
+TRUTH_KINDS: dict[str, str] = {
+    "census": "census fit (what svyglm estimates: the model fitted to every household)",
+    "population_averaged": "population-averaged (no village effects)",
+    "conditional": "generating coefficients (given the village effect)",
+}
+
+
+def load_truth(data: Mapping[str, str], params_dir: str | None = None) -> dict | None:
+    """The generator's ``truth.json`` beside the run's survey file, or None.
+
+    The packaged synthetic county (``packaged:survey.csv``) ships one, and so does every
+    county written by :func:`evalkit.synth.write_county`. A user's own survey has none.
+    """
+    import json
+    from pathlib import Path
+
+    from evalkit.data import resolve_data_path
+
+    survey = resolve_data_path(data["survey"], Path(params_dir) if params_dir else Path.cwd())
+    candidate = survey.parent / "truth.json"
+    if not candidate.is_file():
+        return None
+    truth = json.loads(candidate.read_text(encoding="utf-8"))
+    return truth if "recognition_model" in truth else None
+
+
+def recovery_table(result: LogitResult, truth: Mapping[str, Any], level: float = 0.95
+                   ) -> pd.DataFrame:
+    """The fitted coefficients beside the generator's, and whether each interval covers them.
+
+    ``truth`` is a synthetic county's ``truth.json``; its ``recognition_model`` gives three
+    sets of true coefficients (:data:`TRUTH_KINDS`). The design-based ``svyglm`` targets the
+    census fit (Binder 1983: the finite-population parameter), which differs from the
+    generating coefficients by the village effects' attenuation and their realized values.
+    """
+    model = truth["recognition_model"]
+    ci = result.conf_int(level)
+    table = pd.DataFrame({"estimate": result.params, "ci_low": ci["ci_low"],
+                          "ci_high": ci["ci_high"]})
+    for kind in TRUTH_KINDS:
+        values = pd.Series(model.get(f"coefficients_{kind}", {}), dtype=float)
+        table[kind] = values.reindex(table.index)
+        covered = (table["ci_low"] <= table[kind]) & (table[kind] <= table["ci_high"])
+        table[f"covered_{kind}"] = covered.astype("boolean").mask(table[kind].isna())
+    table.index.name = "term"
+    return table
+
+
+def recovery_sentence(table: pd.DataFrame, level: float = 0.95) -> str:
+    """One computed sentence on how many true coefficients the intervals cover."""
+    parts = []
+    for kind, label in TRUTH_KINDS.items():
+        known = table[kind].notna()
+        if not known.any():
+            continue
+        covered = int(table.loc[known, f"covered_{kind}"].astype(bool).sum())
+        missed = list(table.index[known & ~table[f"covered_{kind}"].fillna(True).astype(bool)])
+        text = f"{covered} of {int(known.sum())} {label}"
+        if missed:
+            text += " (outside: " + ", ".join(f"`{m}`" for m in missed) + ")"
+        parts.append(text)
+    if not parts:
+        return "The data carry no true coefficients to compare with."
+    return (f"The {level:.0%} intervals cover " + "; ".join(parts) + ".")
+
+
+def ordinal_formula(formula: str, response: str = "recognition") -> str:
+    """The binary model's formula with the three-level answer as the response."""
+    _, rhs = _split_formula(formula)
+    return f"{response} ~ {rhs}"
+
+
+# --------------------------------------------------------------------------------------
+# Figures (returned open; show them with evalkit.plots.as_image)
+# --------------------------------------------------------------------------------------
+def scenario_plot(table: pd.DataFrame, threshold: float | None = None,
+                  title: str = "Recognition rate by scenario"):
+    """Rates with intervals per scenario (:meth:`LogitResult.scenarios`), in percent."""
+    import matplotlib.pyplot as plt
+
+    rows = table.reset_index(drop=True)
+    fig, ax = plt.subplots(figsize=(7.5, 0.55 * len(rows) + 1.2))
+    positions = np.arange(len(rows))[::-1]
+    estimate = rows["estimate"].to_numpy() * 100
+    errors = np.vstack([estimate - rows["ci_low"].to_numpy() * 100,
+                        rows["ci_high"].to_numpy() * 100 - estimate])
+    colours = ["#57606a" if s == "observed" else "#0969da" for s in rows["scenario"]]
+    for y, e, err, colour in zip(positions, estimate, errors.T, colours, strict=True):
+        ax.errorbar([e], [y], xerr=[[err[0]], [err[1]]], fmt="o", color=colour,
+                    elinewidth=3, capsize=5)
+    if threshold is not None:
+        ax.axvline(threshold * 100, color="#cf222e", linestyle="--", linewidth=1.5,
+                   label=f"threshold {threshold:.0%}")
+        ax.legend(loc="lower right", frameon=False)
+    ax.set_yticks(positions)
+    ax.set_yticklabels(rows["scenario"])
+    ax.xaxis.set_major_formatter(lambda v, _pos: f"{v:g}%")
+    ax.grid(axis="x", alpha=0.3)
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def odds_ratio_plot(result: LogitResult, level: float = 0.95,
+                    title: str = "Odds ratios of recognition"):
+    """Odds ratios with intervals on a log scale, intercept left out."""
+    import matplotlib.pyplot as plt
+
+    table = result.odds_ratios(level).drop(index="Intercept", errors="ignore")
+    fig, ax = plt.subplots(figsize=(7.5, 0.45 * len(table) + 1.2))
+    positions = np.arange(len(table))[::-1]
+    ax.errorbar(table["odds_ratio"], positions,
+                xerr=[table["odds_ratio"] - table["ci_low"],
+                      table["ci_high"] - table["odds_ratio"]],
+                fmt="o", color="#0969da", elinewidth=3, capsize=4)
+    ax.axvline(1.0, color="#57606a", linewidth=1)
+    ax.set_xscale("log")
+    ax.set_yticks(positions)
+    ax.set_yticklabels(table.index)
+    ax.grid(axis="x", alpha=0.3)
+    ax.set_title(f"{title} ({level:.0%} intervals)")
+    fig.tight_layout()
+    return fig
