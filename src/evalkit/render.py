@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import re
+import threading
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
@@ -101,7 +102,19 @@ def external_references(page: str) -> list[ExternalReference]:
     return finder.found
 
 
+_EXPORTERS = threading.local()
+
+
 def _exporter(hide_code: bool, lang: str) -> Any:
+    """An HTMLExporter per thread and setting: its compiled templates are reused."""
+    cache = _EXPORTERS.__dict__.setdefault("by_key", {})
+    key = (hide_code, lang)
+    if key not in cache:
+        cache[key] = _new_exporter(hide_code, lang)
+    return cache[key]
+
+
+def _new_exporter(hide_code: bool, lang: str) -> Any:
     from nbconvert import HTMLExporter
     from traitlets.config import Config
 
