@@ -519,3 +519,21 @@ def test_figures_and_formula_helpers():
     figure = odds_ratio_plot(result)
     assert len(figure.axes[0].get_yticklabels()) == len(result.params) - 1
     plt.close(figure)
+
+
+def test_sensitivity_notes_and_scenario_sentences():
+    from evalkit.models import scenario_sentences, sensitivity
+
+    result = logit(_county_design(), DEFAULT_FORMULA)
+    checks = sensitivity(result)
+    assert checks.ordinal is not None
+    assert "sqrt((N-1)/(N-K))" in checks.notes[0]
+    assert checks.notes[1].startswith("The ordinal model of the three-level answer")
+    np.testing.assert_allclose(checks.table["cluster_to_design"],
+                               np.sqrt((result.n_obs - 1) / (result.n_obs - 7)), rtol=1e-4)
+    missing = sensitivity(logit(_two_stage_design(), "recognizes ~ nonpoor"),
+                          response="no_such_column")
+    assert "skipped" in missing.notes[0] and "strata" in missing.notes[1]
+    sentences = scenario_sentences(result.scenarios(), threshold=0.9)
+    assert len(sentences) == 4 and sentences[0].startswith("Observed recognition: ")
+    assert all("percentage points" in s for s in sentences[1:])

@@ -68,6 +68,8 @@ __all__ = [
     "recovery_table",
     "scenario_data",
     "scenario_plot",
+    "scenario_sentences",
+    "sensitivity",
     "sensitivity_table",
 ]
 
@@ -1172,11 +1174,92 @@ def sensitivity_table(result: LogitResult, ordinal: OrdinalResult | None = None,
     satisfied vs dissatisfied) and the ordinal model estimate the same slopes, so close
     ``coef`` and ``coef_ordinal`` support the binary summary of the three-level answer.
     """
-    table = cluster_robust(result, cluster)[["coef", "se_design", "se_cluster"]]
+    table = cluster_robust(result, cluster)[["coef", "se_design", "se_cluster", "ratio"]]
+    table = table.rename(columns={"ratio": "cluster_to_design"})
     if ordinal is not None:
         table["coef_ordinal"] = ordinal.params.reindex(table.index)
         table["se_ordinal"] = ordinal.bse.reindex(table.index)
     return table
+
+
+@dataclass
+class Sensitivity:
+    """The sensitivity checks of one fit: table, ordinal model and computed sentences."""
+
+    table: pd.DataFrame
+    ordinal: OrdinalResult | None
+    notes: list[str]
+
+
+def sensitivity(result: LogitResult, response: str = "recognition",
+                cluster: str | None = None) -> Sensitivity:
+    """Cluster-robust errors and the ordinal model of ``response``, with plain sentences.
+
+    The ordinal model uses the binary model's terms (:func:`ordinal_formula`). When it
+    cannot be fitted (e.g. separation in the three-level answer) the table is left without
+    its columns and a note says why, rather than stopping the report.
+    """
+    notes: list[str] = []
+    ordinal: OrdinalResult | None = None
+    if response in result.design.data.columns:
+        try:
+            ordinal = ordinal_logit(result.design, ordinal_formula(result.formula, response))
+        except EvalkitError as exc:
+            notes.append(f"the ordinal model could not be fitted: {exc}")
+    else:
+        notes.append(f"no column {response!r}: the ordinal check is skipped")
+    table = sensitivity_table(result, ordinal, cluster)
+    ratio = table["cluster_to_design"]
+    design = result.design
+    text = (f"Cluster-robust standard errors by village (statsmodels) are {ratio.min():.3f} "
+            f"to {ratio.max():.3f} times the design-based ones.")
+    if design.strata is None and design.fpc is None:
+        expected = float(np.sqrt((result.n_obs - 1) / (result.n_obs - len(result.params))))
+        text += (f" With villages as the only design feature the two differ only by "
+                 f"statsmodels' small-sample factor sqrt((N-1)/(N-K)) = {expected:.4f} (and "
+                 "R's use of the previous IRLS iterate's weights).")
+    else:
+        text += (" The design-based errors also centre village totals within strata and "
+                 "apply the finite population correction, which the cluster-robust ones "
+                 "ignore.")
+    notes.append(text)
+    if ordinal is not None:
+        slopes = table.drop(index="Intercept", errors="ignore")
+        same = np.sign(slopes["coef"]) == np.sign(slopes["coef_ordinal"])
+        differ = list(slopes.index[~same])
+        text = (f"The ordinal model of the three-level answer gives slopes of the same sign "
+                f"as the binary model for {int(same.sum())} of {len(slopes)} terms")
+        text += ("." if not differ else
+                 "; they differ for " + ", ".join(f"`{d}`" for d in differ) + ".")
+        notes.append(text)
+    return Sensitivity(table=table, ordinal=ordinal, notes=notes)
+
+
+def scenario_sentences(table: pd.DataFrame, threshold: float | None = None,
+                       level: float = 0.95) -> list[str]:
+    """One plain sentence per scenario of :meth:`LogitResult.scenarios` (one group)."""
+    rows = table.set_index("scenario")
+    observed = rows.loc["observed"]
+    sentences = [
+        f"Observed recognition: {observed['estimate']:.1%} ({level:.0%} interval "
+        f"{observed['ci_low']:.1%} to {observed['ci_high']:.1%})."
+    ]
+    for name, row in rows.drop(index="observed").iterrows():
+        description = SCENARIO_DESCRIPTIONS.get(str(name), str(name))
+        sentence = (
+            f"{description.capitalize()}: {row['estimate']:.1%} ({row['ci_low']:.1%} to "
+            f"{row['ci_high']:.1%}), a change of {row['change'] * 100:+.1f} percentage "
+            f"points ({row['change_low'] * 100:+.1f} to {row['change_high'] * 100:+.1f})"
+        )
+        if threshold is not None:
+            if row["ci_low"] >= threshold:
+                sentence += f"; the whole interval is at or above the {threshold:.0%} line"
+            elif row["ci_high"] < threshold:
+                sentence += f"; the whole interval is below the {threshold:.0%} line"
+            else:
+                sentence += f"; the interval straddles the {threshold:.0%} line"
+        sentences.append(sentence + ".")
+    return sentences
 
 
 # --------------------------------------------------------------------------------------
