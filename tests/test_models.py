@@ -497,7 +497,7 @@ def test_recovery_table_and_sentence(tmp_path):
     assert not table.loc["nonpoor", "covered_conditional"]
     assert table["population_averaged"].isna().all()
     sentence = recovery_sentence(table)
-    assert sentence.startswith("The 95% intervals cover 7 of 7 census fit")
+    assert sentence.startswith("The 95% intervals cover 7 of 7 census coefficients")
     assert "6 of 7 generating coefficients" in sentence and "`nonpoor`" in sentence
     packaged = load_truth({"survey": "packaged:survey.csv"})
     assert packaged is not None and "coefficients_census" in packaged["recognition_model"]
@@ -537,3 +537,10 @@ def test_sensitivity_notes_and_scenario_sentences():
     sentences = scenario_sentences(result.scenarios(), threshold=0.9)
     assert len(sentences) == 4 and sentences[0].startswith("Observed recognition: ")
     assert all("percentage points" in s for s in sentences[1:])
+
+
+def test_default_marginal_effects_follow_the_formula_order():
+    result = logit(_county_design(), DEFAULT_FORMULA)
+    table = result.marginal_effects()
+    assert list(table["variable"]) == ["nonpoor", "water_at_door", "reimbursement_gap",
+                                       "dibao", "log_income"]

@@ -590,10 +590,11 @@ class LogitResult:
         return self._with_intervals(table, np.column_stack(influences), level)
 
     def _numeric_variables(self) -> list[str]:
-        """Data columns used by the model's terms that are numeric."""
-        variables = self._spec.required_variables
-        names = sorted({str(v) for v in variables if str(v) in self.design.data.columns})
+        """Numeric data columns used by the model's terms, in order of the formula."""
         data = self.design.data
+        _, rhs = _split_formula(self.formula)
+        names = [str(v) for v in self._spec.required_variables if str(v) in data.columns]
+        names.sort(key=lambda name: (_first_position(rhs, name), name))
         return [v for v in names if pd.api.types.is_numeric_dtype(data[v])]
 
     def _with_intervals(self, table: pd.DataFrame, influence: np.ndarray, level: float,
@@ -782,6 +783,14 @@ class LogitResult:
             f"LogitResult({self.formula!r}, n={self.n_obs}, df={self.df}, "
             f"converged={self.converged})\n" + self.summary_frame().round(4).to_string()
         )
+
+
+def _first_position(text: str, name: str) -> int:
+    """Where ``name`` first occurs in ``text`` as a whole word (len(text) if never)."""
+    import re
+
+    match = re.search(rf"(?<![\w.]){re.escape(name)}(?!\w)", text)
+    return match.start() if match else len(text)
 
 
 def _logit_interval(rate: float, se: float, t: float) -> tuple[float, float]:
@@ -1266,8 +1275,10 @@ def scenario_sentences(table: pd.DataFrame, threshold: float | None = None,
 # Synthetic data: does the sample recover the generator's coefficients?
 # --------------------------------------------------------------------------------------
 TRUTH_KINDS: dict[str, str] = {
-    "census": "census fit (what svyglm estimates: the model fitted to every household)",
-    "population_averaged": "population-averaged (no village effects)",
+    "census": "census coefficients (the model fitted to every household of the county: "
+              "what svyglm estimates)",
+    "population_averaged": "population-averaged coefficients (village effects integrated "
+                           "out)",
     "conditional": "generating coefficients (given the village effect)",
 }
 
