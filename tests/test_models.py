@@ -544,3 +544,17 @@ def test_default_marginal_effects_follow_the_formula_order():
     table = result.marginal_effects()
     assert list(table["variable"]) == ["nonpoor", "water_at_door", "reimbursement_gap",
                                        "dibao", "log_income"]
+
+
+@pytest.mark.parametrize("design_name,case", [("clus1_fpc", "clus1_fpc_main"),
+                                              ("clus1_nofpc", "clus1_nofpc_main"),
+                                              ("strat_fpc", "strat_main")])
+def test_matches_the_design_briefs_reference_file(design_name, case):
+    """tests/data/r_survey_reference.json (R survey 4.1-1, shipped with the design brief)."""
+    reference = json.loads((DATA / "r_survey_reference.json").read_text())[design_name]
+    expected = reference["logit_hi_on_ell_meals_mobility"]
+    make_design, formula = CASES[case]
+    result = make_design().logit(formula)
+    names = [_python_name(n) for n in expected["terms"]]
+    np.testing.assert_allclose(result.params[names], expected["coef"], rtol=RTOL)
+    np.testing.assert_allclose(result.bse[names], expected["se"], rtol=RTOL)
