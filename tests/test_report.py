@@ -371,3 +371,25 @@ def test_font_is_small_registered_and_licensed():
                                   fallback_to_default=False)
     assert found == str(fonts.FONT_PATH)
     assert fonts.FAMILY not in ("Noto Sans CJK SC", "Source Han Sans SC")
+
+
+def test_chart_marks_the_gain_needed_when_recognition_is_below_the_line():
+    scenarios = pd.DataFrame({
+        "scenario": ["pipe_water", "my_own_plan"],
+        "estimate": [0.905, 0.87], "ci_low": [0.89, 0.85], "ci_high": [0.92, 0.89],
+        "change": [0.025, -0.01], "change_low": [0.015, -0.02], "change_high": [0.035, 0.0],
+    })
+    ranked = report.rank_priorities(scenarios, threshold=0.9)
+    np.testing.assert_allclose(ranked["before"], 0.88)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fig = report.drivers_figure(ranked, "zh", 0.95, threshold=0.9)
+        report.figure_png(fig)
+    assert [str(w.message) for w in caught] == []
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert i18n.text("chart.needed", "zh", threshold="90%") in legend
+    ax = fig.axes[0]
+    assert any(abs(line.get_xdata()[0] - 2.0) < 1e-9 for line in ax.get_lines())
+    texts = [t.get_text() for t in ax.texts]
+    assert "为非贫困户自来水入户" in texts and "my_own_plan" in texts  # user scenario kept
+    assert "-1.0" in texts and "+2.5" in texts
