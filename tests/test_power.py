@@ -215,3 +215,16 @@ def test_bound_method_and_figure() -> None:
     assert len(ax.lines) >= 4  # analytic curve, threshold, mark, target
     png = figure_png(fig)
     assert png.startswith(b"\x89PNG")
+
+
+def test_rate_grid() -> None:
+    from evalkit.power import rate_grid
+
+    g = rate_grid(0.02)
+    assert g[0] == pytest.approx(0.01) and g[-1] == pytest.approx(0.06)
+    assert 0.02 in g
+    g = rate_grid(0.9, "less")
+    assert g.min() == pytest.approx(0.75) and g.max() == pytest.approx(0.9375)
+    assert np.all((g > 0) & (g < 1))
+    with pytest.raises(EvalkitError, match="alternative"):
+        rate_grid(0.5, "both")

@@ -721,3 +721,24 @@ def test_array_simulation_stratified(frame: pd.DataFrame, population: pd.DataFra
     assert abs(sim.bias) < 4 * sim.bias_mc_se + 1e-3
     assert abs(sim.coverage - 0.95) < 0.04
     assert d["denominator_total"].mean() == pytest.approx(len(population), rel=0.01)
+
+
+def test_design_options(frame: pd.DataFrame) -> None:
+    from evalkit.power import power_analytic, villages_for_power
+    from evalkit.sampling import design_options
+
+    table = design_options(frame, [20, 60], n_villages=10, true_rate=0.1, threshold=0.05,
+                           icc=0.05)
+    assert list(table["households_per_village"]) == [20, 60]
+    exp = expected_sample(frame, 10, {"registered": 30, "nonregistered": 30},
+                          fill=True).set_index("household_type")
+    row = table.iloc[1]
+    assert row["exited_per_village"] == pytest.approx(exp.loc["exited", "per_village_mean"])
+    assert row["power_with_10_villages"] == pytest.approx(
+        power_analytic(0.1, 0.05, 10, row["exited_per_village"], 0.05))
+    assert row["villages_for_80pct_power"] == villages_for_power(
+        0.1, 0.05, row["exited_per_village"], 0.05)
+    assert row["within_frame"] == (row["villages_for_80pct_power"] <= len(frame))
+    # more households per village: more exited households, more power
+    assert table["exited_per_village"].is_monotonic_increasing
+    assert table["power_with_10_villages"].is_monotonic_increasing

@@ -49,6 +49,7 @@ __all__ = [
     "power_analytic",
     "power_curve",
     "power_simulated",
+    "rate_grid",
     "seed_sample_power",
     "villages_for_power",
 ]
@@ -323,7 +324,8 @@ def power_curve(
     household_sizes: HouseholdSizes = None,
 ) -> pd.DataFrame:
     """Power over a grid of true rates: columns true_rate, analytic and, when ``reps > 0``,
-    simulated and mc_se."""
+    simulated and mc_se (the simulation with households per village rounded to whole
+    households)."""
     analytic = power_analytic(true_rates, threshold, n_villages, households_per_village, icc,
                               alternative=alternative, alpha=alpha, method=method,
                               household_sizes=household_sizes)
@@ -332,7 +334,8 @@ def power_curve(
     if reps:
         if seed is None:
             raise EvalkitError("seed: expected an integer seed when reps > 0")
-        sim = power_simulated(true_rates, threshold, n_villages, households_per_village, icc,
+        sim = power_simulated(true_rates, threshold, n_villages,
+                              max(1, round(households_per_village)), icc,
                               reps=reps, seed=seed, alternative=alternative, alpha=alpha,
                               method=method, household_sizes=household_sizes)
         out["simulated"] = sim.power
@@ -367,9 +370,19 @@ def villages_for_power(
         raise EvalkitError(
             f"power={power!r} is not reached with {max_villages} villages for "
             f"true_rate={true_rate!r} against threshold={threshold!r}")
-    lo, hi = 2, max_villages
-    if pw(lo) >= target:
-        return lo
+    if pw(2) >= target:
+        return 2
+    # Bracket around the normal-theory answer n = (z_a + z_b)^2 V1 / (p - p0)^2 (V1 the
+    # variance of one village's mean), then bisect: a handful of evaluations, not 17.
+    p = float(true_rate)
+    v1 = float(design_se(p, 2, households_per_village, icc, household_sizes)) ** 2 * 2
+    z = stats.norm.ppf(1 - alpha) + stats.norm.ppf(target)
+    guess = int(min(max(2, math.ceil(z * z * v1 / (p - float(threshold)) ** 2)), max_villages))
+    lo, hi = max(2, int(guess * 0.8)), min(max_villages, int(guess * 1.25) + 2)
+    while lo > 2 and pw(lo) >= target:
+        lo = max(2, lo // 2)
+    while hi < max_villages and pw(hi) < target:
+        hi = min(max_villages, hi * 2)
     while hi - lo > 1:
         mid = (lo + hi) // 2
         if pw(mid) >= target:
@@ -484,3 +497,18 @@ def figure_png(fig) -> bytes:
     if plt.fignum_exists(getattr(fig, "number", -1)):
         plt.close(fig)
     return buffer.getvalue()
+
+
+def rate_grid(threshold: float, alternative: Alternative = "greater", points: int = 11
+              ) -> np.ndarray:
+    """True rates for a power curve: from a little on the safe side of the threshold to
+    well past it, ``span = min(2 min(p0, 1 - p0), 0.15)``; for "greater"
+    ``[p0 - span/4, p0 + span]``, for "less" the mirror image. Rounded to 4 decimals."""
+    p0 = _check("threshold", threshold, 0.0, 1.0)
+    if alternative not in ("greater", "less"):
+        raise EvalkitError(f"alternative={alternative!r}; expected 'greater' or 'less'")
+    span = min(2 * min(p0, 1 - p0), 0.15)
+    lo, hi = (p0 - span / 4, p0 + span) if alternative == "greater" else (p0 - span,
+                                                                          p0 + span / 4)
+    grid = np.round(np.linspace(lo, hi, points), 4)
+    return grid[(grid > 0) & (grid < 1)]

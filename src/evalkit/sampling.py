@@ -37,6 +37,7 @@ __all__ = [
     "SampleSize",
     "allocate",
     "allocate_household_types",
+    "design_options",
     "draw_two_stage",
     "expected_sample",
     "field_list",
@@ -135,6 +136,12 @@ class SampleSize:
             ("n = ceil(n2 / response rate)", float(self.n_final)),
         ]
         return pd.DataFrame(rows, columns=["step", "value"])
+
+
+def _significant(x: float, digits: int = 4) -> float:
+    if not math.isfinite(x) or x == 0:
+        return x
+    return round(float(x), digits - 1 - math.floor(math.log10(abs(x))))
 
 
 def _ceil(x: float) -> int:
@@ -981,7 +988,8 @@ def weight_totals(sample: pd.DataFrame, frame: pd.DataFrame) -> pd.DataFrame:
     _require(frame, [_FRAME_HOUSEHOLDS[t] for t in types], "frame")
     est = sample.groupby("household_type")["weight"].sum().reindex(types)
     truth = pd.Series({t: float(frame[_FRAME_HOUSEHOLDS[t]].sum()) for t in types})
-    out = pd.DataFrame({"household_type": types, "frame_total": truth.to_numpy(),
+    out = pd.DataFrame({"household_type": types,
+                        "frame_total": truth.to_numpy().astype(np.int64),
                         "weighted_total": est.to_numpy(), "sampled": sample[
                             "household_type"].value_counts().reindex(types).to_numpy()})
     total = pd.DataFrame({"household_type": ["all"],
@@ -1102,23 +1110,26 @@ class SamplePlan:
     villages_needed: int
 
     def table(self) -> pd.DataFrame:
+        """The plan as (quantity, value): counts as whole numbers, the rest to 4 significant
+        digits, so reports and notebook comparisons show what matters."""
         rows = [
-            ("households needed, household proportion (brief's formula)",
-             float(self.household.n_final)),
-            ("design effect used there", self.household.deff),
-            ("exited households expected per village under the plan", self.exited_per_village),
-            ("design effect for the wrong-exit rate", self.exited.deff),
-            ("household-size factor (1 + CV^2)", self.exited.unit_factor),
-            ("exited households needed, wrong-exit rate", float(self.exited.n_final)),
-            ("exited share of the planned sample", self.exited_fraction),
-            ("households needed in all for the wrong-exit margin", float(self.households_needed)),
-            ("villages needed at the planned households per village",
-             float(self.villages_needed)),
+            ("n, household proportion (brief's formula)", float(self.household.n_final)),
+            ("deff there (m = households per village)", self.household.deff),
+            ("exited households per village (expected)", self.exited_per_village),
+            ("deff for the wrong-exit rate", self.exited.deff),
+            ("household-size factor 1 + CV^2", self.exited.unit_factor),
+            ("exited households needed", float(self.exited.n_final)),
+            ("exited share of the sample (expected)", self.exited_fraction),
+            ("households needed for the wrong-exit margin", float(self.households_needed)),
+            ("villages needed at this village size", float(self.villages_needed)),
             ("planned villages", float(self.planned_villages)),
             ("planned households (expected)", self.planned_households),
             ("planned exited households (expected)", self.planned_exited),
         ]
-        return pd.DataFrame(rows, columns=["quantity", "value"])
+        counts = {0, 5, 7, 8, 9}
+        values = [int(v) if i in counts else _significant(v) for i, (_, v) in enumerate(rows)]
+        return pd.DataFrame({"quantity": [q for q, _ in rows],
+                             "value": pd.Series(values, dtype=object)})
 
 
 def plan_sample(
@@ -1177,6 +1188,49 @@ def plan_sample(
         planned_exited=float(exp.loc["exited", "households"]),
         exited_per_village=m_exited, exited_fraction=fraction, households_needed=needed,
         villages_needed=_ceil(needed / per_village_all))
+
+
+def design_options(
+    frame: pd.DataFrame,
+    households_per_village: Sequence[int],
+    *,
+    n_villages: int,
+    true_rate: float,
+    threshold: float,
+    icc: float,
+    alpha: float = 0.05,
+    method: str = "logit",
+    household_sizes: Sequence[float] | np.ndarray | None = None,
+    target_power: float = 0.8,
+    fill: bool = True,
+) -> pd.DataFrame:
+    """For each households-per-village option (half registered, half not, topped up with
+    ``fill``): exited households expected per village on this frame, the analytic power of
+    declaring the wrong-exit rate above ``threshold`` at ``true_rate`` with ``n_villages``,
+    and the villages (and households) needed for ``target_power``
+    (:func:`evalkit.power.power_analytic`, :func:`evalkit.power.villages_for_power`).
+    Villages needed beyond the frame's are reported as they are: the design cannot reach
+    the target in this county."""
+    from evalkit.power import power_analytic, villages_for_power
+
+    rows = []
+    # A loop over the handful of options; each is array work.
+    for k in households_per_village:
+        quota = allocate_household_types(k)
+        exp = expected_sample(frame, n_villages, quota, fill=fill).set_index("household_type")
+        m = float(exp.loc["exited", "per_village_mean"])
+        per_village = float(exp.loc["all", "per_village_mean"])
+        pw = power_analytic(true_rate, threshold, n_villages, m, icc, alpha=alpha,
+                            method=method, household_sizes=household_sizes)
+        need = villages_for_power(true_rate, threshold, m, icc, power=target_power,
+                                  alpha=alpha, method=method, household_sizes=household_sizes)
+        rows.append((int(k), per_village, m, float(pw), need, need * per_village,
+                     need <= len(frame)))
+    return pd.DataFrame(rows, columns=[
+        "households_per_village", "households_expected_per_village",
+        "exited_per_village", f"power_with_{n_villages}_villages",
+        f"villages_for_{target_power:.0%}_power".replace("%", "pct"),
+        "households_for_target", "within_frame"])
 
 
 def field_list(sample: pd.DataFrame, path: str | Path, lang: str = "en"
