@@ -122,17 +122,15 @@ def rao_wu_weights(design: SurveyDesign, replicates: int, seed: int) -> np.ndarr
     if replicates < 2:
         raise EvalkitError(f"bootstrap: replicates={replicates}; expected at least 2")
     multipliers = _rao_wu_multipliers(design, replicates, np.random.default_rng(seed))
-    stage = design._stages[0]
-    return design.weight_values[:, None] * multipliers[:, stage.unit].T
+    return design.weight_values[:, None] * multipliers[:, design.psu_codes].T
 
 
 def _rao_wu_multipliers(design: SurveyDesign, replicates: int,
                         rng: np.random.Generator) -> np.ndarray:
     """Weight multipliers per replicate and first-stage PSU, ``(replicates, n_psu)``."""
-    stage = design._stages[0]
-    psu_stratum = stage.unit_group
+    psu_stratum = design.psu_strata
     n_psu = psu_stratum.size
-    n_h = stage.group_size.astype(np.int64)
+    n_h = design.stratum_psu_counts.astype(np.int64)
     m_h = np.maximum(n_h - 1, 0)
     # PSUs listed stratum by stratum, so a draw is an offset plus a position.
     order = np.argsort(psu_stratum, kind="stable")
@@ -144,7 +142,8 @@ def _rao_wu_multipliers(design: SurveyDesign, replicates: int,
     flat = (np.arange(replicates)[:, None] * n_psu + drawn).ravel()
     counts = np.bincount(flat, minlength=replicates * n_psu).reshape(replicates, n_psu)
     with np.errstate(divide="ignore", invalid="ignore"):
-        lam = np.sqrt(np.where(n_h > 1, m_h * stage.group_fpc / np.maximum(n_h - 1, 1), 0.0))
+        fpc = design.stratum_fpc_factor
+        lam = np.sqrt(np.where(n_h > 1, m_h * fpc / np.maximum(n_h - 1, 1), 0.0))
         scale = np.where(m_h > 0, n_h / np.maximum(m_h, 1), 0.0)
     lam_psu = lam[psu_stratum]
     return 1.0 - lam_psu + lam_psu * scale[psu_stratum] * counts
@@ -286,7 +285,7 @@ def fairlie(design: SurveyDesign, outcome: str = "recognizes", group: str = "non
         all_weights_rows = rows
         rng = np.random.default_rng(seed)
         multipliers = _rao_wu_multipliers(design, replicates, rng)
-        unit = design._stages[0].unit[all_weights_rows]
+        unit = design.psu_codes[all_weights_rows]
         chunk = max(1, _CHUNK_CELLS // max(rows.size, 1))
         pieces = []
         for first in range(0, replicates, chunk):  # chunks of replicates, for memory

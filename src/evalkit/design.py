@@ -322,6 +322,21 @@ class SurveyDesign:
         return self._stages[0].unit
 
     @property
+    def psu_strata(self) -> np.ndarray:
+        """Stratum code of each first-stage PSU (indexed by :attr:`psu_codes`)."""
+        return self._stages[0].unit_group
+
+    @property
+    def stratum_psu_counts(self) -> np.ndarray:
+        """Number of sampled PSUs ``n_h`` in each stratum."""
+        return self._stages[0].group_size
+
+    @property
+    def stratum_fpc_factor(self) -> np.ndarray:
+        """First-stage ``(N_h - n_h) / N_h`` per stratum (1 without fpc)."""
+        return self._stages[0].group_fpc
+
+    @property
     def n_psu(self) -> int:
         return self._n_psu
 
