@@ -139,7 +139,7 @@ def test_seed_sample_power() -> None:
     power = seed_sample_power()
     m = 2000 / 29 * 0.5 * SEED_EXITED_SHARE
     assert power == pytest.approx(power_analytic(0.029, 0.02, 29, m, 0.05))
-    assert 0.1 < power < 0.35  # the seed sample could not reliably tell 2.9% from 2%
+    assert 0.1 < power < 0.5  # the seed sample could not reliably tell 2.9% from 2%
     simulated = seed_sample_power(reps=4000, seed=1)
     assert abs(simulated - power) < 0.04
     assert seed_sample_power(n_households=8000) > power
