@@ -203,7 +203,8 @@ def test_seed_power_with_frame_based_exited_count() -> None:
 
 
 def test_bound_method_and_figure() -> None:
-    from evalkit.power import bound_method, figure_png, plot_power_curve
+    from evalkit.plots import figure_png
+    from evalkit.power import bound_method, plot_power_curve
 
     assert bound_method("mean") == "mean"
     for m in ("logit", "beta", "likelihood", "asin", "xlogit"):

@@ -14,18 +14,29 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 
-def as_image(fig: Figure, dpi: int = 110):
-    """Close ``fig`` and return it as an embeddable PNG (an IPython ``Image``).
+def figure_png(fig: Figure, dpi: int = 110) -> bytes:
+    """PNG bytes of ``fig``, closed afterwards; no timestamp or software tag in the file.
 
-    Displaying this instead of the figure keeps ``<Figure size ...>`` text, whose format
-    changes across matplotlib-inline versions, out of the outputs nbval compares.
+    Notebooks display these bytes rather than the figure, so no ``<Figure size ...>`` text
+    (whose format changes across matplotlib-inline versions) reaches the outputs nbval
+    compares, and reruns give identical files. Drawn with evalkit's CJK font available so
+    Chinese labels render.
     """
-    from IPython.display import Image
+    from evalkit import fonts
 
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
+    with fonts.context():
+        fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight",
+                    metadata={"Software": None}, facecolor="white")
     plt.close(fig)
-    return Image(data=buffer.getvalue(), format="png")
+    return buffer.getvalue()
+
+
+def as_image(fig: Figure, dpi: int = 110):
+    """``fig`` as an IPython ``Image`` to ``display`` (see :func:`figure_png`)."""
+    from IPython.display import Image
+
+    return Image(data=figure_png(fig, dpi=dpi), format="png")
 
 
 def forest_plot(table: pd.DataFrame, title: str = "Indicators against their thresholds",

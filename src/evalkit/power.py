@@ -43,7 +43,6 @@ from evalkit.errors import EvalkitError
 __all__ = [
     "PowerSimulation",
     "bound_method",
-    "figure_png",
     "plot_power_curve",
     "design_se",
     "power_analytic",
@@ -483,20 +482,6 @@ def plot_power_curve(curve: pd.DataFrame, threshold: float, *, title: str, xlabe
     ax.legend(fontsize=8, loc="best")
     fig.tight_layout()
     return fig
-
-
-def figure_png(fig) -> bytes:
-    """The figure as PNG bytes: notebooks display the image, so no figure object (and no
-    ``<Figure size ...>`` text) reaches the outputs. A pyplot figure is closed."""
-    import io
-
-    import matplotlib.pyplot as plt
-
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", metadata={"Software": None})
-    if plt.fignum_exists(getattr(fig, "number", -1)):
-        plt.close(fig)
-    return buffer.getvalue()
 
 
 def rate_grid(threshold: float, alternative: Alternative = "greater", points: int = 11

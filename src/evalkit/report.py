@@ -52,6 +52,7 @@ import pandas as pd
 from evalkit import i18n
 from evalkit.errors import EvalkitError
 from evalkit.i18n import format_count, format_line, format_percent, format_points
+from evalkit.plots import figure_png
 
 HEADLINE_KEYS: tuple[str, ...] = ("wrong_exit", "missed", "incidence", "recognition")
 INDICATOR_COLUMNS: tuple[str, ...] = (
@@ -263,17 +264,6 @@ def drivers_figure(priorities: pd.DataFrame, lang: str, level: float,
         ax.set_axisbelow(True)
         fig.legend(loc="outside lower center", ncols=3, fontsize=10, frameon=False)
     return fig
-
-
-def figure_png(fig: Any, dpi: int = 150) -> bytes:
-    """PNG bytes of a figure (no timestamp or software tag, so reruns give the same bytes)."""
-    from evalkit import fonts
-
-    buffer = io.BytesIO()
-    with fonts.context():
-        fig.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None},
-                    facecolor="white")
-    return buffer.getvalue()
 
 
 # --------------------------------------------------------------------------------------
@@ -575,7 +565,7 @@ class PolicyReport:
         if ranked is None:
             return None
         fig = drivers_figure(ranked, self.lang, self.level, self.recognition_line)
-        return figure_png(fig)
+        return figure_png(fig, dpi=150)
 
     def priorities_html(self) -> str:
         """Ranked actions, each as a sentence, then the table of numbers behind them."""
