@@ -20,6 +20,7 @@ import json
 import os
 import platform
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -198,11 +199,11 @@ def _register_engine() -> None:
     from papermill.utils import merge_kwargs, remove_args
 
     class _Client(PapermillNotebookClient):
-        before_cells: Callable[[], None] | None = None
+        before_cells: Callable[[Any], None] | None = None
 
         def papermill_execute_cells(self) -> None:
             if self.before_cells is not None:
-                self.before_cells()
+                self.before_cells(self)
             super().papermill_execute_cells()
 
     class _Engine(NBClientEngine):
@@ -383,6 +384,8 @@ class _Run:
         self.timings: dict[str, NotebookTiming] = {s.name: NotebookTiming(s.name) for s in plan}
         self.failures: list[tuple[int, NotebookFailedError]] = []
         self.done = 0
+        self.aborted = False
+        self.kernels: dict[str, Any] = {}  # kernel managers of notebooks running cells
         self.executed: set[str] = set()
         # Set once every independent notebook has finished executing (or failed): the final
         # notebooks may then read their tables while their HTML is still being rendered.
@@ -448,11 +451,13 @@ class _Run:
         timing.started = self.now()
         extra_arguments: list[str] = list(KERNEL_QUIET)
 
-        def before_cells() -> None:
+        def before_cells(client: Any) -> None:
             if wait_for is not None:
                 wait_for.wait()
-                if self.failures:
+            with self._lock:
+                if self.aborted or (wait_for is not None and self.failures):
                     raise _AbortedError
+                self.kernels[spec.name] = client.km
             timing.cells_started = self.now()
             self.progress(f"{spec.name}: running")
 
@@ -474,6 +479,8 @@ class _Run:
                 kernel_cwd=str(self.partial),
             )
         except PapermillExecutionError as exc:
+            if self.aborted:
+                raise _AbortedError from None
             # papermill inserted its parameters cell right after ours: map back to the
             # index in the notebook the user edits.
             index = exc.cell_index - 1 if exc.cell_index > param_index else exc.cell_index
@@ -486,6 +493,9 @@ class _Run:
                 f"{_error_line(exc.ename, exc.evalue)}",
                 notebook=spec.filename,
             ) from None
+        finally:
+            with self._lock:
+                self.kernels.pop(spec.name, None)
         timing.finished = self.now()
         self._executed(spec)
         result = _stable_cell_ids(nbformat.read(executed, as_version=4))
@@ -510,20 +520,31 @@ class _Run:
         )
         # The final notebooks get their own threads: their kernels start and import the stack
         # at once, then wait for the independent notebooks before their first cell.
-        with ThreadPoolExecutor(max_workers=max(1, len(finals))) as final_pool:
-            final_futures = [
-                final_pool.submit(self._run_final, order, spec) for order, spec in finals
-            ]
-            try:
-                with ThreadPoolExecutor(max_workers=self.workers) as pool:
-                    list(pool.map(lambda item: self.execute(item[0], item[1], None), independent))
-            finally:
-                self.independent_done.set()
-            for future in final_futures:
+        final_pool = ThreadPoolExecutor(max_workers=max(1, len(finals)))
+        pool = ThreadPoolExecutor(max_workers=self.workers)
+        try:
+            final_futures = [final_pool.submit(self.execute, o, s, self.independent_done)
+                             for o, s in finals]
+            futures = [pool.submit(self.execute, o, s, None) for o, s in independent]
+            for future in [*futures, *final_futures]:
                 future.result()
+        except BaseException:
+            self.abort()
+            raise
+        finally:
+            self.independent_done.set()
+            pool.shutdown(wait=True, cancel_futures=True)
+            final_pool.shutdown(wait=True, cancel_futures=True)
 
-    def _run_final(self, order: int, spec: NotebookSpec) -> None:
-        self.execute(order, spec, self.independent_done)
+    def abort(self) -> None:
+        """Stop quickly (Ctrl-C): no new cells start, running cells are interrupted."""
+        with self._lock:
+            self.aborted = True
+            kernels = list(self.kernels.values())
+        self.independent_done.set()
+        for km in kernels:
+            with contextlib.suppress(Exception):
+                os.kill(km.provisioner.pid, signal.SIGINT)
 
 
 def run(
