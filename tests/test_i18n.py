@@ -78,17 +78,17 @@ def test_lines_points_and_counts():
     assert i18n.format_count(2076, "zh") == "2076"
 
 
-def test_shipped_font_covers_every_translation_and_gb2312_level_1():
+def test_shipped_font_covers_every_translation_and_all_gb2312_hanzi():
     covered = fonts.characters()
     needed = {c for c in i18n.all_characters() if not c.isspace()}
     assert needed - covered == set()
-    level1 = set()
-    for row in range(16, 56):
+    hanzi = set()
+    for row in range(16, 88):
         for cell in range(1, 95):
             with contextlib.suppress(UnicodeDecodeError):
-                level1.add(bytes([0xA0 + row, 0xA0 + cell]).decode("gb2312"))
-    assert len(level1) == 3755
-    assert level1 - covered == set()
-    # A few village and township characters of level 1, and the digits and signs of charts.
-    assert set("乡镇村组屯寨坪坝岭沟湾") <= covered
+                hanzi.add(bytes([0xA0 + row, 0xA0 + cell]).decode("gb2312"))
+    assert len(hanzi) == 6763
+    assert hanzi - covered == set()
+    # Village and township characters of both levels, and the digits and signs of charts.
+    assert set("乡镇村组屯寨坪坝岭沟湾垭坳峁塬岙") <= covered
     assert set("0123456789%+\u2212\u2013.,()（）：；、") <= covered

@@ -338,12 +338,14 @@ def _draw(text: str) -> list[str]:
 
 def test_chinese_renders_without_missing_glyphs():
     assert _draw("脱贫人口错退率 群众认可度 综合贫困发生率 乡镇村 ≥90%") == []
+    # GB2312 level-2 characters common in place names
+    assert _draw("垭口村 坳上组 峁塬镇 岙头") == []
 
 
 def test_the_glyph_check_can_fail():
-    # U+57AD (垭, GB2312 level 2) is in neither the subset nor DejaVu Sans: the same check
+    # U+9F98 (龘, outside GB2312) is in neither the subset nor DejaVu Sans: the same check
     # must then see matplotlib's missing-glyph warning.
-    messages = _draw("垭口村")
+    messages = _draw("龘口村")
     assert any("missing from font" in m for m in messages)
 
 

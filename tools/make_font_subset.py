@@ -6,8 +6,9 @@ Chinese text in matplotlib figures needs a font that travels with the package: a
 
 * printable ASCII and Latin-1 (numbers, English labels, the % sign, the minus sign),
 * general punctuation and the CJK symbols and full-width forms Chinese text uses,
-* the GB2312 row-1 symbols and its 3,755 level-1 hanzi (一级汉字), so that typical
-  township and village names render,
+* the GB2312 row-1 symbols and all its 6,763 hanzi, level 1 (一级汉字) and level 2
+  (二级汉字), so that township and village names render: place names use many level-2
+  characters (垭, 坳, 峁, 塬, 岙 ...),
 * every character of evalkit's translations (``evalkit/locale/*.json``) and indicator names,
   whether or not it is among the above.
 
@@ -66,7 +67,7 @@ RANGES: tuple[tuple[int, int], ...] = (
 
 
 def gb2312_characters(first_row: int, last_row: int) -> set[str]:
-    """The characters of GB2312 rows ``first_row..last_row`` (row 16-55 = level-1 hanzi)."""
+    """The characters of GB2312 rows ``first_row..last_row`` (16-55 level-1, 56-87 level-2)."""
     chars: set[str] = set()
     for row in range(first_row, last_row + 1):
         for cell in range(1, 95):
@@ -80,7 +81,7 @@ def gb2312_characters(first_row: int, last_row: int) -> set[str]:
 def wanted_characters() -> set[str]:
     chars = {chr(c) for lo, hi in RANGES for c in range(lo, hi + 1)}
     chars |= gb2312_characters(1, 1)  # symbols: 、。·ˉˇ¨〃々—～‖…''""〔〕〈〉《》...
-    chars |= gb2312_characters(16, 55)  # level-1 hanzi
+    chars |= gb2312_characters(16, 87)  # level-1 and level-2 hanzi
     chars |= all_characters()
     return {c for c in chars if c.isprintable() or c == " "}
 
@@ -100,7 +101,7 @@ def rename(font: TTFont, source_version: str) -> None:
     description = (
         f"Subset of {SOURCE_FAMILY} {source_version} (SIL Open Font License 1.1) made for "
         "evalkit by tools/make_font_subset.py: ASCII, Latin-1, CJK punctuation, GB2312 "
-        "level-1 hanzi and the characters of evalkit's translations."
+        "hanzi and the characters of evalkit's translations."
     )
     records = {
         1: FAMILY,
@@ -164,7 +165,7 @@ def make_subset(source: Path, dest: Path) -> dict[str, object]:
         "bytes": dest.stat().st_size,
         "glyphs": kept["maxp"].numGlyphs,
         "characters": len(kept.getBestCmap()),
-        "gb2312_level1_hanzi": len(gb2312_characters(16, 55)),
+        "gb2312_hanzi": len(gb2312_characters(16, 87)),
         "requested_but_absent_from_source": "".join(missing),
     }
     return info

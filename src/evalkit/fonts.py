@@ -2,7 +2,7 @@
 
 ``fonts/EvalkitSansSC-Regular.otf`` is a subset of Noto Sans CJK SC (SIL Open Font License
 1.1, licence text in ``fonts/OFL.txt``), made by ``tools/make_font_subset.py``: ASCII,
-Latin-1, CJK punctuation, the GB2312 level-1 hanzi and every character of evalkit's
+Latin-1, CJK punctuation, all 6,763 GB2312 hanzi and every character of evalkit's
 translations. It is renamed "Evalkit Sans SC" so that matplotlib never confuses it with a
 full Noto CJK installed on the system, and so that the subset respects the OFL's naming rule.
 
