@@ -130,3 +130,44 @@ def test_usage_error_exits_2(capsys) -> None:
     with pytest.raises(SystemExit) as info:
         cli.main(["run"])
     assert info.value.code == 2
+
+
+def test_ctrl_c_stops_the_run_and_keeps_the_partial_folder(write_params, tmp_path) -> None:
+    import signal
+    import time
+
+    from conftest import make_notebook
+
+    from evalkit.pipeline import PLAN
+
+    notebooks = tmp_path / "nbs"
+    for spec in PLAN:
+        body = "import time\ntime.sleep(300)" if spec.name == "01_sampling" else "x = 1"
+        make_notebook(notebooks / spec.filename, body)
+    out = tmp_path / "out"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "evalkit", "run", str(write_params()), "--out", str(out),
+         "--notebooks", str(notebooks)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        # A shell's background jobs ignore SIGINT, and the child would inherit that.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    try:
+        assert process.stderr is not None
+        deadline = time.monotonic() + 120
+        for line in process.stderr:
+            if "01_sampling: running" in line or time.monotonic() > deadline:
+                break
+        started = time.monotonic()
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            process.wait(timeout=30)
+    assert time.monotonic() - started < 30, "the sleeping cell was interrupted"
+    assert process.returncode == 130
+    assert "evalkit: interrupted" in err
+    assert not (out / "test-run").exists()
+    partial = [p for p in out.iterdir() if p.name.startswith(".test-run.partial-")]
+    assert len(partial) == 1 and f"partial run kept in {partial[0]}" in err

@@ -536,15 +536,29 @@ class _Run:
             pool.shutdown(wait=True, cancel_futures=True)
             final_pool.shutdown(wait=True, cancel_futures=True)
 
-    def abort(self) -> None:
-        """Stop quickly (Ctrl-C): no new cells start, running cells are interrupted."""
+    def abort(self, patience: float = 5.0) -> None:
+        """Stop quickly (Ctrl-C): waiting notebooks never start, running cells are interrupted.
+
+        A kernel ignores an interrupt that lands between two cells, so the interrupt is
+        repeated; kernels still busy after ``patience`` seconds are killed (their notebooks
+        then fail with a dead kernel, which ends their threads).
+        """
         with self._lock:
             self.aborted = True
-            kernels = list(self.kernels.values())
         self.independent_done.set()
-        for km in kernels:
-            with contextlib.suppress(Exception):
-                os.kill(km.provisioner.pid, signal.SIGINT)
+        deadline = time.monotonic() + patience
+        while True:
+            with self._lock:
+                kernels = list(self.kernels.values())
+            if not kernels:
+                return
+            stop = signal.SIGINT if time.monotonic() < deadline else signal.SIGKILL
+            for km in kernels:
+                with contextlib.suppress(Exception):
+                    os.kill(km.provisioner.pid, stop)
+            if stop == signal.SIGKILL:
+                return
+            time.sleep(0.5)
 
 
 def run(
