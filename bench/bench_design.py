@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import resource
 import sys
-import time
 
 import numpy as np
 import pandas as pd
+from timing import best_of
 
 from evalkit import SurveyDesign
 
@@ -31,15 +31,6 @@ def make_sample(seed: int = 1) -> pd.DataFrame:
         "weight": rng.uniform(50, 150, N_HOUSEHOLDS),
         "wrong": (rng.random(N_HOUSEHOLDS) < village_rate[village]).astype(np.int8),
     })
-
-
-def best_of(repeats: int, func) -> tuple[float, object]:
-    times, result = [], None
-    for _ in range(repeats):
-        start = time.perf_counter()
-        result = func()
-        times.append(time.perf_counter() - start)
-    return min(times), result
 
 
 def main() -> int:

@@ -10,11 +10,11 @@ Prints the measurements and exits non-zero when the goal is missed.
 from __future__ import annotations
 
 import sys
-import time
 
 import numpy as np
 import pandas as pd
 from scipy import special
+from timing import best_of
 
 from evalkit import SurveyDesign
 
@@ -49,15 +49,6 @@ def make_sample(seed: int = 1) -> pd.DataFrame:
         "log_income": log_income,
         "recognizes": rng.binomial(1, special.expit(eta)),
     })
-
-
-def best_of(repeats: int, func) -> tuple[float, object]:
-    times, result = [], None
-    for _ in range(repeats):
-        start = time.perf_counter()
-        result = func()
-        times.append(time.perf_counter() - start)
-    return min(times), result
 
 
 def main() -> int:

@@ -11,10 +11,10 @@ under 5 s. Prints the measurements and exits non-zero when a goal is missed.
 from __future__ import annotations
 
 import sys
-import time
 
 import numpy as np
 import pandas as pd
+from timing import best_of
 
 from evalkit.power import power_analytic, power_simulated
 from evalkit.sampling import (
@@ -43,15 +43,6 @@ def make_frame(seed: int = 1) -> pd.DataFrame:
         "hh_not_exited": hh_not, "people_not_exited": hh_not * 3,
         "hh_nonregistered": hh_non, "people_nonregistered": hh_non * 3,
     })
-
-
-def best_of(repeats: int, func) -> tuple[float, object]:
-    times, result = [], None
-    for _ in range(repeats):
-        start = time.perf_counter()
-        result = func()
-        times.append(time.perf_counter() - start)
-    return min(times), result
 
 
 def main() -> int:
