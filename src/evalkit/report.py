@@ -39,7 +39,6 @@ import html
 import io
 import math
 import textwrap
-import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -49,7 +48,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from evalkit import i18n
+from evalkit import i18n, xlsx
 from evalkit.errors import EvalkitError
 from evalkit.i18n import format_count, format_line, format_percent, format_points
 from evalkit.plots import figure_png
@@ -78,7 +77,6 @@ STATUS_TINTS: dict[str, str] = {
     "cannot_tell": "#fff5d6",
     "none": "#f3f4f6",
 }
-_XLSX_EPOCH = (1980, 1, 1, 0, 0, 0)
 
 
 # --------------------------------------------------------------------------------------
@@ -771,7 +769,7 @@ class PolicyReport:
         wb.save(buffer)
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(_reproducible_zip(buffer.getvalue()))
+        path.write_bytes(xlsx.reproducible(buffer.getvalue()))
         return path
 
 
@@ -828,29 +826,6 @@ def _excel_value(value: object) -> object:
 def _display_width(text: str) -> int:
     # CJK characters take two columns in Excel's default font.
     return sum(2 if ord(c) > 0x2E80 else 1 for c in text)
-
-
-def _reproducible_zip(data: bytes) -> bytes:
-    """The same zip with fixed entry timestamps and openpyxl's save time replaced."""
-    out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(data)) as src, \
-            zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            content = src.read(info.filename)
-            if info.filename == "docProps/core.xml":
-                content = _fix_core_times(content)
-            entry = zipfile.ZipInfo(info.filename, date_time=_XLSX_EPOCH)
-            entry.compress_type = zipfile.ZIP_DEFLATED
-            entry.external_attr = 0o644 << 16
-            dst.writestr(entry, content)
-    return out.getvalue()
-
-
-def _fix_core_times(xml: bytes) -> bytes:
-    import re
-
-    return re.sub(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*(</dcterms:)",
-                  rb"\g<1>2000-01-01T00:00:00Z\g<2>", xml)
 
 
 def _nice_ceiling(value: float) -> float:

@@ -27,6 +27,7 @@ from scipy import stats
 
 from evalkit.errors import EvalkitError
 from evalkit.schema import HOUSEHOLD_TYPES, IDENTIFYING_COLUMNS
+from evalkit.xlsx import write_table
 
 __all__ = [
     "FIELD_LIST_COLUMNS",
@@ -1256,7 +1257,7 @@ def field_list(sample: pd.DataFrame, path: str | Path, lang: str = "en"
     base.parent.mkdir(parents=True, exist_ok=True)
     csv_path, xlsx_path = base.with_suffix(".csv"), base.with_suffix(".xlsx")
     out.to_csv(csv_path, index=False, encoding="utf-8-sig")
-    out.to_excel(xlsx_path, index=False, sheet_name="field_list")
+    write_table(out, xlsx_path, sheet_name="field_list")
     return csv_path, xlsx_path
 
 
