@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import types
 from pathlib import Path
 
 import pytest
 
 from evalkit import cli
-from evalkit.errors import EvalkitError
 
 
 def test_python_dash_m_bad_params_prints_one_line_and_exits_2(write_params) -> None:
@@ -79,51 +77,49 @@ def test_evalkit_error_becomes_one_line_without_traceback(monkeypatch, capsys) -
                    "ValueError: bad\n")
 
 
-def test_validate_uses_evalkit_data(monkeypatch, capsys, tmp_path) -> None:
-    class Report:
-        def __init__(self, ok: bool) -> None:
-            self.ok = ok
-
-        def summary(self) -> str:
-            return "3 problems" if not self.ok else "no problems"
-
-    fake = types.ModuleType("evalkit.data")
-    fake.validate_file = lambda path: Report(ok=path.name == "good.csv")
-    monkeypatch.setitem(sys.modules, "evalkit.data", fake)
-    assert cli.main(["validate", str(tmp_path / "good.csv")]) == 0
-    assert capsys.readouterr().out == "no problems\n"
-    assert cli.main(["validate", str(tmp_path / "bad.csv")]) == 1
-    assert capsys.readouterr().out == "3 problems\n"
+DATA = Path(__file__).parent / "data" / "data_contract"
 
 
-def test_validate_error_is_one_line(monkeypatch, capsys) -> None:
-    fake = types.ModuleType("evalkit.data")
-
-    def validate_file(path):
-        raise EvalkitError(f"{path}: not a CSV file")
-
-    fake.validate_file = validate_file
-    monkeypatch.setitem(sys.modules, "evalkit.data", fake)
-    assert cli.main(["validate", "x.bin"]) == 2
-    assert capsys.readouterr().err == "evalkit: error: x.bin: not a CSV file\n"
+def test_validate_reports_every_problem_and_exits_1(capsys) -> None:
+    assert cli.main(["validate", str(DATA / "survey_small.csv")]) == 0
+    assert capsys.readouterr().out.startswith("survey_small.csv: OK")
+    assert cli.main(["validate", str(DATA / "survey_bad.csv")]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("survey_bad.csv: ") and lines[0].endswith("problems")
+    assert any("row 3, column household_size" in line for line in lines)
 
 
-def test_synth_prints_what_it_wrote(monkeypatch, capsys, tmp_path) -> None:
-    fake = types.ModuleType("evalkit.synth")
-    fake.write_default_data = lambda: {"frame": tmp_path / "f.csv", "survey": tmp_path / "s.csv"}
-    monkeypatch.setitem(sys.modules, "evalkit.synth", fake)
-    assert cli.main(["synth"]) == 0
-    assert capsys.readouterr().out.split() == [str(tmp_path / "f.csv"), str(tmp_path / "s.csv")]
+def test_validate_checks_villages_against_a_frame(tmp_path, capsys) -> None:
+    survey = (DATA / "survey_small.csv").read_text(encoding="utf-8")
+    first_village = survey.splitlines()[1].split(",")[1]
+    unknown = tmp_path / "survey.csv"
+    unknown.write_text(survey.replace(first_village, "NO-SUCH-VILLAGE", 1), encoding="utf-8")
+    assert cli.main(["validate", str(unknown)]) == 0  # without a frame nothing to compare
+    capsys.readouterr()
+    assert cli.main(["validate", str(unknown), "--frame", str(DATA / "frame_small.csv")]) == 1
+    assert "NO-SUCH-VILLAGE" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("command", [["synth"], ["validate", "x.csv"]])
-def test_missing_module_is_a_clear_error(monkeypatch, capsys, command) -> None:
-    name = "evalkit.synth" if command[0] == "synth" else "evalkit.data"
-    monkeypatch.setitem(sys.modules, name, None)  # import now fails as if the module were absent
-    assert cli.main(command) == 2
-    assert capsys.readouterr().err == (
-        f"evalkit: error: {name} is not available in this installation\n"
-    )
+def test_validate_unreadable_file_is_reported(tmp_path, capsys) -> None:
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    assert cli.main(["validate", str(empty)]) == 1
+    assert "empty.csv" in capsys.readouterr().out
+
+
+def test_synth_regenerates_the_packaged_county_byte_for_byte(tmp_path, capsys) -> None:
+    from evalkit.paths import package_data_dir
+
+    assert cli.main(["synth", "--out", str(tmp_path)]) == 0
+    written = capsys.readouterr().out.split()
+    assert {Path(p).name for p in written} == {"frame.csv", "survey.csv", "truth.json"}
+    for name in ("frame.csv", "survey.csv", "truth.json"):
+        assert (tmp_path / name).read_bytes() == (package_data_dir() / name).read_bytes()
+
+
+def test_synth_province_needs_an_output_folder(capsys) -> None:
+    assert cli.main(["synth", "--province", "2"]) == 2
+    assert "--out" in capsys.readouterr().err
 
 
 def test_usage_error_exits_2(capsys) -> None:

@@ -148,6 +148,7 @@ def test_simple_random_sample_methods():
     cp = design.proportion("y", method="clopper-pearson")
     exact = (stats.beta.ppf(0.025, 7, 94), stats.beta.ppf(0.975, 8, 93))
     assert cp.ci == pytest.approx(exact, rel=1e-9)
+    assert design.proportion("y", method="clopper_pearson").ci == cp.ci
     for method in ("jeffreys", "agresti-coull"):
         result = design.proportion("y", method=method)
         assert result.ci[0] < 0.07 < result.ci[1]

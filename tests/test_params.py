@@ -13,12 +13,12 @@ import yaml
 from evalkit.errors import EvalkitError
 from evalkit.params import (
     DEFAULTS,
-    PACKAGE_DATA_DIR,
     load_params,
     notebook_parameters,
     read_yaml,
     validate,
 )
+from evalkit.paths import package_data_dir
 from evalkit.pipeline import PLAN
 
 REPO = Path(__file__).resolve().parents[1]
@@ -37,10 +37,9 @@ def test_default_yaml_is_valid() -> None:
 def test_default_data_resolves_to_package_data() -> None:
     checked = validate(DEFAULTS, REPO / "params" / "default.yaml", check_files=False)
     assert checked.values["data"]["frame"] == "packaged:frame.csv"
-    if (PACKAGE_DATA_DIR / "frame.csv").is_file() and (PACKAGE_DATA_DIR / "survey.csv").is_file():
-        paths = load_params(REPO / "params" / "default.yaml").data_paths
-        assert paths["data.frame"] == (PACKAGE_DATA_DIR / "frame.csv").resolve()
-        assert paths["data.survey"] == (PACKAGE_DATA_DIR / "survey.csv").resolve()
+    paths = load_params(REPO / "params" / "default.yaml").data_paths
+    assert paths["data.frame"] == (package_data_dir() / "frame.csv").resolve()
+    assert paths["data.survey"] == (package_data_dir() / "survey.csv").resolve()
 
 
 @pytest.mark.parametrize("spec", PLAN, ids=lambda s: s.name)

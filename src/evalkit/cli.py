@@ -9,28 +9,16 @@ arguments: argparse also uses 2).
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from types import ModuleType
 
 from evalkit.errors import EvalkitError
 
 EXIT_OK = 0
 EXIT_INVALID = 1
 EXIT_ERROR = 2
-
-
-def _optional_module(name: str) -> ModuleType:
-    """Import a part of evalkit that this installation may not have yet."""
-    try:
-        return importlib.import_module(name)
-    except ModuleNotFoundError as exc:
-        if exc.name == name:
-            raise EvalkitError(f"{name} is not available in this installation") from None
-        raise
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -64,20 +52,26 @@ def _cmd_refresh(args: argparse.Namespace) -> int:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    data = _optional_module("evalkit.data")
-    report = data.validate_file(Path(args.file))
+    from evalkit import data  # imported here: pandas is slow to load for `run --check`
+
+    report = data.validate_file(Path(args.file),
+                                frame_path=Path(args.frame) if args.frame else None)
     print(report.summary())
     return EXIT_OK if report.ok else EXIT_INVALID
 
 
 def _cmd_synth(args: argparse.Namespace) -> int:
-    synth = _optional_module("evalkit.synth")
-    written = synth.write_default_data()
-    if written is not None:
-        items = written.values() if isinstance(written, dict) else (
-            written if isinstance(written, list | tuple) else [written])
-        for item in items:
-            print(item)
+    from evalkit import synth
+    if args.province:
+        if not args.out:
+            raise EvalkitError("synth --province needs --out DIR (the folder to write into)")
+        written = synth.write_province_data(Path(args.out), seed=args.seed,
+                                            n_counties=args.province)
+        items = [p for county in written.values() for p in county.values()]
+    else:
+        items = list(synth.write_default_data(Path(args.out) if args.out else None).values())
+    for item in items:
+        print(item)
     return EXIT_OK
 
 
@@ -116,9 +110,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     validate = sub.add_parser("validate", help="check a frame or survey data file")
     validate.add_argument("file", metavar="FILE")
+    validate.add_argument("--frame", metavar="FRAME",
+                          help="also check that the survey's villages are in this frame")
     validate.set_defaults(func=_cmd_validate)
 
-    synth = sub.add_parser("synth", help="write the embedded synthetic county data")
+    synth = sub.add_parser(
+        "synth", help="regenerate the embedded synthetic county (byte for byte), or a province",
+    )
+    synth.add_argument("--out", metavar="DIR", default=None,
+                       help="write here instead of the package's data folder")
+    synth.add_argument("--province", metavar="N", type=int, default=0,
+                       help="write N synthetic counties with different true rates")
+    synth.add_argument("--seed", type=int, default=20190815,
+                       help="seed of the province (the default county has a fixed seed)")
     synth.set_defaults(func=_cmd_synth)
     return parser
 

@@ -27,7 +27,6 @@ import io
 import math
 import re
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -36,8 +35,7 @@ import pandas as pd
 
 from evalkit import schema
 from evalkit.errors import EvalkitError
-
-PACKAGED_PREFIX = "packaged:"
+from evalkit.paths import resolve_data_path  # noqa: F401  (part of evalkit.data's API)
 
 #: Reimbursement share that registered poor households get (the county reports "above 90%").
 #: ``reimbursement_gap = max(0, REIMBURSEMENT_REFERENCE - reimbursement_share)``.
@@ -660,28 +658,3 @@ def validate_file(path: str | Path, kind: str | None = None,
     return report
 
 
-def resolve_data_path(spec: str, base_dir: Path) -> Path:
-    """Where a params file's data entry points.
-
-    ``packaged:NAME`` is the file NAME shipped in ``evalkit/data/`` (found with
-    importlib.resources); anything else is a path, absolute or relative to ``base_dir``
-    (the directory holding the params file). Raises :class:`EvalkitError` when the file
-    does not exist.
-    """
-    spec = str(spec).strip()
-    if spec.startswith(PACKAGED_PREFIX):
-        name = spec[len(PACKAGED_PREFIX):].strip()
-        resource = resources.files("evalkit") / "data" / name
-        path = Path(str(resource))
-        if not name or "/" in name or "\\" in name or not resource.is_file():
-            shipped = sorted(p.name for p in resources.files("evalkit").joinpath("data")
-                             .iterdir() if p.is_file() and not p.name.startswith("."))
-            raise EvalkitError(f"data path {spec!r}: expected one of the packaged files "
-                               f"{', '.join('packaged:' + s for s in shipped)}")
-        return path
-    path = Path(spec).expanduser()
-    if not path.is_absolute():
-        path = Path(base_dir) / path
-    if not path.is_file():
-        raise EvalkitError(f"data path {spec!r}: expected an existing file (looked for {path})")
-    return path

@@ -69,6 +69,8 @@ def proportion_interval(
     from evalkit.design import Estimate, _check_level
 
     _check_level(level)
+    # params files spell them clopper_pearson / agresti_coull (YAML-friendly): same methods
+    method = method.replace("_", "-") if method.replace("_", "-") in SRS_METHODS else method
     if method not in METHODS:
         raise EvalkitError(
             f"proportion: method {method!r} is unknown; expected one of " + ", ".join(METHODS)

@@ -25,9 +25,7 @@ from typing import Any
 import yaml
 
 from evalkit.errors import EvalkitError
-
-PACKAGED_PREFIX = "packaged:"
-PACKAGE_DATA_DIR = Path(__file__).resolve().parent / "data"
+from evalkit.paths import PACKAGED_PREFIX, resolve_data_path
 
 # Mirror of params/default.yaml (tests/test_params.py fails if they drift apart).
 DEFAULTS: dict[str, Any] = {
@@ -351,14 +349,6 @@ def _validate_tree(
     return out
 
 
-def resolve_data_path(spec: str, base_dir: Path) -> Path:
-    """Turn a ``data.*`` value into a path (not checked for existence)."""
-    if spec.startswith(PACKAGED_PREFIX):
-        return PACKAGE_DATA_DIR / spec[len(PACKAGED_PREFIX):]
-    path = Path(spec).expanduser()
-    return path if path.is_absolute() else base_dir / path
-
-
 def _check_data(values: dict[str, Any], source: Path) -> dict[str, Path]:
     paths: dict[str, Path] = {}
     for key, spec in values["data"].items():
@@ -370,7 +360,7 @@ def _check_data(values: dict[str, Any], source: Path) -> dict[str, Path]:
                     f"{source}: {name}: {spec!r} must name one file shipped with evalkit, "
                     "e.g. 'packaged:survey.csv'"
                 )
-        path = resolve_data_path(spec, source.parent)
+        path = resolve_data_path(spec, source.parent, must_exist=False)
         if not path.is_file():
             how = "" if Path(spec).is_absolute() else f" (resolved from {spec!r})"
             raise EvalkitError(f"{source}: {name}: data file not found: {path}{how}")
