@@ -1,6 +1,23 @@
-"""evalkit: design-based replication of the poverty-exit assessment."""
+"""evalkit: design-based replication of the poverty-exit assessment.
 
-from evalkit.design import Estimate, SurveyDesign
+``SurveyDesign`` and ``Estimate`` load on first use (PEP 562), so the command line can
+validate a params file and start the notebooks without first importing scipy and pandas.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 __all__ = ["Estimate", "SurveyDesign"]
 __version__ = "0.1.0"
+
+if TYPE_CHECKING:
+    from evalkit.design import Estimate, SurveyDesign
+
+
+def __getattr__(name: str):
+    if name in __all__:
+        from evalkit import design
+
+        return getattr(design, name)
+    raise AttributeError(f"module 'evalkit' has no attribute {name!r}")
