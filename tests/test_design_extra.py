@@ -195,3 +195,12 @@ def test_domain_intervals_follow_r_subsetting(method):
     props = props.loc[ref["levels"]]
     np.testing.assert_allclose(props["ci_low"], ref[f"prop_{method}_low"], rtol=RTOL)
     np.testing.assert_allclose(props["ci_high"], ref[f"prop_{method}_high"], rtol=RTOL)
+
+
+def test_design_effects_of_ratio_and_total_match_r():
+    # R 4.1-1: attr(svyratio(~api00, ~api99, d, deff=TRUE), "deff") and
+    # deff(svytotal(~enroll, d, deff=TRUE)) on apiclus1 with psu=dnum, weights=pw, fpc=fpc
+    api = pd.read_csv(DATA / "apiclus1.csv")
+    design = SurveyDesign(api, psu="dnum", weights="pw", fpc="fpc")
+    assert design.ratio("api00", "api99").deff == pytest.approx(2.49151297463795, rel=1e-9)
+    assert design.total("enroll").deff == pytest.approx(31.3106560943494, rel=1e-9)
