@@ -185,7 +185,7 @@ _INDEX_TEXT = {
         "title": "evalkit run",
         "reports": "Reports",
         "policy": "policy report",
-        "technical": "technical notebook (shows code)",
+        "technical": "technical notebook, shows code",
         "tables": "Tables (CSV)",
         "none": "none",
         "provenance": "Provenance",
