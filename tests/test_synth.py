@@ -14,7 +14,7 @@ import pytest
 import statsmodels.api as sm
 import statsmodels.formula.api as smf
 
-from evalkit import schema
+from evalkit import schema, synth
 from evalkit.data import load_frame, load_survey, validate_file
 from evalkit.synth import (
     DEFAULT_SEED,
@@ -331,3 +331,16 @@ def test_province_counties_differ_and_keep_the_contract(tmp_path):
                                                      "hh_nonregistered"]].sum().sum()) < 0.01
         frame = load_frame(paths["frame"])
         assert frame["people_registered"].sum() == c.settings.registered_people
+
+
+def test_half_registered_variant_reaches_half_and_keeps_the_published_figures():
+    county = synth.generate_county(synth.DEFAULT_SEED, synth.HALF_REGISTERED)
+    sample = county.sample
+    registered = sample["household_type"] != "nonregistered"
+    assert 0.45 <= registered.mean() <= 0.55
+    assert synth.reproduce_published(sample)["matches"].all()
+    # PPS on registered households: registered weights add up to the frame's exactly
+    frame_registered = (county.frame["hh_exited"] + county.frame["hh_not_exited"]).sum()
+    # (weights are stored to 6 decimals)
+    assert sample.loc[registered, "weight"].sum() == pytest.approx(frame_registered, rel=1e-6)
+    assert county.truth["design"]["village_size_measure"] == "registered"

@@ -68,6 +68,12 @@ def _cmd_synth(args: argparse.Namespace) -> int:
         written = synth.write_province_data(Path(args.out), seed=args.seed,
                                             n_counties=args.province)
         items = [p for county in written.values() for p in county.values()]
+    elif args.half_registered:
+        if not args.out:
+            raise EvalkitError("synth --half-registered needs --out DIR (the packaged default "
+                               "county stays as it is)")
+        county = synth.generate_county(synth.DEFAULT_SEED, synth.HALF_REGISTERED)
+        items = list(synth.write_county(county, Path(args.out)).values())
     else:
         items = list(synth.write_default_data(Path(args.out) if args.out else None).values())
     for item in items:
@@ -121,6 +127,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="write here instead of the package's data folder")
     synth.add_argument("--province", metavar="N", type=int, default=0,
                        help="write N synthetic counties with different true rates")
+    synth.add_argument("--half-registered", action="store_true",
+                       help="the variant whose sample is half registered (villages by PPS "
+                            "on registered households)")
     synth.add_argument("--seed", type=int, default=20190815,
                        help="seed of the province (the default county has a fixed seed)")
     synth.set_defaults(func=_cmd_synth)
