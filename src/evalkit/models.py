@@ -1369,7 +1369,7 @@ def scenario_plot(table: pd.DataFrame, threshold: float | None = None,
     if threshold is not None:
         ax.axvline(threshold * 100, color="#cf222e", linestyle="--", linewidth=1.5,
                    label=f"threshold {threshold:.0%}")
-        ax.legend(loc="lower right", frameon=False)
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), frameon=False)
     ax.set_yticks(positions)
     ax.set_yticklabels(rows["scenario"])
     ax.xaxis.set_major_formatter(lambda v, _pos: f"{v:g}%")
