@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -39,12 +40,12 @@ def _deep_update(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
 
 @pytest.fixture
 def data_dir(tmp_path: Path) -> Path:
-    """Two small files standing in for the frame and survey (the runner only hashes them)."""
+    """A small valid frame and survey (the data contract's test fixtures)."""
     folder = tmp_path / "data"
     folder.mkdir()
-    (folder / "frame.csv").write_text("township,village\nT1,V1\n", encoding="utf-8")
-    (folder / "survey.csv").write_text("township,village,household_id\nT1,V1,H1\n",
-                                       encoding="utf-8")
+    fixtures = Path(__file__).parent / "data" / "data_contract"
+    shutil.copyfile(fixtures / "frame_small.csv", folder / "frame.csv")
+    shutil.copyfile(fixtures / "survey_small.csv", folder / "survey.csv")
     return folder
 
 

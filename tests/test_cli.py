@@ -61,7 +61,8 @@ def test_run_passes_options_to_the_pipeline(write_params, monkeypatch, tmp_path,
     assert capsys.readouterr().out.strip() == str(tmp_path / "r" / "index.html")
 
 
-def test_evalkit_error_becomes_one_line_without_traceback(monkeypatch, capsys) -> None:
+def test_evalkit_error_becomes_one_line_without_traceback(write_params, monkeypatch,
+                                                         capsys) -> None:
     from evalkit import pipeline
 
     def broken(*args, **kwargs):
@@ -71,7 +72,7 @@ def test_evalkit_error_becomes_one_line_without_traceback(monkeypatch, capsys) -
         )
 
     monkeypatch.setattr(pipeline, "run", broken)
-    assert cli.main(["run", "whatever.yaml"]) == 2
+    assert cli.main(["run", str(write_params())]) == 2
     err = capsys.readouterr().err
     assert err == ("evalkit: error: notebook 02_indicators.ipynb failed in cell 4 ('x'): "
                    "ValueError: bad\n")
@@ -167,3 +168,14 @@ def test_ctrl_c_stops_the_run_and_keeps_the_partial_folder(write_params, tmp_pat
     assert not (out / "test-run").exists()
     partial = [p for p in out.iterdir() if p.name.startswith(".test-run.partial-")]
     assert len(partial) == 1 and f"partial run kept in {partial[0]}" in err
+
+
+def test_bad_data_stops_the_run_before_any_notebook(write_params, tmp_path, capsys) -> None:
+    bad = tmp_path / "data" / "survey.csv"
+    bad.write_bytes((DATA / "survey_bad.csv").read_bytes())
+    out = tmp_path / "out"
+    assert cli.main(["run", str(write_params()), "--out", str(out)]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == "evalkit: error: the run's data files have problems; nothing was run"
+    assert any("survey.csv, row 3, column household_size" in line for line in err[1:])
+    assert not out.exists()  # no partial folder: nothing started

@@ -14,18 +14,41 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from evalkit.errors import EvalkitError
+from evalkit.errors import EvalkitError, ProblemsError
 
 EXIT_OK = 0
 EXIT_INVALID = 1
 EXIT_ERROR = 2
 
 
+def _check_data_files(data_paths: dict[str, Path]) -> None:
+    """Validate the run's frame and survey before any kernel starts.
+
+    A bad data file then stops the run with the validation report (one problem a line,
+    naming file, row, column, value and what was expected) instead of failing inside
+    every notebook.
+    """
+    from evalkit import data
+
+    frame = data_paths.get("data.frame")
+    survey = data_paths.get("data.survey")
+    reports = []
+    if frame is not None:
+        reports.append(data.validate_file(frame, kind="frame"))
+    if survey is not None:
+        reports.append(data.validate_file(survey, kind="survey", frame_path=frame))
+    problems = [r for r in reports if not r.ok]
+    if problems:
+        raise ProblemsError("the run's data files have problems; nothing was run\n"
+                           + "\n".join(r.summary() for r in problems))
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     from evalkit import params, pipeline
 
+    checked = params.load_params(args.params)
+    _check_data_files(checked.data_paths)
     if args.check:
-        checked = params.load_params(args.params)
         print(json.dumps(checked.values, indent=2, ensure_ascii=False))
         for key, path in checked.data_paths.items():
             print(f"{key}: {path}")
@@ -156,8 +179,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except EvalkitError as exc:
-        message = " ".join(str(exc).split())
-        print(f"evalkit: error: {message}", file=sys.stderr)
+        if isinstance(exc, ProblemsError):  # a report: one problem a line
+            lines = [" ".join(line.split()) for line in str(exc).splitlines() if line.strip()]
+        else:
+            lines = [" ".join(str(exc).split())]
+        print(f"evalkit: error: {lines[0]}", file=sys.stderr)
+        for line in lines[1:]:
+            print(f"  {line}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
         print("evalkit: interrupted", file=sys.stderr)

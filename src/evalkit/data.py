@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from evalkit import schema
-from evalkit.errors import EvalkitError
+from evalkit.errors import EvalkitError, ProblemsError
 from evalkit.paths import resolve_data_path  # noqa: F401  (part of evalkit.data's API)
 
 #: Reimbursement share that registered poor households get (the county reports "above 90%").
@@ -131,7 +131,7 @@ def _by_row(problems: list[Problem]) -> list[Problem]:
 
 def _raise_if_problems(report: ValidationReport) -> None:
     if not report.ok:
-        err = EvalkitError(report.summary())
+        err = ProblemsError(report.summary())
         err.report = report  # type: ignore[attr-defined]
         raise err
 

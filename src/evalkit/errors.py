@@ -10,3 +10,8 @@ from __future__ import annotations
 
 class EvalkitError(ValueError):
     """A problem with the user's input or settings, explained in one line."""
+
+
+class ProblemsError(EvalkitError):
+    """Several problems at once (a data validation report): a summary line, then one
+    problem per line. The command line prints each on its own line."""
