@@ -179,3 +179,12 @@ def test_bad_data_stops_the_run_before_any_notebook(write_params, tmp_path, caps
     assert err[0] == "evalkit: error: the run's data files have problems; nothing was run"
     assert any("survey.csv, row 3, column household_size" in line for line in err[1:])
     assert not out.exists()  # no partial folder: nothing started
+
+
+def test_a_design_that_cannot_be_built_stops_the_run(write_params, tmp_path, capsys) -> None:
+    out = tmp_path / "out"
+    params = write_params({"design": {"weights": "no_such_column"}})
+    assert cli.main(["run", str(params), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no_such_column" in err and "nothing was run" in err
+    assert not out.exists()

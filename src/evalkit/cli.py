@@ -21,33 +21,36 @@ EXIT_INVALID = 1
 EXIT_ERROR = 2
 
 
-def _check_data_files(data_paths: dict[str, Path]) -> None:
-    """Validate the run's frame and survey before any kernel starts.
+def _check_data_files(data_paths: dict[str, Path],
+                      design: dict[str, object] | None = None) -> None:
+    """Load the run's frame and survey and build its design before any kernel starts.
 
     A bad data file then stops the run with the validation report (one problem a line,
-    naming file, row, column, value and what was expected) instead of failing inside
-    every notebook.
+    naming file, row, column, value and what was expected), and a design that cannot be
+    built (a missing weights column, a lonely PSU) with its one-line reason, instead of
+    failing inside every notebook.
     """
-    from evalkit import data
+    from evalkit import assessment
 
     frame = data_paths.get("data.frame")
     survey = data_paths.get("data.survey")
-    reports = []
-    if frame is not None:
-        reports.append(data.validate_file(frame, kind="frame"))
-    if survey is not None:
-        reports.append(data.validate_file(survey, kind="survey", frame_path=frame))
-    problems = [r for r in reports if not r.ok]
-    if problems:
-        raise ProblemsError("the run's data files have problems; nothing was run\n"
-                           + "\n".join(r.summary() for r in problems))
+    if frame is None or survey is None:
+        return
+    try:
+        assessment.load_inputs({"frame": str(frame), "survey": str(survey)}, design or {})
+    except ProblemsError as exc:
+        raise ProblemsError(f"the run's data files have problems; nothing was run\n{exc}"
+                            ) from None
+    except EvalkitError as exc:
+        raise EvalkitError(f"{survey.name} with the params' design block: {exc}; nothing "
+                           "was run") from None
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from evalkit import params, pipeline
 
     checked = params.load_params(args.params)
-    _check_data_files(checked.data_paths)
+    _check_data_files(checked.data_paths, checked.values.get("design"))
     if args.check:
         print(json.dumps(checked.values, indent=2, ensure_ascii=False))
         for key, path in checked.data_paths.items():

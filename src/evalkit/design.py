@@ -28,7 +28,6 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from evalkit.errors import EvalkitError
 
@@ -706,6 +705,8 @@ def _check_level(level: float) -> None:
 
 def _t_quantile(level: float, df: int) -> float:
     """Two-sided t quantile with the design's degrees of freedom (normal when df is huge)."""
+    from scipy import stats  # imported on first use: building a design does not need it
+
     if df <= 0:
         return float("nan")
     return float(stats.t.ppf(1 - (1 - level) / 2, df))
