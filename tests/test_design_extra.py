@@ -167,6 +167,8 @@ def test_srs_methods_refuse_clustered_designs(twostage):
         ({"psu": "village", "weights": "bad_w"}, "weight of row 2 is -1"),
         ({"psu": "village", "strata": "stratum", "fpc": "tiny"}, "population of 2 units"),
         ({"psu": "village", "lonely_psu": "maybe"}, "lonely_psu='maybe'"),
+        ({"psu": ["village", "household"], "strata": "stratum", "fpc": "fpc1"},
+         "fpc has 1 stage"),
     ],
 )
 def test_bad_design_settings_raise_one_line_errors(twostage, kwargs, message):

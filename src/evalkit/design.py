@@ -232,11 +232,15 @@ class SurveyDesign:
             specs: list[str | float | None] = [self.fpc]
         else:
             specs = list(self.fpc)
-        if len(specs) > n_stages:
+        if len(specs) != n_stages:
+            # As R's svydesign (which stops on "non-conformable arrays"): without the later
+            # stages' population counts neither the weights nor the variance are known.
             raise EvalkitError(
-                f"SurveyDesign: fpc has {len(specs)} stages but psu has {n_stages}"
+                f"SurveyDesign: fpc has {len(specs)} stage(s) but psu has {n_stages}; give "
+                "an fpc column for every stage, or pass weights and only the first-stage "
+                "psu and fpc"
             )
-        return specs + [None] * (n_stages - len(specs))
+        return specs
 
     def _group_fpc(
         self,
