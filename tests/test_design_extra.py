@@ -206,3 +206,18 @@ def test_design_effects_of_ratio_and_total_match_r():
     design = SurveyDesign(api, psu="dnum", weights="pw", fpc="fpc")
     assert design.ratio("api00", "api99").deff == pytest.approx(2.49151297463795, rel=1e-9)
     assert design.total("enroll").deff == pytest.approx(31.3106560943494, rel=1e-9)
+
+
+def test_equivalent_design_specifications_agree_with_r():
+    """fpc as sampling fractions, probs instead of weights, weights from fpc: as svydesign."""
+    ref = json.loads((DATA / "r_survey_reference.json").read_text())["strat_fpc"]["mean_api00"]
+    api = pd.read_csv(DATA / "apistrat.csv")
+    sampled = api.groupby("stype")["stype"].transform("size")
+    api = api.assign(fraction=sampled / api["fpc"], prob=1 / api["pw"])
+    for design in (SurveyDesign(api, strata="stype", weights="pw", fpc="fraction"),
+                   SurveyDesign(api, strata="stype", probs="prob", fpc="fpc")):
+        assert design.mean("api00").se == pytest.approx(ref["se"], rel=1e-12)
+    # pw in the file is N_h / n_h rounded to float32; weights from fpc are exact
+    from_fpc = SurveyDesign(api, strata="stype", fpc="fpc")
+    assert from_fpc.weight_values == pytest.approx(api["pw"].to_numpy(), rel=1e-6)
+    assert from_fpc.mean("api00").se == pytest.approx(ref["se"], rel=1e-6)
