@@ -22,8 +22,9 @@ estimator is a method on it, as in R's survey package (Lumley 2010, ch. 2-3). Se
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
@@ -96,7 +97,6 @@ class _Stage:
     group_size: np.ndarray  # number of sampled units in each group (n_h)
     group_fpc: np.ndarray  # (N_h - n_h) / N_h, or 1 without fpc
     group_weight: np.ndarray  # product of earlier sampling fractions n/N (1 at stage 1)
-    n_groups_parent: np.ndarray  # for lonely="average": number of groups sharing the parent
     group_parent: np.ndarray  # parent code of each group (all 0 at stage 1)
 
 
@@ -167,8 +167,9 @@ class SurveyDesign:
         fpc_specs = self._fpc_specs(len(stage_cols))
         parent = stratum
         stages: list[_Stage] = []
+        # Product of the earlier stages' sampling fractions n/N: it weights later-stage
+        # variance terms and, without weights or probs, is the inclusion probability.
         sampled_fraction = np.ones(n)
-        probs_from_fpc = np.ones(n)
         for stage_index, col in enumerate(stage_cols):
             raw_unit = np.arange(n) if col is None else _codes(data, col, "psu")
             unit = _combine(parent, raw_unit)
@@ -185,7 +186,6 @@ class SurveyDesign:
             else:
                 # R's multistage calls onestage separately inside each earlier cluster.
                 group_parent = np.arange(n_groups, dtype=np.int64)
-            n_groups_parent = np.bincount(group_parent, minlength=int(group_parent.max()) + 1)
             stages.append(
                 _Stage(
                     unit=unit,
@@ -193,20 +193,19 @@ class SurveyDesign:
                     group_size=group_size,
                     group_fpc=group_fpc,
                     group_weight=_group_values(sampled_fraction, parent, n_groups),
-                    n_groups_parent=n_groups_parent,
                     group_parent=group_parent,
                 )
             )
             if population is not None:
                 fraction = group_size / population
                 sampled_fraction = sampled_fraction * fraction[parent]
-                probs_from_fpc = probs_from_fpc * fraction[parent]
             parent = unit
             if fpc_specs[stage_index] is None:
                 # R computes later-stage terms only when fpc is given for them.
                 break
 
-        weights = self._resolve_weights(probs_from_fpc, any(s is not None for s in fpc_specs))
+        weights = self._resolve_weights(sampled_fraction,
+                                        any(s is not None for s in fpc_specs))
         stage1 = stages[0]
         lonely = stage1.group_size == 1
         certain = stage1.group_fpc < _CERTAINTY_TOLERANCE
@@ -375,7 +374,10 @@ class SurveyDesign:
                 f"SurveyDesign.subset: mask has {mask_values.size} values; "
                 f"expected {len(self.data)}"
             )
-        return replace(self, domain=self.domain & mask_values)
+        # The design structure is shared, not rebuilt: only the domain changes.
+        sub = copy.copy(self)
+        object.__setattr__(sub, "domain", self.domain & mask_values)
+        return sub
 
     # --- variance engine ------------------------------------------------------------
     def variance_of_totals(self, weighted_scores: np.ndarray) -> np.ndarray:
@@ -424,13 +426,11 @@ class SurveyDesign:
         if self.lonely_psu == "average" and np.any(lonely):
             # R drops lonely strata and rescales by strata / strata-with-a-variance.
             scale = np.where(lonely, 0.0, scale)
-            groups_ok = np.bincount(
-                stage.group_parent,
-                weights=(~lonely).astype(float),
-                minlength=stage.n_groups_parent.size,
-            )
+            groups_all = np.bincount(stage.group_parent)
+            groups_ok = np.bincount(stage.group_parent, weights=(~lonely).astype(float),
+                                    minlength=groups_all.size)
             with np.errstate(divide="ignore", invalid="ignore"):
-                inflate = stage.n_groups_parent / groups_ok
+                inflate = groups_all / groups_ok
             scale = scale * np.nan_to_num(inflate, nan=0.0, posinf=0.0)[stage.group_parent]
         root = np.sqrt(scale)[stage.unit_group][:, None]
         scaled = centred * root
@@ -452,10 +452,8 @@ class SurveyDesign:
         variance = float(design.variance_of_totals(w * y)[0, 0])
         se = float(np.sqrt(variance))
         n_obs = int(np.count_nonzero(w))
-        population = float(np.sum(w))
-        s2 = _weighted_variance(y, w)
-        vsrs = s2 * population**2 * (population - n_obs) / (population * n_obs)
-        return design._wald(estimate, se, level, _safe_ratio(variance, vsrs), n_obs)
+        deff = _safe_ratio(variance, _srs_variance_of_total(y, w))
+        return design._wald(estimate, se, level, deff, n_obs)
 
     def mean(self, column: str, by: str | None = None, level: float = 0.95,
              na_rm: bool = False) -> Estimate | pd.DataFrame:
@@ -497,10 +495,8 @@ class SurveyDesign:
         variance = float(design.variance_of_totals(w * scores)[0, 0])
         se = float(np.sqrt(variance))
         n_obs = int(np.count_nonzero(w))
-        population = float(np.sum(w))
-        s2 = _weighted_variance(scores, w)
-        vsrs = s2 * population**2 * (population - n_obs) / (population * n_obs)
-        return design._wald(estimate, se, level, _safe_ratio(variance, vsrs), n_obs)
+        deff = _safe_ratio(variance, _srs_variance_of_total(scores, w))
+        return design._wald(estimate, se, level, deff, n_obs)
 
     def proportion(self, column: str, method: str = "logit", level: float = 0.95,
                    by: str | None = None, na_rm: bool = False) -> Estimate | pd.DataFrame:
@@ -571,12 +567,8 @@ class SurveyDesign:
         scores = np.where(self.domain, (y - estimate) / population, 0.0)
         variance = float(self.variance_of_totals(w * scores)[0, 0])
         n_obs = int(np.count_nonzero(w))
-        s2 = _weighted_variance(y, w)
-        if population < n_obs:
-            vsrs = np.nan  # weights not scaled to a population: R returns NA too
-        else:
-            vsrs = s2 * (population - n_obs) / (population * n_obs)
-        return estimate, float(np.sqrt(variance)), _safe_ratio(variance, vsrs), n_obs
+        deff = _safe_ratio(variance, _srs_variance_of_total(y, w) / population**2)
+        return estimate, float(np.sqrt(variance)), deff, n_obs
 
     def _wald(self, estimate: float, se: float, level: float, deff: float,
               n_obs: int) -> Estimate:
@@ -694,6 +686,18 @@ def _weighted_variance(y: np.ndarray, w: np.ndarray) -> float:
     total_w = np.sum(w)
     ybar = np.sum(w * y) / total_w
     return float(np.sum(w * (y - ybar) ** 2) / total_w * n / (n - 1))
+
+
+def _srs_variance_of_total(y: np.ndarray, w: np.ndarray) -> float:
+    """Variance of the estimated total of ``y`` under simple random sampling without
+    replacement of the same number of units: ``s^2 N^2 (N - n) / (N n)`` with ``N = sum w``
+    and ``s^2`` from :func:`_weighted_variance` (the denominator of R's ``deff=TRUE``).
+    NaN when the weights do not describe a population larger than the sample (R: NA)."""
+    n = np.count_nonzero(w)
+    population = float(np.sum(w))
+    if population < n:
+        return float("nan")
+    return _weighted_variance(y, w) * population**2 * (population - n) / (population * n)
 
 
 def _safe_ratio(a: float, b: float) -> float:
