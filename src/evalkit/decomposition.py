@@ -64,8 +64,9 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import pandas as pd
-from scipy import special, stats
+from scipy import special
 
+from evalkit.design import t_quantile
 from evalkit.errors import EvalkitError
 
 if TYPE_CHECKING:
@@ -184,8 +185,7 @@ def _phi(totals: np.ndarray, slopes: np.ndarray, n_vars: int, sets: list[np.ndar
     return np.stack([rate_a, rate_b, gap, *parts, explained, gap - explained], axis=-1)
 
 
-def _row_totals(w: np.ndarray, g: np.ndarray, y: np.ndarray, p: np.ndarray,
-                V: np.ndarray) -> np.ndarray:
+def _row_totals(g: np.ndarray, y: np.ndarray, p: np.ndarray, V: np.ndarray) -> np.ndarray:
     """Per-row contributions ``t_i`` to the totals of :func:`_phi` (unweighted)."""
     a = 1.0 - g
     return np.column_stack([a, g, a * y, g * y, a * p, g * p, a[:, None] * V, g[:, None] * V])
@@ -281,11 +281,15 @@ def fairlie(design: SurveyDesign, outcome: str = "recognizes", group: str = "non
         notes.append("group differences in the covariates cancel out (D near 0): Yun weights "
                      "and the detailed contributions are undefined")
     draws: np.ndarray | None = None
+    # The linearized SE is cheap (one variance_of_totals call) and is reported beside the
+    # bootstrap one as a check, so it is computed whatever the method.
+    se_linearized = _linearized_se(design, pooled, w, g, y, V, X_no_group, beta, n_vars,
+                                   sets)
+    df = design.df
     if method == "bootstrap":
-        all_weights_rows = rows
         rng = np.random.default_rng(seed)
         multipliers = _rao_wu_multipliers(design, replicates, rng)
-        unit = design.psu_codes[all_weights_rows]
+        unit = design.psu_codes[rows]
         chunk = max(1, _CHUNK_CELLS // max(rows.size, 1))
         pieces = []
         for first in range(0, replicates, chunk):  # chunks of replicates, for memory
@@ -299,10 +303,8 @@ def fairlie(design: SurveyDesign, outcome: str = "recognizes", group: str = "non
         bounds = np.nanpercentile(draws, [50 * (1 - level), 50 * (1 + level)], axis=0)
         low, high = bounds[0], bounds[1]
     else:
-        se = _linearized_se(design, pooled, w, g, y, V, X_no_group, beta, n_vars, sets)
-    df = design.df
-    t = float(stats.t.ppf(1 - (1 - level) / 2, df)) if df > 0 else float("nan")
-    if method == "linearization":
+        se = se_linearized
+        t = t_quantile(level, df)
         low, high = estimate - t * se, estimate + t * se
     labels = (["rate_poor", "rate_nonpoor"] if group == "nonpoor"
               else [f"rate_{group}_0", f"rate_{group}_1"])
@@ -313,6 +315,7 @@ def fairlie(design: SurveyDesign, outcome: str = "recognizes", group: str = "non
         "se": se,
         "ci_low": low,
         "ci_high": high,
+        "se_linearized": se_linearized,
     })
     gap = estimate[2]
     table["share_of_gap"] = np.where(np.arange(len(table)) >= 3, estimate / gap, np.nan)
@@ -345,7 +348,7 @@ def _linearized_se(design: SurveyDesign, pooled, w: np.ndarray, g: np.ndarray,
                    n_vars: int, sets: list[np.ndarray]) -> np.ndarray:
     """Standard errors of the components by linearization (module docstring)."""
     p = special.expit(X_no_group @ beta)
-    t_rows = _row_totals(w, g, y, p, V)  # (m, t)
+    t_rows = _row_totals(g, y, p, V)  # (m, t)
     totals = w @ t_rows
     slopes = beta[2:]
     n_totals = totals.size

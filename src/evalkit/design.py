@@ -574,7 +574,7 @@ class SurveyDesign:
               n_obs: int) -> Estimate:
         _check_level(level)
         df = self.df
-        quantile = _t_quantile(level, df)
+        quantile = t_quantile(level, df)
         return Estimate(
             estimate=estimate,
             se=se,
@@ -711,10 +711,11 @@ def _check_level(level: float) -> None:
         raise EvalkitError(f"confidence level {level!r}; expected a number between 0 and 1")
 
 
-def _t_quantile(level: float, df: int) -> float:
+def t_quantile(level: float, df: int) -> float:
     """Two-sided t quantile with the design's degrees of freedom (normal when df is huge)."""
     from scipy import stats  # imported on first use: building a design does not need it
 
+    _check_level(level)
     if df <= 0:
         return float("nan")
     return float(stats.t.ppf(1 - (1 - level) / 2, df))

@@ -30,10 +30,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import special, stats
 
-from evalkit.design import Estimate, SurveyDesign
+from evalkit.design import Estimate, SurveyDesign, t_quantile
 from evalkit.errors import EvalkitError
+from evalkit.intervals import logit_interval
 from evalkit.schema import HOUSEHOLD_TYPES
 
 PASS, FAIL, CANNOT_TELL = "pass", "fail", "cannot tell"
@@ -223,8 +223,8 @@ def incidence(design: SurveyDesign, frame: pd.DataFrame, level: float = 0.95,
     official_missed = missed[nonpoor].sum() / size[nonpoor].sum()
     official = (totals["people_not_exited"] + official_missed * totals["people_nonregistered"]
                 + official_wrong * totals["people_exited"]) / rural
-    ci = _logit_interval(value, se, level, df)
-    bounds = _logit_interval(value, se, 2 * level - 1, df)
+    ci = logit_interval(value, se, t_quantile(level, df))
+    bounds = logit_interval(value, se, t_quantile(2 * level - 1, df))
     estimate = Estimate(estimate=float(value), se=se, ci=ci, deff=float("nan"), df=df,
                         n=int(np.count_nonzero(w)), level=level, method="logit",
                         note="linearized; frame counts treated as known")
@@ -393,15 +393,6 @@ def _ratio_influence(w: np.ndarray, y: np.ndarray, x: np.ndarray, domain: np.nda
     denominator = float(np.sum(w * x))
     ratio = float(np.sum(w * y)) / denominator
     return ratio, (y - ratio * x) / denominator
-
-
-def _logit_interval(value: float, se: float, level: float, df: int) -> tuple[float, float]:
-    if not 0 < value < 1 or se == 0 or df <= 0:
-        return float(value), float(value)
-    t = stats.t.ppf(1 - (1 - level) / 2, df)
-    half = t * se / (value * (1 - value))
-    centre = special.logit(value)
-    return float(special.expit(centre - half)), float(special.expit(centre + half))
 
 
 def _decide(bounds: tuple[float, float], threshold: float | None, direction: str

@@ -106,9 +106,7 @@ def proportion_interval(
         if method == "mean":
             ci = (p - t * se, p + t * se)
         elif method in ("logit", "xlogit"):
-            centre = special.logit(p)
-            half = t * se / (p * (1 - p))
-            ci = (float(special.expit(centre - half)), float(special.expit(centre + half)))
+            ci = logit_interval(p, se, t)
         elif method == "asin":
             centre = np.arcsin(np.sqrt(p))
             half = t * se / (2 * np.sqrt(p * (1 - p)))
@@ -124,6 +122,19 @@ def proportion_interval(
         estimate=p, se=se, ci=ci, deff=deff, df=df, n=n_obs, level=level,
         method=method, note=note,
     )
+
+
+def logit_interval(p: float, se: float, t: float) -> tuple[float, float]:
+    """Wald interval on the logit scale: ``expit(logit p +/- t se / (p (1 - p)))``.
+
+    The delta method gives ``se(logit p) = se / (p (1 - p))`` (``svyciprop`` methods logit
+    and xlogit); the bounds stay inside (0, 1). NaN when ``p`` is 0 or 1 or ``se`` unknown.
+    """
+    if not 0 < p < 1 or not np.isfinite(se) or not np.isfinite(t):
+        return float("nan"), float("nan")
+    centre = special.logit(p)
+    half = t * se / (p * (1 - p))
+    return float(special.expit(centre - half)), float(special.expit(centre + half))
 
 
 def _korn_graubard(p: float, n_eff: float, alpha: float, n_rows: int, df: int

@@ -47,7 +47,9 @@ import numpy as np
 import pandas as pd
 from scipy import linalg, special, stats
 
+from evalkit.design import t_quantile
 from evalkit.errors import EvalkitError
+from evalkit.intervals import logit_interval
 from evalkit.schema import RECOGNITION_LEVELS
 
 if TYPE_CHECKING:
@@ -293,14 +295,6 @@ def _model_matrices(formula: str, data: pd.DataFrame, role: str
     return response.iloc[:, 0], matrices.rhs, matrices.rhs.model_spec
 
 
-def _t_quantile(level: float, df: float) -> float:
-    if not 0 < level < 1:
-        raise EvalkitError(f"confidence level {level!r}; expected a number between 0 and 1")
-    if df <= 0:
-        return float("nan")
-    return float(stats.t.ppf(1 - (1 - level) / 2, df))
-
-
 def _check_columns(data: pd.DataFrame, columns: Iterable[str], role: str) -> None:
     missing = [c for c in columns if c not in data.columns]
     if missing:
@@ -420,7 +414,7 @@ class LogitResult:
 
     def conf_int(self, level: float = 0.95) -> pd.DataFrame:
         """Wald intervals ``beta +/- t_{df} se`` (R's ``confint.svyglm``, method Wald)."""
-        t = _t_quantile(level, self.df)
+        t = t_quantile(level, self.df)
         return pd.DataFrame({"ci_low": self.params - t * self.bse,
                              "ci_high": self.params + t * self.bse})
 
@@ -601,7 +595,7 @@ class LogitResult:
                         estimate: str = "estimate", prefix: str = "") -> pd.DataFrame:
         variance = np.diag(self.design.variance_of_totals(influence))
         se = np.sqrt(np.maximum(variance, 0.0))
-        t = _t_quantile(level, self.design_df)
+        t = t_quantile(level, self.design_df)
         table[f"{prefix}se"] = se
         table[f"{prefix}ci_low"] = table[estimate] - t * se
         table[f"{prefix}ci_high"] = table[estimate] + t * se
@@ -640,20 +634,22 @@ class LogitResult:
                         + ", ".join(SCENARIOS)
                     )
                 named.append((item, item))
-        t = _t_quantile(level, self.design_df)
+        t = t_quantile(level, self.design_df)
         rows: list[dict[str, Any]] = []
         X = self._X
         fitted = special.expit(X @ beta)
         fitted_jacobian = (fitted * (1 - fitted))[:, None] * X
+        predictions = []  # per scenario, built once whatever the number of groups
+        for name, spec in named:  # loop over a few scenarios
+            Xs = self._matrix(scenario_data(data, spec))
+            ps = special.expit(Xs @ beta)
+            predictions.append((name, ps, (ps * (1 - ps))[:, None] * Xs))
         for group, mask in self._group_masks(by):
             observed, observed_influence = self._linearized_mean(y, None, mask)
             baseline, baseline_influence = self._linearized_mean(fitted, fitted_jacobian,
                                                                  mask)
             rate_rows = [("observed", observed, observed_influence)]
-            for name, spec in named:  # loop over a few scenarios
-                Xs = self._matrix(scenario_data(data, spec))
-                ps = special.expit(Xs @ beta)
-                jacobian = (ps * (1 - ps))[:, None] * Xs
+            for name, ps, jacobian in predictions:
                 rate, influence = self._linearized_mean(ps, jacobian, mask)
                 rate_rows.append((name, rate, influence))
             stacked = np.column_stack(
@@ -663,7 +659,7 @@ class LogitResult:
             se = np.sqrt(np.maximum(variance, 0.0))
             k = len(rate_rows)
             for j, (name, rate, _) in enumerate(rate_rows):
-                low, high = _logit_interval(rate, se[j], t)
+                low, high = logit_interval(rate, se[j], t)
                 row: dict[str, Any] = {
                     "scenario": name, "estimate": rate, "se": se[j],
                     "ci_low": low, "ci_high": high,
@@ -793,14 +789,6 @@ def _first_position(text: str, name: str) -> int:
     return match.start() if match else len(text)
 
 
-def _logit_interval(rate: float, se: float, t: float) -> tuple[float, float]:
-    if not 0 < rate < 1 or not np.isfinite(se):
-        return float("nan"), float("nan")
-    centre = special.logit(rate)
-    half = t * se / (rate * (1 - rate))
-    return float(special.expit(centre - half)), float(special.expit(centre + half))
-
-
 def _scatter(values: np.ndarray, rows: np.ndarray, n_rows: int, fill: float) -> np.ndarray:
     """Values of the analysis rows placed at their positions among all rows."""
     if rows.size == n_rows:  # rows are sorted unique positions: all rows, in order
@@ -914,7 +902,7 @@ class OrdinalResult:
 
     def conf_int(self, level: float = 0.95) -> pd.DataFrame:
         """Wald intervals with t quantiles on ``df``."""
-        t = _t_quantile(level, self.df)
+        t = t_quantile(level, self.df)
         return pd.DataFrame({"ci_low": self.params - t * self.bse,
                              "ci_high": self.params + t * self.bse})
 
@@ -1292,7 +1280,7 @@ def load_truth(data: Mapping[str, str], params_dir: str | None = None) -> dict |
     import json
     from pathlib import Path
 
-    from evalkit.data import resolve_data_path
+    from evalkit.paths import resolve_data_path
 
     survey = resolve_data_path(data["survey"], Path(params_dir) if params_dir else Path.cwd())
     candidate = survey.parent / "truth.json"
