@@ -465,7 +465,8 @@ def _build_population(s: CountySettings, villages: pd.DataFrame, rng: np.random.
     seq = pop.groupby("v").cumcount().to_numpy() + 1
     pop["township"] = villages["township"].to_numpy()[pop["v"]]
     pop["village"] = villages["village"].to_numpy()[pop["v"]]
-    pop["household_id"] = [f"{vil}-{n:04d}" for vil, n in zip(pop["village"], seq, strict=True)]
+    pop["household_id"] = (pop["village"].astype(str) + "-"
+                           + pd.Series(seq, index=pop.index).astype(str).str.zfill(4))
     pop["household_size"] = pop["household_size"].astype(np.int64)
     return pop
 
@@ -631,8 +632,8 @@ def _attributes(pop: pd.DataFrame, villages: pd.DataFrame, rng: np.random.Genera
     registered = htype != "nonregistered"
     poor_v = (villages["village_type"] == "poor").to_numpy()[pop["v"]]
     village_income = rng.normal(0.0, 0.15, len(villages))[pop["v"]]
-    med = np.array([_INCOME[t][0] for t in htype])
-    sdl = np.array([_INCOME[t][1] for t in htype])
+    med = pop["household_type"].map({t: v[0] for t, v in _INCOME.items()}).to_numpy(float)
+    sdl = pop["household_type"].map({t: v[1] for t, v in _INCOME.items()}).to_numpy(float)
     log_inc = np.log(med) + village_income - 0.15 * poor_v + sdl * rng.standard_normal(n)
     pop["income_per_head"] = np.round(np.exp(log_inc)).astype(float)
     u = rng.random(n)
@@ -807,13 +808,15 @@ def fake_identities(n: int, rng: np.random.Generator) -> pd.DataFrame:
     month = rng.integers(1, 13, n)
     day = rng.integers(1, 29, n)
     seq = rng.integers(0, 1000, n)
-    body = np.array([f"{r:06d}{y:04d}{m:02d}{d:02d}{q:03d}"
-                     for r, y, m, d, q in zip(region, year, month, day, seq, strict=True)])
-    digits = np.array([list(b) for b in body], dtype=np.int64).reshape(n, 17)
+    # The 17 digits as one integer (region 6, date 8, sequence 3), then its digits by
+    # place value, for the MOD 11-2 check character.
+    number = ((region * 10 ** 4 + year) * 10 ** 4 + month * 100 + day) * 1000 + seq
+    digits = (number[:, None] // 10 ** np.arange(16, -1, -1, dtype=np.int64)) % 10
     check = _ID_CHECK[(digits @ _ID_WEIGHTS) % 11]
-    ids = np.char.add(body, check) if n else np.array([], dtype=str)
-    phones = [f"100{p:08d}" for p in rng.integers(0, 10 ** 8, n)]
-    return pd.DataFrame({"name": list(names), "id_number": list(ids), "phone": phones})
+    ids = pd.Series(number).astype(str).str.zfill(17) + pd.Series(check, dtype=object)
+    phones = "100" + pd.Series(rng.integers(0, 10 ** 8, n)).astype(str).str.zfill(8)
+    return pd.DataFrame({"name": list(names), "id_number": ids.tolist(),
+                         "phone": phones.tolist()})
 
 
 def _sample_file(population: pd.DataFrame, selected: pd.DataFrame, rng: np.random.Generator
