@@ -12,9 +12,10 @@ from typing import Any
 
 import pandas as pd
 
-from evalkit.data import load_frame, load_survey, resolve_data_path
+from evalkit.data import load_frame, load_survey
 from evalkit.design import SurveyDesign
 from evalkit.errors import EvalkitError
+from evalkit.paths import resolve_data_path
 
 DESIGN_KEYS = ("psu", "strata", "weights", "probs", "fpc", "lonely_psu")
 

@@ -25,7 +25,7 @@ from typing import Any
 import yaml
 
 from evalkit.errors import EvalkitError
-from evalkit.paths import PACKAGED_PREFIX, resolve_data_path
+from evalkit.paths import resolve_data_path
 
 # Mirror of params/default.yaml (tests/test_params.py fails if they drift apart).
 DEFAULTS: dict[str, Any] = {
@@ -352,19 +352,11 @@ def _validate_tree(
 def _check_data(values: dict[str, Any], source: Path) -> dict[str, Path]:
     paths: dict[str, Path] = {}
     for key, spec in values["data"].items():
-        name = f"data.{key}"
-        if spec.startswith(PACKAGED_PREFIX):
-            inner = spec[len(PACKAGED_PREFIX):]
-            if not inner or "/" in inner or "\\" in inner or inner.startswith("."):
-                raise EvalkitError(
-                    f"{source}: {name}: {spec!r} must name one file shipped with evalkit, "
-                    "e.g. 'packaged:survey.csv'"
-                )
-        path = resolve_data_path(spec, source.parent, must_exist=False)
-        if not path.is_file():
-            how = "" if Path(spec).is_absolute() else f" (resolved from {spec!r})"
-            raise EvalkitError(f"{source}: {name}: data file not found: {path}{how}")
-        paths[name] = path.resolve()
+        try:
+            path = resolve_data_path(spec, source.parent)
+        except EvalkitError as exc:
+            raise EvalkitError(f"{source}: data.{key}: {exc}") from None
+        paths[f"data.{key}"] = path.resolve()
     return paths
 
 

@@ -34,16 +34,17 @@ def resolve_data_path(spec: str, base_dir: Path | str, must_exist: bool = True) 
     if spec.startswith(PACKAGED_PREFIX):
         name = spec[len(PACKAGED_PREFIX):].strip()
         if not name or "/" in name or "\\" in name or name.startswith("."):
-            raise EvalkitError(f"data path {spec!r}: expected one of the packaged files "
-                               + ", ".join(packaged_files()))
+            raise EvalkitError(f"data path {spec!r}: expected one of the files shipped with "
+                               "evalkit: " + ", ".join(packaged_files()))
         path = package_data_dir() / name
         if must_exist and not path.is_file():
-            raise EvalkitError(f"data path {spec!r}: expected one of the packaged files "
-                               + ", ".join(packaged_files()))
+            raise EvalkitError(f"data path {spec!r}: data file not found; expected one of the "
+                               "files shipped with evalkit: " + ", ".join(packaged_files()))
         return path
     path = Path(spec).expanduser()
     if not path.is_absolute():
         path = Path(base_dir) / path
     if must_exist and not path.is_file():
-        raise EvalkitError(f"data path {spec!r}: expected an existing file (looked for {path})")
+        raise EvalkitError(f"data path {spec!r}: data file not found: {path}; expected an "
+                           "existing file")
     return path

@@ -36,12 +36,10 @@ from __future__ import annotations
 
 import base64
 import html
-import io
 import math
 import textwrap
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -738,10 +736,7 @@ class PolicyReport:
 
         wb = Workbook()
         wb.remove(wb.active)
-        fixed = datetime(2000, 1, 1)
-        wb.properties.created = fixed
-        wb.properties.modified = fixed
-        wb.properties.creator = "evalkit"
+        wb.properties.creator = "evalkit"  # save times are fixed by evalkit.xlsx
         header_font = Font(bold=True)
         header_fill = PatternFill("solid", fgColor="F6F8FA")
         for name, frame, percent_cols, decimal_cols in sheets:
@@ -765,12 +760,9 @@ class PolicyReport:
                                if v is not None]) + 2
                 ws.column_dimensions[letter].width = min(max(width, 8), 48)
             ws.freeze_panes = "B2"
-        buffer = io.BytesIO()
-        wb.save(buffer)
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(xlsx.reproducible(buffer.getvalue()))
-        return path
+        return xlsx.save_workbook(wb, path)
 
 
 _CELL_CLASS = {"num": ' class="ek-num"', "wide": ' class="ek-wide"', "text": "",
