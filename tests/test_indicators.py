@@ -181,7 +181,7 @@ def test_significant_rounding():
     assert np.isnan(significant(float("nan")))
     table = rounded(pd.DataFrame({"a": [0.123456, 98765.4], "b": ["x", "y"]}))
     assert table["a"].tolist() == [0.1235, 98770.0]
-    assert percent(0.02904) == "2.9%" and percent(float("nan")) == "—"
+    assert percent(0.02904) == "2.9%" and percent(float("nan")) == "\u2013"
 
 
 def test_disaggregation_suppresses_cells_with_too_few_villages(survey):

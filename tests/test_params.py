@@ -193,3 +193,15 @@ def test_validation_does_not_change_the_input() -> None:
     checked.values["sampling"]["margin"] = 0.5
     assert raw == DEFAULTS
     assert yaml.safe_dump(DEFAULTS)  # DEFAULTS stays plain YAML-able data
+
+
+def test_params_choices_follow_the_estimators() -> None:
+    """params.py keeps light copies (no pandas/scipy at validation time): they must agree."""
+    from evalkit.assessment import DESIGN_KEYS
+    from evalkit.design import LONELY_PSU_OPTIONS
+    from evalkit.intervals import METHODS
+    from evalkit.params import CI_METHODS, LONELY_PSU, SCHEMA
+
+    assert sorted(LONELY_PSU) == sorted(LONELY_PSU_OPTIONS)
+    assert sorted(m.replace("_", "-") for m in CI_METHODS) == sorted(METHODS)
+    assert set(SCHEMA["design"]) <= set(DESIGN_KEYS)

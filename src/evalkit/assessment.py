@@ -6,7 +6,7 @@ build the same design object from the ``data`` and ``design`` params.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,9 @@ from evalkit.design import SurveyDesign
 from evalkit.errors import EvalkitError
 from evalkit.paths import resolve_data_path
 
-DESIGN_KEYS = ("psu", "strata", "weights", "probs", "fpc", "lonely_psu")
+# The SurveyDesign arguments a params file's design block may set.
+DESIGN_KEYS = tuple(f.name for f in fields(SurveyDesign) if f.init and f.name not in
+                    ("data", "domain"))
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ def rounded(table: pd.DataFrame, digits: int = 4) -> pd.DataFrame:
 
 
 def percent(value: float, decimals: int = 1) -> str:
-    """``0.02904`` -> ``'2.9%'``; NaN -> an em dash."""
-    if value is None or not np.isfinite(value):
-        return "—"
-    return f"{value * 100:.{decimals}f}%"
+    """``0.02904`` -> ``'2.9%'``; NaN -> a dash (:func:`evalkit.i18n.format_percent`)."""
+    from evalkit.i18n import format_percent
+
+    return format_percent(value, decimals)

@@ -25,6 +25,7 @@ from typing import Any
 import yaml
 
 from evalkit.errors import EvalkitError
+from evalkit.i18n import LANGUAGES
 from evalkit.paths import resolve_data_path
 
 # Mirror of params/default.yaml (tests/test_params.py fails if they drift apart).
@@ -73,7 +74,6 @@ CI_METHODS: tuple[str, ...] = (
 )
 # R survey's options(survey.lonely.psu = ...).
 LONELY_PSU: tuple[str, ...] = ("fail", "remove", "adjust", "average", "certainty")
-LANGUAGES: tuple[str, ...] = ("en", "zh")
 
 _RUN_NAME = re.compile(r"^[^\W][\w.-]{0,99}$")
 _IDENTIFIER = re.compile(r"^[^\W\d]\w*$")
