@@ -15,6 +15,7 @@ outside the subset falls back to DejaVu Sans instead of an empty box.
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -27,8 +28,9 @@ LICENSE_PATH = FONT_DIR / "OFL.txt"
 FALLBACK_FAMILY = "DejaVu Sans"
 
 
+@functools.cache
 def register() -> str:
-    """Add the shipped font to matplotlib's font manager (idempotent); return its family."""
+    """Add the shipped font to matplotlib's font manager (once); return its family."""
     from matplotlib import font_manager
 
     if not FONT_PATH.is_file():
@@ -62,14 +64,6 @@ def context() -> Iterator[None]:
     register()
     with matplotlib.rc_context(rc()):
         yield
-
-
-def use() -> None:
-    """Make the shipped font the default for every later figure of this session."""
-    import matplotlib
-
-    register()
-    matplotlib.rcParams.update(rc())
 
 
 def characters() -> set[str]:
