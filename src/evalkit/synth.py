@@ -64,6 +64,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from decimal import Decimal
 from fractions import Fraction
@@ -491,8 +492,15 @@ class _Allocation:
     adjustments: list[str]
 
 
-def _feasible(figure_key: str, denominator: int) -> bool:
-    return _target_count(_FIGURES[figure_key], denominator) is not None
+def _feasible_shift(figure_key: str, size: int, lists: str) -> int:
+    """The smallest change ``d`` (0, +1, -1, ... up to 6) of a sample size ``size`` such
+    that some count out of ``size + d`` prints as the published figure."""
+    figure = _FIGURES[figure_key]
+    for d in (0, 1, -1, 2, -2, 3, -3, 4, -4, 5, -5, 6, -6):
+        if _target_count(figure, size + d) is not None:
+            return d
+    raise EvalkitError(f"allocation: no {lists}sample size near the design fits "
+                       f"{figure.published}")
 
 
 _SIZE_MEASURES: dict[str, tuple[str, ...]] = {
@@ -559,11 +567,7 @@ def _allocate(s: CountySettings, frame: pd.DataFrame, rng: np.random.Generator) 
         return changed
 
     if "dibao_not_exited" in targets:
-        for d in (0, 1, -1, 2, -2, 3, -3, 4, -4, 5, -5, 6, -6):
-            if _feasible("dibao_not_exited", int(ne.sum()) + d):
-                break
-        else:
-            raise EvalkitError("allocation: no not-exited sample size near the design fits 88.6%")
+        d = _feasible_shift("dibao_not_exited", int(ne.sum()), "not-exited ")
         if d:
             step = int(np.sign(d))
             room = NE - ne if d > 0 else ne - np.minimum(NE, 1)
@@ -581,12 +585,7 @@ def _allocate(s: CountySettings, frame: pd.DataFrame, rng: np.random.Generator) 
             adjustments.append(f"not-exited allocation {d:+d} ({moved}) so that "
                                f"{_FIGURES['dibao_not_exited'].published} is attainable")
     if "recognition_rate" in targets:
-        total = int((e + ne + nr).sum())
-        for d in (0, 1, -1, 2, -2, 3, -3, 4, -4, 5, -5, 6, -6):
-            if _feasible("recognition_rate", total + d):
-                break
-        else:
-            raise EvalkitError("allocation: no sample size near the design fits 94.86%")
+        d = _feasible_shift("recognition_rate", int((e + ne + nr).sum()), "")
         if d:
             room = NR - nr if d > 0 else nr - 1
             nudge(nr, room, d)
@@ -688,31 +687,40 @@ def generate_county(seed: int = DEFAULT_SEED, settings: CountySettings | None = 
     calibrated: list[str] = []
     adjusted: dict[str, int] = {}
 
-    def binary(key: str, figure: str | None, group: np.ndarray, xb: np.ndarray,
-               default: float) -> np.ndarray:
-        crit = logistic_draw[key] - xb
+    def intercept(key: str, figure: str | None, denominator: int,
+                  calibrate: Callable[[int], float], default: float,
+                  unit: str = "households") -> float:
+        """``default``, or, when ``figure`` is a target, the intercept ``calibrate(k)``
+        that puts the sample count at ``k``, the count that prints as published."""
         if figure in targets:
-            den = int((group & in_sample).sum())
-            k = _target_count(_FIGURES[figure], den)
+            fig = _FIGURES[figure]
+            k = _target_count(fig, denominator)
             if k is None:
-                raise EvalkitError(f"calibration: {figure} cannot print as "
-                                   f"{_FIGURES[figure].published} with {den} households")
-            a = _calibrate_intercept(crit[group & in_sample], k)
+                raise EvalkitError(f"calibration: {fig.label_en} cannot print as "
+                                   f"{fig.published} with {denominator} {unit}")
+            a = calibrate(k)
             calibrated.append(key)
         else:
             a = default
         intercepts[key] = a
+        return a
+
+    def binary(key: str, figure: str, group: np.ndarray, xb: np.ndarray,
+               default: float) -> np.ndarray:
+        crit = logistic_draw[key] - xb
+        sel = group & in_sample
+        a = intercept(key, figure, int(sel.sum()),
+                      lambda k: _calibrate_intercept(crit[sel], k), default)
         return _outcome(crit, group, a)
 
     # dibao: calibrated among not-exited; fixed models for the other two lists.
-    dibao = binary("dibao", "dibao_not_exited", not_exited,
-                   _DIBAO_SLOPES["log_income_centred"] * (log_inc - math.log(5000)),
+    xb_dibao = _DIBAO_SLOPES["log_income_centred"] * (log_inc - math.log(5000))
+    dibao = binary("dibao", "dibao_not_exited", not_exited, xb_dibao,
                    s.dibao_not_exited_intercept)
-    crit_other = logistic_draw["dibao"] - _DIBAO_SLOPES["log_income_centred"] * (
-        log_inc - math.log(5000))
     a_other = np.where(exited, _DIBAO_OTHER_INTERCEPTS["exited"],
                        _DIBAO_OTHER_INTERCEPTS["nonregistered"])
-    dibao = np.where(not_exited, dibao, (crit_other < a_other).astype(np.int64))
+    dibao = np.where(not_exited, dibao,
+                     (logistic_draw["dibao"] - xb_dibao < a_other).astype(np.int64))
     pop["dibao"] = dibao
     pop["industry_support"] = binary(
         "industry", "industry_support_coverage", registered,
@@ -727,19 +735,17 @@ def generate_county(seed: int = DEFAULT_SEED, settings: CountySettings | None = 
           + _WRONG_EXIT_SLOPES["water_none"] * water_none)
     crit = logistic_draw["wrong_exit"] - xb
     wrong = np.zeros(len(pop), dtype=np.int64)
-    if "wrong_exit_rate" in targets:
-        grp = np.flatnonzero(exited & in_sample)
-        den = int(size[grp].sum())
-        k = _target_count(_FIGURES["wrong_exit_rate"], den)
-        if k is None:
-            raise EvalkitError(f"calibration: wrong-exit rate cannot print as 2.9% of {den}")
+    grp = np.flatnonzero(exited & in_sample)
+
+    def calibrate_people(k: int) -> float:
+        # The prefix sums of people may jump over k: switch the most marginal household.
         a, switched = _calibrate_people(crit[grp], size[grp], k)
         wrong[grp[switched]] = 1
         adjusted["wrong_exit"] = len(switched)
-        calibrated.append("wrong_exit")
-    else:
-        a = s.wrong_exit_intercept
-    intercepts["wrong_exit"] = a
+        return a
+
+    a = intercept("wrong_exit", "wrong_exit_rate", int(size[grp].sum()), calibrate_people,
+                  s.wrong_exit_intercept, unit="people")
     wrong |= _outcome(crit, exited, a)
     pop["people_wrongly_exited"] = wrong * size
     missed = _outcome(logistic_draw["missed"]
@@ -757,15 +763,8 @@ def generate_county(seed: int = DEFAULT_SEED, settings: CountySettings | None = 
     u_village = rr.normal(0.0, s.random_effect_sd, len(villages))
     u = u_village[pop["v"].to_numpy()]
     crit = _logit(rr.random(len(pop))) - X @ slopes - u
-    if "recognition_rate" in targets:
-        k = _target_count(_FIGURES["recognition_rate"], int(in_sample.sum()))
-        if k is None:
-            raise EvalkitError("calibration: recognition cannot print as 94.86%")
-        a = _calibrate_intercept(crit[in_sample], k)
-        calibrated.append("recognition")
-    else:
-        a = s.recognition_intercept
-    intercepts["recognition"] = a
+    a = intercept("recognition", "recognition_rate", int(in_sample.sum()),
+                  lambda k: _calibrate_intercept(crit[in_sample], k), s.recognition_intercept)
     latent = a - crit
     pop["recognition"] = np.select([latent <= 0.0, latent <= s.satisfied_cut],
                                    ["dissatisfied", "basically_satisfied"], "satisfied")
