@@ -16,9 +16,9 @@ import statsmodels.formula.api as smf
 
 from evalkit import schema, synth
 from evalkit.data import load_frame, load_survey, validate_file
+from evalkit.paths import package_data_dir
 from evalkit.synth import (
     DEFAULT_SEED,
-    PACKAGE_DATA_DIR,
     PUBLISHED_FIGURES,
     RECOGNITION_FORMULA,
     RECOGNITION_TERMS,
@@ -44,9 +44,9 @@ def county():
 
 @pytest.fixture(scope="module")
 def packaged():
-    frame = load_frame(PACKAGE_DATA_DIR / "frame.csv")
-    survey = load_survey(PACKAGE_DATA_DIR / "survey.csv", frame=frame)
-    truth = json.loads((PACKAGE_DATA_DIR / "truth.json").read_text(encoding="utf-8"))
+    frame = load_frame(package_data_dir() / "frame.csv")
+    survey = load_survey(package_data_dir() / "survey.csv", frame=frame)
+    truth = json.loads((package_data_dir() / "truth.json").read_text(encoding="utf-8"))
     return frame, survey, truth
 
 
@@ -55,12 +55,12 @@ def test_default_data_regenerates_byte_for_byte(tmp_path):
     written = write_default_data(tmp_path)
     assert set(written) == {"frame", "survey", "truth"}
     for path in written.values():
-        shipped = PACKAGE_DATA_DIR / path.name
+        shipped = package_data_dir() / path.name
         assert path.read_bytes() == shipped.read_bytes(), f"{path.name} differs from package"
 
 
 def test_packaged_files_are_small():
-    total = sum((PACKAGE_DATA_DIR / n).stat().st_size
+    total = sum((package_data_dir() / n).stat().st_size
                 for n in ("frame.csv", "survey.csv", "truth.json"))
     assert total < 1_000_000
 
@@ -194,7 +194,7 @@ def test_weights_sum_to_frame_totals(packaged):
 
 # --- privacy ----------------------------------------------------------------------------
 def test_identifiers_present_in_file_dropped_at_load(packaged):
-    raw = pd.read_csv(PACKAGE_DATA_DIR / "survey.csv", dtype=str)
+    raw = pd.read_csv(package_data_dir() / "survey.csv", dtype=str)
     for c in ("name", "id_number", "phone"):
         assert c in raw.columns and c in schema.IDENTIFYING_COLUMNS
     assert raw["id_number"].str.fullmatch(r"99\d{15}[\dX]").all()
@@ -209,8 +209,8 @@ def test_identifiers_present_in_file_dropped_at_load(packaged):
     text = survey.to_csv()
     for value in raw["name"].head(200).tolist() + raw["id_number"].head(200).tolist():
         assert value not in text
-    report = validate_file(PACKAGE_DATA_DIR / "survey.csv",
-                           frame_path=PACKAGE_DATA_DIR / "frame.csv")
+    report = validate_file(package_data_dir() / "survey.csv",
+                           frame_path=package_data_dir() / "frame.csv")
     assert report.ok, report.summary()
     assert report.dropped_columns == ["name", "id_number", "phone"]
 

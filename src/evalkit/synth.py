@@ -77,11 +77,11 @@ import pandas as pd
 from evalkit import schema
 from evalkit.data import prepare_survey
 from evalkit.errors import EvalkitError
+from evalkit.paths import package_data_dir
 from evalkit.sampling import pps_systematic
 
 DEFAULT_SEED = 20190815
 GENERATOR_VERSION = 1
-PACKAGE_DATA_DIR = Path(__file__).resolve().parent / "data"
 
 #: Term names exactly as patsy names the columns of the default satisfaction formula.
 RECOGNITION_TERMS: tuple[str, ...] = (
@@ -1003,7 +1003,7 @@ def write_default_data(out_dir: str | Path | None = None) -> dict[str, Path]:
     Default ``out_dir``: the package's own ``evalkit/data/`` directory, which is what
     ``evalkit synth`` rewrites.
     """
-    return write_county(generate_county(DEFAULT_SEED), out_dir or PACKAGE_DATA_DIR)
+    return write_county(generate_county(DEFAULT_SEED), out_dir or package_data_dir())
 
 
 # --------------------------------------------------------------------------------------
