@@ -56,7 +56,8 @@ def test_run_passes_options_to_the_pipeline(write_params, monkeypatch, tmp_path,
     path = write_params()
     code = cli.main(["run", str(path), "--out", str(tmp_path / "o"), "--workers", "2", "-q"])
     assert code == 0
-    assert seen["params"] == path and seen["out"] == tmp_path / "o"
+    # the validated params travel on (the file is not parsed a second time)
+    assert seen["params"].source == path.resolve() and seen["out"] == tmp_path / "o"
     assert seen["workers"] == 2 and seen["progress"] is None
     assert capsys.readouterr().out.strip() == str(tmp_path / "r" / "index.html")
 

@@ -32,10 +32,7 @@ def _check_data_files(data_paths: dict[str, Path],
     """
     from evalkit import assessment
 
-    frame = data_paths.get("data.frame")
-    survey = data_paths.get("data.survey")
-    if frame is None or survey is None:
-        return
+    frame, survey = data_paths["data.frame"], data_paths["data.survey"]
     try:
         assessment.load_inputs({"frame": str(frame), "survey": str(survey)}, design or {})
     except ProblemsError as exc:
@@ -58,7 +55,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print(f"{checked.source}: OK", file=sys.stderr)
         return EXIT_OK
     result = pipeline.run(
-        args.params,
+        checked,  # validated above: not parsed twice
         args.out,
         notebooks_dir=args.notebooks,
         workers=args.workers,

@@ -562,7 +562,7 @@ class _Run:
 
 
 def run(
-    params_path: Path | str,
+    params_path: Path | str | Params,
     out_dir: Path | str = "outputs",
     *,
     notebooks_dir: Path | str | None = None,
@@ -581,7 +581,7 @@ def run(
     """
     started_at = time.time()
     t0 = time.perf_counter()
-    params = load_params(params_path)
+    params = params_path if isinstance(params_path, Params) else load_params(params_path)
     plan = tuple(plan)
     nb_dir = Path(notebooks_dir) if notebooks_dir is not None else default_notebooks_dir()
     nb_dir = nb_dir.resolve()
