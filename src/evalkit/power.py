@@ -39,6 +39,7 @@ import pandas as pd
 from scipy import stats
 
 from evalkit.errors import EvalkitError
+from evalkit.sampling import _rate_intervals, _ratio_from_village_totals
 
 __all__ = [
     "PowerSimulation",
@@ -220,23 +221,16 @@ def _draw_sizes(household_sizes: HouseholdSizes, shape: tuple[int, ...],
     return gen.choice(sizes, size=shape, replace=True)
 
 
-def _declared(y: np.ndarray, x: np.ndarray, p0: float, t_crit: float,
+def _declared(y: np.ndarray, x: np.ndarray, p0: float, df: int, alpha: float,
               alternative: str, method: str) -> np.ndarray:
-    """Vectorized decision for each replicate (rows) from village totals (columns)."""
+    """Decision for each replicate (rows) from village totals (columns): the one-sided
+    bound at ``alpha`` (two-sided interval at ``1 - 2 alpha``) of the ratio estimate with
+    its with-replacement linearization SE, as :func:`evalkit.sampling.simulate_design`
+    and :mod:`evalkit.indicators` decide (one stratum, every village sampled)."""
     n = y.shape[1]
-    X = x.sum(axis=1)
-    r = y.sum(axis=1) / X
-    d = y - r[:, None] * x
-    se = np.sqrt(n / (n - 1) * (d * d).sum(axis=1)) / X
-    inside = (r > 0) & (r < 1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        if method == "logit":
-            eta = np.log(r / (1 - r))
-            half = t_crit * se / (r * (1 - r))
-            low = np.where(inside, 1 / (1 + np.exp(-(eta - half))), r)
-            high = np.where(inside, 1 / (1 + np.exp(-(eta + half))), r)
-        else:
-            low, high = r - t_crit * se, r + t_crit * se
+    r, se = _ratio_from_village_totals(y, x, np.ones((1, n), dtype=bool),
+                                       np.zeros(n, dtype=np.int64), 1)
+    low, high = _rate_intervals(r, se, df, 1.0 - 2.0 * alpha, method)
     return low > p0 if alternative == "greater" else high < p0
 
 
@@ -278,7 +272,6 @@ def power_simulated(
         raise EvalkitError("seed: expected an integer seed (simulations must be reproducible)")
     _size_cv2(household_sizes)  # validates
     gen = np.random.default_rng(seed)
-    t_crit = float(stats.t.ppf(1 - a, n - 1))
     power = np.empty(len(p))
     per_rep = n * m if household_sizes is not None else n
     block = max(1, _BLOCK // per_rep)
@@ -302,7 +295,7 @@ def power_simulated(
                 judged = gen.random((b, n, m)) < pv[:, :, None]
                 y = (sizes * judged).sum(axis=2)
                 x = sizes.sum(axis=2)
-            hits += int(_declared(y, x, p0, t_crit, alternative, method).sum())
+            hits += int(_declared(y, x, p0, n - 1, a, alternative, method).sum())
             done += b
         power[i] = hits / reps
     return PowerSimulation(true_rate=p, power=power, reps=reps)

@@ -1513,8 +1513,10 @@ def simulate_draws(
             # ratio's (evalkit.indicators), so the logit and Wald intervals follow from the
             # ratio without expanding households into people.
             est = design.ratio(outcome, denominator, level=level)
-            ci = _rate_interval(est.estimate, est.se, est.df, level, method)
-            bounds = _rate_interval(est.estimate, est.se, est.df, one_sided_level, method)
+            r, se = np.array([est.estimate]), np.array([est.se])
+            ci = tuple(float(b[0]) for b in _rate_intervals(r, se, est.df, level, method))
+            bounds = tuple(float(b[0]) for b in
+                           _rate_intervals(r, se, est.df, one_sided_level, method))
         else:
             if denominator is not None:
                 design = people_design(design, outcome, denominator, flag="_affected")
@@ -1534,25 +1536,15 @@ def simulate_draws(
     return DrawSimulation(draws=draws, truth=truth, level=level)
 
 
-def _rate_interval(estimate: float, se: float, df: int, level: float, method: str
-                   ) -> tuple[float, float]:
-    """svyciprop's ``logit`` (``expit(logit R +/- t se / (R (1 - R)))``) or ``mean`` (Wald)
-    interval for a rate from its estimate and linearized SE, t with ``df`` degrees of
-    freedom. A rate of exactly 0 or 1 gives the degenerate interval at that value, as
-    :mod:`evalkit.indicators` does for the logit."""
-    t = float(stats.t.ppf(0.5 + level / 2.0, df))
-    if method == "mean":
-        return estimate - t * se, estimate + t * se
-    if not 0.0 < estimate < 1.0 or se == 0.0:
-        return estimate, estimate
-    eta = math.log(estimate / (1.0 - estimate))
-    half = t * se / (estimate * (1.0 - estimate))
-    return 1.0 / (1.0 + math.exp(-(eta - half))), 1.0 / (1.0 + math.exp(-(eta + half)))
-
-
 def _rate_intervals(r: np.ndarray, se: np.ndarray, df: int, level: float, method: str
                     ) -> tuple[np.ndarray, np.ndarray]:
-    """Vectorized :func:`_rate_interval`."""
+    """svyciprop's ``logit`` (``expit(logit R +/- t se / (R (1 - R)))``) or ``mean`` (Wald)
+    interval for rates ``r`` (one per replicate) from their linearized SEs, ``t`` with
+    ``df`` degrees of freedom at two-sided ``level`` (Lumley 2010, sec. 2.3.1). A rate of
+    exactly 0 or 1, or a zero SE, gives the degenerate interval at that value, as
+    :mod:`evalkit.indicators` does for the logit. The one vectorized form of
+    :func:`evalkit.intervals.logit_interval` (scalar), used by the simulations here and in
+    :mod:`evalkit.power`."""
     t = float(stats.t.ppf(0.5 + level / 2.0, df))
     if method == "mean":
         return r - t * se, r + t * se
