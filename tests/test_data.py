@@ -337,6 +337,9 @@ def test_parquet_round_trip(tmp_path):
     path = tmp_path / "survey.parquet"
     raw.to_parquet(path, index=False)
     pd.testing.assert_frame_equal(load_survey(path, frame=FRAME), reference)
+    # The identifying columns are reported as dropped, as for the CSV.
+    assert validate_file(path, frame_path=FRAME).dropped_columns == ["姓名", "身份证号", "phone"]
+    assert validate_file(SURVEY, frame_path=FRAME).dropped_columns == ["姓名", "身份证号", "phone"]
     frame_path = tmp_path / "frame.parquet"
     pd.read_csv(FRAME).to_parquet(frame_path, index=False)
     pd.testing.assert_frame_equal(load_frame(frame_path), load_frame(FRAME))

@@ -62,7 +62,6 @@ COUNT_COLUMNS: tuple[str, ...] = (
 
 _ID_LIKE = re.compile(r"\d{17}[\dXx]|(?<!\d)1\d{10}(?!\d)")
 _IDENTIFYING = frozenset(c.strip().lower() for c in schema.IDENTIFYING_COLUMNS)
-_CSV_SUFFIXES = (".csv", ".txt", ".tsv")
 _EXCEL_SUFFIXES = (".xlsx", ".xlsm")
 _PARQUET_SUFFIXES = (".parquet", ".pq")
 
@@ -191,8 +190,10 @@ def _read_csv_rows(path: Path, label: str, problems: list[Problem]) -> list[list
         return None
 
 
-def _read_rows(path: Path, label: str, problems: list[Problem]) -> list[list[str]] | None:
-    """The file as a list of rows of text cells, header first; None after a problem."""
+def _read_rows(path: Path, label: str, problems: list[Problem]
+               ) -> tuple[list[list[str]], list[str]] | None:
+    """The file as a list of rows of text cells, header first, and the names of identifying
+    columns already dropped while reading; None after a problem."""
     if not path.exists():
         problems.append(Problem(label, None, None, None, f"an existing file ({path})"))
         return None
@@ -216,7 +217,7 @@ def _read_rows(path: Path, label: str, problems: list[Problem]) -> list[list[str
             problems.append(Problem(label, None, None, None,
                                     f"a readable XLSX workbook ({type(exc).__name__})"))
             return None
-        return [[_cell_text(x) for x in row] for row in table.itertuples(index=False)]
+        return [[_cell_text(x) for x in row] for row in table.itertuples(index=False)], []
     if suffix in _PARQUET_SUFFIXES:
         try:
             table = pd.read_parquet(path, engine="pyarrow")
@@ -224,12 +225,16 @@ def _read_rows(path: Path, label: str, problems: list[Problem]) -> list[list[str
             problems.append(Problem(label, None, None, None,
                                     f"a readable Parquet file ({type(exc).__name__})"))
             return None
+        # Identifying columns go before any of their cells is turned into text; their
+        # names are reported as dropped, as for CSV and XLSX.
         header = [str(c) for c in table.columns]
-        keep = [i for i, c in enumerate(header) if c.strip().lower() not in _IDENTIFYING]
+        drop = [i for i, c in enumerate(header) if c.strip().lower() in _IDENTIFYING]
+        keep = [i for i in range(len(header)) if i not in drop]
         body = [[_cell_text(row[i]) for i in keep]
                 for row in table.itertuples(index=False, name=None)]
-        return [[header[i] for i in keep], *body]
-    return _read_csv_rows(path, label, problems)
+        return [[header[i] for i in keep], *body], [header[i].strip() for i in drop]
+    rows = _read_csv_rows(path, label, problems)
+    return None if rows is None else (rows, [])
 
 
 @dataclass
@@ -241,9 +246,10 @@ class _Table:
 
 
 def _read_table(path: Path, label: str, problems: list[Problem]) -> _Table | None:
-    rows = _read_rows(path, label, problems)
-    if rows is None:
+    read = _read_rows(path, label, problems)
+    if read is None:
         return None
+    rows, dropped_at_read = read
     while rows and all(not str(c).strip() for c in rows[-1]):
         rows.pop()  # trailing blank rows are spreadsheet leftovers, not households
     if not rows:
@@ -254,7 +260,7 @@ def _read_table(path: Path, label: str, problems: list[Problem]) -> _Table | Non
     while header and not header[-1]:
         header.pop()  # trailing empty header cells: Excel's habit, dropped with their cells
     names = [h.lower() for h in header]
-    dropped = [header[i] for i, n in enumerate(names) if n in _IDENTIFYING]
+    dropped = dropped_at_read + [header[i] for i, n in enumerate(names) if n in _IDENTIFYING]
     keep = [i for i, n in enumerate(names) if n not in _IDENTIFYING]
     width = len(header)
     bad_header = False
