@@ -387,6 +387,7 @@ class _Run:
         self.aborted = False
         self.kernels: dict[str, Any] = {}  # kernel managers of notebooks running cells
         self.executed: set[str] = set()
+        self.titles: dict[str, str | None] = {}  # read from each executed notebook once
         # Set once every independent notebook has finished executing (or failed): the final
         # notebooks may then read their tables while their HTML is still being rendered.
         self.independent_done = threading.Event()
@@ -500,6 +501,7 @@ class _Run:
         self._executed(spec)
         result = _stable_cell_ids(nbformat.read(executed, as_version=4))
         nbformat.write(result, executed)
+        self.titles[spec.name] = notebook_title(result)
         html_path = self.partial / f"{spec.name}.html"
         render_notebook(result, html_path, hide_code=spec.policy, lang=self.params.values["lang"])
         fetches = external_references(html_path.read_text(encoding="utf-8"))
@@ -669,9 +671,8 @@ def run(
     }
     entries = []
     for spec in plan:
-        executed = nbformat.read(partial / NOTEBOOK_SUBDIR / spec.filename, as_version=4)
         entries.append(IndexEntry(
-            f"{spec.name}.html", notebook_title(executed) or spec.name, spec.policy
+            f"{spec.name}.html", state.titles.get(spec.name) or spec.name, spec.policy
         ))
     write_index(
         partial / "index.html", run_name=params.run_name, reports=entries, tables=tables,
