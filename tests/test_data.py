@@ -16,10 +16,10 @@ from evalkit.data import (
     load_frame,
     load_survey,
     prepare_survey,
-    resolve_data_path,
     validate_file,
 )
 from evalkit.errors import EvalkitError
+from evalkit.paths import resolve_data_path
 
 HERE = Path(__file__).parent / "data" / "data_contract"
 FRAME = HERE / "frame_small.csv"

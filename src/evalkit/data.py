@@ -35,7 +35,7 @@ import pandas as pd
 
 from evalkit import schema
 from evalkit.errors import EvalkitError, ProblemsError
-from evalkit.paths import resolve_data_path  # noqa: F401  (part of evalkit.data's API)
+from evalkit.paths import resolve_data_path  # noqa: F401  (notebooks import it from here)
 
 #: Reimbursement share that registered poor households get (the county reports "above 90%").
 #: ``reimbursement_gap = max(0, REIMBURSEMENT_REFERENCE - reimbursement_share)``.
@@ -455,10 +455,17 @@ def _check_frame(table: _Table, label: str, problems: list[Problem]) -> pd.DataF
     return frame.reset_index(drop=True)
 
 
-def _frame_report(path: Path) -> tuple[ValidationReport, pd.DataFrame | None]:
-    label = path.name
+def _read(path: Path) -> tuple[_Table | None, list[Problem]]:
+    """A file's table (None after a problem) and the problems found reading it."""
     problems: list[Problem] = []
-    table = _read_table(path, label, problems)
+    return _read_table(path, path.name, problems), problems
+
+
+def _frame_report(path: Path, read: tuple[_Table | None, list[Problem]] | None = None
+                  ) -> tuple[ValidationReport, pd.DataFrame | None]:
+    """Validate a frame file; ``read`` is the file as :func:`_read` already gave it."""
+    label = path.name
+    table, problems = read if read is not None else _read(path)
     frame = _check_frame(table, label, problems) if table is not None else None
     report = ValidationReport(label, "frame", 0 if table is None else len(table.data),
                               _by_row(problems), [] if table is None else table.dropped)
@@ -588,11 +595,12 @@ def _check_survey(table: _Table, label: str, problems: list[Problem],
     return prepare_survey(survey.reset_index(drop=True))
 
 
-def _survey_report(path: Path, frame: pd.DataFrame | None
+def _survey_report(path: Path, frame: pd.DataFrame | None,
+                   read: tuple[_Table | None, list[Problem]] | None = None
                    ) -> tuple[ValidationReport, pd.DataFrame | None]:
+    """Validate a survey file; ``read`` is the file as :func:`_read` already gave it."""
     label = path.name
-    problems: list[Problem] = []
-    table = _read_table(path, label, problems)
+    table, problems = read if read is not None else _read(path)
     survey = _check_survey(table, label, problems, frame) if table is not None else None
     report = ValidationReport(label, "survey", 0 if table is None else len(table.data),
                               _by_row(problems), [] if table is None else table.dropped)
@@ -620,7 +628,7 @@ def load_survey(path: str | Path, frame: pd.DataFrame | str | Path | None = None
 
 
 # --------------------------------------------------------------------------------------
-# validate a file of either kind; resolve params paths
+# validate a file of either kind
 # --------------------------------------------------------------------------------------
 _SURVEY_MARKERS = frozenset({"household_id", "household_type", "recognition", "household_size"})
 _FRAME_MARKERS = frozenset({"village_type", "hh_exited", "hh_not_exited", "hh_nonregistered"})
@@ -637,9 +645,11 @@ def validate_file(path: str | Path, kind: str | None = None,
     path = Path(path)
     if kind not in (None, "frame", "survey"):
         raise EvalkitError(f"validate: kind {kind!r}: expected 'frame' or 'survey'")
+    read: tuple[_Table | None, list[Problem]] | None = None
     if kind is None:
-        probe: list[Problem] = []
-        table = _read_table(path, path.name, probe)
+        # The header tells the kind; the table read for it is the one checked below.
+        read = _read(path)
+        table, probe = read
         if table is None:
             return ValidationReport(path.name, None, 0, probe)
         columns = set(table.data.columns)
@@ -653,13 +663,13 @@ def validate_file(path: str | Path, kind: str | None = None,
                 "the header of a frame (village_type, hh_exited, ...) or of a survey "
                 "(household_id, household_type, ...)")], table.dropped)
     if kind == "frame":
-        return _frame_report(path)[0]
+        return _frame_report(path, read)[0]
     frame = None
     frame_problems: list[Problem] = []
     if frame_path is not None:
         frame_report, frame = _frame_report(Path(frame_path))
         frame_problems = frame_report.problems
-    report = _survey_report(path, frame)[0]
+    report = _survey_report(path, frame, read)[0]
     report.problems = frame_problems + report.problems
     return report
 
