@@ -33,6 +33,7 @@ df-adjusted as above: for ``p = 0`` the interval is ``[0, 1 - (alpha/2)^(1/n*)]`
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -166,7 +167,7 @@ def _likelihood_interval(design: SurveyDesign, y: np.ndarray, p: float, se: floa
     # glm.fit's final working weights come from the iterate before the last one; R's
     # naive covariance (and so lambda) uses them, which moves bounds by ~1e-4 when the
     # IRLS stopped early. Reproduced so results agree with R to 1e-6.
-    naive_var = 1.0 / fit.working_weight_total
+    naive_var = 1.0 / float(np.sum(fit.working_weights))
     scores = (y - fit.mu) * fit.working_weights / (fit.mu * (1 - fit.mu)) * naive_var
     var_beta = float(design.variance_of_totals(scores)[0, 0])
     se_beta = float(np.sqrt(var_beta))
@@ -256,14 +257,13 @@ def _fmm_spline(x: np.ndarray, y: np.ndarray, x_out: np.ndarray) -> np.ndarray:
     return y[idx] + dx * (b[idx] + dx * (c[idx] + dx * d[idx]))
 
 
+@dataclass(frozen=True)
 class _LogitFit:
     """Result of :func:`glm_logit_intercept` (the pieces of R's glm object we need)."""
 
-    def __init__(self, beta: float, mu: np.ndarray, working_weights: np.ndarray) -> None:
-        self.beta = beta
-        self.mu = mu
-        self.working_weights = working_weights
-        self.working_weight_total = float(np.sum(working_weights))
+    beta: float
+    mu: np.ndarray
+    working_weights: np.ndarray
 
 
 def glm_logit_intercept(y: np.ndarray, prior_weights: np.ndarray, epsilon: float = 1e-8,
