@@ -35,7 +35,6 @@ import pandas as pd
 
 from evalkit import schema
 from evalkit.errors import EvalkitError, ProblemsError
-from evalkit.paths import resolve_data_path  # noqa: F401  (notebooks import it from here)
 
 #: Reimbursement share that registered poor households get (the county reports "above 90%").
 #: ``reimbursement_gap = max(0, REIMBURSEMENT_REFERENCE - reimbursement_share)``.
