@@ -508,7 +508,8 @@ def test_recovery_table_and_sentence(tmp_path):
 def test_figures_and_formula_helpers():
     import matplotlib.pyplot as plt
 
-    from evalkit.models import odds_ratio_plot, ordinal_formula, scenario_plot
+    from evalkit.models import ordinal_formula
+    from evalkit.plots import odds_ratio_plot, scenario_plot
 
     assert ordinal_formula(DEFAULT_FORMULA) == DEFAULT_FORMULA.replace(
         "recognizes", "recognition", 1)

@@ -63,13 +63,11 @@ __all__ = [
     "cluster_robust",
     "load_truth",
     "logit",
-    "odds_ratio_plot",
     "ordinal_formula",
     "ordinal_logit",
     "recovery_sentence",
     "recovery_table",
     "scenario_data",
-    "scenario_plot",
     "scenario_sentences",
     "sensitivity",
     "sensitivity_table",
@@ -1334,56 +1332,3 @@ def ordinal_formula(formula: str, response: str = "recognition") -> str:
     """The binary model's formula with the three-level answer as the response."""
     _, rhs = _split_formula(formula)
     return f"{response} ~ {rhs}"
-
-
-# --------------------------------------------------------------------------------------
-# Figures (returned open; show them with evalkit.plots.as_image)
-# --------------------------------------------------------------------------------------
-def scenario_plot(table: pd.DataFrame, threshold: float | None = None,
-                  title: str = "Recognition rate by scenario"):
-    """Rates with intervals per scenario (:meth:`LogitResult.scenarios`), in percent."""
-    import matplotlib.pyplot as plt
-
-    rows = table.reset_index(drop=True)
-    fig, ax = plt.subplots(figsize=(7.5, 0.55 * len(rows) + 1.2))
-    positions = np.arange(len(rows))[::-1]
-    estimate = rows["estimate"].to_numpy() * 100
-    errors = np.vstack([estimate - rows["ci_low"].to_numpy() * 100,
-                        rows["ci_high"].to_numpy() * 100 - estimate])
-    colours = ["#57606a" if s == "observed" else "#0969da" for s in rows["scenario"]]
-    for y, e, err, colour in zip(positions, estimate, errors.T, colours, strict=True):
-        ax.errorbar([e], [y], xerr=[[err[0]], [err[1]]], fmt="o", color=colour,
-                    elinewidth=3, capsize=5)
-    if threshold is not None:
-        ax.axvline(threshold * 100, color="#cf222e", linestyle="--", linewidth=1.5,
-                   label=f"threshold {threshold:.0%}")
-        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), frameon=False)
-    ax.set_yticks(positions)
-    ax.set_yticklabels(rows["scenario"])
-    ax.xaxis.set_major_formatter(lambda v, _pos: f"{v:g}%")
-    ax.grid(axis="x", alpha=0.3)
-    ax.set_title(title)
-    fig.tight_layout()
-    return fig
-
-
-def odds_ratio_plot(result: LogitResult, level: float = 0.95,
-                    title: str = "Odds ratios of recognition"):
-    """Odds ratios with intervals on a log scale, intercept left out."""
-    import matplotlib.pyplot as plt
-
-    table = result.odds_ratios(level).drop(index="Intercept", errors="ignore")
-    fig, ax = plt.subplots(figsize=(7.5, 0.45 * len(table) + 1.2))
-    positions = np.arange(len(table))[::-1]
-    ax.errorbar(table["odds_ratio"], positions,
-                xerr=[table["odds_ratio"] - table["ci_low"],
-                      table["ci_high"] - table["odds_ratio"]],
-                fmt="o", color="#0969da", elinewidth=3, capsize=4)
-    ax.axvline(1.0, color="#57606a", linewidth=1)
-    ax.set_xscale("log")
-    ax.set_yticks(positions)
-    ax.set_yticklabels(table.index)
-    ax.grid(axis="x", alpha=0.3)
-    ax.set_title(f"{title} ({level:.0%} intervals)")
-    fig.tight_layout()
-    return fig

@@ -79,21 +79,62 @@ def forest_plot(table: pd.DataFrame, title: str = "Indicators against their thre
     return fig
 
 
+def interval_plot(labels, estimate, low, high, *, title: str,
+                  reference: float | None = None, reference_label: str = "threshold",
+                  percent: bool = True, log_scale: bool = False,
+                  colours: list[str] | None = None) -> Figure:
+    """Point estimates with intervals, one row per label (top to bottom), and an optional
+    vertical reference line (a threshold, or 1 for odds ratios).
+
+    ``percent`` draws proportions as percentages; ``log_scale`` suits ratios.
+    """
+    scale = 100.0 if percent else 1.0
+    estimate = np.asarray(estimate, dtype=float) * scale
+    low = np.asarray(low, dtype=float) * scale
+    high = np.asarray(high, dtype=float) * scale
+    colours = colours or ["#0969da"] * len(estimate)
+    fig, ax = plt.subplots(figsize=(7.5, 0.5 * len(estimate) + 1.3))
+    y = np.arange(len(estimate))[::-1]
+    for yi, e, lo, hi, colour in zip(y, estimate, low, high, colours, strict=True):
+        ax.errorbar([e], [yi], xerr=[[e - lo], [hi - e]], fmt="o", color=colour,
+                    elinewidth=3, capsize=5)
+    if reference is not None:
+        ax.axvline(reference * scale, color="#cf222e", linestyle="--", linewidth=1.5,
+                   label=reference_label)
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), frameon=False)
+    if log_scale:
+        ax.set_xscale("log")
+    ax.set_yticks(y, list(labels))
+    if percent:
+        ax.xaxis.set_major_formatter(lambda v, _pos: f"{v:g}%")
+    ax.grid(axis="x", alpha=0.3)
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
 def interval_comparison_plot(table: pd.DataFrame, threshold: float | None,
                              title: str) -> Figure:
     """Intervals from several methods for one indicator (``compare_methods`` output)."""
-    fig, ax = plt.subplots(figsize=(6.5, 0.45 * len(table) + 1.2))
-    y = np.arange(len(table))[::-1]
-    estimate = table["estimate"].to_numpy() * 100
-    ax.errorbar(estimate, y, xerr=[estimate - table["ci_low"] * 100,
-                                   table["ci_high"] * 100 - estimate],
-                fmt="o", color="#24292f", capsize=4)
-    if threshold is not None:
-        ax.axvline(threshold * 100, color="#cf222e", linestyle="--", label="threshold")
-        ax.legend(frameon=False)
-    ax.set_yticks(y, table["method"])
-    ax.set_xlabel("percent")
-    ax.set_title(title)
-    ax.grid(axis="x", alpha=0.3)
-    fig.tight_layout()
-    return fig
+    return interval_plot(table["method"], table["estimate"], table["ci_low"],
+                         table["ci_high"], title=title, reference=threshold)
+
+
+def scenario_plot(table: pd.DataFrame, threshold: float | None = None,
+                  title: str = "Recognition rate by scenario") -> Figure:
+    """Rates with intervals per scenario (``LogitResult.scenarios``), observed in grey."""
+    colours = ["#57606a" if s == "observed" else "#0969da" for s in table["scenario"]]
+    label = f"threshold {threshold:.0%}" if threshold is not None else "threshold"
+    return interval_plot(table["scenario"], table["estimate"], table["ci_low"],
+                         table["ci_high"], title=title, reference=threshold,
+                         reference_label=label, colours=colours)
+
+
+def odds_ratio_plot(result, level: float = 0.95,
+                    title: str = "Odds ratios of recognition") -> Figure:
+    """Odds ratios of a ``LogitResult`` with intervals on a log scale, intercept left out."""
+    table = result.odds_ratios(level).drop(index="Intercept", errors="ignore")
+    return interval_plot(table.index, table["odds_ratio"], table["ci_low"],
+                         table["ci_high"], title=f"{title} ({level:.0%} intervals)",
+                         reference=1.0, reference_label="no effect", percent=False,
+                         log_scale=True)
