@@ -54,7 +54,6 @@ __all__ = [
     "select_households",
     "select_villages",
     "simulate_design",
-    "simulate_draws",
     "synthetic_population",
     "village_probabilities",
     "village_summary",
@@ -1430,6 +1429,59 @@ class DrawSimulation:
         }])
 
 
+@dataclass(frozen=True)
+class _SimulationSetup:
+    """Checked arguments and the population prepared once, shared by
+    :func:`simulate_draws` and :func:`simulate_design` so the two cannot drift apart."""
+
+    reps: int
+    level: float
+    threshold: float | None
+    gen: np.random.Generator
+    quota: dict[str, int]
+    frame: pd.DataFrame
+    listing: _Listing
+    in_domain: np.ndarray  # households of the estimation domain, in listing order
+    y: np.ndarray  # outcome per listed household
+    x: np.ndarray  # denominator per listed household (1 for a household proportion)
+    truth: float
+
+
+def _simulation_setup(population: pd.DataFrame, frame: pd.DataFrame,
+                      per_village: Mapping[str, int], *, reps: int, seed: int, outcome: str,
+                      denominator: str | None, domain: str | None, level: float,
+                      threshold: float | None, alternative: str) -> _SimulationSetup:
+    """Validate the simulation arguments, seed the generator and list the population.
+
+    The truth is the population ratio ``sum_d y / sum_d x`` over the domain's households
+    in the groups the design samples."""
+    reps = _positive_int("reps", reps)
+    level = _open_unit("level", level)
+    if level <= 0.5:
+        raise EvalkitError(f"level={level!r}; expected a confidence level above 0.5")
+    if threshold is not None:
+        threshold = _open_unit("threshold", threshold)
+    if alternative not in ("greater", "less"):
+        raise EvalkitError(f"alternative={alternative!r}; expected 'greater' or 'less'")
+    if domain is not None and domain not in HOUSEHOLD_GROUPS:
+        raise EvalkitError(f"domain={domain!r}; expected one of " + ", ".join(HOUSEHOLD_GROUPS))
+    gen = _rng(seed)
+    quota = _groups(per_village)
+    frame = frame.reset_index(drop=True)
+    _check_frame(frame)
+    listing = _prepare_listing(population, frame, quota)
+    data = listing.data
+    _require(data, [outcome] + ([denominator] if denominator else []), "population")
+    in_domain = (np.ones(len(data), dtype=bool) if domain is None
+                 else data["household_type"].isin(HOUSEHOLD_GROUPS[domain]).to_numpy())
+    y = data[outcome].to_numpy(dtype=float)
+    x = np.ones(len(data)) if denominator is None else data[denominator].to_numpy(dtype=float)
+    truth = float(y[in_domain].sum() / x[in_domain].sum())
+    return _SimulationSetup(reps=reps, level=level, threshold=threshold, gen=gen, quota=quota,
+                            frame=frame, listing=listing, in_domain=in_domain, y=y, x=x,
+                            truth=truth)
+
+
 def simulate_draws(
     population: pd.DataFrame,
     frame: pd.DataFrame,
@@ -1451,6 +1503,9 @@ def simulate_draws(
 ) -> DrawSimulation:
     """Draw the design ``reps`` times from ``population`` and estimate each time.
 
+    The slow reference for :func:`simulate_design` (tests compare the two; not exported):
+    one sample table and one ``SurveyDesign`` per replicate.
+
     Each replicate is :func:`draw_two_stage` followed by
     ``evalkit.SurveyDesign(sample, psu='village', strata=..., weights='weight')``, then
     ``.proportion(outcome, method, level)`` (0/1 outcome) or, with ``denominator``, the
@@ -1467,37 +1522,21 @@ def simulate_draws(
     from evalkit.design import SurveyDesign
     from evalkit.indicators import people_design
 
-    reps = _positive_int("reps", reps)
-    level = _open_unit("level", level)
-    if level <= 0.5:
-        raise EvalkitError(f"level={level!r}; expected a confidence level above 0.5")
+    setup = _simulation_setup(population, frame, per_village, reps=reps, seed=seed,
+                              outcome=outcome, denominator=denominator, domain=domain,
+                              level=level, threshold=threshold, alternative=alternative)
+    reps, level, threshold = setup.reps, setup.level, setup.threshold
+    gen, quota, frame, truth = setup.gen, setup.quota, setup.frame, setup.truth
     # One-sided decisions at alpha = 1 - level, as evalkit.indicators decides.
     one_sided_level = 2.0 * level - 1.0
-    if threshold is not None:
-        threshold = _open_unit("threshold", threshold)
-    if alternative not in ("greater", "less"):
-        raise EvalkitError(f"alternative={alternative!r}; expected 'greater' or 'less'")
-    gen = _rng(seed)
-    quota = _groups(per_village)
-    frame = frame.reset_index(drop=True)
-    listing = _prepare_listing(population, frame, quota)
-    data = listing.data
-    _require(data, [outcome] + ([denominator] if denominator else []), "population")
-    if domain is not None and domain not in HOUSEHOLD_GROUPS:
-        raise EvalkitError(
-            f"domain={domain!r}; expected one of " + ", ".join(HOUSEHOLD_GROUPS))
-    in_domain = (np.ones(len(data), dtype=bool) if domain is None
-                 else data["household_type"].isin(HOUSEHOLD_GROUPS[domain]).to_numpy())
-    y = data[outcome].to_numpy(dtype=float)
-    x = np.ones(len(data)) if denominator is None else data[denominator].to_numpy(dtype=float)
-    truth = float(y[in_domain].sum() / x[in_domain].sum())
+    data = setup.listing.data
     # Only what the estimate needs, with villages as integer codes: the same design, and
     # no string handling in every replicate.
-    lean = pd.DataFrame({"village": listing.village_code, "_domain": in_domain,
+    lean = pd.DataFrame({"village": setup.listing.village_code, "_domain": setup.in_domain,
                          outcome: data[outcome].to_numpy()})
     if denominator is not None:
         lean[denominator] = data[denominator].to_numpy()
-    listing = replace(listing, data=lean)
+    listing = replace(setup.listing, data=lean)
     rows = []
     for _ in range(reps):
         villages = select_villages(frame, n_villages, gen, size_column, strata=strata,
@@ -1515,8 +1554,9 @@ def simulate_draws(
             est = design.ratio(outcome, denominator, level=level)
             r, se = np.array([est.estimate]), np.array([est.se])
             ci = tuple(float(b[0]) for b in _rate_intervals(r, se, est.df, level, method))
-            bounds = tuple(float(b[0]) for b in
-                           _rate_intervals(r, se, est.df, one_sided_level, method))
+            bounds = (tuple(float(b[0]) for b in
+                            _rate_intervals(r, se, est.df, one_sided_level, method))
+                      if threshold is not None else ci)
         else:
             if denominator is not None:
                 design = people_design(design, outcome, denominator, flag="_affected")
@@ -1612,30 +1652,14 @@ def simulate_design(
     over households or replicates. ``outcome`` and ``denominator`` must take few distinct
     values (counts, sizes, 0/1).
     """
-    reps = _positive_int("reps", reps)
-    level = _open_unit("level", level)
-    if level <= 0.5:
-        raise EvalkitError(f"level={level!r}; expected a confidence level above 0.5")
     if method not in ("logit", "mean"):
         raise EvalkitError(f"method={method!r}; expected 'logit' or 'mean'")
-    if threshold is not None:
-        threshold = _open_unit("threshold", threshold)
-    if alternative not in ("greater", "less"):
-        raise EvalkitError(f"alternative={alternative!r}; expected 'greater' or 'less'")
-    if domain is not None and domain not in HOUSEHOLD_GROUPS:
-        raise EvalkitError(f"domain={domain!r}; expected one of " + ", ".join(HOUSEHOLD_GROUPS))
-    gen = _rng(seed)
-    quota = _groups(per_village)
-    frame = frame.reset_index(drop=True)
-    _check_frame(frame)
-    listing = _prepare_listing(population, frame, quota)
-    data = listing.data
-    _require(data, [outcome] + ([denominator] if denominator else []), "population")
-    d = (np.ones(len(data), dtype=bool) if domain is None
-         else data["household_type"].isin(HOUSEHOLD_GROUPS[domain]).to_numpy())
-    y = data[outcome].to_numpy(dtype=float)
-    x = np.ones(len(data)) if denominator is None else data[denominator].to_numpy(dtype=float)
-    truth = float(y[d].sum() / x[d].sum())
+    setup = _simulation_setup(population, frame, per_village, reps=reps, seed=seed,
+                              outcome=outcome, denominator=denominator, domain=domain,
+                              level=level, threshold=threshold, alternative=alternative)
+    reps, level, threshold = setup.reps, setup.level, setup.threshold
+    gen, quota, frame, listing = setup.gen, setup.quota, setup.frame, setup.listing
+    d, y, x, truth = setup.in_domain, setup.y, setup.x, setup.truth
     V, G = len(frame), len(quota)
 
     # First stage for all replicates: inclusion probabilities once, one start per replicate.
