@@ -591,15 +591,24 @@ def pps_systematic(sizes: Sequence[float] | np.ndarray | pd.Series, n: int,
     n_rest = n - int(certain.sum())
     selected = certain.copy()
     if n_rest > 0:
-        cum = np.cumsum(pi[chain])
-        # The chain sums to n - l in exact arithmetic; pin it so float drift cannot drop a unit.
-        cum *= n_rest / cum[-1]
-        prev = np.concatenate([[0.0], cum[:-1]])
-        u = gen.random()
-        hit = np.floor(cum - u) > np.floor(prev - u)
-        selected[chain[hit]] = True
+        selected[chain[_systematic_hits(pi[chain], n_rest, gen.random())]] = True
     index = np.flatnonzero(selected)
     return PPSSample(index=index, pi=pi[index])
+
+
+def _systematic_hits(pi_chain: np.ndarray, n_rest: int, u: float | np.ndarray) -> np.ndarray:
+    """Units of a systematic PPS chain hit by the points ``u, u + 1, ...`` (Madow 1949).
+
+    ``pi_chain`` are the non-certainty inclusion probabilities in chain order, summing to
+    ``n_rest``; unit ``k`` covers ``[C_{k-1}, C_k)`` of the cumulative sums and is hit when
+    ``floor(C_k - u) > floor(C_{k-1} - u)``. ``u`` is one start, or a column of starts
+    (shape ``(reps, 1)``) giving one row of hits per replicate.
+    """
+    cum = np.cumsum(pi_chain)
+    # The chain sums to n - l in exact arithmetic; pin it so float drift cannot drop a unit.
+    cum *= n_rest / cum[-1]
+    prev = np.concatenate([[0.0], cum[:-1]])
+    return np.floor(cum - u) > np.floor(prev - u)
 
 
 # --- frame and listing helpers -------------------------------------------------------------
@@ -1678,11 +1687,7 @@ def simulate_design(
         chain = idx[(pi_h > _PPS_EPS) & ~certain]
         n_rest = want[key] - int(certain.sum())
         if n_rest > 0:
-            cum = np.cumsum(pi[chain])
-            cum *= n_rest / cum[-1]
-            prev = np.concatenate([[0.0], cum[:-1]])
-            u = gen.random((reps, 1))
-            selected[:, chain] = np.floor(cum - u) > np.floor(prev - u)
+            selected[:, chain] = _systematic_hits(pi[chain], n_rest, gen.random((reps, 1)))
 
     listed = np.bincount(listing.village_code, minlength=V)
     missing = (pi > 0) & (listed == 0)
