@@ -15,7 +15,7 @@ import pytest
 from scipy import stats
 
 from evalkit import SurveyDesign
-from evalkit.change import round_estimates
+from evalkit.change import round_estimates, round_scores
 from evalkit.errors import EvalkitError
 
 DATA = Path(__file__).parent / "data" / "r"
@@ -105,3 +105,18 @@ def test_difference_errors_are_one_line(change_data):
         design.difference("rec", by="round", levels=(1, 3))
     with pytest.raises(EvalkitError, match="by column 'wave'"):
         design.difference("rec", by="wave", levels=(1, 2))
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_totals_by_round_equal_r(change_data, layout):
+    """svyby(~rec, ~round, subset(design, exited == 1), svytotal, covmat = TRUE)."""
+    ref = REF[layout]["total_rec_exited"]
+    design = _design(change_data, layout)
+    design = design.subset(design.data["exited"].to_numpy() == 1)
+    totals = round_scores(design, "rec", "round", (1, 2), statistic="total")
+    np.testing.assert_allclose(totals.estimates, ref["estimates"], rtol=RTOL)
+    np.testing.assert_allclose(totals.covariance, ref["covariance"], rtol=RTOL)
+    contrast = np.array([-1.0, 1.0])
+    assert float(contrast @ totals.estimates) == pytest.approx(ref["estimate"], rel=RTOL)
+    assert np.sqrt(contrast @ totals.covariance @ contrast) == pytest.approx(ref["se"], rel=RTOL)
+    assert totals.df == ref["df"]

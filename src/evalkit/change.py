@@ -26,25 +26,32 @@ two rounds (PSUs minus strata holding members), and the interval uses t quantile
 from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 
 from evalkit.design import Estimate, SurveyDesign, t_quantile
 from evalkit.errors import EvalkitError
 
-__all__ = ["RoundEstimates", "difference", "round_estimates"]
+__all__ = ["RoundEstimates", "difference", "round_estimates", "round_scores"]
 
 
 @dataclass(frozen=True)
 class RoundEstimates:
-    """Estimates of the same quantity in two rounds and their covariance matrix."""
+    """Estimates of the same quantity in two rounds, their covariance and influence values.
+
+    ``scores`` are the weighted influence values ``w_i z_id`` (one column per round, zero
+    outside the round's domain), so linear combinations of several quantities can be
+    formed before the variance is taken.
+    """
 
     levels: tuple[Hashable, Hashable]
     estimates: np.ndarray  # (2,)
     covariance: np.ndarray  # (2, 2)
     df: int
     n: tuple[int, int]
+    scores: np.ndarray = field(repr=False)  # (n_rows, 2)
 
     @property
     def correlation(self) -> float:
@@ -54,13 +61,14 @@ class RoundEstimates:
         return float(v[0, 1] / denom) if denom > 0 else float("nan")
 
 
-def round_estimates(design: SurveyDesign, variable: str, by: str,
-                    levels: Sequence[Hashable], denominator: str | None = None
-                    ) -> RoundEstimates:
-    """Means (or ratios with ``denominator``) in the two rounds and their covariance.
+def round_scores(design: SurveyDesign, variable: str, by: str, levels: Sequence[Hashable],
+                 denominator: str | None = None,
+                 statistic: Literal["mean", "total"] = "mean") -> RoundEstimates:
+    """Means (ratios with ``denominator``, or totals) in the two rounds and their covariance.
 
-    Equivalent to R's ``svyby(~variable, ~by, design, svymean, covmat = TRUE)`` (or
-    ``svyratio`` with ``denominator = ~denominator``) restricted to ``levels``.
+    Equivalent to R's ``svyby(~variable, ~by, design, svymean, covmat = TRUE)`` (``svyratio``
+    with ``denominator = ~denominator``; ``svytotal``) restricted to ``levels``. The total's
+    influence values are ``1_d y_i``.
     """
     if len(levels) != 2:
         raise EvalkitError(f"difference: levels must be two values (first, second); got "
@@ -76,21 +84,33 @@ def round_estimates(design: SurveyDesign, variable: str, by: str,
         if not members[:, j].any():
             raise EvalkitError(f"difference: no rows with {by} == {lv!r} in the domain")
     w = sub.weight_values[:, None] * members  # (n, 2): weights of each round's domain
-    if denominator is None:
-        x = np.ones_like(y)
+    if statistic == "total":
+        estimates = w.T @ y
+        scores = w * y[:, None]
     else:
-        x = np.where(sub.domain, np.nan_to_num(sub._values(denominator)), 0.0)
-    base = w.T @ x  # N_d or X_d
-    if np.any(base == 0):
-        raise EvalkitError(f"difference: the weighted total of {denominator or 'weights'!r} "
-                           "is zero in a round; expected a positive denominator")
-    estimates = (w.T @ y) / base
-    scores = w * (y[:, None] - estimates[None, :] * x[:, None]) / base[None, :]
+        if denominator is None:
+            x = np.ones_like(y)
+        else:
+            x = np.where(sub.domain, np.nan_to_num(sub._values(denominator)), 0.0)
+        base = w.T @ x  # N_d or X_d
+        if np.any(base == 0):
+            raise EvalkitError(f"difference: the weighted total of "
+                               f"{denominator or 'weights'!r} is zero in a round; expected a "
+                               "positive denominator")
+        estimates = (w.T @ y) / base
+        scores = w * (y[:, None] - estimates[None, :] * x[:, None]) / base[None, :]
     covariance = sub.variance_of_totals(scores)
     counts = np.count_nonzero(w, axis=0)
     return RoundEstimates(levels=(levels[0], levels[1]), estimates=estimates,
                           covariance=covariance, df=sub.df,
-                          n=(int(counts[0]), int(counts[1])))
+                          n=(int(counts[0]), int(counts[1])), scores=scores)
+
+
+def round_estimates(design: SurveyDesign, variable: str, by: str,
+                    levels: Sequence[Hashable], denominator: str | None = None
+                    ) -> RoundEstimates:
+    """Means (or ratios with ``denominator``) in the two rounds and their covariance."""
+    return round_scores(design, variable, by, levels, denominator)
 
 
 def difference(design: SurveyDesign, variable: str, by: str,

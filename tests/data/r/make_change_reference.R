@@ -62,7 +62,8 @@ layout_reference <- function(data, stratified) {
                                  covmat = TRUE), degf(d)),
     ratio_wrong_exited = contrast(svyby(~wrong, ~round, ex, svyratio, denominator = ~size,
                                         covmat = TRUE), degf(ex)),
-    mean_rec_exited = contrast(svyby(~rec, ~round, ex, svymean, covmat = TRUE), degf(ex))
+    mean_rec_exited = contrast(svyby(~rec, ~round, ex, svymean, covmat = TRUE), degf(ex)),
+    total_rec_exited = contrast(svyby(~rec, ~round, ex, svytotal, covmat = TRUE), degf(ex))
   )
   # Each round on its own design: with no shared village, V = V1 + V2.
   for (r in 1:2) {
