@@ -13,6 +13,7 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from evalkit.errors import EvalkitError, ProblemsError
 
@@ -22,32 +23,47 @@ EXIT_ERROR = 2
 
 
 def _check_data_files(data_paths: dict[str, Path],
-                      design: dict[str, object] | None = None) -> None:
+                      design: dict[str, object] | None = None,
+                      values: dict[str, Any] | None = None) -> None:
     """Load the run's frame and survey and build its design before any kernel starts.
 
     A bad data file then stops the run with the validation report (one problem a line,
     naming file, row, column, value and what was expected), and a design that cannot be
     built (a missing weights column, a lonely PSU) with its one-line reason, instead of
-    failing inside every notebook.
+    failing inside every notebook. With the params ``values``, the satisfaction formula's
+    column names and the interval method are checked against the data too.
     """
     from evalkit import assessment
+    from evalkit.formula import parse_formula
+    from evalkit.intervals import SRS_METHODS
 
     frame, survey = data_paths["data.frame"], data_paths["data.survey"]
     try:
-        assessment.load_inputs({"frame": str(frame), "survey": str(survey)}, design or {})
+        inputs = assessment.load_inputs({"frame": str(frame), "survey": str(survey)},
+                                        design or {})
     except ProblemsError as exc:
         raise ProblemsError(f"the run's data files have problems; nothing was run\n{exc}"
                             ) from None
     except EvalkitError as exc:
         raise EvalkitError(f"{survey.name} with the params' design block: {exc}; nothing "
                            "was run") from None
+    if values is None:
+        return
+    parse_formula(values["satisfaction"]["formula"], columns=inputs.survey.columns,
+                  role=f"satisfaction.formula (columns of {survey.name})")
+    method = str(values["ci_method"]).replace("_", "-")
+    if method in SRS_METHODS and not inputs.design.is_simple_random_sample:
+        raise EvalkitError(
+            f"ci_method: {values['ci_method']} assumes a simple random sample, but the design "
+            f"of {survey.name} has clusters, strata or unequal weights; use logit, "
+            "likelihood, asin, beta, mean or xlogit; nothing was run")
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from evalkit import params, pipeline
 
     checked = params.load_params(args.params)
-    _check_data_files(checked.data_paths, checked.values.get("design"))
+    _check_data_files(checked.data_paths, checked.values.get("design"), checked.values)
     if args.check:
         print(json.dumps(checked.values, indent=2, ensure_ascii=False))
         for key, path in checked.data_paths.items():

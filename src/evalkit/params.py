@@ -25,6 +25,7 @@ from typing import Any
 import yaml
 
 from evalkit.errors import EvalkitError
+from evalkit.formula import parse_formula
 from evalkit.i18n import LANGUAGES
 from evalkit.paths import resolve_data_path
 
@@ -172,9 +173,16 @@ def _text(value: Any) -> str:
 
 
 def _formula(value: Any) -> str:
+    """A model formula in evalkit's grammar (:mod:`evalkit.formula`), never evaluated.
+
+    Column names are checked against the survey before any kernel starts (the run's data
+    check), since the survey is not read yet here.
+    """
     _text(value)
-    if value.count("~") != 1:
-        raise _BadValueError(f"{_describe(value)} is not a model formula 'outcome ~ terms'")
+    try:
+        parse_formula(value, role="formula")
+    except EvalkitError as exc:
+        raise _BadValueError(str(exc).removeprefix("formula: ")) from None
     return value
 
 
