@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -187,9 +189,20 @@ def _skip_slow_optional_imports() -> None:
         sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
 
 
+class TerminatedError(KeyboardInterrupt):
+    """SIGTERM, handled as Ctrl-C is: running kernels stopped, the partial folder kept."""
+
+
+def _raise_terminated(signum: int, _frame: object) -> None:
+    raise TerminatedError
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``evalkit`` command; returns the exit code."""
     _skip_slow_optional_imports()
+    if threading.current_thread() is threading.main_thread():
+        # A batch system or `timeout` stops a run with SIGTERM; it gets Ctrl-C's clean stop.
+        signal.signal(signal.SIGTERM, _raise_terminated)
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
@@ -203,6 +216,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         for line in lines[1:]:
             print(f"  {line}", file=sys.stderr)
         return EXIT_ERROR
+    except TerminatedError:
+        print("evalkit: terminated (SIGTERM)", file=sys.stderr)
+        return 128 + signal.SIGTERM
     except KeyboardInterrupt:
         print("evalkit: interrupted", file=sys.stderr)
         return 130
