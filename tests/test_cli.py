@@ -232,7 +232,7 @@ def test_concurrent_publications_of_one_run_never_crash(tmp_path) -> None:
             partial.mkdir()
             (partial / "who").write_text(f"{worker}-{i}")
             try:
-                with pipeline._run_lock(out, "r"):
+                with pipeline._run_lock(out):
                     pipeline._replace_dir(partial, out / "r")
             except BaseException as exc:  # noqa: BLE001 - collected for the assertion
                 errors.append(exc)
@@ -244,7 +244,7 @@ def test_concurrent_publications_of_one_run_never_crash(tmp_path) -> None:
         thread.join()
     assert errors == []
     assert (out / "r" / "who").read_text().endswith("-24")
-    assert sorted(p.name for p in out.iterdir()) == [".r.lock", "r"]
+    assert sorted(p.name for p in out.iterdir()) == ["r"]
 
 
 def test_a_symlinked_run_folder_is_replaced_without_leftovers(tmp_path) -> None:

@@ -208,10 +208,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except EvalkitError as exc:
+        from evalkit.privacy import mask_identifiers
+
+        text = mask_identifiers(str(exc))  # last guard: no phone or ID number is printed
         if isinstance(exc, ProblemsError):  # a report: one problem a line
-            lines = [" ".join(line.split()) for line in str(exc).splitlines() if line.strip()]
+            lines = [" ".join(line.split()) for line in text.splitlines() if line.strip()]
         else:
-            lines = [" ".join(str(exc).split())]
+            lines = [" ".join(text.split())]
         print(f"evalkit: error: {lines[0]}", file=sys.stderr)
         for line in lines[1:]:
             print(f"  {line}", file=sys.stderr)

@@ -16,8 +16,8 @@ load, it is never skipped.
 Privacy rule: columns that identify people (:data:`evalkit.schema.IDENTIFYING_COLUMNS`:
 names, ID numbers, phones) are dropped as soon as the header is read, before any value is
 looked at, so their values can appear in no message, table or report. As a second guard,
-any value that looks like an 18-digit ID number or an 11-digit mobile number is masked
-whenever a message would echo it.
+any value that looks like an ID number or a phone number (:mod:`evalkit.privacy`, the one
+rule) is masked whenever a message would echo it.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ import pandas as pd
 
 from evalkit import schema
 from evalkit.errors import EvalkitError, ProblemsError
+from evalkit.privacy import mask_identifiers
 
 #: Reimbursement share that registered poor households get (the county reports "above 90%").
 #: ``reimbursement_gap = max(0, REIMBURSEMENT_REFERENCE - reimbursement_share)``.
@@ -59,7 +60,6 @@ COUNT_COLUMNS: tuple[str, ...] = (
     "hh_nonregistered", "people_nonregistered",
 )
 
-_ID_LIKE = re.compile(r"\d{17}[\dXx]|(?<!\d)1\d{10}(?!\d)")
 _IDENTIFYING = frozenset(c.strip().lower() for c in schema.IDENTIFYING_COLUMNS)
 _EXCEL_SUFFIXES = (".xlsx", ".xlsm")
 _PARQUET_SUFFIXES = (".parquet", ".pq")
@@ -137,7 +137,7 @@ def _raise_if_problems(report: ValidationReport) -> None:
 def _shown(value: Any) -> str:
     """The cell as a message may show it: ID- and phone-like digits masked, long text cut."""
     text = "" if value is None else str(value)
-    text = _ID_LIKE.sub("<masked>", text)
+    text = mask_identifiers(text)
     return text if len(text) <= 40 else text[:37] + "..."
 
 

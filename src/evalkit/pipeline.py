@@ -341,22 +341,22 @@ def _stable_cell_ids(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
 
 
 @contextlib.contextmanager
-def _run_lock(out: Path, run_name: str) -> Iterator[None]:
-    """Hold an exclusive lock on ``out/.<run_name>.lock`` while a run is published.
+def _run_lock(out: Path) -> Iterator[None]:
+    """Hold an exclusive lock on the output folder while a run is published.
 
     Two runs of the same name that finish together would otherwise both move the old
     folder aside and race to put theirs in place; with the lock the later one simply
-    replaces the earlier one. The lock file is tiny and stays (removing it would race).
+    replaces the earlier one. The lock is taken on the folder itself (flock works on a
+    directory's descriptor), so no lock file is left behind.
     """
     import fcntl
 
-    lock_path = out / f".{run_name}.lock"
-    with open(lock_path, "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    descriptor = os.open(out, os.O_RDONLY)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)  # closing releases the lock
 
 
 def _replace_dir(partial: Path, target: Path) -> None:
@@ -726,7 +726,7 @@ def run(
     (partial / "manifest.json").write_text(
         json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
     )
-    with _run_lock(out, params.run_name):
+    with _run_lock(out):
         _replace_dir(partial, target)
     report(f"run '{params.run_name}' written to {target} ({seconds:.1f} s)")
     timings = [state.timings[s.name] for s in plan]
