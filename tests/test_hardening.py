@@ -114,3 +114,66 @@ def test_unweighted_design_is_said_on_the_policy_page(data_dir: Path, lang: str,
 
     assert page(None).count(said) == 2
     assert said not in page("weight")
+
+
+def test_validate_and_run_share_one_design_check(data_dir: Path, capsys) -> None:
+    survey = pd.read_csv(data_dir / "survey.csv", dtype=str, keep_default_na=False)
+    survey.drop(columns="weight").to_csv(data_dir / "survey.csv", index=False)
+    assert cli.main(["validate", str(data_dir / "survey.csv")]) == 1
+    out = capsys.readouterr().out
+    assert out.startswith("survey.csv: 1 problem\n")
+    assert "weights column 'weight' is not in the data" in out
+
+
+def test_nul_byte_is_reported_with_its_row(data_dir: Path, capsys) -> None:
+    lines = (data_dir / "survey.csv").read_text(encoding="utf-8").splitlines()
+    lines[3] = lines[3].replace("H03", "H0\x003", 1)
+    (data_dir / "survey.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert cli.main(["validate", str(data_dir / "survey.csv")]) == 1
+    out = capsys.readouterr().out
+    assert "survey.csv, row 4, column household_id: expected text without NUL bytes" in out
+
+
+def test_oversized_field_names_its_row(data_dir: Path, capsys) -> None:
+    lines = (data_dir / "survey.csv").read_text(encoding="utf-8").splitlines()
+    lines[5] = lines[5] + '"' + "x" * 200_000 + '"'
+    (data_dir / "survey.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert cli.main(["validate", str(data_dir / "survey.csv")]) == 1
+    out = capsys.readouterr().out
+    assert "survey.csv, row 6: expected a well-formed CSV row (field larger than field limit" \
+        in out
+
+
+def test_chinese_headers_and_full_width_percent_are_accepted(data_dir: Path) -> None:
+    from evalkit import schema
+    from evalkit.data import load_frame, load_survey
+
+    survey = pd.read_csv(data_dir / "survey.csv", dtype=str, keep_default_na=False)
+    survey["reimbursement_share"] = survey["reimbursement_share"].str.replace("%", "％")
+    survey.loc[0, "reimbursement_share"] = "92％"
+    chinese = {c: schema.COLUMN_ALIASES[c][0] for c in survey.columns
+               if c in schema.COLUMN_ALIASES}
+    survey.rename(columns=chinese).to_csv(data_dir / "survey_zh.csv", index=False)
+    frame = pd.read_csv(data_dir / "frame.csv", dtype=str, keep_default_na=False)
+    frame.rename(columns={c: schema.COLUMN_ALIASES[c][0] for c in frame.columns}).to_csv(
+        data_dir / "frame_zh.csv", index=False)
+    english = load_survey(data_dir / "survey.csv", frame=data_dir / "frame.csv")
+    loaded = load_survey(data_dir / "survey_zh.csv", frame=load_frame(data_dir / "frame_zh.csv"))
+    assert loaded["reimbursement_share"].iloc[0] == pytest.approx(0.92)
+    pd.testing.assert_frame_equal(loaded.drop(columns="reimbursement_share"),
+                                  english.drop(columns="reimbursement_share"))
+
+
+def test_misspelt_columns_get_a_suggestion(data_dir: Path, capsys) -> None:
+    survey = pd.read_csv(data_dir / "survey.csv", dtype=str, keep_default_na=False)
+    survey.rename(columns={"household_size": "houshold_size"}).to_csv(
+        data_dir / "survey.csv", index=False)
+    assert cli.main(["validate", str(data_dir / "survey.csv")]) == 1
+    assert "(found 'houshold_size': did you mean household_size?)" in capsys.readouterr().out
+
+
+def test_misspelt_design_column_gets_a_suggestion(write_params, tmp_path, capsys) -> None:
+    path = write_params({"design": {"weights": "weigth"}})
+    assert cli.main(["run", str(path), "--out", str(tmp_path / "out")]) == 2
+    assert "weights column 'weigth' is not in the data (did you mean 'weight'?)" in \
+        capsys.readouterr().err

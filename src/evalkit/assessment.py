@@ -51,9 +51,20 @@ def load_inputs(data: dict[str, str], design: dict[str, Any],
         # Disaggregation by village type needs the frame's classification of each village.
         village_type = frame.set_index("village")["village_type"]
         survey = survey.assign(village_type=survey["village"].astype(str).map(village_type))
-    built = build_design(survey, design)
-    check_weights(built, frame, survey_path.name)
+    built = checked_design(survey, design, frame, survey_path.name)
     return RunInputs(frame, survey, built, frame_path, survey_path)
+
+
+def checked_design(survey: pd.DataFrame, design: dict[str, Any],
+                   frame: pd.DataFrame | None, source: str) -> SurveyDesign:
+    """The design of ``survey`` from the ``design`` block, with its weights checked.
+
+    The one check shared by ``evalkit run`` (before any kernel starts) and
+    ``evalkit validate``, so a file that validates is a file that runs.
+    """
+    built = build_design(survey, design)
+    check_weights(built, frame, source)
+    return built
 
 
 #: Weights summing to less than this share of the frame's households are not expansion
@@ -63,7 +74,7 @@ def load_inputs(data: dict[str, str], design: dict[str, Any],
 MIN_WEIGHT_SHARE_OF_FRAME = 0.1
 
 
-def check_weights(design: SurveyDesign, frame: pd.DataFrame, source: str) -> None:
+def check_weights(design: SurveyDesign, frame: pd.DataFrame | None, source: str) -> None:
     """Refuse weights that cannot be inverse inclusion probabilities.
 
     Inclusion probabilities given as weights (every value <= 1) or normalised weights (a sum
@@ -79,6 +90,8 @@ def check_weights(design: SurveyDesign, frame: pd.DataFrame, source: str) -> Non
             f"{where}: every weight is at most 1 (largest {weights.max():.3g}): these look "
             "like inclusion probabilities, not weights: add a column weight = 1 / probability "
             "and name it in design.weights")
+    if frame is None:
+        return
     households = float(frame["hh_total"].sum())
     total = float(weights.sum())
     if households > 0 and total < MIN_WEIGHT_SHARE_OF_FRAME * households:

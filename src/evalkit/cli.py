@@ -95,10 +95,28 @@ def _cmd_refresh(args: argparse.Namespace) -> int:
 def _cmd_validate(args: argparse.Namespace) -> int:
     from evalkit import data  # imported here: pandas is slow to load for `run --check`
 
-    report = data.validate_file(Path(args.file),
-                                frame_path=Path(args.frame) if args.frame else None)
+    path = Path(args.file)
+    frame_path = Path(args.frame) if args.frame else None
+    report = data.validate_file(path, frame_path=frame_path)
+    if not report.ok:
+        print(report.summary())
+        return EXIT_INVALID
+    if report.kind == "survey":
+        # The run's own design check (design block of --params, else the default one), so
+        # that a file validate accepts is one that run accepts.
+        from evalkit import assessment, params
+
+        design = (params.load_params(args.params, check_files=False).values["design"]
+                  if args.params else params.DEFAULTS["design"])
+        frame = data.load_frame(frame_path) if frame_path is not None else None
+        survey = data.load_survey(path, frame=frame)
+        try:
+            assessment.checked_design(survey, dict(design), frame, path.name)
+        except EvalkitError as exc:
+            print(f"{path.name}: 1 problem\n  {path.name}, design: {exc}")
+            return EXIT_INVALID
     print(report.summary())
-    return EXIT_OK if report.ok else EXIT_INVALID
+    return EXIT_OK
 
 
 def _cmd_synth(args: argparse.Namespace) -> int:
@@ -159,6 +177,10 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("file", metavar="FILE")
     validate.add_argument("--frame", metavar="FRAME",
                           help="also check that the survey's villages are in this frame")
+    validate.add_argument("--params", metavar="PARAMS.yaml", default=None,
+                          help="check the survey against this params file's design block "
+                               "(default: the default design, villages as PSUs, column "
+                               "weight)")
     validate.set_defaults(func=_cmd_validate)
 
     synth = sub.add_parser(
