@@ -312,7 +312,10 @@ def compare_methods(design: SurveyDesign, spec_key: str = "wrong_exit",
                     methods: tuple[str, ...] = ("mean", "logit", "likelihood", "asin", "beta",
                                                 "xlogit"),
                     level: float = 0.95, threshold: float | None = None) -> pd.DataFrame:
-    """The same indicator under every interval method, with each method's decision."""
+    """The same indicator under every interval method, with each method's decision.
+
+    ``one_sided_low``/``one_sided_high`` are the bounds each decision compares with the line.
+    """
     spec = SPECS[spec_key]
     rows = []
     for method in methods:
@@ -320,6 +323,7 @@ def compare_methods(design: SurveyDesign, spec_key: str = "wrong_exit",
                                     threshold=threshold)
         rows.append({"method": method, **{k: v for k, v in result.row().items()
                                           if k in ("estimate", "ci_low", "ci_high",
+                                                   "one_sided_low", "one_sided_high",
                                                    "decision")}})
     return pd.DataFrame(rows)
 
