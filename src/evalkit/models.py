@@ -49,6 +49,7 @@ from scipy import linalg, special, stats
 
 from evalkit.design import t_quantile
 from evalkit.errors import EvalkitError
+from evalkit.formula import parse_formula
 from evalkit.intervals import logit_interval
 from evalkit.schema import RECOGNITION_LEVELS
 
@@ -284,18 +285,15 @@ def _batch_logit(X: np.ndarray, y: np.ndarray, weights: np.ndarray, start: np.nd
 # --------------------------------------------------------------------------------------
 # Design matrices from formulas
 # --------------------------------------------------------------------------------------
-def _split_formula(formula: str) -> tuple[str, str]:
-    if not isinstance(formula, str) or "~" not in formula:
-        raise EvalkitError(
-            f"logit: formula {formula!r} has no '~'; expected 'response ~ terms', e.g. "
-            "'recognizes ~ nonpoor * water_at_door + dibao'"
-        )
-    lhs, rhs = formula.split("~", 1)
-    if not lhs.strip() or not rhs.strip():
-        raise EvalkitError(
-            f"logit: formula {formula!r} needs a response left of '~' and terms right of it"
-        )
-    return lhs.strip(), rhs.strip()
+def _split_formula(formula: str, columns: Iterable[str] | None = None,
+                   role: str = "logit") -> tuple[str, str]:
+    """Response and right-hand side of ``formula``, after evalkit's grammar accepted it.
+
+    The grammar (:mod:`evalkit.formula`) refuses anything formulaic would evaluate as
+    Python, so only column names and formula operators ever reach formulaic.
+    """
+    parsed = parse_formula(formula, columns=columns, role=role)
+    return parsed.response, parsed.rhs
 
 
 def _model_matrices(formula: str, data: pd.DataFrame, role: str
@@ -304,7 +302,7 @@ def _model_matrices(formula: str, data: pd.DataFrame, role: str
     from formulaic import model_matrix
     from formulaic.errors import FormulaicError
 
-    lhs, rhs = _split_formula(formula)
+    lhs, rhs = _split_formula(formula, data.columns, role)
     try:
         matrices = model_matrix(f"{lhs} ~ {rhs}", data, na_action="drop")
     except (FormulaicError, NameError, KeyError, SyntaxError, TypeError, ValueError) as exc:
@@ -1071,9 +1069,8 @@ def ordinal_logit(design: SurveyDesign, formula: str, levels: Sequence[str] | No
     codes: dissatisfied < basically_satisfied < satisfied). The intercept is absorbed by
     the thresholds.
     """
-    lhs, rhs = _split_formula(formula)
     data = design.data.reset_index(drop=True)
-    _check_columns(data, [lhs], "ordinal_logit")
+    lhs, rhs = _split_formula(formula, data.columns, "ordinal_logit")
     domain_rows = np.flatnonzero(design.domain)
     sub = data.iloc[domain_rows]
     from formulaic import model_matrix

@@ -381,6 +381,8 @@ class PolicyReport:
     run_name: str = ""
     households: int | None = None
     villages: int | None = None
+    weighted: bool = True
+    clustered: bool = True
     #: Plain-language caveats of this sample (:mod:`evalkit.fragility`), shown in their own
     #: section when there are any.
     cautions: tuple[Any, ...] = ()
@@ -399,6 +401,15 @@ class PolicyReport:
     # -- helpers -----------------------------------------------------------------------
     def t(self, key: str, **values: object) -> str:
         return i18n.text(key, self.lang, **values)
+
+    @property
+    def design_text(self) -> str:
+        """How the estimates use the design: weighted or not, clustered or not."""
+        return self.t("design.description",
+                      weights=self.t("design.weighted" if self.weighted
+                                     else "design.unweighted"),
+                      clusters=self.t("design.clustered" if self.clustered
+                                      else "design.unclustered"))
 
     @property
     def level_text(self) -> str:
@@ -428,7 +439,8 @@ class PolicyReport:
         if self.households is not None and self.villages is not None:
             parts.append('<p class="ek-muted">' + _esc(self.t(
                 "report.sample", households=format_count(self.households, self.lang),
-                villages=format_count(self.villages, self.lang), level=self.level_text))
+                villages=format_count(self.villages, self.lang), level=self.level_text,
+                design=self.design_text))
                 + "</p>")
         statuses = [status_key(self.row(k).get("decision")) for k in HEADLINE_KEYS]
         chips = []
@@ -619,7 +631,8 @@ class PolicyReport:
 
     def notes_html(self) -> str:
         """How to read the page; method, privacy and provenance."""
-        notes = [self.t("notes.official"), self.t("notes.verdict", level=self.level_text),
+        notes = [self.t("notes.official", design=self.design_text),
+                 self.t("notes.verdict", level=self.level_text),
                  self.t("notes.method", method=self.method), self.t("notes.privacy"),
                  self.t("notes.source", run=self.run_name or "\u2013")]
         return (f'<div class="ek-report ek-notes"><h2>{_esc(self.t("section.notes"))}</h2>'
@@ -904,11 +917,18 @@ def number_line_svg(estimate: float, low: float | None, high: float | None,
 def build_report(indicators: pd.DataFrame, scenarios: pd.DataFrame | None = None, *,
                  lang: str = "en", level: float = 0.95, method: str = "logit",
                  run_name: str = "", households: int | None = None,
-                 villages: int | None = None, cautions: Sequence[Any] = ()) -> PolicyReport:
-    """A :class:`PolicyReport` from an indicator table and a scenario table."""
+                 villages: int | None = None, weighted: bool = True,
+                 clustered: bool = True, cautions: Sequence[Any] = ()) -> PolicyReport:
+    """A :class:`PolicyReport` from an indicator table and a scenario table.
+
+    ``weighted`` and ``clustered`` say whether the design had weights (or probabilities)
+    and clusters, so the page never claims survey weights for an unweighted estimate.
+    ``cautions`` (:mod:`evalkit.fragility`) get their own section.
+    """
     return PolicyReport(indicators=indicators, scenarios=scenarios, lang=lang, level=level,
                         method=method, run_name=run_name, households=households,
-                        villages=villages, cautions=tuple(cautions))
+                        villages=villages, weighted=weighted, clustered=clustered,
+                        cautions=tuple(cautions))
 
 
 def report_from_params(*, data: Mapping[str, str], design: Mapping[str, Any],
@@ -944,4 +964,7 @@ def report_from_params(*, data: Mapping[str, str], design: Mapping[str, Any],
     return build_report(table, analysis.scenarios, lang=lang, level=level,
                         method=ci_method, run_name=run_name,
                         households=len(inputs.survey), villages=inputs.design.n_psu,
+                        weighted=inputs.design.weights is not None
+                        or inputs.design.probs is not None,
+                        clustered=inputs.design.psu is not None,
                         cautions=[*indicator_cautions(table), *analysis.cautions])
