@@ -957,14 +957,19 @@ def report_from_params(*, data: Mapping[str, str], design: Mapping[str, Any],
                      level=level)
     table = indicator_table(results)
     names = list(satisfaction.get("scenarios") or [])
-    analysis = satisfaction_analysis(
-        inputs.design, str(satisfaction["formula"]), names,
-        replicates=int(satisfaction.get("bootstrap_replicates") or 200), seed=seed,
-        level=level, steps=("model", "scenarios", "decomposition"))
-    return build_report(table, analysis.scenarios, lang=lang, level=level,
+    scenarios = None
+    cautions = indicator_cautions(table)
+    if satisfaction.get("formula"):
+        analysis = satisfaction_analysis(
+            inputs.design, str(satisfaction["formula"]), names,
+            replicates=int(satisfaction.get("bootstrap_replicates") or 200), seed=seed,
+            level=level, steps=("model", "scenarios", "decomposition"))
+        scenarios = analysis.scenarios
+        cautions += analysis.cautions
+    return build_report(table, scenarios, lang=lang, level=level,
                         method=ci_method, run_name=run_name,
                         households=len(inputs.survey), villages=inputs.design.n_psu,
                         weighted=inputs.design.weights is not None
                         or inputs.design.probs is not None,
                         clustered=inputs.design.psu is not None,
-                        cautions=[*indicator_cautions(table), *analysis.cautions])
+                        cautions=cautions)
