@@ -32,15 +32,23 @@ class RunInputs:
     design: SurveyDesign
     frame_path: Path
     survey_path: Path
+    # The design before calibration to the frame's totals (the same object as ``design``
+    # when the params' calibration method is none), and a sentence saying what was done.
+    uncalibrated: SurveyDesign | None = None
+    calibration_note: str = ""
 
 
 def load_inputs(data: dict[str, str], design: dict[str, Any],
-                params_dir: str | Path | None = None) -> RunInputs:
+                params_dir: str | Path | None = None,
+                calibration: dict[str, Any] | None = None) -> RunInputs:
     """Load frame and survey named by the ``data`` params and build the design.
 
     ``params_dir`` is the folder of the params file (relative data paths start there);
     ``design`` holds the :class:`SurveyDesign` arguments (psu, strata, weights, fpc,
     lonely_psu). Identifying columns are dropped by the loaders before anything else.
+    ``calibration`` is the params' calibration block (method, totals): the design is then
+    calibrated to the frame's county totals (:func:`evalkit.calibration.frame_calibration`)
+    and ``uncalibrated`` keeps the design before it.
     """
     base = Path(params_dir) if params_dir else Path.cwd()
     frame_path = resolve_data_path(data["frame"], base)
@@ -52,7 +60,8 @@ def load_inputs(data: dict[str, str], design: dict[str, Any],
         village_type = frame.set_index("village")["village_type"]
         survey = survey.assign(village_type=survey["village"].astype(str).map(village_type))
     built = checked_design(survey, design, frame, survey_path.name)
-    return RunInputs(frame, survey, built, frame_path, survey_path)
+    calibrated, note = calibrate_design(built, frame, calibration)
+    return RunInputs(frame, survey, calibrated, frame_path, survey_path, built, note)
 
 
 def checked_design(survey: pd.DataFrame, design: dict[str, Any],
@@ -100,6 +109,20 @@ def check_weights(design: SurveyDesign, frame: pd.DataFrame | None, source: str)
             f"the frame's {households:,.0f}: expected inverse inclusion probabilities "
             "(normalised or scaled weights give wrong totals): add a column weight = "
             "1 / inclusion probability and name it in design.weights")
+
+
+def calibrate_design(design: SurveyDesign, frame: pd.DataFrame,
+                     calibration: dict[str, Any] | None) -> tuple[SurveyDesign, str]:
+    """The design calibrated as the params' calibration block says, and a sentence."""
+    from evalkit.calibration import DEFAULT_FRAME_TOTALS, describe, frame_calibration
+
+    if not calibration or calibration.get("method", "none") == "none":
+        return design, "The weights are the design weights (no calibration)."
+    method = calibration["method"]
+    totals = calibration.get("totals") or list(DEFAULT_FRAME_TOTALS)
+    calibrated = frame_calibration(design, frame, method, totals)
+    return calibrated, (f"The weights are calibrated to the frame's county totals "
+                        f"({', '.join(totals)}) by {method}: {'; '.join(describe(calibrated))}.")
 
 
 def build_design(survey: pd.DataFrame, design: dict[str, Any]) -> SurveyDesign:

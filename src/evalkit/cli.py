@@ -43,7 +43,8 @@ def _check_data_files(data_paths: dict[str, Path],
     frame, survey = data_paths["data.frame"], data_paths["data.survey"]
     try:
         inputs = assessment.load_inputs({"frame": str(frame), "survey": str(survey)},
-                                        design or {})
+                                        design or {},
+                                        calibration=(values or {}).get("calibration"))
     except ProblemsError as exc:
         raise ProblemsError(f"the run's data files have problems; nothing was run\n{exc}"
                             ) from None

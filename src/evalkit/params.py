@@ -65,6 +65,10 @@ DEFAULTS: dict[str, Any] = {
         "scenarios": ["pipe_water", "raise_reimbursement", "both"],
         "bootstrap_replicates": 200,
     },
+    "calibration": {
+        "method": "poststratify",
+        "totals": ["hh_registered", "hh_exited", "hh_not_exited", "hh_nonregistered"],
+    },
 }
 
 # Keys the runner adds for the notebooks; a params file may not set them.
@@ -209,6 +213,23 @@ def _names(value: Any) -> list[str]:
     return list(value)
 
 
+# evalkit.calibration's methods and frame totals (kept here so params loads without numpy).
+CALIBRATION_METHODS: tuple[str, ...] = ("none", "poststratify", "linear", "raking")
+FRAME_TOTAL_NAMES: tuple[str, ...] = (
+    "hh_registered", "hh_exited", "hh_not_exited", "hh_nonregistered",
+    "people_exited", "people_not_exited", "people_nonregistered",
+)
+
+
+def _frame_totals(value: Any) -> list[str]:
+    names = _names(value)
+    for item in names:
+        if item not in FRAME_TOTAL_NAMES:
+            raise _BadValueError(f"{_describe(item)} is not a frame total; expected names "
+                                 f"among {', '.join(FRAME_TOTAL_NAMES)}")
+    return names
+
+
 def _run_name(value: Any) -> str:
     if not isinstance(value, str) or not value:
         raise _BadValueError(f"expected a folder name, got {_got(value)}")
@@ -272,6 +293,10 @@ SCHEMA: dict[str, Any] = {
         "formula": _formula,
         "scenarios": _names,
         "bootstrap_replicates": _integer(1, MAX_BOOTSTRAP_REPLICATES),
+    },
+    "calibration": {
+        "method": _choice(CALIBRATION_METHODS),
+        "totals": _frame_totals,
     },
 }
 
