@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from evalkit.calibration import carry
-from evalkit.decision import decide, official_decision
+from evalkit.decision import CANNOT_TELL, FAIL, PASS, decide, official_decision  # noqa: F401 (re-exported)
 from evalkit.design import SurveyDesign
 from evalkit.errors import EvalkitError
 from evalkit.estimate import Estimate, one_sided_level, t_quantile
