@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from evalkit import assessment, calibration, params
+from evalkit import assessment, params
+from evalkit import county_totals as calibration
 from evalkit.errors import EvalkitError
 
 DATA = {"frame": "packaged:frame.csv", "survey": "packaged:survey.csv"}

@@ -47,7 +47,7 @@ def load_inputs(data: dict[str, str], design: dict[str, Any],
     ``design`` holds the :class:`SurveyDesign` arguments (psu, strata, weights, fpc,
     lonely_psu). Identifying columns are dropped by the loaders before anything else.
     ``calibration`` is the params' calibration block (method, totals): the design is then
-    calibrated to the frame's county totals (:func:`evalkit.calibration.frame_calibration`)
+    calibrated to the frame's county totals (:func:`evalkit.county_totals.frame_calibration`)
     and ``uncalibrated`` keeps the design before it.
     """
     base = Path(params_dir) if params_dir else Path.cwd()
@@ -114,7 +114,8 @@ def check_weights(design: SurveyDesign, frame: pd.DataFrame | None, source: str)
 def calibrate_design(design: SurveyDesign, frame: pd.DataFrame,
                      calibration: dict[str, Any] | None) -> tuple[SurveyDesign, str]:
     """The design calibrated as the params' calibration block says, and a sentence."""
-    from evalkit.calibration import DEFAULT_FRAME_TOTALS, describe, frame_calibration
+    from evalkit.calibration import describe
+    from evalkit.county_totals import DEFAULT_FRAME_TOTALS, frame_calibration
 
     if not calibration or calibration.get("method", "none") == "none":
         return design, "The weights are the design weights (no calibration)."

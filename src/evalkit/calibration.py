@@ -160,7 +160,7 @@ def poststratify(design: SurveyDesign, column: str | Sequence[str],
     Every sampled cell needs a count; a cell with a positive count and no sampled row is
     an error (R: "Some strata absent from sample").
     """
-    _check_full(design, "poststratify")
+    check_full(design, "poststratify")
     columns = _as_columns(design, column, "poststratify")
     table = _count_table(counts, columns, "poststratify")
     cells, labels = _cells(design.data, columns)
@@ -181,7 +181,7 @@ def rake(design: SurveyDesign, margins: Mapping[str, Mapping | pd.Series], *,
     ``epsilon`` or more (an absolute count; below 1 it is a fraction of the total weight,
     as R), or after ``max_iterations`` passes (R's defaults 10 and 1; a warning then).
     """
-    _check_full(design, "rake")
+    check_full(design, "rake")
     if not isinstance(margins, Mapping) or not margins:
         raise EvalkitError("rake: margins must be a mapping {column: {level: count}}")
     columns = [_as_columns(design, name, "rake")[0] for name in margins]
@@ -228,18 +228,18 @@ def calibrate(design: SurveyDesign, formula: str | Sequence[str],
     ``"raking"`` is R's ``grake`` with ``cal.raking`` (``max_iterations`` and ``epsilon``
     as R's ``maxit`` and ``epsilon``).
     """
-    _check_full(design, "calibrate")
+    check_full(design, "calibrate")
     if calfun not in ("linear", "raking"):
         raise EvalkitError(f"calibrate: calfun={calfun!r}; expected 'linear' or 'raking'")
     columns = _formula_columns(design, formula)
     matrix, names = model_matrix(design.data, columns)
     population = _totals_vector(totals, names)
-    return _calibrate_matrix(design, matrix, names, population, calfun,
+    return calibrate_matrix(design, matrix, names, population, calfun,
                              f"calibrate ({calfun}) on {' + '.join(columns)}",
                              max_iterations=max_iterations, epsilon=epsilon)
 
 
-def _calibrate_matrix(design: SurveyDesign, matrix: np.ndarray, names: list[str],
+def calibrate_matrix(design: SurveyDesign, matrix: np.ndarray, names: list[str],
                       population: np.ndarray, calfun: str, label: str, *,
                       max_iterations: int = 50, epsilon: float = 1e-7) -> SurveyDesign:
     """R's regcalibrate (linear) or grake (raking) on a model matrix; see :func:`calibrate`."""
@@ -337,7 +337,7 @@ def _with_step(design: SurveyDesign, weights: np.ndarray, step: CalibrationStep
     return out
 
 
-def _check_full(design: SurveyDesign, what: str) -> None:
+def check_full(design: SurveyDesign, what: str) -> None:
     if not bool(np.all(design.domain)):
         raise EvalkitError(
             f"{what}: the design is restricted to a domain; calibrate the full sample, "
@@ -582,154 +582,3 @@ def _group_sums(groups: np.ndarray, x: np.ndarray, n_groups: int) -> np.ndarray:
         out[:, j] = np.bincount(groups, weights=x[:, j], minlength=n_groups)
     return out
 
-
-# --- calibration to the sampling frame's totals (the params' calibration block) --------
-#: Frame totals a run may calibrate to, and the survey quantity each one totals.
-FRAME_TOTALS: dict[str, str] = {
-    "hh_registered": "registered households (exited + not exited)",
-    "hh_exited": "exited households",
-    "hh_not_exited": "households not yet exited",
-    "hh_nonregistered": "non-registered households",
-    "people_exited": "people in exited households",
-    "people_not_exited": "people in households not yet exited",
-    "people_nonregistered": "people in non-registered households",
-}
-CALIBRATION_METHODS: tuple[str, ...] = ("none", "poststratify", "linear", "raking")
-DEFAULT_FRAME_TOTALS: tuple[str, ...] = ("hh_registered", "hh_exited", "hh_not_exited",
-                                         "hh_nonregistered")
-_TYPE_OF = {"exited": "exited", "not_exited": "not_exited", "nonregistered": "nonregistered"}
-
-
-def frame_calibration(design: SurveyDesign, frame: pd.DataFrame, method: str = "poststratify",
-                      totals: Sequence[str] = DEFAULT_FRAME_TOTALS) -> SurveyDesign:
-    """``design`` calibrated to the sampling frame's county totals ``totals``.
-
-    ``method``: ``"none"`` (the design unchanged), ``"poststratify"`` (household totals
-    only: cells are the household types, or registered / non-registered when only those
-    totals are named), ``"linear"`` or ``"raking"`` (:func:`calibrate` without an
-    intercept, on one column per total: the household-type indicator for ``hh_*``, the
-    household size within the type for ``people_*``). ``hh_registered`` is implied by
-    ``hh_exited`` and ``hh_not_exited`` together and then adds no constraint. The frame
-    covers every village of the county, so its sums are the population totals.
-    """
-    if method not in CALIBRATION_METHODS:
-        raise EvalkitError(f"calibration: method {method!r}; expected one of "
-                           + ", ".join(CALIBRATION_METHODS))
-    if method == "none":
-        return design
-    _check_full(design, "calibration")
-    names = list(dict.fromkeys(totals))
-    unknown = [n for n in names if n not in FRAME_TOTALS]
-    if unknown or not names:
-        raise EvalkitError(
-            f"calibration: totals {', '.join(unknown) or '(none)'}; expected frame totals "
-            "among " + ", ".join(FRAME_TOTALS)
-        )
-    county = _frame_sums(frame)
-    for needed in ("household_type", "household_size"):
-        if needed not in design.data.columns:
-            raise EvalkitError(f"calibration: the survey has no {needed!r} column")
-    if {"hh_exited", "hh_not_exited"} <= set(names) and "hh_registered" in names:
-        names.remove("hh_registered")
-    types = design.data["household_type"].astype(str)
-    if method == "poststratify":
-        if any(n.startswith("people_") for n in names):
-            raise EvalkitError(
-                "calibration: poststratify reaches household totals only; use method "
-                "linear or raking for people totals"
-            )
-        if set(names) == {"hh_exited", "hh_not_exited", "hh_nonregistered"}:
-            counts = {t: county[f"hh_{t}"] for t in _TYPE_OF}
-            return poststratify(design, "household_type", counts)
-        if set(names) == {"hh_registered", "hh_nonregistered"}:
-            registered = types.isin(["exited", "not_exited"]).map({True: "registered",
-                                                                  False: "nonregistered"})
-            data = design.data.assign(_registered=registered.to_numpy())
-            counts = {"registered": county["hh_registered"],
-                      "nonregistered": county["hh_nonregistered"]}
-            step_design = copy.copy(design)
-            object.__setattr__(step_design, "data", data)
-            out = poststratify(step_design, "_registered", counts)
-            object.__setattr__(out, "data", design.data)
-            return out
-        raise EvalkitError(
-            "calibration: poststratify needs the totals of a partition of households: "
-            "hh_exited, hh_not_exited and hh_nonregistered, or hh_registered and "
-            "hh_nonregistered"
-        )
-    size = pd.to_numeric(design.data["household_size"], errors="coerce").to_numpy(float)
-    columns = []
-    for name in names:
-        kind, what = name.split("_", 1)
-        member = (types.isin(["exited", "not_exited"]) if what == "registered"
-                  else types == what).to_numpy(dtype=float)
-        columns.append(member if kind == "hh" else member * size)
-    matrix = np.column_stack(columns)
-    population = np.array([county[n] for n in names])
-    return _calibrate_matrix(design, matrix, names, population, method,
-                             f"calibrate ({method}) to frame totals {', '.join(names)}")
-
-
-def frame_total_check(design: SurveyDesign, frame: pd.DataFrame,
-                      before: SurveyDesign | None = None) -> pd.DataFrame:
-    """Weighted survey totals of every :data:`FRAME_TOTALS` quantity beside the frame's
-    (``weighted_survey``), and with ``before`` (the uncalibrated design) its totals too
-    (``weighted_uncalibrated``)."""
-    county = _frame_sums(frame)
-    types = design.data["household_type"].astype(str)
-    size = pd.to_numeric(design.data["household_size"], errors="coerce").to_numpy(float)
-    w = design.weight_values
-    w_before = None if before is None else before.weight_values
-    rows = []
-    for name, label in FRAME_TOTALS.items():
-        kind, what = name.split("_", 1)
-        member = (types.isin(["exited", "not_exited"]) if what == "registered"
-                  else types == what).to_numpy(dtype=float)
-        value = member if kind == "hh" else member * size
-        row = {"total": name, "label": label, "frame": county[name]}
-        if w_before is not None:
-            row["weighted_uncalibrated"] = float(w_before @ value)
-        row["weighted_survey"] = float(w @ value)
-        rows.append(row)
-    return pd.DataFrame(rows)
-
-
-def _frame_sums(frame: pd.DataFrame) -> dict[str, float]:
-    needed = ["hh_exited", "hh_not_exited", "hh_nonregistered", "people_exited",
-              "people_not_exited", "people_nonregistered"]
-    missing = [c for c in needed if c not in frame.columns]
-    if missing:
-        raise EvalkitError("calibration: the frame has no column " + ", ".join(missing))
-    sums = {c: float(pd.to_numeric(frame[c]).sum()) for c in needed}
-    sums["hh_registered"] = sums["hh_exited"] + sums["hh_not_exited"]
-    return sums
-
-
-def compare_indicators(uncalibrated: SurveyDesign, calibrated: SurveyDesign,
-                       frame: pd.DataFrame, thresholds: Mapping[str, float],
-                       method: str = "logit", level: float = 0.95) -> pd.DataFrame:
-    """The headline indicators from both designs, side by side, with the change in SE
-    (``se_change`` = calibrated SE / uncalibrated SE - 1) and both decisions."""
-    from evalkit.indicators import assess
-
-    before = assess(uncalibrated, frame, dict(thresholds), method=method, level=level,
-                    secondary=False)
-    after = assess(calibrated, frame, dict(thresholds), method=method, level=level,
-                   secondary=False)
-    rows = []
-    for old, new in zip(before, after, strict=True):  # a handful of indicators
-        rows.append({
-            "indicator": old.spec.key,
-            "label": old.spec.label_en,
-            "estimate_uncalibrated": old.estimate.estimate,
-            "se_uncalibrated": old.estimate.se,
-            "estimate_calibrated": new.estimate.estimate,
-            "se_calibrated": new.estimate.se,
-            "ci_low_calibrated": new.estimate.ci[0],
-            "ci_high_calibrated": new.estimate.ci[1],
-            # rounded so that an SE calibration leaves unchanged shows 0, not 1e-15
-            "se_change": round(new.estimate.se / old.estimate.se - 1, 10),
-            "decision_uncalibrated": old.decision,
-            "decision_calibrated": new.decision,
-        })
-    return pd.DataFrame(rows)

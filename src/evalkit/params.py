@@ -213,7 +213,7 @@ def _names(value: Any) -> list[str]:
     return list(value)
 
 
-# evalkit.calibration's methods and frame totals (kept here so params loads without numpy).
+# evalkit.county_totals' methods and frame totals (kept here so params loads without numpy).
 CALIBRATION_METHODS: tuple[str, ...] = ("none", "poststratify", "linear", "raking")
 FRAME_TOTAL_NAMES: tuple[str, ...] = (
     "hh_registered", "hh_exited", "hh_not_exited", "hh_nonregistered",
