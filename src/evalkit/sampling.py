@@ -876,7 +876,7 @@ def _cell_quotas(N: np.ndarray, base: np.ndarray, fill: bool) -> np.ndarray:
 
 def _draw_households(listing: _Listing, villages: pd.DataFrame, village_codes: np.ndarray,
                      per_village: Mapping[str, int], rng: np.random.Generator,
-                     fill: bool = False) -> pd.DataFrame:
+                     fill: bool = False, reserves: int = 0) -> pd.DataFrame:
     quota = np.array([per_village[g] for g in listing.groups], dtype=float)
     count = listing.village_count[village_codes]
     if np.any(count == 0):
@@ -902,8 +902,12 @@ def _draw_households(listing: _Listing, villages: pd.DataFrame, village_codes: n
     first = np.concatenate([[True], cell_start[1:] != cell_start[:-1]])
     run_start = np.maximum.accumulate(np.where(first, np.arange(len(rows)), 0))
     rank = np.arange(len(rows)) - run_start
-    take = rank < k_cell[vpos, group]
+    # With ``reserves``, the next households in the same random order of each cell are
+    # kept as its reserve list (reserve_order 1, 2, ...; 0 = sampled): the sample itself
+    # is the same as without reserves.
+    take = rank < k_cell[vpos, group] + reserves
     keep = np.argsort(rows[take], kind="stable")
+    reserve_order = np.maximum(rank[take] - k_cell[vpos, group][take] + 1, 0)[keep]
     rows, vpos, group = rows[take][keep], vpos[take][keep], group[take][keep]
     n_cell = listing.cell_size[rows]
     pi_household = np.minimum(k_cell[vpos, group], n_cell) / n_cell
@@ -915,6 +919,8 @@ def _draw_households(listing: _Listing, villages: pd.DataFrame, village_codes: n
     sample["household_prob"] = pi_household
     sample["incl_prob"] = village_prob * pi_household
     sample["weight"] = 1.0 / sample["incl_prob"].to_numpy()
+    if reserves:
+        sample["reserve_order"] = reserve_order.astype(np.int64)
     return sample
 
 
