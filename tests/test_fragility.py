@@ -17,7 +17,7 @@ from scipy import special
 
 from evalkit import SurveyDesign, fragility, indicators, intervals, plots, report
 from evalkit.decomposition import fairlie
-from evalkit.models import _batch_logit
+from evalkit.models import batch_logit
 
 matplotlib.use("Agg")
 
@@ -49,7 +49,7 @@ def _one_dissatisfied_on_dibao(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def test_batch_logit_marks_a_singular_replicate_as_nan_and_fits_the_others():
+def testbatch_logit_marks_a_singular_replicate_as_nan_and_fits_the_others():
     frame = _sample()
     X = np.column_stack([np.ones(len(frame)), frame[["nonpoor", "dibao"]].to_numpy(float)])
     y = frame["recognizes"].to_numpy(float)
@@ -58,7 +58,7 @@ def test_batch_logit_marks_a_singular_replicate_as_nan_and_fits_the_others():
     weights = np.column_stack([w, singular, w * 1.1])
     design = SurveyDesign(frame, psu="village", weights="weight")
     start = design.logit("recognizes ~ nonpoor + dibao").params.to_numpy()
-    betas = _batch_logit(X, y, weights, start)
+    betas = batch_logit(X, y, weights, start)
     assert np.all(np.isnan(betas[1]))
     assert np.all(np.isfinite(betas[[0, 2]]))
     # Scaling all weights does not move a weighted MLE.
@@ -66,13 +66,13 @@ def test_batch_logit_marks_a_singular_replicate_as_nan_and_fits_the_others():
     np.testing.assert_allclose(betas[0], start, rtol=1e-6)
 
 
-def test_batch_logit_marks_a_separated_replicate_as_nan():
+def testbatch_logit_marks_a_separated_replicate_as_nan():
     frame = _sample()
     X = np.column_stack([np.ones(len(frame)), frame["dibao"].to_numpy(float)])
     y = frame["recognizes"].to_numpy(float)
     y[frame["dibao"].to_numpy() == 1] = 1.0  # dibao households all recognize: separation
     w = frame["weight"].to_numpy(float)
-    betas = _batch_logit(X, y, w[:, None], np.zeros(2))
+    betas = batch_logit(X, y, w[:, None], np.zeros(2))
     assert np.all(np.isnan(betas[0]))
 
 

@@ -94,7 +94,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         args.out,
         notebooks_dir=args.notebooks,
         workers=args.workers,
-        progress=None if args.quiet else pipeline._stderr_progress,
+        progress=None if args.quiet else pipeline.stderr_progress,
         cell_timeout=args.cell_timeout,
     )
     print(result.run_dir / "index.html")
@@ -105,7 +105,7 @@ def _cmd_refresh(args: argparse.Namespace) -> int:
     from evalkit import pipeline
 
     pipeline.refresh_notebooks(args.notebooks, progress=None if args.quiet else
-                               pipeline._stderr_progress)
+                               pipeline.stderr_progress)
     return EXIT_OK
 
 
