@@ -169,7 +169,8 @@ def compare_indicators(uncalibrated: SurveyDesign, calibrated: SurveyDesign,
             "ci_low_calibrated": new.estimate.ci[0],
             "ci_high_calibrated": new.estimate.ci[1],
             # rounded so that an SE calibration leaves unchanged shows 0, not 1e-15
-            "se_change": round(new.estimate.se / old.estimate.se - 1, 10),
+            "se_change": (round(new.estimate.se / old.estimate.se - 1, 10)
+                          if old.estimate.se > 0 else float("nan")),
             "decision_uncalibrated": old.decision,
             "decision_calibrated": new.decision,
         })
