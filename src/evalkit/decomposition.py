@@ -163,6 +163,7 @@ class Decomposition:
     formula: str
     replicates: np.ndarray | None = field(default=None, repr=False)
     notes: list[str] = field(default_factory=list)
+    failed_replicates: int = 0  # bootstrap replicates whose model could not be fitted
 
 
 def _phi(totals: np.ndarray, slopes: np.ndarray, n_vars: int, sets: list[np.ndarray]
@@ -281,6 +282,7 @@ def fairlie(design: SurveyDesign, outcome: str = "recognizes", group: str = "non
         notes.append("group differences in the covariates cancel out (D near 0): Yun weights "
                      "and the detailed contributions are undefined")
     draws: np.ndarray | None = None
+    failed_replicates = 0
     # The linearized SE is cheap (one variance_of_totals call) and is reported beside the
     # bootstrap one as a check, so it is computed whatever the method.
     se_linearized = _linearized_se(design, pooled, w, g, y, V, X_no_group, beta, n_vars,
@@ -297,15 +299,35 @@ def fairlie(design: SurveyDesign, outcome: str = "recognizes", group: str = "non
             betas = _batch_logit(X, y, block, beta)
             pieces.append(components(block, betas))
         draws = np.concatenate(pieces, axis=0)
+        # A replicate whose pooled model cannot be fitted (singular or separated: see
+        # models._batch_logit) is dropped and counted, never fatal.
+        fitted = np.isfinite(draws[:, -2])  # the explained part needs the coefficients
+        failed_replicates = int(replicates - fitted.sum())
+        draws = draws[fitted]
+        if failed_replicates:
+            notes.append(
+                f"{failed_replicates} of {replicates} bootstrap replicates could not refit the "
+                "pooled model (the drawn villages left a covariate without variation or "
+                "separated the answers) and were dropped; the intervals rest on the other "
+                f"{replicates - failed_replicates}"
+            )
+        if draws.shape[0] < max(20, replicates // 2):
+            notes.append(
+                f"only {draws.shape[0]} of {replicates} bootstrap replicates could be fitted: "
+                "the bootstrap intervals are not estimable; linearized intervals are shown"
+            )
+            method = "linearization"
+    if method == "linearization":
+        se = se_linearized
+        t = t_quantile(level, df)
+        low, high = estimate - t * se, estimate + t * se
+    else:
+        assert draws is not None
         # Robust to the heavy tails of ratio statistics (module docstring).
         quartiles = np.nanpercentile(draws, [25, 75], axis=0)
         se = (quartiles[1] - quartiles[0]) / _IQR_TO_SD
         bounds = np.nanpercentile(draws, [50 * (1 - level), 50 * (1 + level)], axis=0)
         low, high = bounds[0], bounds[1]
-    else:
-        se = se_linearized
-        t = t_quantile(level, df)
-        low, high = estimate - t * se, estimate + t * se
     labels = (["rate_poor", "rate_nonpoor"] if group == "nonpoor"
               else [f"rate_{group}_0", f"rate_{group}_1"])
     component_names = [*labels, "gap", *set_names, "explained", "unexplained"]
@@ -329,6 +351,7 @@ def fairlie(design: SurveyDesign, outcome: str = "recognizes", group: str = "non
         formula=formula,
         replicates=draws,
         notes=notes,
+        failed_replicates=failed_replicates,
     )
 
 

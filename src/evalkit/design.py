@@ -142,6 +142,11 @@ class SurveyDesign:
     _stratum: np.ndarray = field(init=False, repr=False)
     _n_strata: int = field(init=False, repr=False)
     _n_psu: int = field(init=False, repr=False)
+    # Calibration steps (evalkit.calibration) applied to the influence values before the
+    # per-PSU totals, as R's design$postStrata; and, for a design built from a calibrated
+    # one row per person, the calibrated row each row belongs to.
+    _calibration: tuple = field(init=False, repr=False, default=())
+    _calibration_rows: np.ndarray | None = field(init=False, repr=False, default=None)
 
     def __post_init__(self) -> None:
         data = self.data
@@ -379,6 +384,35 @@ class SurveyDesign:
         object.__setattr__(sub, "domain", self.domain & mask_values)
         return sub
 
+    # --- calibration (evalkit.calibration) -------------------------------------------
+    @property
+    def is_calibrated(self) -> bool:
+        """True when the weights were post-stratified, raked or calibrated."""
+        return bool(self._calibration)
+
+    def poststratify(self, column: str | Sequence[str], counts) -> SurveyDesign:
+        """A new design post-stratified to population ``counts`` ``{level: count}`` of
+        ``column``, as R's ``postStratify``; see :func:`evalkit.calibration.poststratify`."""
+        from evalkit.calibration import poststratify
+
+        return poststratify(self, column, counts)
+
+    def rake(self, margins, **options) -> SurveyDesign:
+        """A new design raked to ``margins`` ``{column: {level: count}}``, as R's ``rake``;
+        see :func:`evalkit.calibration.rake`."""
+        from evalkit.calibration import rake
+
+        return rake(self, margins, **options)
+
+    def calibrate(self, formula: str | Sequence[str], totals, calfun: str = "linear",
+                  **options) -> SurveyDesign:
+        """A new design calibrated to model-matrix ``totals`` (``Intercept`` for the
+        population size), ``calfun`` ``"linear"`` or ``"raking"``, as R's ``calibrate``;
+        see :func:`evalkit.calibration.calibrate`."""
+        from evalkit.calibration import calibrate
+
+        return calibrate(self, formula, totals, calfun, **options)  # type: ignore[arg-type]
+
     # --- variance engine ------------------------------------------------------------
     def variance_of_totals(self, weighted_scores: np.ndarray) -> np.ndarray:
         """Covariance matrix of the totals of ``weighted_scores`` under the design.
@@ -390,6 +424,10 @@ class SurveyDesign:
         x = np.asarray(weighted_scores, dtype=float)
         if x.ndim == 1:
             x = x[:, None]
+        if self._calibration:
+            from evalkit.calibration import residualise
+
+            x = residualise(self, x)
         k = x.shape[1]
         total = np.zeros((k, k))
         for stage in self._stages:

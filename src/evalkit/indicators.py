@@ -31,6 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from evalkit.calibration import carry
 from evalkit.design import Estimate, SurveyDesign, t_quantile
 from evalkit.errors import EvalkitError
 from evalkit.intervals import logit_interval
@@ -140,11 +141,13 @@ def people_design(design: SurveyDesign, count: str, size: str, flag: str = "affe
     if psu is None:
         persons["_household_row"] = household
         psu = "_household_row"
-    return SurveyDesign(
+    people = SurveyDesign(
         persons, psu=psu, strata=design.strata, weights=design.weights,
         probs=design.probs, fpc=design.fpc, lonely_psu=design.lonely_psu,
         domain=design.domain[household],
     )
+    # A calibrated household design passes on its weights and calibration residuals.
+    return carry(design, people, household)
 
 
 def people_rate(design: SurveyDesign, count: str, size: str, method: str = "logit",

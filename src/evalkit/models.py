@@ -237,19 +237,47 @@ def _batch_logit(X: np.ndarray, y: np.ndarray, weights: np.ndarray, start: np.nd
     ``weights`` is ``(n, B)``; returns ``(B, p)`` coefficients. Newton-Raphson from
     ``start`` (the full-sample estimate), vectorized over replicates: each step forms the
     ``B`` weighted Gram matrices with one ``einsum`` and solves them together.
+
+    A replicate whose fit does not exist is returned as a row of NaN, never an error: its
+    Gram matrix is singular (a drawn set of villages leaves a covariate without variation,
+    e.g. no dibao household among the dissatisfied ones), its Newton steps do not settle
+    (separation: coefficients run off to infinity) or its coefficients are not finite.
+    Callers drop such replicates and say how many (:func:`evalkit.decomposition.fairlie`).
     """
     n_rep = weights.shape[1]
-    beta = np.tile(start, (n_rep, 1))
+    n_par = X.shape[1]
+    beta = np.tile(start, (n_rep, 1)).astype(float)
+    failed = np.zeros(n_rep, dtype=bool)
+    settled = np.zeros(n_rep, dtype=bool)
     for _ in range(max_iterations):
-        eta = X @ beta.T  # (n, B)
-        mu = special.expit(eta)
-        working = weights * mu * (1.0 - mu)
-        gram = np.einsum("nb,nj,nk->bjk", working, X, X, optimize=True)
-        score = (X.T @ (weights * (y[:, None] - mu))).T  # (B, p)
-        step = np.linalg.solve(gram, score[:, :, None])[:, :, 0]
-        beta = beta + step
-        if np.max(np.abs(step)) < tolerance * (1.0 + np.max(np.abs(beta))):
+        active = ~(failed | settled)
+        if not np.any(active):
             break
+        eta = X @ beta[active].T  # (n, B_active)
+        mu = special.expit(eta)
+        w_active = weights[:, active]
+        working = w_active * mu * (1.0 - mu)
+        gram = np.einsum("nb,nj,nk->bjk", working, X, X, optimize=True)
+        score = (X.T @ (w_active * (y[:, None] - mu))).T  # (B, p)
+        # Equilibrate, then treat a reciprocal condition number below 1e-12 as singular.
+        diag = np.einsum("bjj->bj", gram)
+        positive = np.all(diag > 0, axis=1)
+        scale = 1.0 / np.sqrt(np.where(diag > 0, diag, 1.0))
+        scaled = gram * scale[:, :, None] * scale[:, None, :]
+        eigen = np.linalg.eigvalsh(scaled)
+        singular = ~positive | (eigen[:, 0] <= 1e-12 * np.maximum(eigen[:, -1], 1e-300))
+        safe = np.where(singular[:, None, None], np.eye(n_par), scaled)
+        step = scale * np.linalg.solve(safe, (score * scale)[:, :, None])[:, :, 0]
+        step[singular] = 0.0
+        index = np.flatnonzero(active)
+        beta[index] = beta[index] + step
+        bad = singular | ~np.all(np.isfinite(beta[index]), axis=1)
+        failed[index[bad]] = True
+        small = np.max(np.abs(step), axis=1) < tolerance * (
+            1.0 + np.max(np.abs(beta[index]), axis=1))
+        settled[index[small & ~bad]] = True
+    failed |= ~settled
+    beta[failed] = np.nan
     return beta
 
 

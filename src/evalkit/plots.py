@@ -39,6 +39,17 @@ def as_image(fig: Figure, dpi: int = 110):
     return Image(data=figure_png(fig, dpi=dpi), format="png")
 
 
+def _xerr(estimate: float, low: float, high: float) -> list[list[float]]:
+    """Error-bar lengths ``[[estimate - low], [high - estimate]]``, never negative.
+
+    An interval not estimable (NaN bounds) draws no bar, only the point; a bound equal to
+    the estimate up to rounding (a one-sided zero-event interval) draws a zero-length arm.
+    """
+    below = estimate - low if np.isfinite(low) else 0.0
+    above = high - estimate if np.isfinite(high) else 0.0
+    return [[max(below, 0.0)], [max(above, 0.0)]]
+
+
 def forest_plot(table: pd.DataFrame, title: str = "Indicators against their thresholds",
                 label_column: str = "label") -> Figure:
     """Estimate, interval, official plain ratio and threshold, one panel per indicator.
@@ -56,11 +67,12 @@ def forest_plot(table: pd.DataFrame, title: str = "Indicators against their thre
         e, lo, hi = (row["estimate"] * 100, row["ci_low"] * 100, row["ci_high"] * 100)
         official = row["official"] * 100
         threshold = float(row["threshold"]) * 100 if pd.notna(row["threshold"]) else None
-        ax.errorbar([e], [0], xerr=[[e - lo], [hi - e]], fmt="o", color=colour,
+        ax.errorbar([e], [0], xerr=_xerr(e, lo, hi), fmt="o", color=colour,
                     elinewidth=3, capsize=5, markersize=7, label="design-based estimate")
         ax.plot([official], [0], marker="x", color="black", markersize=8, linestyle="none",
                 label="official plain ratio")
-        span = [lo, hi, official] + ([threshold] if threshold is not None else [])
+        span = [v for v in (e, lo, hi, official) if np.isfinite(v)] + (
+            [threshold] if threshold is not None else [])
         if threshold is not None:
             ax.axvline(threshold, color="#0969da", linestyle="--", linewidth=1.5,
                        label="threshold")
@@ -96,7 +108,7 @@ def interval_plot(labels, estimate, low, high, *, title: str,
     fig, ax = plt.subplots(figsize=(7.5, 0.5 * len(estimate) + 1.3))
     y = np.arange(len(estimate))[::-1]
     for yi, e, lo, hi, colour in zip(y, estimate, low, high, colours, strict=True):
-        ax.errorbar([e], [yi], xerr=[[e - lo], [hi - e]], fmt="o", color=colour,
+        ax.errorbar([e], [yi], xerr=_xerr(e, lo, hi), fmt="o", color=colour,
                     elinewidth=3, capsize=5)
     if reference is not None:
         ax.axvline(reference * scale, color="#cf222e", linestyle="--", linewidth=1.5,
