@@ -53,6 +53,7 @@ bench: $(STAMP)
 	$(PY) bench/bench_models.py
 	$(PY) bench/bench_sampling.py
 	$(PY) bench/run_timing.py --params $(PARAMS)
+	$(PY) bench/province_timing.py --full 24 --tables 100
 
 venv: $(STAMP)
 

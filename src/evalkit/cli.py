@@ -85,9 +85,10 @@ def _cmd_province(args: argparse.Namespace) -> int:
 
 def _cmd_refresh(args: argparse.Namespace) -> int:
     from evalkit import pipeline
+    from evalkit.province import NOTEBOOK
 
-    pipeline.refresh_notebooks(args.notebooks, progress=None if args.quiet else
-                               pipeline._stderr_progress)
+    pipeline.refresh_notebooks(args.notebooks, (*pipeline.PLAN, NOTEBOOK),
+                               progress=None if args.quiet else pipeline._stderr_progress)
     return EXIT_OK
 
 

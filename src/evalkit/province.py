@@ -61,7 +61,16 @@ HEADLINE_KEYS = ("wrong_exit", "missed", "incidence", "recognition")
 RATE_COLUMNS = ("village", "household_size", "people_wrongly_exited", "people_missed",
                 "recognizes", "exited", "nonpoor")
 FRAME_COLUMNS_PREFIX = "people"
+# The province's technical notebook: run by `evalkit province` on the province folder, and
+# refreshed with the county notebooks (`make refresh`), whose default is an example province.
+NOTEBOOK_NAME = "05_province"
 STATUS_OK, STATUS_CACHED, STATUS_FAILED = "done", "unchanged (skipped)", "failed"
+
+
+def _notebook_spec() -> Any:
+    from evalkit.pipeline import NotebookSpec
+
+    return NotebookSpec(NOTEBOOK_NAME)
 
 
 # --- the province params file ----------------------------------------------------------------
@@ -607,3 +616,10 @@ def run_province(
 
 def _stderr(message: str) -> None:
     print(f"evalkit: {message}", file=sys.stderr, flush=True)
+
+
+def __getattr__(name: str) -> Any:
+    # NOTEBOOK is made lazily: importing evalkit.pipeline pulls in nbformat.
+    if name == "NOTEBOOK":
+        return _notebook_spec()
+    raise AttributeError(name)

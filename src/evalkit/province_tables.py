@@ -19,9 +19,11 @@ from __future__ import annotations
 
 import base64
 import html
+import io
 import json
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -202,19 +204,30 @@ def _label(key: str, lang: str) -> str:
     return spec.label_zh if lang == "zh" else spec.label_en
 
 
-def forest_png(part: pd.DataFrame, key: str, lang: str, level: float,
-               threshold: float | None) -> bytes:
-    """A sorted forest plot of one indicator over the counties, with the threshold line."""
+def forest_figure(part: pd.DataFrame, key: str, lang: str, level: float,
+                  threshold: float | None) -> Any:
+    """A sorted forest plot of one indicator over the counties, with the threshold line.
+
+    ``part`` holds one indicator's rows of the ranking table (county, estimate, ci_low,
+    ci_high, decision); colours follow the verdicts.
+    """
     from evalkit import plots
 
     part = part.sort_values("estimate", ascending=False)
     palette = {"pass": "#1a7f37", "fail": "#cf222e", "cannot tell": "#bf8700"}
     colours = [palette.get(str(d), "#57606a") for d in part["decision"]]
-    fig = plots.interval_plot(
+    return plots.interval_plot(
         part["county"].tolist(), part["estimate"], part["ci_low"], part["ci_high"],
         title=_t(lang, "forest", label=_label(key, lang), level=level),
         reference=threshold, reference_label=_t(lang, "threshold"), colours=colours)
-    return plots.figure_png(fig, dpi=90)
+
+
+def forest_png(part: pd.DataFrame, key: str, lang: str, level: float,
+               threshold: float | None) -> bytes:
+    """:func:`forest_figure` as PNG bytes (for the self-contained page)."""
+    from evalkit import plots
+
+    return plots.figure_png(forest_figure(part, key, lang, level, threshold), dpi=90)
 
 
 def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
@@ -409,3 +422,101 @@ def _run_province_notebook(run_dir: Path, lang: str, notebooks_dir: Path,
     nbformat.write(nb, executed)
     render_notebook(nb, run_dir / "05_province.html", hide_code=False, lang=lang)
     return "05_province.html"
+
+
+# --- a finished province run, for notebook 05 ----------------------------------------------------
+
+
+@dataclass
+class ProvinceRun:
+    """The tables of a province run (or of the in-memory example province)."""
+
+    name: str
+    lang: str
+    level: float
+    thresholds: dict[str, float]
+    status: pd.DataFrame
+    indicators: pd.DataFrame
+    ranking: pd.DataFrame
+    rates: pd.DataFrame | None
+
+    def worst(self, key: str, k: int = WORST) -> list[str]:
+        """Counties surely among the ``k`` worst on ``key`` (simultaneous sets)."""
+        from evalkit.indicators import SPECS
+
+        return surely_worst(self.ranking, key, SPECS[key].direction, k)
+
+    def rank_sets(self, key: str) -> pd.DataFrame:
+        """One indicator's ranking, best rank first, sets written ``low-high``."""
+        part = self.ranking[self.ranking["indicator"] == key].sort_values(["rank", "county"])
+        return pd.DataFrame({
+            "county": part["county"].to_numpy(), "estimate": part["estimate"].to_numpy(),
+            "decision": part["decision"].to_numpy(), "rank": part["rank"].to_numpy(),
+            "marginal_set": [f"{a}-{b}" for a, b in zip(part["rank_low"],
+                                                         part["rank_high"], strict=True)],
+            "simultaneous_set": [f"{a}-{b}" for a, b in zip(
+                part["rank_low_simultaneous"], part["rank_high_simultaneous"], strict=True)],
+        })
+
+    def figure(self, key: str) -> Any:
+        part = self.ranking[self.ranking["indicator"] == key]
+        return forest_figure(part, key, self.lang, self.level, self.thresholds.get(key))
+
+
+def load_run(province_dir: str | Path) -> ProvinceRun:
+    """Read a province run folder written by ``evalkit province``."""
+    folder = Path(province_dir)
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise EvalkitError(f"{folder}: not a province run folder ({exc})") from None
+    values = manifest["params"]
+    tables = folder / "tables"
+    rates_path = tables / "province_rates.csv"
+    return ProvinceRun(
+        name=manifest["province"], lang=values["lang"], level=values["level"],
+        thresholds=values["thresholds"],
+        status=pd.read_csv(tables / "province_status.csv", keep_default_na=False),
+        indicators=pd.read_csv(tables / "province_indicators.csv"),
+        ranking=pd.read_csv(tables / "province_ranking.csv"),
+        rates=pd.read_csv(rates_path) if rates_path.is_file() else None)
+
+
+def example_run(n_counties: int = 4, seed: int = 20190815, lang: str = "en") -> ProvinceRun:
+    """A synthetic province computed in this process (no Dask): the notebook's default.
+
+    The same steps as ``evalkit province --tables-only``: each county's indicator table by
+    :func:`evalkit.province.inspect_county`, then ranking and province-wide rates.
+    """
+    import copy
+    import tempfile
+
+    from evalkit import synth
+    from evalkit.params import DEFAULTS
+    from evalkit.province import CountyJob, inspect_county
+
+    values = copy.deepcopy(DEFAULTS)
+    values["lang"] = lang
+    inspections, tables = [], []
+    with tempfile.TemporaryDirectory(prefix="evalkit-example-province-") as tmp:
+        written = synth.write_province_data(Path(tmp), seed=seed, n_counties=n_counties)
+        for k, paths in enumerate(written.values(), start=1):
+            name = f"county_{k:02d}"
+            county = dict(values, run_name=name,
+                          data={"frame": "frame.csv", "survey": "survey.csv"})
+            job = CountyJob(name, county, {"frame.csv": paths["frame"].read_bytes(),
+                                           "survey.csv": paths["survey"].read_bytes()},
+                            tables_only=True)
+            result = inspect_county(job)
+            if result.problem is not None:
+                raise EvalkitError(f"{name}: {result.problem}")
+            inspections.append(result)
+            table = pd.read_csv(io.BytesIO(result.files["tables/indicators.csv"]))
+            tables.append(table[table["indicator"].isin(HEADLINE)].assign(county=name))
+    indicators = pd.concat(tables, ignore_index=True)
+    ranking = ranking_table(indicators, level=values["level"], seed=values["seed"])
+    status = pd.DataFrame({"county": [i.name for i in inspections], "status": "done",
+                           "error": ""})
+    return ProvinceRun(f"synthetic province ({n_counties} counties, seed {seed})", lang,
+                       values["level"], values["thresholds"], status, indicators, ranking,
+                       province_rates(inspections, values))
