@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import shutil
@@ -9,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import pandas as pd
@@ -20,6 +22,17 @@ from evalkit.province import load_province, run_province
 from evalkit.province_tables import RANKING_COLUMNS
 
 SEED = 20190815
+
+
+@pytest.fixture(autouse=True)
+def _collect_dask_event_loops():
+    """distributed leaves an event loop to the garbage collector after a LocalCluster
+    closes; collect it here, so its ResourceWarning does not land in a later test that
+    records warnings."""
+    yield
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        gc.collect()
 
 
 def _province(folder: Path, n: int, run_name: str = "prov") -> Path:

@@ -340,6 +340,23 @@ def _tables_only_files(job: CountyJob, inputs: Any) -> dict[str, bytes]:
     }
 
 
+@contextlib.contextmanager
+def _task_folder(job: CountyJob) -> Any:
+    """A private folder for the task, named by the county and a hash of its inputs.
+
+    The notebooks show the folder of their params file (papermill injects it), so a fixed
+    name makes the county's notebooks and HTML the same bytes on every worker and rerun.
+    """
+    digest = _sha(job.params_bytes() + b"".join(_sha(b).encode() for b in job.files.values()))
+    folder = Path(tempfile.gettempdir()) / "evalkit-province" / f"{job.name}-{digest[:16]}"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def run_county(job: CountyJob) -> CountyOutput:
     """Run one county's full assessment with :func:`evalkit.pipeline.run` (a task).
 
@@ -349,8 +366,7 @@ def run_county(job: CountyJob) -> CountyOutput:
     from evalkit import pipeline
 
     t0 = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="evalkit-county-") as tmp:
-        folder = Path(tmp)
+    with _task_folder(job) as folder:
         params_path = _materialize(job, folder)
         try:
             result = pipeline.run(params_path, folder / "out", notebooks_dir=folder / "notebooks",
@@ -551,8 +567,9 @@ def run_province(
         # 1. load and validate every county (and, tables only, estimate) before any run.
         futures = client.map(inspect_county, [jobs[n] for n in names], key=[
             f"inspect-{n}-{_sha(os.urandom(8))[:8]}" for n in names])
+        owner = {f.key: n for f, n in zip(futures, names, strict=True)}
         for future in as_completed(futures):
-            result: Inspection = future.result()
+            result: Inspection = _result(future, owner, lambda n, e: Inspection(n, e))
             inspections[result.name] = result
             if result.problem is not None:
                 statuses[result.name] = CountyStatus(result.name, STATUS_FAILED,
@@ -580,8 +597,10 @@ def run_province(
                 report(f"running {len(to_run)} counties on {n_workers} workers")
             futures = client.map(run_county, [jobs[n] for n in to_run], key=[
                 f"county-{n}-{_sha(os.urandom(8))[:8]}" for n in to_run])
+            owner = {f.key: n for f, n in zip(futures, to_run, strict=True)}
             for future in as_completed(futures):
-                output: CountyOutput = future.result()
+                output: CountyOutput = _result(future, owner,
+                                               lambda n, e: CountyOutput(n, {}, e, 0.0))
                 if output.error is None:
                     write_county_dir(counties_dir, output.name, output.files)
                     statuses[output.name] = CountyStatus(output.name, STATUS_OK, None,
@@ -612,6 +631,15 @@ def run_province(
            f"{len(ordered) - len(bad)} of {len(ordered)} counties ok, {len(bad)} failed"
            + (": " + ", ".join(s.name for s in bad) if bad else "") + ")")
     return ProvinceResult(run_dir, ordered, seconds, ranking)
+
+
+def _result(future: Any, owner: dict[str, str], failed: Callable[[str, str], Any]) -> Any:
+    """The task's result; a task that could not finish (a worker that died, a lost
+    connection) becomes a failed county named with the reason, instead of stopping all."""
+    try:
+        return future.result()
+    except Exception as exc:  # noqa: BLE001 - contained: the others go on
+        return failed(owner[future.key], f"task failed on the cluster: {_one_line(exc)}")
 
 
 def _stderr(message: str) -> None:
