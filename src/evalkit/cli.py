@@ -23,7 +23,8 @@ EXIT_ERROR = 2
 
 
 def _check_data_files(data_paths: dict[str, Path],
-                      design: dict[str, object] | None = None) -> None:
+                      design: dict[str, object] | None = None,
+                      followup: dict[str, object] | None = None) -> None:
     """Load the run's frame and survey and build its design before any kernel starts.
 
     A bad data file then stops the run with the validation report (one problem a line,
@@ -42,13 +43,29 @@ def _check_data_files(data_paths: dict[str, Path],
     except EvalkitError as exc:
         raise EvalkitError(f"{survey.name} with the params' design block: {exc}; nothing "
                            "was run") from None
+    if followup:
+        # The re-check survey: the same checks, against its frame and the first round.
+        from evalkit import followup as followup_module
+
+        recheck = {"survey": str(data_paths["followup.survey"]),
+                   "frame": str(data_paths.get("followup.frame", frame))}
+        try:
+            followup_module.load_followup({"frame": str(frame), "survey": str(survey)},
+                                          design or {}, recheck)
+        except ProblemsError as exc:
+            raise ProblemsError(f"the run's data files have problems; nothing was run\n{exc}"
+                                ) from None
+        except EvalkitError as exc:
+            raise EvalkitError(f"{data_paths['followup.survey'].name} with the params' design "
+                               f"block: {exc}; nothing was run") from None
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from evalkit import params, pipeline
 
     checked = params.load_params(args.params)
-    _check_data_files(checked.data_paths, checked.values.get("design"))
+    _check_data_files(checked.data_paths, checked.values.get("design"),
+                      checked.values.get("followup"))
     if args.check:
         print(json.dumps(checked.values, indent=2, ensure_ascii=False))
         for key, path in checked.data_paths.items():
@@ -87,7 +104,7 @@ def _cmd_refresh(args: argparse.Namespace) -> int:
     from evalkit import pipeline
     from evalkit.province import NOTEBOOK
 
-    pipeline.refresh_notebooks(args.notebooks, (*pipeline.PLAN, NOTEBOOK),
+    pipeline.refresh_notebooks(args.notebooks, (*pipeline.ALL_NOTEBOOKS, NOTEBOOK),
                                progress=None if args.quiet else pipeline._stderr_progress)
     return EXIT_OK
 
@@ -109,6 +126,12 @@ def _cmd_synth(args: argparse.Namespace) -> int:
         written = synth.write_province_data(Path(args.out), seed=args.seed,
                                             n_counties=args.province)
         items = [p for county in written.values() for p in county.values()]
+    elif args.followup:
+        from evalkit import recheck
+        if args.out:
+            items = list(recheck.write_recheck(Path(args.out)).values())
+        else:
+            items = list(recheck.write_packaged_recheck().values())
     elif args.half_registered:
         if not args.out:
             raise EvalkitError("synth --half-registered needs --out DIR (the packaged default "
@@ -191,6 +214,11 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--half-registered", action="store_true",
                        help="the variant whose sample is half registered (villages by PPS "
                             "on registered households)")
+    synth.add_argument("--followup", action="store_true",
+                       help="a re-check sample of the default county after the "
+                            "rectification (survey.csv, truth.json with the true changes); "
+                            "without --out, the packaged recheck_survey.csv and "
+                            "recheck_truth.json")
     synth.add_argument("--seed", type=int, default=20190815,
                        help="seed of the province (the default county has a fixed seed)")
     synth.set_defaults(func=_cmd_synth)

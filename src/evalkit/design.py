@@ -572,6 +572,17 @@ class SurveyDesign:
 
         return logit(self, formula, **options)
 
+    def difference(self, variable: str, by: str, levels: Sequence[object],
+                   denominator: str | None = None, level: float = 0.95) -> Estimate:
+        """Change ``levels[1]`` minus ``levels[0]`` of a mean (or a ratio with
+        ``denominator``) on a design stacking two rounds, as R's ``svyby(..., covmat=TRUE)``
+        then ``svycontrast``. A PSU in both rounds carries their covariance. See
+        :func:`evalkit.change.difference`.
+        """
+        from evalkit.change import difference
+
+        return difference(self, variable, by, levels, denominator=denominator, level=level)
+
     # --- internals ----------------------------------------------------------------------
     def _values(self, column: str) -> np.ndarray:
         return _numeric(self.data, column, "column", allow_nan=True)

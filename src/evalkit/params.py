@@ -251,6 +251,63 @@ SCHEMA: dict[str, Any] = {
 }
 
 
+# Optional top-level sections: absent from DEFAULTS (a run without them is unchanged) and
+# from the notebooks' parameters unless given.
+FOLLOWUP_DEFAULTS: dict[str, Any] = {"survey": None, "frame": None, "label": "re-check"}
+# Rates a rectification target may name (evalkit.indicators.SPECS and the re-check's water
+# indicator; tests/test_followup.py keeps them in step) and the counts.
+TARGET_RATES: tuple[str, ...] = (
+    "wrong_exit", "missed", "recognition", "incidence", "industry_support", "microcredit",
+    "public_welfare_job", "dibao_not_exited", "water_in_home_nonpoor",
+)
+TARGET_COUNTS: tuple[str, ...] = ("microcredit_households",)
+
+
+def _optional_text(value: Any) -> str | None:
+    return None if value is None else _text(value)
+
+
+def _count(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise _BadValueError(f"expected a number, got {_got(value)}")
+    if not math.isfinite(value) or value < 0:
+        raise _BadValueError(f"{value:g} is out of range, expected a count of at least 0")
+    return value
+
+
+FOLLOWUP_SCHEMA: dict[str, Check] = {
+    "survey": _data_path, "frame": _optional_text, "label": _text,
+}
+TARGETS_SCHEMA: dict[str, Check] = {
+    **{key: _number(0, 1) for key in TARGET_RATES},
+    **{key: _count for key in TARGET_COUNTS},
+}
+
+
+def _validate_optional(raw: Mapping[Any, Any], source: Path) -> dict[str, Any]:
+    """The optional ``followup`` and ``targets`` sections, when given (None: left out)."""
+    out: dict[str, Any] = {}
+    if raw.get("followup") is not None:
+        given = raw["followup"]
+        if not isinstance(given, Mapping):
+            raise EvalkitError(f"{source}: followup: expected a section with keys "
+                               f"{', '.join(FOLLOWUP_SCHEMA)}, got {_describe(given)}")
+        if "survey" not in given:
+            raise EvalkitError(f"{source}: followup.survey: missing; expected the re-check "
+                               "survey file")
+        out["followup"] = _validate_tree(given, FOLLOWUP_SCHEMA, FOLLOWUP_DEFAULTS,
+                                         "followup.", source)
+    if raw.get("targets") is not None:
+        given = raw["targets"]
+        if not isinstance(given, Mapping):
+            raise EvalkitError(f"{source}: targets: expected a section with keys among "
+                               f"{', '.join(TARGETS_SCHEMA)}, got {_describe(given)}")
+        checked = _validate_tree(given, TARGETS_SCHEMA, dict.fromkeys(TARGETS_SCHEMA),
+                                 "targets.", source)
+        out["targets"] = {k: v for k, v in checked.items() if k in given}
+    return out
+
+
 @dataclass(frozen=True)
 class Params:
     """A validated params file.
@@ -326,7 +383,7 @@ def _validate_tree(
                 close = difflib.get_close_matches(str(key), list(schema), n=1)
                 if close:
                     hint = f" (did you mean '{prefix}{close[0]}'?)"
-            allowed = ", ".join(schema)
+            allowed = ", ".join([*schema, *(("followup", "targets") if not prefix else ())])
             raise EvalkitError(f"{source}: unknown key '{name}'{hint}; expected one of: {allowed}")
     for key, rule in schema.items():
         name = f"{prefix}{key}"
@@ -357,6 +414,13 @@ def _check_data(values: dict[str, Any], source: Path) -> dict[str, Path]:
         except EvalkitError as exc:
             raise EvalkitError(f"{source}: data.{key}: {exc}") from None
         paths[f"data.{key}"] = path.resolve()
+    for key, spec in (values.get("followup") or {}).items():
+        if key in ("survey", "frame") and spec is not None:
+            try:
+                path = resolve_data_path(spec, source.parent)
+            except EvalkitError as exc:
+                raise EvalkitError(f"{source}: followup.{key}: {exc}") from None
+            paths[f"followup.{key}"] = path.resolve()
     return paths
 
 
@@ -367,7 +431,10 @@ def validate(raw: Any, source: Path | str = "<params>", *, check_files: bool = T
         raw = {}
     if not isinstance(raw, Mapping):
         raise EvalkitError(f"{source}: expected a mapping of keys to values at the top level")
-    values = _validate_tree(raw, SCHEMA, DEFAULTS, "", source)
+    optional = {k: raw[k] for k in ("followup", "targets") if k in raw}
+    rest = {k: v for k, v in raw.items() if k not in optional}
+    values = _validate_tree(rest, SCHEMA, DEFAULTS, "", source)
+    values.update(_validate_optional(optional, source))
     data_paths = _check_data(values, source) if check_files else {}
     return Params(values=values, source=source, data_paths=data_paths)
 

@@ -93,6 +93,15 @@ PLAN: tuple[NotebookSpec, ...] = (
     NotebookSpec("03_satisfaction"),
     NotebookSpec("04_summary", policy=True, final=True),
 )
+#: Runs beside 01-03 when the params have a ``followup`` block (the re-check round).
+FOLLOWUP_NOTEBOOK = NotebookSpec("05_followup")
+#: Every committed notebook (what ``make refresh`` re-executes).
+ALL_NOTEBOOKS: tuple[NotebookSpec, ...] = (*PLAN[:-1], FOLLOWUP_NOTEBOOK, PLAN[-1])
+
+
+def plan_for(params: Params) -> tuple[NotebookSpec, ...]:
+    """The notebooks a run executes: :data:`PLAN`, plus 05 when ``followup`` is given."""
+    return ALL_NOTEBOOKS if params.values.get("followup") else PLAN
 
 
 @dataclass
@@ -568,7 +577,7 @@ def run(
     out_dir: Path | str = "outputs",
     *,
     notebooks_dir: Path | str | None = None,
-    plan: Iterable[NotebookSpec] = PLAN,
+    plan: Iterable[NotebookSpec] | None = None,
     workers: int | None = None,
     progress: Callable[[str], None] | None = _stderr_progress,
     kernel_name: str = KERNEL_NAME,
@@ -584,7 +593,7 @@ def run(
     started_at = time.time()
     t0 = time.perf_counter()
     params = params_path if isinstance(params_path, Params) else load_params(params_path)
-    plan = tuple(plan)
+    plan = plan_for(params) if plan is None else tuple(plan)
     nb_dir = Path(notebooks_dir) if notebooks_dir is not None else default_notebooks_dir()
     nb_dir = nb_dir.resolve()
     for spec in plan:
@@ -694,7 +703,7 @@ def run(
 
 def refresh_notebooks(
     notebooks_dir: Path | str | None = None,
-    plan: Iterable[NotebookSpec] = PLAN,
+    plan: Iterable[NotebookSpec] = ALL_NOTEBOOKS,
     *,
     progress: Callable[[str], None] | None = _stderr_progress,
     kernel_name: str = KERNEL_NAME,

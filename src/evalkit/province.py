@@ -63,7 +63,7 @@ RATE_COLUMNS = ("village", "household_size", "people_wrongly_exited", "people_mi
 FRAME_COLUMNS_PREFIX = "people"
 # The province's technical notebook: run by `evalkit province` on the province folder, and
 # refreshed with the county notebooks (`make refresh`), whose default is an example province.
-NOTEBOOK_NAME = "05_province"
+NOTEBOOK_NAME = "06_province"
 STATUS_OK, STATUS_CACHED, STATUS_FAILED = "done", "unchanged (skipped)", "failed"
 
 
@@ -124,6 +124,9 @@ def load_province(path: Path | str) -> ProvinceSpec:
     name = block.get("name")
     if not isinstance(name, str) or not name.strip():
         raise EvalkitError(f"{source}: province.name: expected non-empty text, got {name!r}")
+    if raw.get("followup"):
+        raise EvalkitError(f"{source}: followup: the re-check round is run county by county "
+                           "(evalkit run), not in a province file")
     explicit_run_name = "run_name" in raw
     checked = params_mod.validate(raw, source, check_files=False)
     values = checked.values

@@ -397,8 +397,8 @@ def write_province_outputs(spec: Any, run_dir: Path, statuses: Sequence[Any],
 
 def _run_province_notebook(run_dir: Path, lang: str, notebooks_dir: Path,
                            progress: Callable[[str], None]) -> str | None:
-    """Execute ``05_province.ipynb`` on the province folder and render it (when present)."""
-    source = notebooks_dir / "05_province.ipynb"
+    """Execute ``06_province.ipynb`` on the province folder and render it (when present)."""
+    source = notebooks_dir / "06_province.ipynb"
     if not source.is_file():
         return None
     import nbformat
@@ -408,7 +408,7 @@ def _run_province_notebook(run_dir: Path, lang: str, notebooks_dir: Path,
     from evalkit.render import render_notebook
 
     pipeline.prepare_kernel_environment()
-    executed = run_dir / "notebooks" / "05_province.ipynb"
+    executed = run_dir / "notebooks" / "06_province.ipynb"
     executed.parent.mkdir(parents=True, exist_ok=True)
     try:
         papermill.execute_notebook(
@@ -416,15 +416,15 @@ def _run_province_notebook(run_dir: Path, lang: str, notebooks_dir: Path,
             kernel_name=pipeline.KERNEL_NAME, progress_bar=False,
             extra_arguments=list(pipeline.KERNEL_QUIET), cwd=str(run_dir))
     except Exception as exc:  # noqa: BLE001 - the page is still written
-        progress(f"05_province.ipynb failed: {' '.join(str(exc).split())[:200]}")
+        progress(f"06_province.ipynb failed: {' '.join(str(exc).split())[:200]}")
         return None
     nb = pipeline._stable_cell_ids(nbformat.read(executed, as_version=4))
     nbformat.write(nb, executed)
-    render_notebook(nb, run_dir / "05_province.html", hide_code=False, lang=lang)
-    return "05_province.html"
+    render_notebook(nb, run_dir / "06_province.html", hide_code=False, lang=lang)
+    return "06_province.html"
 
 
-# --- a finished province run, for notebook 05 ----------------------------------------------------
+# --- a finished province run, for notebook 06 ----------------------------------------------------
 
 
 @dataclass

@@ -321,6 +321,11 @@ class SyntheticCounty:
 # --------------------------------------------------------------------------------------
 # helpers
 # --------------------------------------------------------------------------------------
+#: The generator's independent random streams, in spawn order.
+STREAM_NAMES: tuple[str, ...] = ("villages", "households", "sample", "attributes", "outcomes",
+                                 "recognition", "identity")
+
+
 def _streams(seed: int, names: tuple[str, ...]) -> dict[str, np.random.Generator]:
     """Independent generators per component, so changing one part leaves the others."""
     children = np.random.SeedSequence(seed).spawn(len(names))
@@ -528,7 +533,13 @@ def _village_sizes(s: CountySettings, frame: pd.DataFrame) -> np.ndarray:
 
 def _allocate(s: CountySettings, frame: pd.DataFrame, rng: np.random.Generator) -> _Allocation:
     pps = pps_systematic(_village_sizes(s, frame), s.n_sample_villages, rng, order="given")
-    idx = pps.index
+    return _allocate_households(s, frame, pps.index, pps.pi)
+
+
+def _allocate_households(s: CountySettings, frame: pd.DataFrame, idx: np.ndarray,
+                         village_pi: np.ndarray) -> _Allocation:
+    """Households to draw from each list of the sampled villages ``idx`` (frame positions
+    with first-stage inclusion probabilities ``village_pi``)."""
     E = frame["hh_exited"].to_numpy()[idx]
     NE = frame["hh_not_exited"].to_numpy()[idx]
     NR = frame["hh_nonregistered"].to_numpy()[idx]
@@ -591,7 +602,7 @@ def _allocate(s: CountySettings, frame: pd.DataFrame, rng: np.random.Generator) 
             nudge(nr, room, d)
             adjustments.append(f"non-registered allocation {d:+d} so that "
                                f"{_FIGURES['recognition_rate'].published} is attainable")
-    return _Allocation(idx, pps.pi, {"exited": e, "not_exited": ne, "nonregistered": nr},
+    return _Allocation(idx, village_pi, {"exited": e, "not_exited": ne, "nonregistered": nr},
                        adjustments)
 
 
@@ -663,8 +674,7 @@ def generate_county(seed: int = DEFAULT_SEED, settings: CountySettings | None = 
     Deterministic in ``seed`` and ``settings`` (default: calibrated to the seed county).
     """
     s = settings or SEED_SETTINGS
-    rs = _streams(int(seed), ("villages", "households", "sample", "attributes", "outcomes",
-                              "recognition", "identity"))
+    rs = _streams(int(seed), STREAM_NAMES)
     villages = _build_villages(s, rs["villages"])
     pop = _build_population(s, villages, rs["households"])
     frame = _frame_from_population(villages, pop)
