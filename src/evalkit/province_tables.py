@@ -211,15 +211,16 @@ def forest_figure(part: pd.DataFrame, key: str, lang: str, level: float,
     ``part`` holds one indicator's rows of the ranking table (county, estimate, ci_low,
     ci_high, decision); colours follow the verdicts.
     """
-    from evalkit import plots
+    from evalkit import fonts, plots
 
     part = part.sort_values("estimate", ascending=False)
     palette = {"pass": "#1a7f37", "fail": "#cf222e", "cannot tell": "#bf8700"}
     colours = [palette.get(str(d), "#57606a") for d in part["decision"]]
-    return plots.interval_plot(
-        part["county"].tolist(), part["estimate"], part["ci_low"], part["ci_high"],
-        title=_t(lang, "forest", label=_label(key, lang), level=level),
-        reference=threshold, reference_label=_t(lang, "threshold"), colours=colours)
+    with fonts.context():  # Chinese titles and county names need the shipped CJK font
+        return plots.interval_plot(
+            part["county"].tolist(), part["estimate"], part["ci_low"], part["ci_high"],
+            title=_t(lang, "forest", label=_label(key, lang), level=level),
+            reference=threshold, reference_label=_t(lang, "threshold"), colours=colours)
 
 
 def forest_png(part: pd.DataFrame, key: str, lang: str, level: float,
@@ -292,9 +293,10 @@ def province_page(*, name: str, lang: str, level: float, thresholds: dict[str, f
         png = forest_png(part, key, lang, level, thresholds.get(key))
         parts.append(f"<img alt=\"{esc(_label(key, lang))}\" "
                      f"src=\"data:image/png;base64,{base64.b64encode(png).decode()}\">")
-        worst = surely_worst(ranking, key, SPECS[key].direction)
-        parts.append(f"<p>{esc(_t(lang, 'worst', names=', '.join(worst) or _t(lang, 'none')))}"
-                     "</p>")
+        if len(part) > WORST:  # with five counties or fewer every one is "in the five worst"
+            worst = surely_worst(ranking, key, SPECS[key].direction)
+            parts.append(f"<p>{esc(_t(lang, 'worst', names=', '.join(worst) or _t(lang, 'none')))}"
+                         "</p>")
         part = part.sort_values(["rank", "county"])
         parts.append(_table(
             [_t(lang, "county"), _t(lang, "estimate"), _t(lang, "rank"), _t(lang, "marginal"),
