@@ -250,3 +250,25 @@ def test_full_province_tables_equal_separate_runs(tmp_path: Path) -> None:
         for rel in tables:
             assert (mine / rel).read_bytes() == (alone.run_dir / rel).read_bytes(), rel
         assert (mine / "04_summary.html").is_file()
+
+
+def test_province_page_in_chinese_marks_failures_offline() -> None:
+    from evalkit.province import CountyStatus
+    from evalkit.province_tables import province_page, ranking_table
+
+    rows = []
+    for k, (wrong, se) in enumerate([(0.03, 0.004), (0.01, 0.003), (0.02, 0.004)], start=1):
+        rows.append({"county": f"c{k}", "indicator": "wrong_exit", "estimate": wrong, "se": se,
+                     "ci_low": wrong - 2 * se, "ci_high": wrong + 2 * se, "threshold": 0.02,
+                     "decision": "cannot tell"})
+    indicators = pd.DataFrame(rows)
+    ranking = ranking_table(indicators, seed=1)
+    statuses = [CountyStatus("c1", "done"), CountyStatus("c2", "done"),
+                CountyStatus("c3", "done"), CountyStatus("c4", "failed", "survey.csv: bad")]
+    page = province_page(name="某省", lang="zh", level=0.95, thresholds={"wrong_exit": 0.02},
+                         statuses=statuses, indicators=indicators, ranking=ranking, rates=None,
+                         tables=["tables/province_ranking.csv"], county_links=True,
+                         technical_href=None)
+    assert "全省评估" in page and "未能完成的县" in page and "survey.csv: bad" in page
+    assert "联合置信集" in page and "data:image/png;base64," in page
+    assert "<script" not in page and "https://" not in page
