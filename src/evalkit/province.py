@@ -491,7 +491,7 @@ def _start_client(workers: int | None, scheduler: str | None) -> tuple[Any, Any]
     for key, value in KERNEL_ENV_DEFAULTS.items():
         os.environ.setdefault(key, value)
     cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                           dashboard_address=":0", silence_logs=logging.ERROR)
+                           dashboard_address=":0", silence_logs=logging.CRITICAL)
     return Client(cluster), cluster
 
 
@@ -568,8 +568,9 @@ def run_province(
         total = len(names)
         done = failed = 0
         # 1. load and validate every county (and, tables only, estimate) before any run.
-        futures = client.map(inspect_county, [jobs[n] for n in names], key=[
-            f"inspect-{n}-{_sha(os.urandom(8))[:8]}" for n in names])
+        # One small graph per county (its bytes), not one large graph for the province.
+        futures = [client.submit(inspect_county, jobs[n], key=f"inspect-{n}-{os.urandom(4).hex()}")
+                   for n in names]
         owner = {f.key: n for f, n in zip(futures, names, strict=True)}
         for future in as_completed(futures):
             result: Inspection = _result(future, owner, lambda n, e: Inspection(n, e))
@@ -598,8 +599,8 @@ def run_province(
                     done += 1
             if to_run:
                 report(f"running {len(to_run)} counties on {n_workers} workers")
-            futures = client.map(run_county, [jobs[n] for n in to_run], key=[
-                f"county-{n}-{_sha(os.urandom(8))[:8]}" for n in to_run])
+            futures = [client.submit(run_county, jobs[n], key=f"county-{n}-{os.urandom(4).hex()}")
+                       for n in to_run]
             owner = {f.key: n for f, n in zip(futures, to_run, strict=True)}
             for future in as_completed(futures):
                 output: CountyOutput = _result(future, owner,
