@@ -52,9 +52,9 @@ from typing import Any
 import yaml
 
 from evalkit.errors import EvalkitError
+from evalkit.province_tables import COUNTIES_SUBDIR, STATUS_FAILED, publish_dir
 
 PROVINCE_KEYS = ("name", "counties_dir", "counties")
-COUNTIES_SUBDIR = "counties"
 TABLES_DIR = "tables"
 HEADLINE_KEYS = ("wrong_exit", "missed", "incidence", "recognition")
 # Columns of the survey that the province-wide rates need (plus the design's own columns).
@@ -64,7 +64,7 @@ FRAME_COLUMNS_PREFIX = "people"
 # The province's technical notebook: run by `evalkit province` on the province folder, and
 # refreshed with the county notebooks (`make refresh`), whose default is an example province.
 NOTEBOOK_NAME = "06_province"
-STATUS_OK, STATUS_CACHED, STATUS_FAILED = "done", "unchanged (skipped)", "failed"
+STATUS_OK, STATUS_CACHED = "done", "unchanged (skipped)"
 
 
 def _notebook_spec() -> Any:
@@ -147,12 +147,13 @@ def load_province(path: Path | str) -> ProvinceSpec:
 
 
 def _check_county_name(name: Any) -> str | None:
-    from evalkit.params import _BadValueError, _run_name
+    """Why ``name`` cannot be a county's folder name (the rules of ``run_name``), or None."""
+    from evalkit.params import validate
 
     try:
-        _run_name(name)
-    except _BadValueError as exc:
-        return f"name: {exc}"
+        validate({"run_name": name}, "<county>", check_files=False)
+    except EvalkitError as exc:
+        return "name: " + str(exc).split("run_name: ", 1)[-1]
     return None
 
 
@@ -385,25 +386,8 @@ def run_county(job: CountyJob) -> CountyOutput:
 # --- writing on the client ---------------------------------------------------------------------
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file renamed into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
 def write_county_dir(counties_dir: Path, name: str, files: dict[str, bytes]) -> Path:
     """Put a county's files at ``counties_dir/name`` in one rename (old run replaced)."""
-    from evalkit.pipeline import _replace_dir
-
     counties_dir.mkdir(parents=True, exist_ok=True)
     partial = Path(tempfile.mkdtemp(prefix=f".{name}.partial-", dir=counties_dir))
     try:
@@ -414,7 +398,7 @@ def write_county_dir(counties_dir: Path, name: str, files: dict[str, bytes]) -> 
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
         os.chmod(partial, 0o755)
-        _replace_dir(partial, counties_dir / name)
+        publish_dir(partial, counties_dir / name)
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
         raise
@@ -655,3 +639,47 @@ def __getattr__(name: str) -> Any:
     if name == "NOTEBOOK":
         return _notebook_spec()
     raise AttributeError(name)
+
+
+def example_run(n_counties: int = 4, seed: int = 20190815, lang: str = "en") -> Any:
+    """A synthetic province computed in this process (no Dask): the notebook's default.
+
+    The same steps as ``evalkit province --tables-only``: each county's indicator table by
+    :func:`evalkit.province.inspect_county`, then ranking and province-wide rates.
+    """
+    import pandas as pd
+
+    from evalkit import synth
+    from evalkit.params import DEFAULTS
+    from evalkit.province_tables import (
+        HEADLINE,
+        ProvinceRun,
+        province_rates,
+        ranking_table,
+    )
+
+    values = copy.deepcopy(DEFAULTS)
+    values["lang"] = lang
+    inspections, tables = [], []
+    with tempfile.TemporaryDirectory(prefix="evalkit-example-province-") as tmp:
+        written = synth.write_province_data(Path(tmp), seed=seed, n_counties=n_counties)
+        for k, paths in enumerate(written.values(), start=1):
+            name = f"county_{k:02d}"
+            county = dict(values, run_name=name,
+                          data={"frame": "frame.csv", "survey": "survey.csv"})
+            job = CountyJob(name, county, {"frame.csv": paths["frame"].read_bytes(),
+                                           "survey.csv": paths["survey"].read_bytes()},
+                            tables_only=True)
+            result = inspect_county(job)
+            if result.problem is not None:
+                raise EvalkitError(f"{name}: {result.problem}")
+            inspections.append(result)
+            table = pd.read_csv(io.BytesIO(result.files["tables/indicators.csv"]))
+            tables.append(table[table["indicator"].isin(HEADLINE)].assign(county=name))
+    indicators = pd.concat(tables, ignore_index=True)
+    ranking = ranking_table(indicators, level=values["level"], seed=values["seed"])
+    status = pd.DataFrame({"county": [i.name for i in inspections], "status": "done",
+                           "error": ""})
+    return ProvinceRun(f"synthetic province ({n_counties} counties, seed {seed})", lang,
+                       values["level"], values["thresholds"], status, indicators, ranking,
+                       province_rates(inspections, values))

@@ -18,9 +18,13 @@
 from __future__ import annotations
 
 import base64
+import contextlib
+import hashlib
 import html
-import io
 import json
+import os
+import shutil
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -32,6 +36,8 @@ import pandas as pd
 
 from evalkit.errors import EvalkitError
 
+COUNTIES_SUBDIR = "counties"
+STATUS_FAILED = "failed"
 RANKING_COLUMNS = ("county", "indicator", "estimate", "ci_low", "ci_high", "decision", "rank",
                    "rank_low", "rank_high", "rank_low_simultaneous", "rank_high_simultaneous")
 HEADLINE = ("wrong_exit", "missed", "incidence", "recognition")
@@ -342,8 +348,6 @@ def write_province_outputs(spec: Any, run_dir: Path, statuses: Sequence[Any],
                            notebook: bool, notebooks_dir: Path,
                            progress: Callable[[str], None]) -> pd.DataFrame:
     """Write the province tables, the technical notebook (full runs) and ``index.html``."""
-    from evalkit.province import COUNTIES_SUBDIR, STATUS_FAILED, _sha, write_atomic
-
     values = spec.values
     tables_dir = run_dir / "tables"
     ok = [s.name for s in statuses if s.status != STATUS_FAILED]
@@ -372,7 +376,7 @@ def write_province_outputs(spec: Any, run_dir: Path, statuses: Sequence[Any],
     for filename, table in outputs.items():
         data = rounded(table, 10).to_csv(index=False).encode()
         write_atomic(tables_dir / filename, data)
-        hashes[f"tables/{filename}"] = _sha(data)
+        hashes[f"tables/{filename}"] = hashlib.sha256(data).hexdigest()
     if rates is None:
         (tables_dir / "province_rates.csv").unlink(missing_ok=True)
     technical = None
@@ -420,7 +424,10 @@ def _run_province_notebook(run_dir: Path, lang: str, notebooks_dir: Path,
     except Exception as exc:  # noqa: BLE001 - the page is still written
         progress(f"06_province.ipynb failed: {' '.join(str(exc).split())[:200]}")
         return None
-    nb = pipeline._stable_cell_ids(nbformat.read(executed, as_version=4))
+    nb = nbformat.read(executed, as_version=4)
+    for cell in nb.cells:  # papermill draws a random id for its cell: fixed, as `evalkit run`
+        if "injected-parameters" in cell.get("metadata", {}).get("tags", []):
+            cell["id"] = "injected-parameters"
     nbformat.write(nb, executed)
     render_notebook(nb, run_dir / "06_province.html", hide_code=False, lang=lang)
     return "06_province.html"
@@ -484,41 +491,37 @@ def load_run(province_dir: str | Path) -> ProvinceRun:
         rates=pd.read_csv(rates_path) if rates_path.is_file() else None)
 
 
-def example_run(n_counties: int = 4, seed: int = 20190815, lang: str = "en") -> ProvinceRun:
-    """A synthetic province computed in this process (no Dask): the notebook's default.
+# --- atomic writes on the client -------------------------------------------------------------
 
-    The same steps as ``evalkit province --tables-only``: each county's indicator table by
-    :func:`evalkit.province.inspect_county`, then ranking and province-wide rates.
-    """
-    import copy
-    import tempfile
 
-    from evalkit import synth
-    from evalkit.params import DEFAULTS
-    from evalkit.province import CountyJob, inspect_county
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file renamed into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
 
-    values = copy.deepcopy(DEFAULTS)
-    values["lang"] = lang
-    inspections, tables = [], []
-    with tempfile.TemporaryDirectory(prefix="evalkit-example-province-") as tmp:
-        written = synth.write_province_data(Path(tmp), seed=seed, n_counties=n_counties)
-        for k, paths in enumerate(written.values(), start=1):
-            name = f"county_{k:02d}"
-            county = dict(values, run_name=name,
-                          data={"frame": "frame.csv", "survey": "survey.csv"})
-            job = CountyJob(name, county, {"frame.csv": paths["frame"].read_bytes(),
-                                           "survey.csv": paths["survey"].read_bytes()},
-                            tables_only=True)
-            result = inspect_county(job)
-            if result.problem is not None:
-                raise EvalkitError(f"{name}: {result.problem}")
-            inspections.append(result)
-            table = pd.read_csv(io.BytesIO(result.files["tables/indicators.csv"]))
-            tables.append(table[table["indicator"].isin(HEADLINE)].assign(county=name))
-    indicators = pd.concat(tables, ignore_index=True)
-    ranking = ranking_table(indicators, level=values["level"], seed=values["seed"])
-    status = pd.DataFrame({"county": [i.name for i in inspections], "status": "done",
-                           "error": ""})
-    return ProvinceRun(f"synthetic province ({n_counties} counties, seed {seed})", lang,
-                       values["level"], values["thresholds"], status, indicators, ranking,
-                       province_rates(inspections, values))
+
+def publish_dir(partial: Path, target: Path) -> None:
+    """Put the finished folder ``partial`` at ``target``: old aside, new in, old deleted
+    (each step a rename, so a reader sees the old folder or the new one, never a mix)."""
+    old: Path | None = None
+    if target.exists():
+        old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
+        old.rmdir()
+        os.replace(target, old)
+    try:
+        os.replace(partial, target)
+    except OSError:
+        if old is not None:
+            os.replace(old, target)
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
