@@ -254,7 +254,7 @@ def test_page_is_offline_responsive_printable_and_private(results):
 def test_report_without_scenarios_says_so(results):
     page = report.build_report(results["table"], None, lang="en")
     doc = page.html()
-    assert "no priorities are ranked" in doc
+    assert "scenarios were not available" in doc
     assert "data:image/png" not in doc
     assert page.drivers_png() is None
 

@@ -40,6 +40,7 @@ from evalkit.render import (
     IndexEntry,
     external_references,
     notebook_title,
+    output_title,
     render_notebook,
     write_index,
 )
@@ -510,9 +511,12 @@ class _Run:
         self._executed(spec)
         result = _stable_cell_ids(nbformat.read(executed, as_version=4))
         nbformat.write(result, executed)
-        self.titles[spec.name] = notebook_title(result)
+        # The policy page's own heading names it (tab title and index link alike).
+        self.titles[spec.name] = ((output_title(result) if spec.policy else None)
+                                  or notebook_title(result))
         html_path = self.partial / f"{spec.name}.html"
-        render_notebook(result, html_path, hide_code=spec.policy, lang=self.params.values["lang"])
+        render_notebook(result, html_path, hide_code=spec.policy, lang=self.params.values["lang"],
+                        title=self.titles[spec.name])
         fetches = external_references(html_path.read_text(encoding="utf-8"))
         if fetches:
             raise NotebookFailedError(
