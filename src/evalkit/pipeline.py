@@ -35,7 +35,7 @@ from typing import Any
 import nbformat
 
 from evalkit.errors import EvalkitError
-from evalkit.params import Params, load_params, notebook_parameters
+from evalkit.params import IDENTITY_KEYS, Params, load_params, notebook_parameters
 from evalkit.render import (
     IndexEntry,
     external_references,
@@ -450,6 +450,14 @@ class _Run:
             f"{timing.rendered - timing.finished:.1f} s to HTML)"
         )
 
+    def _parameters(self, spec: NotebookSpec) -> dict[str, Any]:
+        """What papermill injects; the report's identity goes to the policy page only."""
+        values = notebook_parameters(self.params, TABLES_DIR)
+        if not spec.policy:
+            for key in IDENTITY_KEYS:
+                values.pop(key, None)
+        return values
+
     def _execute(self, spec: NotebookSpec, wait_for: threading.Event | None) -> None:
         import papermill
         from papermill.exceptions import PapermillExecutionError
@@ -478,7 +486,7 @@ class _Run:
             papermill.execute_notebook(
                 source,
                 executed,
-                parameters=notebook_parameters(self.params, TABLES_DIR),
+                parameters=self._parameters(spec),
                 engine_name=_ENGINE_NAME,
                 kernel_name=self.kernel_name,
                 progress_bar=False,
@@ -607,7 +615,9 @@ def run(
         _parameters_cell_index(nbformat.read(path, as_version=4), path)
     n_independent = sum(not s.final for s in plan)
     if workers is None:
-        workers = n_independent
+        # One kernel per core at most: more would only take turns (and the progress line
+        # would promise a parallelism the machine does not have).
+        workers = min(n_independent, os.cpu_count() or 1)
     if workers < 1:
         raise EvalkitError(f"workers: {workers} is out of range, expected at least 1")
     workers = max(1, min(workers, n_independent or 1))

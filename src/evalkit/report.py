@@ -375,6 +375,7 @@ CSS = """
      a page, so that rule would leave page 1 empty. Only outputs holding this report. */
   .jp-OutputArea-child:has(.ek-report) { break-inside: auto; }
   .jp-OutputArea-child:has(.ek-drivers) { break-after: avoid; page-break-after: avoid; }
+  .jp-RenderedImage img { max-width: 9.5cm !important; height: auto !important; }
   .jp-Notebook, .jp-Cell, .jp-OutputArea-output { padding: 0 !important; margin: 0 !important; }
   body.jp-Notebook { padding: 0 !important; }
 }
