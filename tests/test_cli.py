@@ -189,3 +189,115 @@ def test_a_design_that_cannot_be_built_stops_the_run(write_params, tmp_path, cap
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "no_such_column" in err and "nothing was run" in err
     assert not out.exists()
+
+
+def test_out_that_is_a_file_is_one_line_and_exit_2(write_params, tmp_path, capsys) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x")
+    assert cli.main(["run", str(write_params()), "--out", str(blocker), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert err == f"evalkit: error: --out {blocker}: is a file, expected a folder to write " \
+                  "runs into\n"
+
+
+def test_out_on_a_read_only_filesystem_is_one_line_and_exit_2(write_params, tmp_path,
+                                                              monkeypatch, capsys) -> None:
+    import errno
+    import tempfile
+
+    def read_only(*_args, **_kwargs):
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    monkeypatch.setattr(tempfile, "mkdtemp", read_only)
+    out = tmp_path / "ro"
+    assert cli.main(["run", str(write_params()), "--out", str(out), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"evalkit: error: --out {out}: cannot write the run there "
+                          "(Read-only file system)")
+    assert err.count("\n") == 1
+
+
+def test_concurrent_publications_of_one_run_never_crash(tmp_path) -> None:
+    import threading
+
+    from evalkit import pipeline
+
+    out = tmp_path / "out"
+    out.mkdir()
+    errors: list[BaseException] = []
+
+    def publish(worker: int) -> None:
+        for i in range(25):
+            partial = out / f".r.partial-{worker}-{i}"
+            partial.mkdir()
+            (partial / "who").write_text(f"{worker}-{i}")
+            try:
+                with pipeline._run_lock(out):
+                    pipeline._replace_dir(partial, out / "r")
+            except BaseException as exc:  # noqa: BLE001 - collected for the assertion
+                errors.append(exc)
+
+    threads = [threading.Thread(target=publish, args=(w,)) for w in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert (out / "r" / "who").read_text().endswith("-24")
+    assert sorted(p.name for p in out.iterdir()) == ["r"]
+
+
+def test_a_symlinked_run_folder_is_replaced_without_leftovers(tmp_path) -> None:
+    from evalkit import pipeline
+
+    out = tmp_path / "out"
+    out.mkdir()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "keep").write_text("old run")
+    (out / "r").symlink_to(elsewhere, target_is_directory=True)
+    partial = out / ".r.partial-x"
+    partial.mkdir()
+    (partial / "new").write_text("new run")
+    pipeline._replace_dir(partial, out / "r")
+    assert (out / "r" / "new").read_text() == "new run" and not (out / "r").is_symlink()
+    assert (elsewhere / "keep").read_text() == "old run"
+    assert sorted(p.name for p in out.iterdir()) == ["r"]
+
+
+def test_sigterm_stops_the_run_like_ctrl_c(write_params, tmp_path) -> None:
+    import signal
+    import time
+
+    from conftest import make_notebook
+
+    from evalkit.pipeline import PLAN
+
+    notebooks = tmp_path / "nbs"
+    for spec in PLAN:
+        body = "import time\ntime.sleep(300)" if spec.name == "01_sampling" else "x = 1"
+        make_notebook(notebooks / spec.filename, body)
+    out = tmp_path / "out"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "evalkit", "run", str(write_params()), "--out", str(out),
+         "--notebooks", str(notebooks)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        assert process.stderr is not None
+        deadline = time.monotonic() + 120
+        for line in process.stderr:
+            if "01_sampling: running" in line or time.monotonic() > deadline:
+                break
+        started = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=30)
+    assert time.monotonic() - started < 30, "the sleeping cell was interrupted"
+    assert process.returncode == 128 + signal.SIGTERM
+    assert "evalkit: terminated (SIGTERM)" in err and "Traceback" not in err
+    partial = [p for p in out.iterdir() if p.name.startswith(".test-run.partial-")]
+    assert len(partial) == 1 and f"partial run kept in {partial[0]}" in err

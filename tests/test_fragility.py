@@ -7,13 +7,15 @@ does not, and a warning, and the run goes on.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import matplotlib
 import numpy as np
 import pandas as pd
 import pytest
 from scipy import special
 
-from evalkit import SurveyDesign, plots
+from evalkit import SurveyDesign, fragility, indicators, intervals, plots, report
 from evalkit.decomposition import fairlie
 from evalkit.models import _batch_logit
 
@@ -113,3 +115,207 @@ def test_forest_plot_draws_zero_width_and_missing_intervals():
 def test_xerr_is_never_negative(low, high):
     arms = plots._xerr(0.5, low, high)
     assert min(arms[0][0], arms[1][0]) >= 0
+
+
+# --------------------------------------------------------------------------------------
+# honest intervals (issue 10)
+# --------------------------------------------------------------------------------------
+THRESHOLDS = {"wrong_exit": 0.02, "missed": 0.02, "recognition": 0.9, "incidence": 0.02}
+PACKAGED = Path(__file__).resolve().parents[1] / "src" / "evalkit" / "data"
+
+
+def _edge(folder: Path, name: str) -> Path:
+    """An edge sample made from the packaged county (frame and survey files)."""
+    survey = pd.read_csv(PACKAGED / "survey.csv", dtype=str, keep_default_na=False)
+    frame = pd.read_csv(PACKAGED / "frame.csv", dtype=str, keep_default_na=False)
+    changes = {
+        "all_recognize": {"recognition": "satisfied"},
+        "none_recognize": {"recognition": "dissatisfied"},
+        "zero_wrong": {"people_wrongly_exited": "0"},
+        "zero_missed": {"people_missed": "0"},
+        "zero_both": {"people_wrongly_exited": "0", "people_missed": "0"},
+        "one_township": {"township": "T01"},
+        "all_dibao": {"dibao": "1"},
+    }[name]
+    for column, value in changes.items():
+        survey[column] = value
+        if column in frame.columns:
+            frame[column] = value
+    out = folder / name
+    out.mkdir(parents=True, exist_ok=True)
+    survey.to_csv(out / "survey.csv", index=False)
+    frame.to_csv(out / "frame.csv", index=False)
+    return out
+
+
+EDGES = ("all_recognize", "none_recognize", "zero_wrong", "zero_missed", "zero_both",
+         "one_township", "all_dibao")
+
+
+def _inputs(folder: Path):
+    from evalkit import assessment
+
+    return assessment.load_inputs(
+        {"frame": str(folder / "frame.csv"), "survey": str(folder / "survey.csv")},
+        {"psu": "village", "strata": None, "weights": "weight", "fpc": None,
+         "lonely_psu": "fail"}, folder)
+
+
+@pytest.fixture(scope="module")
+def zero_both(tmp_path_factory):
+    return _inputs(_edge(tmp_path_factory.mktemp("edges"), "zero_both"))
+
+
+def test_zero_event_rate_counts_households_not_persons(zero_both):
+    """0 wrong exits: n* is the 422 exited households (0.94%), not their 1,292 persons."""
+    from evalkit.intervals import zero_event_interval
+
+    design = zero_both.design
+    result = indicators.estimate_indicator(design, indicators.SPECS["wrong_exit"],
+                                           threshold=0.02)
+    assert result.n_households == 422
+    assert result.estimate.estimate == 0 and result.estimate.se == 0
+    assert result.estimate.ci == pytest.approx(zero_event_interval(0.0, 422, 0.95, design.df))
+    assert result.estimate.ci[1] == pytest.approx(0.00945, abs=5e-5)
+    persons = indicators.people_design(design.subset(
+        (design.data["exited"] == 1).to_numpy()), "people_wrongly_exited", "household_size")
+    assert int(persons.domain.sum()) > 1200  # the persons-based rule would be ~3x narrower
+    assert "households" in result.estimate.note
+    # the decision compares the one-sided bound, itself a zero-event bound on households
+    assert result.one_sided[1] == pytest.approx(zero_event_interval(0.0, 422, 0.90,
+                                                                    design.df)[1])
+    assert result.decision == "pass"
+
+
+@pytest.mark.parametrize("method", ["logit", "beta", "mean", "asin", "likelihood"])
+def test_incidence_with_no_wrong_exit_and_no_missed_is_not_zero_width(zero_both, method):
+    result = indicators.incidence(zero_both.design, zero_both.frame, threshold=0.02,
+                                  method=method)
+    low, high = result.estimate.ci
+    assert result.estimate.se == 0
+    assert low == pytest.approx(result.estimate.estimate)
+    assert high > low + 0.002  # the zero-event upper bounds of both rates
+    assert result.one_sided[1] < high
+    assert "zero-event rule" in result.estimate.note
+    assert result.estimate.method == ("logit" if method == "likelihood" else method)
+
+
+@pytest.mark.parametrize("method", ["logit", "beta", "mean", "asin"])
+def test_incidence_interval_follows_ci_method(method):
+    from evalkit import assessment
+
+    inputs = assessment.load_inputs(
+        {"frame": "packaged:frame.csv", "survey": "packaged:survey.csv"},
+        {"psu": "village", "strata": None, "weights": "weight", "fpc": None,
+         "lonely_psu": "fail"}, PACKAGED)
+    result = indicators.incidence(inputs.design, inputs.frame, method=method)
+    est = result.estimate
+    expected = intervals.interval_from_se(est.estimate, est.se, method, 0.95, est.df,
+                                          est.n)
+    assert est.ci == pytest.approx(expected)
+    assert est.method == method
+    if method == "mean":
+        t = intervals.stats.t.ppf(0.975, est.df)
+        assert est.ci[1] - est.estimate == pytest.approx(t * est.se)
+
+
+def test_township_table_shows_the_bounds_that_decide():
+    from evalkit import assessment
+
+    inputs = assessment.load_inputs(
+        {"frame": "packaged:frame.csv", "survey": "packaged:survey.csv"},
+        {"psu": "village", "strata": None, "weights": "weight", "fpc": None,
+         "lonely_psu": "fail"}, PACKAGED)
+    cells = indicators.disaggregate(inputs.design, "township", THRESHOLDS)
+    shown = cells[~cells["suppressed"]]
+    assert len(shown) > 0
+    for rec in shown.to_dict("records"):  # every verdict checkable against its bounds
+        line = THRESHOLDS[rec["indicator"]]
+        low, high = rec["one_sided_low"], rec["one_sided_high"]
+        below = rec["indicator"] != "recognition"
+        expected = (("pass" if high < line else "fail" if low > line else "cannot tell")
+                    if below else
+                    ("pass" if low >= line else "fail" if high < line else "cannot tell"))
+        assert rec["decision"] == expected
+        assert rec["ci_low"] <= low <= high <= rec["ci_high"]
+
+
+# --------------------------------------------------------------------------------------
+# edge samples through the analyses of notebooks 02-04
+# --------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def edges(tmp_path_factory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("edge-samples")
+    return {name: _edge(folder, name) for name in EDGES}
+
+
+def _layer(folder: Path, seed: int = 20190815, replicates: int = 50) -> dict:
+    """What notebooks 02, 03 and 04 compute, without the notebooks."""
+    design = {"psu": "village", "strata": None, "weights": "weight", "fpc": None,
+              "lonely_psu": "fail"}
+    formula = ("recognizes ~ nonpoor * water_at_door + nonpoor:reimbursement_gap + dibao"
+               " + log_income")
+    inputs = _inputs(folder)
+    results = indicators.assess(inputs.design, inputs.frame, THRESHOLDS)
+    table = indicators.indicator_table(results)
+    plots.plt.close(plots.forest_plot(table.iloc[:4]))
+    for grouping in ("township", "village_type"):
+        indicators.disaggregate(inputs.design, grouping, THRESHOLDS)
+    analysis = fragility.satisfaction_analysis(
+        inputs.design, formula, ["pipe_water", "raise_reimbursement", "both"],
+        replicates=replicates, seed=seed)
+    pages = {lang: report.report_from_params(
+        data={"frame": str(folder / "frame.csv"), "survey": str(folder / "survey.csv")},
+        design=design, thresholds=THRESHOLDS, level=0.95, ci_method="logit", lang=lang,
+        run_name="edge", params_dir=folder, seed=seed,
+        satisfaction={"formula": formula, "scenarios": ["pipe_water", "both"],
+                      "bootstrap_replicates": replicates}).html() for lang in ("en", "zh")}
+    return {"table": table, "analysis": analysis, "pages": pages}
+
+
+def _no_zero_width(table: pd.DataFrame) -> None:
+    finite = table[np.isfinite(table["ci_low"]) & np.isfinite(table["ci_high"])]
+    assert (finite["ci_high"] > finite["ci_low"]).all(), finite[["indicator", "ci_low",
+                                                                  "ci_high"]]
+
+
+@pytest.mark.parametrize("name", EDGES)
+def test_every_edge_sample_reaches_the_policy_report(edges, name):
+    out = _layer(edges[name])
+    _no_zero_width(out["table"])
+    analysis = out["analysis"]
+    for lang, page in out["pages"].items():
+        assert "ek-cautions" in page, lang  # each edge sample has something to flag
+    if name in ("all_recognize", "none_recognize"):
+        assert analysis.fit is None and analysis.scenarios is None
+        assert "one answer" in analysis.reasons["model"]
+        assert {c.key for c in analysis.cautions} >= {"one_answer"}
+        assert "all 2025 households gave the same answer" in out["pages"]["en"]
+        assert "2025户的回答全部相同" in out["pages"]["zh"]
+    elif name == "all_dibao":
+        assert analysis.fit is not None and analysis.fit.aliased == ("dibao",)
+        assert analysis.decomposition is not None
+        assert analysis.effects is not None
+        dibao = analysis.effects[analysis.effects["variable"] == "dibao"]
+        assert (dibao["note"] == "not in the model").all()
+        assert "terms_dropped" in {c.key for c in analysis.cautions}
+    else:
+        assert analysis.reasons == {}
+        assert analysis.scenarios is not None and analysis.decomposition is not None
+    if name.startswith("zero"):
+        keys = {c.key for c in fragility.indicator_cautions(out["table"])}
+        assert {"zero_events", "incidence_zero_events"} <= keys
+
+
+def test_cautions_read_in_both_languages():
+    for key, values in (
+            ("zero_events", {"indicator": "wrong_exit", "households": 422, "high": "0.9%"}),
+            ("one_answer", {"analysis": "model", "households": 2025}),
+            ("terms_dropped", {"analysis": "model", "terms": "dibao"}),
+            ("bootstrap_dropped", {"failed": 3, "total": 200}),
+            ("model_fragile", {"count": 2}),
+            ("no_interval", {"indicator": "missed"})):
+        item = fragility.caution(key, **values)
+        en, zh = item.text("en"), item.text("zh")
+        assert en and zh and en != zh
+        assert "{" not in en + zh

@@ -175,16 +175,36 @@ def test_predict_reproduces_fitted_values():
 
 def test_bad_input_raises_one_line_errors():
     design = _two_stage_design()
-    with pytest.raises(EvalkitError, match="no '~'"):
+    with pytest.raises(EvalkitError, match="exactly one '~'"):
         logit(design, "recognizes nonpoor")
-    with pytest.raises(EvalkitError, match="cannot be built"):
+    with pytest.raises(EvalkitError, match="'no_such_column' is not in the data"):
         logit(design, "recognizes ~ no_such_column")
     with pytest.raises(EvalkitError, match="expected a number between 0 and 1"):
         logit(design, "log_income ~ nonpoor")
+
+
+
+def test_a_collinear_term_is_left_out_and_marked_not_estimable_as_r_does():
+    """R's glm reports an aliased coefficient as NA and estimates the others (issue 10)."""
     frame = _two_stage().assign(nonpoor_copy=lambda d: d["nonpoor"])
-    with pytest.raises(EvalkitError, match="collinear") as info:
-        logit(_two_stage_design(frame), "recognizes ~ nonpoor + nonpoor_copy")
-    assert "nonpoor_copy" in str(info.value) and "\n" not in str(info.value)
+    result = logit(_two_stage_design(frame), "recognizes ~ nonpoor + nonpoor_copy")
+    reference = logit(_two_stage_design(), "recognizes ~ nonpoor")
+    assert result.aliased == ("nonpoor_copy",)
+    pd.testing.assert_series_equal(result.params, reference.params)
+    pd.testing.assert_series_equal(result.bse, reference.bse)
+    table = result.summary_frame()
+    assert np.isnan(table.loc["nonpoor_copy", "coef"])
+    assert table.loc["nonpoor_copy", "note"].startswith("not estimable")
+    np.testing.assert_allclose(result.predict(frame), reference.predict(frame))
+
+
+def test_one_answer_is_not_estimable_with_the_reason():
+    from evalkit.errors import NotEstimableError
+
+    frame = _two_stage().assign(recognizes=1)
+    with pytest.raises(NotEstimableError, match="one answer") as info:
+        logit(_two_stage_design(frame), "recognizes ~ nonpoor")
+    assert info.value.key == "one_answer" and "\n" not in str(info.value)
 
 
 # --- ordinal model --------------------------------------------------------------------
@@ -325,8 +345,11 @@ def test_marginal_effects_by_group_and_per_unit_scaling():
                                     per={"reimbursement_gap": 0.1})
     assert list(table.columns[:3]) == ["variable", "nonpoor", "effect"]
     gap = table[table["variable"] == "reimbursement_gap"].set_index("nonpoor")
-    # The gap enters only through nonpoor:reimbursement_gap: no effect among the poor.
-    assert gap.loc[0, "estimate"] == pytest.approx(0, abs=1e-12)
+    # The gap enters only through nonpoor:reimbursement_gap: a structural zero among the
+    # poor, marked "not in the model" instead of an effect of 0 [0, 0] (issue 10).
+    assert gap.loc[0, ["estimate", "se", "ci_low", "ci_high"]].isna().all()
+    assert gap.loc[0, "note"] == "not in the model for this group"
+    assert gap.loc[1, "note"] == ""
     assert gap.loc[1, "estimate"] < 0
     whole = result.marginal_effects(["reimbursement_gap"])
     assert gap.loc[1, "estimate"] == pytest.approx(

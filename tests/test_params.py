@@ -127,7 +127,7 @@ BAD_VALUES = [
     ({"design": {"psu": 3}}, "design.psu", "column name"),
     ({"design": {"fpc": -10}}, "design.fpc", "out of range"),
     ({"satisfaction": {"formula": "recognizes + nonpoor"}}, "satisfaction.formula",
-     "not a model formula"),
+     "is not a formula 'response ~ terms'"),
     ({"satisfaction": {"scenarios": "both"}}, "satisfaction.scenarios", "list"),
     ({"satisfaction": {"scenarios": ["both", "both"]}}, "satisfaction.scenarios", "repeat"),
     ({"satisfaction": {"bootstrap_replicates": 0}}, "satisfaction.bootstrap_replicates",

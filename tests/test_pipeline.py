@@ -16,6 +16,7 @@ import yaml
 from conftest import make_notebook
 
 from evalkit.errors import EvalkitError
+from evalkit.params import load_params
 from evalkit.paths import package_data_dir
 from evalkit.pipeline import (
     PLAN,
@@ -78,7 +79,10 @@ def notebooks(tmp_path: Path) -> Path:
 
 def test_run_writes_the_documented_layout(write_params, notebooks, tmp_path) -> None:
     nasty = 'y ~ x"; open("PWNED", "w").write("x") #\n\\"""\' 中文 \\n {tables_dir}'
-    params = write_params({"satisfaction": {"formula": nasty}})
+    # Formulas are refused by the grammar before a run; the string is put in after
+    # validation to prove that even such a value would reach the notebooks as data.
+    params = load_params(write_params())
+    params.values["satisfaction"]["formula"] = nasty
     out = tmp_path / "out"
     messages: list[str] = []
     result = run(params, out, notebooks_dir=notebooks, plan=TINY_PLAN, progress=messages.append)
@@ -112,7 +116,7 @@ def test_run_writes_the_documented_layout(write_params, notebooks, tmp_path) -> 
     assert manifest["params"]["satisfaction"]["formula"] == nasty
     assert manifest["seeds"] == {"seed": manifest["params"]["seed"]}
     inputs = manifest["inputs"]
-    assert inputs["params"]["sha256"] == sha256(params)
+    assert inputs["params"]["sha256"] == sha256(params.source)
     assert inputs["data.frame"]["sha256"] == sha256(tmp_path / "data" / "frame.csv")
     assert inputs["data.survey"]["sha256"] == sha256(tmp_path / "data" / "survey.csv")
     assert inputs["notebooks/01_first.ipynb"]["sha256"] == sha256(notebooks / "01_first.ipynb")
@@ -132,7 +136,7 @@ def test_run_writes_the_documented_layout(write_params, notebooks, tmp_path) -> 
     # The summary's cells start only after both independent notebooks finished.
     first_done = max(manifest["notebooks"][n]["finished"] for n in ("01_first", "02_second"))
     assert manifest["notebooks"]["09_summary"]["cells_started"] >= first_done
-    assert (run_dir / "params.yaml").read_bytes() == params.read_bytes()
+    assert (run_dir / "params.yaml").read_bytes() == params.source.read_bytes()
 
     index = (run_dir / "index.html").read_text()
     for href in ("01_first.html", "02_second.html", "09_summary.html", "tables/first.csv",

@@ -10,6 +10,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from evalkit.data import load_frame, load_survey
@@ -50,7 +51,55 @@ def load_inputs(data: dict[str, str], design: dict[str, Any],
         # Disaggregation by village type needs the frame's classification of each village.
         village_type = frame.set_index("village")["village_type"]
         survey = survey.assign(village_type=survey["village"].astype(str).map(village_type))
-    return RunInputs(frame, survey, build_design(survey, design), frame_path, survey_path)
+    built = checked_design(survey, design, frame, survey_path.name)
+    return RunInputs(frame, survey, built, frame_path, survey_path)
+
+
+def checked_design(survey: pd.DataFrame, design: dict[str, Any],
+                   frame: pd.DataFrame | None, source: str) -> SurveyDesign:
+    """The design of ``survey`` from the ``design`` block, with its weights checked.
+
+    The one check shared by ``evalkit run`` (before any kernel starts) and
+    ``evalkit validate``, so a file that validates is a file that runs.
+    """
+    built = build_design(survey, design)
+    check_weights(built, frame, source)
+    return built
+
+
+#: Weights summing to less than this share of the frame's households are not expansion
+#: weights: a well-drawn sample's weights add up to about the county's households, while
+#: weights normalised to the sample size (about 2,000 of a county's 50,000 or more
+#: households) fall far below it.
+MIN_WEIGHT_SHARE_OF_FRAME = 0.1
+
+
+def check_weights(design: SurveyDesign, frame: pd.DataFrame | None, source: str) -> None:
+    """Refuse weights that cannot be inverse inclusion probabilities.
+
+    Inclusion probabilities given as weights (every value <= 1) or normalised weights (a sum
+    far below the frame's households) leave proportions nearly unchanged only by luck and
+    make totals wrong; both stop the run with the fix named.
+    """
+    if design.weights is None:
+        return
+    weights = design.data[design.weights].to_numpy(dtype=float)
+    where = f"{source}, column {design.weights} (design.weights)"
+    if np.all(weights <= 1.0):
+        raise EvalkitError(
+            f"{where}: every weight is at most 1 (largest {weights.max():.3g}): these look "
+            "like inclusion probabilities, not weights: add a column weight = 1 / probability "
+            "and name it in design.weights")
+    if frame is None:
+        return
+    households = float(frame["hh_total"].sum())
+    total = float(weights.sum())
+    if households > 0 and total < MIN_WEIGHT_SHARE_OF_FRAME * households:
+        raise EvalkitError(
+            f"{where}: the weights add up to {total:,.0f} households, less than a tenth of "
+            f"the frame's {households:,.0f}: expected inverse inclusion probabilities "
+            "(normalised or scaled weights give wrong totals): add a column weight = "
+            "1 / inclusion probability and name it in design.weights")
 
 
 def build_design(survey: pd.DataFrame, design: dict[str, Any]) -> SurveyDesign:

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from evalkit.errors import EvalkitError, ProblemsError
 
@@ -23,25 +26,40 @@ EXIT_ERROR = 2
 
 def _check_data_files(data_paths: dict[str, Path],
                       design: dict[str, object] | None = None,
-                      followup: dict[str, object] | None = None) -> None:
+                      values: dict[str, Any] | None = None) -> None:
     """Load the run's frame and survey and build its design before any kernel starts.
 
     A bad data file then stops the run with the validation report (one problem a line,
     naming file, row, column, value and what was expected), and a design that cannot be
     built (a missing weights column, a lonely PSU) with its one-line reason, instead of
-    failing inside every notebook.
+    failing inside every notebook. With the params ``values``, the satisfaction formula's
+    column names and the interval method are checked against the data too.
     """
     from evalkit import assessment
+    from evalkit.formula import parse_formula
+    from evalkit.intervals import SRS_METHODS
 
     frame, survey = data_paths["data.frame"], data_paths["data.survey"]
     try:
-        assessment.load_inputs({"frame": str(frame), "survey": str(survey)}, design or {})
+        inputs = assessment.load_inputs({"frame": str(frame), "survey": str(survey)},
+                                        design or {})
     except ProblemsError as exc:
         raise ProblemsError(f"the run's data files have problems; nothing was run\n{exc}"
                             ) from None
     except EvalkitError as exc:
         raise EvalkitError(f"{survey.name} with the params' design block: {exc}; nothing "
                            "was run") from None
+    if values is None:
+        return
+    parse_formula(values["satisfaction"]["formula"], columns=inputs.survey.columns,
+                  role=f"satisfaction.formula (columns of {survey.name})")
+    method = str(values["ci_method"]).replace("_", "-")
+    if method in SRS_METHODS and not inputs.design.is_simple_random_sample:
+        raise EvalkitError(
+            f"ci_method: {values['ci_method']} assumes a simple random sample, but the design "
+            f"of {survey.name} has clusters, strata or unequal weights; use logit, "
+            "likelihood, asin, beta, mean or xlogit; nothing was run")
+    followup = values.get("followup")
     if followup:
         # The re-check survey: the same checks, against its frame and the first round.
         from evalkit import followup as followup_module
@@ -63,8 +81,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from evalkit import params, pipeline
 
     checked = params.load_params(args.params)
-    _check_data_files(checked.data_paths, checked.values.get("design"),
-                      checked.values.get("followup"))
+    _check_data_files(checked.data_paths, checked.values.get("design"), checked.values)
     if args.check:
         print(json.dumps(checked.values, indent=2, ensure_ascii=False))
         for key, path in checked.data_paths.items():
@@ -94,10 +111,28 @@ def _cmd_refresh(args: argparse.Namespace) -> int:
 def _cmd_validate(args: argparse.Namespace) -> int:
     from evalkit import data  # imported here: pandas is slow to load for `run --check`
 
-    report = data.validate_file(Path(args.file),
-                                frame_path=Path(args.frame) if args.frame else None)
+    path = Path(args.file)
+    frame_path = Path(args.frame) if args.frame else None
+    report = data.validate_file(path, frame_path=frame_path)
+    if not report.ok:
+        print(report.summary())
+        return EXIT_INVALID
+    if report.kind == "survey":
+        # The run's own design check (design block of --params, else the default one), so
+        # that a file validate accepts is one that run accepts.
+        from evalkit import assessment, params
+
+        design = (params.load_params(args.params, check_files=False).values["design"]
+                  if args.params else params.DEFAULTS["design"])
+        frame = data.load_frame(frame_path) if frame_path is not None else None
+        survey = data.load_survey(path, frame=frame)
+        try:
+            assessment.checked_design(survey, dict(design), frame, path.name)
+        except EvalkitError as exc:
+            print(f"{path.name}: 1 problem\n  {path.name}, design: {exc}")
+            return EXIT_INVALID
     print(report.summary())
-    return EXIT_OK if report.ok else EXIT_INVALID
+    return EXIT_OK
 
 
 def _cmd_synth(args: argparse.Namespace) -> int:
@@ -164,6 +199,10 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("file", metavar="FILE")
     validate.add_argument("--frame", metavar="FRAME",
                           help="also check that the survey's villages are in this frame")
+    validate.add_argument("--params", metavar="PARAMS.yaml", default=None,
+                          help="check the survey against this params file's design block "
+                               "(default: the default design, villages as PSUs, column "
+                               "weight)")
     validate.set_defaults(func=_cmd_validate)
 
     synth = sub.add_parser(
@@ -199,22 +238,39 @@ def _skip_slow_optional_imports() -> None:
         sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
 
 
+class TerminatedError(KeyboardInterrupt):
+    """SIGTERM, handled as Ctrl-C is: running kernels stopped, the partial folder kept."""
+
+
+def _raise_terminated(signum: int, _frame: object) -> None:
+    raise TerminatedError
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``evalkit`` command; returns the exit code."""
     _skip_slow_optional_imports()
+    if threading.current_thread() is threading.main_thread():
+        # A batch system or `timeout` stops a run with SIGTERM; it gets Ctrl-C's clean stop.
+        signal.signal(signal.SIGTERM, _raise_terminated)
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         return int(args.func(args))
     except EvalkitError as exc:
+        from evalkit.privacy import mask_identifiers
+
+        text = mask_identifiers(str(exc))  # last guard: no phone or ID number is printed
         if isinstance(exc, ProblemsError):  # a report: one problem a line
-            lines = [" ".join(line.split()) for line in str(exc).splitlines() if line.strip()]
+            lines = [" ".join(line.split()) for line in text.splitlines() if line.strip()]
         else:
-            lines = [" ".join(str(exc).split())]
+            lines = [" ".join(text.split())]
         print(f"evalkit: error: {lines[0]}", file=sys.stderr)
         for line in lines[1:]:
             print(f"  {line}", file=sys.stderr)
         return EXIT_ERROR
+    except TerminatedError:
+        print("evalkit: terminated (SIGTERM)", file=sys.stderr)
+        return 128 + signal.SIGTERM
     except KeyboardInterrupt:
         print("evalkit: interrupted", file=sys.stderr)
         return 130

@@ -16,13 +16,14 @@ load, it is never skipped.
 Privacy rule: columns that identify people (:data:`evalkit.schema.IDENTIFYING_COLUMNS`:
 names, ID numbers, phones) are dropped as soon as the header is read, before any value is
 looked at, so their values can appear in no message, table or report. As a second guard,
-any value that looks like an 18-digit ID number or an 11-digit mobile number is masked
-whenever a message would echo it.
+any value that looks like an ID number or a phone number (:mod:`evalkit.privacy`, the one
+rule) is masked whenever a message would echo it.
 """
 
 from __future__ import annotations
 
 import csv
+import difflib
 import io
 import math
 import re
@@ -35,6 +36,7 @@ import pandas as pd
 
 from evalkit import schema
 from evalkit.errors import EvalkitError, ProblemsError
+from evalkit.privacy import mask_identifiers
 
 #: Reimbursement share that registered poor households get (the county reports "above 90%").
 #: ``reimbursement_gap = max(0, REIMBURSEMENT_REFERENCE - reimbursement_share)``.
@@ -59,8 +61,9 @@ COUNT_COLUMNS: tuple[str, ...] = (
     "hh_nonregistered", "people_nonregistered",
 )
 
-_ID_LIKE = re.compile(r"\d{17}[\dXx]|(?<!\d)1\d{10}(?!\d)")
 _IDENTIFYING = frozenset(c.strip().lower() for c in schema.IDENTIFYING_COLUMNS)
+_ALIASES: dict[str, str] = {alias: column for column, aliases in schema.COLUMN_ALIASES.items()
+                            for alias in aliases}
 _EXCEL_SUFFIXES = (".xlsx", ".xlsm")
 _PARQUET_SUFFIXES = (".parquet", ".pq")
 
@@ -137,7 +140,7 @@ def _raise_if_problems(report: ValidationReport) -> None:
 def _shown(value: Any) -> str:
     """The cell as a message may show it: ID- and phone-like digits masked, long text cut."""
     text = "" if value is None else str(value)
-    text = _ID_LIKE.sub("<masked>", text)
+    text = mask_identifiers(text)
     return text if len(text) <= 40 else text[:37] + "..."
 
 
@@ -182,11 +185,15 @@ def _read_csv_rows(path: Path, label: str, problems: list[Problem]) -> list[list
         return None
     first_line = text.split("\n", 1)[0]
     delimiter = max((",", "\t", ";"), key=first_line.count)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    rows: list[list[str]] = []
     try:
-        return [row for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)]
-    except csv.Error as exc:
-        problems.append(Problem(label, None, None, None, f"a well-formed CSV file ({exc})"))
+        rows.extend(reader)
+    except csv.Error as exc:  # e.g. a field over csv's size limit: name the row it is in
+        problems.append(Problem(label, reader.line_num, None, None,
+                                f"a well-formed CSV row ({exc})"))
         return None
+    return rows
 
 
 def _read_rows(path: Path, label: str, problems: list[Problem]
@@ -258,7 +265,7 @@ def _read_table(path: Path, label: str, problems: list[Problem]) -> _Table | Non
     header = [str(c).replace("\ufeff", "").strip() for c in rows[0]]
     while header and not header[-1]:
         header.pop()  # trailing empty header cells: Excel's habit, dropped with their cells
-    names = [h.lower() for h in header]
+    names = [_ALIASES.get(h, h.lower()) for h in header]
     dropped = dropped_at_read + [header[i] for i, n in enumerate(names) if n in _IDENTIFYING]
     keep = [i for i, n in enumerate(names) if n not in _IDENTIFYING]
     width = len(header)
@@ -293,6 +300,12 @@ def _read_table(path: Path, label: str, problems: list[Problem]) -> _Table | Non
         return None
     frame = pd.DataFrame(body, columns=[names[i] for i in keep], dtype=object)
     frame.index = pd.RangeIndex(2, 2 + len(body))
+    for column in frame.columns:
+        nul = frame[column].str.contains("\x00", regex=False)
+        for r in frame.index[nul.to_numpy(dtype=bool)]:
+            problems.append(Problem(label, int(r), column, None,
+                                    "text without NUL bytes (the file looks binary or damaged)"))
+        frame.loc[nul, column] = ""
     blank = (frame == "").all(axis=1)
     for r in frame.index[blank]:
         problems.append(Problem(label, int(r), None, None,
@@ -308,7 +321,8 @@ def _is_empty(text: pd.Series) -> pd.Series:
 
 
 def _numbers(text: pd.Series, percent: bool = False) -> pd.Series:
-    cleaned = text.str.replace(",", "", regex=False).str.replace("，", "", regex=False)
+    cleaned = (text.str.replace(",", "", regex=False).str.replace("，", "", regex=False)
+               .str.replace("％", "%", regex=False))
     if percent:
         is_pct = cleaned.str.endswith("%")
         values = pd.to_numeric(cleaned.str.rstrip("%"), errors="coerce").astype(float)
@@ -401,9 +415,12 @@ class _Checker:
 def _missing_columns(label: str, columns: pd.Index, required: dict[str, str],
                      problems: list[Problem]) -> bool:
     missing = [c for c in required if c not in columns]
+    unknown = [str(c) for c in columns if c not in required]
     for c in missing:
+        close = difflib.get_close_matches(c, unknown, n=1, cutoff=0.75)
+        hint = f" (found '{close[0]}': did you mean {c}?)" if close else ""
         problems.append(Problem(label, 1, c, None,
-                                f"a column named {c} ({required[c]}) in the header row"))
+                                f"a column named {c} ({required[c]}) in the header row{hint}"))
     return bool(missing)
 
 

@@ -67,7 +67,7 @@ import pandas as pd
 from scipy import special
 
 from evalkit.design import t_quantile
-from evalkit.errors import EvalkitError
+from evalkit.errors import EvalkitError, NotEstimableError
 
 if TYPE_CHECKING:
     from evalkit.design import SurveyDesign
@@ -233,8 +233,31 @@ def fairlie(design: SurveyDesign, outcome: str = "recognizes", group: str = "non
     in_domain = design.domain & g_values.notna().to_numpy()
     if not np.isin(g_values[in_domain], [0, 1]).all():
         raise EvalkitError(f"fairlie: group column {group!r} must be 0 or 1")
+    g_present = np.unique(g_values[in_domain])
+    if g_present.size < 2:
+        raise NotEstimableError(
+            f"fairlie: the sampled households do not include both values of {group!r}: "
+            "there is no gap between two groups to decompose",
+            "one_group", group=group)
     formula = f"{outcome} ~ {' + '.join([group, *variables])}"
     pooled = logit(design, formula)
+    notes: list[str] = []
+    if pooled.aliased:
+        # A control constant or collinear in this sample carries no group difference:
+        # it is left out (and said so); a constant factor or group makes the split
+        # not estimable.
+        essential = [name for name in pooled.aliased if name not in controls]
+        if essential:
+            raise NotEstimableError(
+                f"fairlie: {', '.join(essential)} is constant or collinear in this sample, "
+                "so its part of the gap is not estimable",
+                "terms_dropped", terms=", ".join(essential))
+        controls = [c for c in controls if c not in pooled.aliased]
+        variables = [v for columns in factors.values() for v in columns] + controls
+        notes.append(f"left out of the pooled model, constant or collinear in this sample: "
+                     f"{', '.join(pooled.aliased)}")
+        formula = f"{outcome} ~ {' + '.join([group, *variables])}"
+        pooled = logit(design, formula)
     names = list(pooled.params.index)
     if names != ["Intercept", group, *variables]:
         raise EvalkitError(
@@ -277,7 +300,6 @@ def fairlie(design: SurveyDesign, outcome: str = "recognizes", group: str = "non
     w = design.weight_values[rows]
     estimate = components(w[:, None], beta[None, :])[0]
     delta_shares = _yun_weights(w, g, V, beta[2:], sets)
-    notes: list[str] = []
     if not np.all(np.isfinite(delta_shares)):
         notes.append("group differences in the covariates cancel out (D near 0): Yun weights "
                      "and the detailed contributions are undefined")

@@ -23,6 +23,7 @@ estimator is a method on it, as in R's survey package (Lumley 2010, ch. 2-3). Se
 from __future__ import annotations
 
 import copy
+import difflib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -659,8 +660,10 @@ def _as_list(value: str | Sequence[str] | None) -> list[str]:
 
 def _column(data: pd.DataFrame, column: str, role: str) -> pd.Series:
     if column not in data.columns:
+        close = difflib.get_close_matches(str(column), [str(c) for c in data.columns], n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
         raise EvalkitError(
-            f"SurveyDesign: {role} column {column!r} is not in the data; columns are "
+            f"SurveyDesign: {role} column {column!r} is not in the data{hint}; columns are "
             + ", ".join(map(str, data.columns[:20]))
         )
     return data[column]

@@ -15,3 +15,17 @@ class EvalkitError(ValueError):
 class ProblemsError(EvalkitError):
     """Several problems at once (a data validation report): a summary line, then one
     problem per line. The command line prints each on its own line."""
+
+
+class NotEstimableError(EvalkitError):
+    """An analysis this sample cannot support (one answer only, a constant term, ...).
+
+    Not a user error: callers report the analysis as "not estimable" with ``str(error)`` as
+    the reason and go on. ``key`` and ``values`` name the reason for translated reports
+    (``caution.<key>`` in ``evalkit/locale``).
+    """
+
+    def __init__(self, message: str, key: str = "not_estimable", **values: object) -> None:
+        super().__init__(message)
+        self.key = key
+        self.values = values

@@ -26,15 +26,15 @@ two-sided interval at level ``1 - 2 alpha``, by the same interval method):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 
 from evalkit.calibration import carry
-from evalkit.design import Estimate, SurveyDesign, t_quantile
+from evalkit.design import Estimate, SurveyDesign
 from evalkit.errors import EvalkitError
-from evalkit.intervals import logit_interval
+from evalkit.intervals import SRS_METHODS, interval_from_se, zero_event_interval
 from evalkit.schema import HOUSEHOLD_TYPES
 
 PASS, FAIL, CANNOT_TELL = "pass", "fail", "cannot tell"
@@ -177,6 +177,17 @@ def estimate_indicator(design: SurveyDesign, spec: IndicatorSpec, method: str = 
         persons = people_design(sub, spec.numerator, spec.denominator)
         estimate = persons.proportion("affected", method=method, level=level)
         bounds = persons.proportion("affected", method=method, level=2 * level - 1).ci
+        if _zero_events(estimate) and method not in SRS_METHODS:
+            # Whole households are judged: n* counts households, not persons.
+            n_households = int(domain_mask.sum())
+            estimate = replace(
+                estimate, ci=zero_event_interval(estimate.estimate, n_households, level,
+                                                 estimate.df),
+                note=(f"{'no' if estimate.estimate <= 0 else 'all'} events: Korn-Graubard "
+                      f"interval with the {n_households} households as effective sample "
+                      "size (whole households are judged, so persons are not independent)"))
+            bounds = zero_event_interval(estimate.estimate, n_households, 2 * level - 1,
+                                         estimate.df)
     else:
         official = float(numerator.mean())
         estimate = sub.proportion(spec.numerator, method=method, level=level)
@@ -195,7 +206,7 @@ def estimate_indicator(design: SurveyDesign, spec: IndicatorSpec, method: str = 
 
 
 def incidence(design: SurveyDesign, frame: pd.DataFrame, level: float = 0.95,
-              threshold: float | None = None) -> IndicatorResult:
+              threshold: float | None = None, method: str = "logit") -> IndicatorResult:
     """Comprehensive poverty incidence with its linearized interval.
 
     ``I = (P_not_exited + R_missed * P_nonregistered + R_wrong * P_exited) / P_rural`` where
@@ -203,8 +214,17 @@ def incidence(design: SurveyDesign, frame: pd.DataFrame, level: float = 0.95,
     people-level ratio estimates (wrong-exit among exited households, missed among
     non-registered). The ratios share villages, so their covariance enters through the
     combined influence values ``(P_nonreg z_missed + P_exited z_wrong) / P_rural`` (Binder
-    1983). The interval is Wald on the logit scale with the design's t quantile, as
-    ``svyciprop(method="logit")``, so it stays inside (0, 1).
+    1983). The interval follows ``method`` (:func:`evalkit.intervals.interval_from_se`:
+    ``mean``, ``logit``/``xlogit``, ``asin``, ``beta``, with the design's t quantile);
+    ``likelihood`` and the simple-random-sample methods need a 0/1 variable, which a
+    combination of ratios is not, so they fall back to ``logit`` (said in ``note``).
+
+    Zero events: a rate with no wrong exit (or no missed person) among the sampled
+    households has no design variance, yet it is not known to be 0. Its share of the
+    interval is the zero-event rule's upper bound ``U`` on the households of its domain
+    (:func:`evalkit.intervals.zero_event_interval`): the upper end gains
+    ``P_k U_k / P_rural``. The lower end stays at the estimate when both rates are 0
+    (rates cannot be negative), so the interval is never of zero width.
     """
     totals = frame_totals(frame)
     data = design.data
@@ -226,11 +246,35 @@ def incidence(design: SurveyDesign, frame: pd.DataFrame, level: float = 0.95,
     official_missed = missed[nonpoor].sum() / size[nonpoor].sum()
     official = (totals["people_not_exited"] + official_missed * totals["people_nonregistered"]
                 + official_wrong * totals["people_exited"]) / rural
-    ci = logit_interval(value, se, t_quantile(level, df))
-    bounds = logit_interval(value, se, t_quantile(2 * level - 1, df))
+    n_households = int(np.count_nonzero(w))
+    used = method if method in ("mean", "logit", "xlogit", "asin", "beta") else "logit"
+    notes = ["linearized; frame counts treated as known"]
+    if used != method:
+        notes.append(f"{method} needs a 0/1 variable: logit interval")
+    zero_parts = [
+        (totals[people], int(np.count_nonzero(w[mask])), label)
+        for people, mask, numerator, label in (
+            ("people_exited", exited, wrong, "wrong exits"),
+            ("people_nonregistered", nonpoor, missed, "missed people"))
+        if float(np.sum(w[mask] * numerator[mask])) == 0.0
+    ]
+
+    def interval(at: float) -> tuple[float, float]:
+        if se > 0 and df > 0:
+            low, high = interval_from_se(float(value), se, used, at, df, n_households)
+        else:
+            low, high = float(value), float(value)
+        for people, n_domain, _ in zero_parts:
+            high += people * zero_event_interval(0.0, max(n_domain, 1), at, df)[1] / rural
+        return low, high
+
+    ci = interval(level)
+    bounds = interval(2 * level - 1)
+    if zero_parts:
+        notes.append("no " + " and no ".join(p[2] for p in zero_parts) + " in the sample: "
+                     "upper end from the zero-event rule on the households")
     estimate = Estimate(estimate=float(value), se=se, ci=ci, deff=float("nan"), df=df,
-                        n=int(np.count_nonzero(w)), level=level, method="logit",
-                        note="linearized; frame counts treated as known")
+                        n=n_households, level=level, method=used, note="; ".join(notes))
     return IndicatorResult(
         spec=INCIDENCE, official=float(official), estimate=estimate, threshold=threshold,
         one_sided=bounds, decision=_decide(bounds, threshold, "below"),
@@ -249,7 +293,7 @@ def assess(design: SurveyDesign, frame: pd.DataFrame, thresholds: dict[str, floa
         for spec in HEADLINE
     ]
     results.insert(2, incidence(design, frame, level=level,
-                                threshold=thresholds.get("incidence")))
+                                threshold=thresholds.get("incidence"), method=method))
     if secondary:
         results += [
             estimate_indicator(design, spec, method=method, level=level,
@@ -268,7 +312,10 @@ def compare_methods(design: SurveyDesign, spec_key: str = "wrong_exit",
                     methods: tuple[str, ...] = ("mean", "logit", "likelihood", "asin", "beta",
                                                 "xlogit"),
                     level: float = 0.95, threshold: float | None = None) -> pd.DataFrame:
-    """The same indicator under every interval method, with each method's decision."""
+    """The same indicator under every interval method, with each method's decision.
+
+    ``one_sided_low``/``one_sided_high`` are the bounds each decision compares with the line.
+    """
     spec = SPECS[spec_key]
     rows = []
     for method in methods:
@@ -276,6 +323,7 @@ def compare_methods(design: SurveyDesign, spec_key: str = "wrong_exit",
                                     threshold=threshold)
         rows.append({"method": method, **{k: v for k, v in result.row().items()
                                           if k in ("estimate", "ci_low", "ci_high",
+                                                   "one_sided_low", "one_sided_high",
                                                    "decision")}})
     return pd.DataFrame(rows)
 
@@ -290,6 +338,9 @@ def disaggregate(design: SurveyDesign, by: str, thresholds: dict[str, float],
     its indicator rests on fewer than ``min_cell_size`` sampled households, or on fewer
     than ``min_villages`` PSUs: with one or two villages the design has 0 or 1 degrees of
     freedom and the t interval spans almost [0, 1], which informs no one.
+
+    ``one_sided_low`` and ``one_sided_high`` are the bounds the decision compares with the
+    line (:func:`estimate_indicator`), so every verdict can be checked against the table.
     """
     data = design.data
     if by not in data.columns:
@@ -312,13 +363,15 @@ def disaggregate(design: SurveyDesign, by: str, thresholds: dict[str, float],
             elif n_psu < min_villages:
                 reason = f"fewer than {min_villages} villages"
             if reason:
-                row.update(estimate=np.nan, ci_low=np.nan, ci_high=np.nan, decision=None,
+                row.update(estimate=np.nan, ci_low=np.nan, ci_high=np.nan,
+                           one_sided_low=np.nan, one_sided_high=np.nan, decision=None,
                            suppressed=True, reason=reason)
             else:
                 result = estimate_indicator(sub, spec, method=method, level=level,
                                             threshold=thresholds.get(spec.key))
                 row.update(estimate=result.estimate.estimate, ci_low=result.estimate.ci[0],
-                           ci_high=result.estimate.ci[1], decision=result.decision,
+                           ci_high=result.estimate.ci[1], one_sided_low=result.one_sided[0],
+                           one_sided_high=result.one_sided[1], decision=result.decision,
                            suppressed=False, reason="")
             rows.append(row)
     return pd.DataFrame(rows)
@@ -425,6 +478,10 @@ def _official_decision(value: float, threshold: float | None, direction: str) ->
 
 
 def _with_household_n(estimate: Estimate, n_households: int) -> Estimate:
-    from dataclasses import replace
-
     return replace(estimate, n=n_households)
+
+
+def _zero_events(estimate: Estimate) -> bool:
+    """No (or every) sampled unit has the event, or the design variance is zero."""
+    p = estimate.estimate
+    return bool(p <= 0 or p >= 1 or estimate.se == 0)

@@ -102,27 +102,55 @@ def proportion_interval(
     elif df <= 0:
         ci = (float("nan"), float("nan"))
         note = "design has no degrees of freedom in this domain: no interval"
+    elif method == "likelihood":
+        ci = _likelihood_interval(design, y, p, se, level, df)
     else:
-        t = float(stats.t.ppf(1 - alpha / 2, df))
-        if method == "mean":
-            ci = (p - t * se, p + t * se)
-        elif method in ("logit", "xlogit"):
-            ci = logit_interval(p, se, t)
-        elif method == "asin":
-            centre = np.arcsin(np.sqrt(p))
-            half = t * se / (2 * np.sqrt(p * (1 - p)))
-            low_angle = max(centre - half, 0.0)
-            high_angle = min(centre + half, np.pi / 2)
-            ci = (float(np.sin(low_angle) ** 2), float(np.sin(high_angle) ** 2))
-        elif method == "beta":
-            n_eff = p * (1 - p) / se**2
-            ci = _korn_graubard(p, n_eff, alpha, n_obs, df)
-        else:  # likelihood
-            ci = _likelihood_interval(design, y, p, se, level, df)
+        ci = interval_from_se(p, se, method, level, df, n_obs)
     return Estimate(
         estimate=p, se=se, ci=ci, deff=deff, df=df, n=n_obs, level=level,
         method=method, note=note,
     )
+
+
+def interval_from_se(p: float, se: float, method: str, level: float, df: int, n_rows: int
+                     ) -> tuple[float, float]:
+    """Interval of a proportion-like estimate from ``p``, ``se`` and ``df`` alone.
+
+    The design methods that need no data beyond these (module docstring): ``mean``,
+    ``logit``/``xlogit``, ``asin`` and ``beta`` (``n_rows`` sets Korn-Graubard's df
+    adjustment). Requires ``0 < p < 1``, ``se > 0`` and ``df > 0``.
+    """
+    alpha = 1 - level
+    t = float(stats.t.ppf(1 - alpha / 2, df))
+    if method == "mean":
+        return p - t * se, p + t * se
+    if method in ("logit", "xlogit"):
+        return logit_interval(p, se, t)
+    if method == "asin":
+        centre = np.arcsin(np.sqrt(p))
+        half = t * se / (2 * np.sqrt(p * (1 - p)))
+        low_angle = max(centre - half, 0.0)
+        high_angle = min(centre + half, np.pi / 2)
+        return float(np.sin(low_angle) ** 2), float(np.sin(high_angle) ** 2)
+    if method == "beta":
+        return _korn_graubard(p, p * (1 - p) / se**2, alpha, n_rows, df)
+    raise EvalkitError(f"interval_from_se: method {method!r} needs the data; expected mean, "
+                       "logit, xlogit, asin or beta")
+
+
+def zero_event_interval(p: float, n_units: int, level: float, df: int
+                        ) -> tuple[float, float]:
+    """The zero-event rule: Korn-Graubard (Clopper-Pearson) with ``n* = n_units``.
+
+    When no (or every) sampled unit has the event the design variance is zero and every
+    design method collapses to a point. The interval then treats the ``n_units``
+    independent units as the effective sample size (deff 1, which cannot be estimated),
+    df-adjusted: for ``p = 0`` it is ``[0, 1 - (alpha/2)^(1/n*)]`` with
+    ``n* = n_units (t_{n-1} / t_df)^2`` (Korn and Graubard 1998). For people-level rates
+    ``n_units`` counts households, not persons: whole households are judged, so their
+    members are not independent.
+    """
+    return _korn_graubard(p, float(n_units), 1 - level, n_units, df)
 
 
 def logit_interval(p: float, se: float, t: float) -> tuple[float, float]:

@@ -49,6 +49,7 @@ from scipy import linalg, special, stats
 
 from evalkit.design import t_quantile
 from evalkit.errors import EvalkitError
+from evalkit.formula import parse_formula
 from evalkit.intervals import logit_interval
 from evalkit.schema import RECOGNITION_LEVELS
 
@@ -284,18 +285,15 @@ def _batch_logit(X: np.ndarray, y: np.ndarray, weights: np.ndarray, start: np.nd
 # --------------------------------------------------------------------------------------
 # Design matrices from formulas
 # --------------------------------------------------------------------------------------
-def _split_formula(formula: str) -> tuple[str, str]:
-    if not isinstance(formula, str) or "~" not in formula:
-        raise EvalkitError(
-            f"logit: formula {formula!r} has no '~'; expected 'response ~ terms', e.g. "
-            "'recognizes ~ nonpoor * water_at_door + dibao'"
-        )
-    lhs, rhs = formula.split("~", 1)
-    if not lhs.strip() or not rhs.strip():
-        raise EvalkitError(
-            f"logit: formula {formula!r} needs a response left of '~' and terms right of it"
-        )
-    return lhs.strip(), rhs.strip()
+def _split_formula(formula: str, columns: Iterable[str] | None = None,
+                   role: str = "logit") -> tuple[str, str]:
+    """Response and right-hand side of ``formula``, after evalkit's grammar accepted it.
+
+    The grammar (:mod:`evalkit.formula`) refuses anything formulaic would evaluate as
+    Python, so only column names and formula operators ever reach formulaic.
+    """
+    parsed = parse_formula(formula, columns=columns, role=role)
+    return parsed.response, parsed.rhs
 
 
 def _model_matrices(formula: str, data: pd.DataFrame, role: str
@@ -304,7 +302,7 @@ def _model_matrices(formula: str, data: pd.DataFrame, role: str
     from formulaic import model_matrix
     from formulaic.errors import FormulaicError
 
-    lhs, rhs = _split_formula(formula)
+    lhs, rhs = _split_formula(formula, data.columns, role)
     try:
         matrices = model_matrix(f"{lhs} ~ {rhs}", data, na_action="drop")
     except (FormulaicError, NameError, KeyError, SyntaxError, TypeError, ValueError) as exc:
@@ -424,6 +422,10 @@ class LogitResult:
     _X: np.ndarray = field(repr=False)
     _spec: Any = field(repr=False)
     _rows: np.ndarray = field(repr=False)  # analysis rows (positions in design.data)
+    #: Terms left out because they are constant or collinear in this sample (R's NA
+    #: coefficients), and the kept columns of the formula's model matrix.
+    aliased: tuple[str, ...] = ()
+    _keep: np.ndarray | None = field(default=None, repr=False)
 
     # --- coefficient tables -----------------------------------------------------------
     @property
@@ -462,6 +464,13 @@ class LogitResult:
             "or_high": odds["ci_high"],
         })
         table.index.name = "term"
+        if self.aliased:
+            table["note"] = ""
+            missing = pd.DataFrame(np.nan, index=pd.Index(self.aliased, name="term"),
+                                   columns=table.columns[:-1])
+            missing["note"] = "not estimable: constant or collinear in this sample"
+            table = pd.concat([table, missing])
+            table.index.name = "term"
         return table
 
     # --- prediction -------------------------------------------------------------------
@@ -473,7 +482,8 @@ class LogitResult:
                 f"predict: the model's terms cannot be built from the new data ({exc}); "
                 "expected the columns and category levels the model was fitted on"
             ) from exc
-        return np.asarray(matrix, dtype=float)
+        values = np.asarray(matrix, dtype=float)
+        return values if self._keep is None else values[:, self._keep]
 
     def predict(self, data: pd.DataFrame | None = None, linear: bool = False) -> pd.Series:
         """Predicted probabilities (``linear=True``: the linear predictor) for ``data``.
@@ -552,6 +562,7 @@ class LogitResult:
         ``{"reimbursement_gap": 0.1}`` for 10 percentage points (linear approximation).
         """
         data = self._analysis_data()
+        explicit = variables is not None
         if variables is None:
             variables = self._numeric_variables()
         per = dict(per or {})
@@ -573,6 +584,7 @@ class LogitResult:
             if binary:
                 X1 = self._matrix(data.assign(**{variable: 1}))
                 X0 = self._matrix(data.assign(**{variable: 0}))
+                moves = np.any(X1 != X0, axis=1)
                 p1 = special.expit(X1 @ beta)
                 p0 = special.expit(X0 @ beta)
                 effect = p1 - p0
@@ -584,6 +596,7 @@ class LogitResult:
                 h = 1e-4 * scale
                 dX = (self._matrix(data.assign(**{variable: values + h}))
                       - self._matrix(data.assign(**{variable: values - h}))) / (2 * h)
+                moves = np.any(np.abs(dX) > 1e-9, axis=1)
                 step_size = float(per.get(variable, 1.0))
                 p = special.expit(X @ beta)
                 slope = dX @ beta
@@ -592,22 +605,34 @@ class LogitResult:
                 jacobian = step_size * (density[:, None] * dX
                                         + (density * (1 - 2 * p) * slope)[:, None] * X)
                 kind = "derivative" if step_size == 1.0 else f"change of {step_size:g}"
-            if np.allclose(effect, 0) and np.allclose(jacobian, 0):
+            if not np.any(moves) and explicit:
                 raise EvalkitError(
                     f"marginal_effects: variable {variable!r} does not enter the model "
                     f"{self.formula!r}; expected one of " + ", ".join(self._numeric_variables())
                 )
             for group, mask in masks:
+                # A structural zero (the variable has no term for this group, e.g. the
+                # reimbursement gap among poor households when the formula has only
+                # nonpoor:reimbursement_gap) is "not in the model", not an effect of 0 [0, 0].
+                if not np.any(moves[mask]):
+                    note = ("not in the model" if not np.any(moves) or variable in self.aliased
+                            else "not in the model for this group")
+                    rows.append({"variable": variable, "group": group, "effect": kind,
+                                 "estimate": np.nan, "n": int(mask.sum()), "note": note})
+                    influences.append(np.zeros(len(self.design.data)))
+                    continue
                 estimate, influence = self._linearized_mean(effect, jacobian, mask)
                 rows.append({"variable": variable, "group": group, "effect": kind,
-                             "estimate": estimate, "n": int(mask.sum())})
+                             "estimate": estimate, "n": int(mask.sum()), "note": ""})
                 influences.append(influence)
         table = pd.DataFrame(rows)
         if by is not None:
             table = table.rename(columns={"group": by})
         else:
             table = table.drop(columns="group")
-        return self._with_intervals(table, np.column_stack(influences), level)
+        table = self._with_intervals(table, np.column_stack(influences), level)
+        table.loc[table["estimate"].isna(), ["se", "ci_low", "ci_high"]] = np.nan
+        return table
 
     def _numeric_variables(self) -> list[str]:
         """Numeric data columns used by the model's terms, in order of the formula."""
@@ -866,6 +891,29 @@ def logit(design: SurveyDesign, formula: str, *, epsilon: float = 1e-8,
     positive = prior > 0
     if not np.all(positive):
         rows, X, y, prior = rows[positive], X[positive], y[positive], prior[positive]
+    from evalkit.errors import NotEstimableError
+
+    answers = np.unique(y)
+    if answers.size == 1:
+        raise NotEstimableError(
+            f"logit: every one of the {y.size} households in the fit has "
+            f"{response.name} = {answers[0]:g}; with one answer there is nothing to explain, "
+            "so the model is not estimable",
+            "one_answer", households=int(y.size))
+    # Terms constant or collinear in this sample are left out, as R's glm reports them
+    # NA: the others are still estimable (e.g. dibao when every household is on dibao).
+    aliased_columns = _aliased_columns((X * prior[:, None]).T @ X)
+    keep: np.ndarray | None = None
+    aliased: tuple[str, ...] = ()
+    if aliased_columns:
+        aliased = tuple(names[j] for j in aliased_columns)
+        if "Intercept" in aliased or len(aliased) == len(names):
+            raise NotEstimableError(
+                f"logit: term(s) {', '.join(aliased)} leave no estimable model",
+                "terms_dropped", terms=", ".join(aliased))
+        keep = np.array([j not in aliased_columns for j in range(len(names))])
+        X = np.ascontiguousarray(X[:, keep])
+        names = [n for n, k in zip(names, keep, strict=True) if k]
     fit = _glm_fit_logit(X, y, prior, names, epsilon=epsilon, max_iterations=max_iterations)
     residual = (y - fit.mu) / _mu_eta(fit.eta, fit.mu)
     estfun = X * (residual * fit.working_weights)[:, None]
@@ -899,6 +947,8 @@ def logit(design: SurveyDesign, formula: str, *, epsilon: float = 1e-8,
         _X=X,
         _spec=spec,
         _rows=rows,
+        aliased=aliased,
+        _keep=keep,
     )
 
 
@@ -1019,9 +1069,8 @@ def ordinal_logit(design: SurveyDesign, formula: str, levels: Sequence[str] | No
     codes: dissatisfied < basically_satisfied < satisfied). The intercept is absorbed by
     the thresholds.
     """
-    lhs, rhs = _split_formula(formula)
     data = design.data.reset_index(drop=True)
-    _check_columns(data, [lhs], "ordinal_logit")
+    lhs, rhs = _split_formula(formula, data.columns, "ordinal_logit")
     domain_rows = np.flatnonzero(design.domain)
     sub = data.iloc[domain_rows]
     from formulaic import model_matrix

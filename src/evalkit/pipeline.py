@@ -26,7 +26,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -350,10 +350,33 @@ def _stable_cell_ids(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     return nb
 
 
+@contextlib.contextmanager
+def _run_lock(out: Path) -> Iterator[None]:
+    """Hold an exclusive lock on the output folder while a run is published.
+
+    Two runs of the same name that finish together would otherwise both move the old
+    folder aside and race to put theirs in place; with the lock the later one simply
+    replaces the earlier one. The lock is taken on the folder itself (flock works on a
+    directory's descriptor), so no lock file is left behind.
+    """
+    import fcntl
+
+    descriptor = os.open(out, os.O_RDONLY)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)  # closing releases the lock
+
+
 def _replace_dir(partial: Path, target: Path) -> None:
-    """Put ``partial`` at ``target``: old aside, new in, old deleted (renames are atomic)."""
+    """Put ``partial`` at ``target``: old aside, new in, old deleted (renames are atomic).
+
+    Call it under :func:`_run_lock`. A ``target`` that is a symbolic link is replaced as a
+    link: the link is removed, the folder it pointed to is left as it was.
+    """
     old: Path | None = None
-    if target.exists():
+    if target.is_symlink() or target.exists():
         old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
         old.rmdir()
         os.replace(target, old)
@@ -364,7 +387,29 @@ def _replace_dir(partial: Path, target: Path) -> None:
             os.replace(old, target)
         raise
     if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+        if old.is_symlink():
+            old.unlink()
+        else:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def _output_folder(out_dir: Path | str, run_name: str) -> tuple[Path, Path]:
+    """The resolved output folder and a new private partial folder in it.
+
+    A folder that cannot be made or written (read-only filesystem, a file in the way) is
+    one line naming it, before any kernel starts.
+    """
+    out = Path(out_dir).expanduser().resolve()
+    try:
+        if out.exists() and not out.is_dir():
+            raise EvalkitError(f"--out {out}: is a file, expected a folder to write runs into")
+        out.mkdir(parents=True, exist_ok=True)
+        partial = Path(tempfile.mkdtemp(prefix=f".{run_name}.partial-", dir=out))
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise EvalkitError(f"--out {out}: cannot write the run there ({reason}); choose a "
+                           "writable folder with --out DIR") from None
+    return out, partial
 
 
 def _stderr_progress(message: str) -> None:
@@ -629,10 +674,8 @@ def run(
         key: {"path": str(path), "sha256": sha256_file(path)} for key, path in inputs.items()
     }
 
-    out = Path(out_dir).expanduser().resolve()
-    out.mkdir(parents=True, exist_ok=True)
+    out, partial = _output_folder(out_dir, params.run_name)
     target = out / params.run_name
-    partial = Path(tempfile.mkdtemp(prefix=f".{params.run_name}.partial-", dir=out))
     # mkdtemp makes a private folder; a published run gets the usual permissions.
     umask = os.umask(0)
     os.umask(umask)
@@ -706,7 +749,8 @@ def run(
     (partial / "manifest.json").write_text(
         json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
     )
-    _replace_dir(partial, target)
+    with _run_lock(out):
+        _replace_dir(partial, target)
     report(f"run '{params.run_name}' written to {target} ({seconds:.1f} s)")
     timings = [state.timings[s.name] for s in plan]
     return RunResult(run_dir=target, manifest=manifest, timings=timings, seconds=seconds)

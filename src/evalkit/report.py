@@ -403,6 +403,11 @@ class PolicyReport:
     run_name: str = ""
     households: int | None = None
     villages: int | None = None
+    weighted: bool = True
+    clustered: bool = True
+    #: Plain-language caveats of this sample (:mod:`evalkit.fragility`), shown in their own
+    #: section when there are any.
+    cautions: tuple[Any, ...] = ()
     #: Notebook 02's township table (``indicators_by_township.csv``), to name townships
     #: on the wrong side of a line among the next steps.
     by_township: pd.DataFrame | None = None
@@ -425,6 +430,15 @@ class PolicyReport:
     # -- helpers -----------------------------------------------------------------------
     def t(self, key: str, **values: object) -> str:
         return i18n.text(key, self.lang, **values)
+
+    @property
+    def design_text(self) -> str:
+        """How the estimates use the design: weighted or not, clustered or not."""
+        return self.t("design.description",
+                      weights=self.t("design.weighted" if self.weighted
+                                     else "design.unweighted"),
+                      clusters=self.t("design.clustered" if self.clustered
+                                      else "design.unclustered"))
 
     @property
     def level_text(self) -> str:
@@ -490,7 +504,8 @@ class PolicyReport:
         if self.households is not None and self.villages is not None:
             parts.append('<p class="ek-muted">' + _esc(self.t(
                 "report.sample", households=format_count(self.households, self.lang),
-                villages=format_count(self.villages, self.lang), level=self.level_text))
+                villages=format_count(self.villages, self.lang), level=self.level_text,
+                design=self.design_text))
                 + "</p>")
         statuses = [status_key(self.row(k).get("decision")) for k in HEADLINE_KEYS]
         chips = []
@@ -625,6 +640,16 @@ class PolicyReport:
         cards = "\n".join(self.card_html(k) for k in HEADLINE_KEYS)
         return (f'<div class="ek-report"><h2>{_esc(self.t("section.headline"))}</h2>'
                 f'<div class="ek-cards">\n{cards}\n</div></div>')
+
+    def cautions_html(self) -> str:
+        """What to read with care: one sentence per caution ("" when there is none)."""
+        if not self.cautions:
+            return ""
+        items = "".join(f"<li>{_esc(c.text(self.lang))}</li>" for c in self.cautions)
+        return (f'<div class="ek-report ek-keep ek-cautions">'
+                f'<h2>{_esc(self.t("section.cautions"))}</h2>'
+                f'<p class="ek-muted">{_esc(self.t("section.cautions_intro"))}</p>'
+                f"<ul>{items}</ul></div>")
 
     def secondary_html(self) -> str:
         """The other indicators in one compact table ("" when there are none).
@@ -780,7 +805,8 @@ class PolicyReport:
         """How to read the page; method, privacy and provenance."""
         key = f"method.{self.method.replace('_', '-')}"
         method = self.t(key) if i18n.has_text(key, self.lang) else self.method
-        notes = [self.t("notes.official"), self.t("notes.verdict", level=self.level_text),
+        notes = [self.t("notes.official", design=self.design_text),
+                 self.t("notes.verdict", level=self.level_text),
                  self.t("notes.method", method=method), self.t("notes.privacy"),
                  self.t("notes.source", run=self.run_name or "\u2013")]
         return (f'<div class="ek-report ek-notes"><h2>{_esc(self.t("section.notes"))}</h2>'
@@ -792,8 +818,11 @@ class PolicyReport:
         ``embed_figures`` puts the chart inside its section's HTML instead of a PNG piece.
         """
         pieces: list[tuple[str, str | bytes]] = [
-            ("html", self.header_html()), ("html", self.cards_html()),
-            ("html", self.priorities_html())]
+            ("html", self.header_html()), ("html", self.cards_html())]
+        cautions = self.cautions_html()
+        if cautions:
+            pieces.append(("html", cautions))
+        pieces.append(("html", self.priorities_html()))
         png = self.drivers_png()
         if embed_figures:
             pieces.append(("html", self.drivers_intro_html(png)))
@@ -1080,17 +1109,24 @@ def number_line_svg(estimate: float, low: float | None, high: float | None,
 def build_report(indicators: pd.DataFrame, scenarios: pd.DataFrame | None = None, *,
                  lang: str = "en", level: float = 0.95, method: str = "logit",
                  run_name: str = "", households: int | None = None,
-                 villages: int | None = None) -> PolicyReport:
-    """A :class:`PolicyReport` from an indicator table and a scenario table."""
+                 villages: int | None = None, weighted: bool = True,
+                 clustered: bool = True, cautions: Sequence[Any] = ()) -> PolicyReport:
+    """A :class:`PolicyReport` from an indicator table and a scenario table.
+
+    ``weighted`` and ``clustered`` say whether the design had weights (or probabilities)
+    and clusters, so the page never claims survey weights for an unweighted estimate.
+    ``cautions`` (:mod:`evalkit.fragility`) get their own section.
+    """
     return PolicyReport(indicators=indicators, scenarios=scenarios, lang=lang, level=level,
                         method=method, run_name=run_name, households=households,
-                        villages=villages)
+                        villages=villages, weighted=weighted, clustered=clustered,
+                        cautions=tuple(cautions))
 
 
 def report_from_params(*, data: Mapping[str, str], design: Mapping[str, Any],
                        thresholds: Mapping[str, float], level: float, ci_method: str,
                        lang: str, run_name: str, params_dir: str | Path,
-                       satisfaction: Mapping[str, Any]) -> PolicyReport:
+                       satisfaction: Mapping[str, Any], seed: int = 0) -> PolicyReport:
     """Everything notebook 04 shows, computed from the run's parameters.
 
     Loads the frame and survey and builds the design (:func:`evalkit.assessment.load_inputs`,
@@ -1098,19 +1134,34 @@ def report_from_params(*, data: Mapping[str, str], design: Mapping[str, Any],
     fits the satisfaction model (``satisfaction.formula``, :func:`evalkit.models.logit`) and
     predicts its scenarios (``satisfaction.scenarios``). Nothing is read from the other
     notebooks' outputs, so the report does not depend on the order they ran in.
+
+    The cautions of notebooks 02 and 03 (:mod:`evalkit.fragility`: zero events, analyses
+    not estimable, fragile model cells, bootstrap replicates left out) are recomputed the
+    same way (the decomposition with the run's ``seed``) and shown in their own section.
     """
     from evalkit.assessment import load_inputs
+    from evalkit.fragility import indicator_cautions, satisfaction_analysis
     from evalkit.indicators import assess, indicator_table
 
     i18n.check_lang(lang)
     inputs = load_inputs(dict(data), dict(design), params_dir)
     results = assess(inputs.design, inputs.frame, dict(thresholds), method=ci_method,
                      level=level)
-    scenarios = None
+    table = indicator_table(results)
     names = list(satisfaction.get("scenarios") or [])
-    if names:
-        model = inputs.design.logit(str(satisfaction["formula"]))
-        scenarios = model.scenarios(names, level=level)
-    return build_report(indicator_table(results), scenarios, lang=lang, level=level,
+    scenarios = None
+    cautions = indicator_cautions(table)
+    if satisfaction.get("formula"):
+        analysis = satisfaction_analysis(
+            inputs.design, str(satisfaction["formula"]), names,
+            replicates=int(satisfaction.get("bootstrap_replicates") or 200), seed=seed,
+            level=level, steps=("model", "scenarios", "decomposition"))
+        scenarios = analysis.scenarios
+        cautions += analysis.cautions
+    return build_report(table, scenarios, lang=lang, level=level,
                         method=ci_method, run_name=run_name,
-                        households=len(inputs.survey), villages=inputs.design.n_psu)
+                        households=len(inputs.survey), villages=inputs.design.n_psu,
+                        weighted=inputs.design.weights is not None
+                        or inputs.design.probs is not None,
+                        clustered=inputs.design.psu is not None,
+                        cautions=cautions)

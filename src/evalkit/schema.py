@@ -47,6 +47,38 @@ SURVEY_OPTIONAL: dict[str, str] = {
                       "and sampling group, 0 < p <= 1 (incl_prob = village_prob * household_prob)",
 }
 
+# Chinese column headers accepted for each column (as Chinese spreadsheets name them).
+# English names are matched case-insensitively; these exactly, after trimming spaces.
+COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
+    "township": ("乡镇", "乡镇名称"),
+    "village": ("行政村", "村", "村名", "村名称"),
+    "village_type": ("村类型", "贫困村类型"),
+    "hh_exited": ("已脱贫户数",),
+    "people_exited": ("已脱贫人口数", "已脱贫人数"),
+    "hh_not_exited": ("未脱贫户数",),
+    "people_not_exited": ("未脱贫人口数", "未脱贫人数"),
+    "hh_nonregistered": ("非建档立卡户数",),
+    "people_nonregistered": ("非建档立卡人口数", "非建档立卡人数"),
+    "household_id": ("户编号", "户号", "农户编号"),
+    "household_type": ("户类型", "农户类型"),
+    "household_size": ("家庭人口数", "家庭人口", "户人口数"),
+    "people_wrongly_exited": ("错退人数",),
+    "people_missed": ("漏评人数",),
+    "recognition": ("认可度", "满意度"),
+    "water_access": ("安全饮水", "饮水情况"),
+    "reimbursement_share": ("报销比例", "医疗报销比例"),
+    "dibao": ("低保",),
+    "industry_support": ("产业扶持",),
+    "microcredit": ("小额信贷",),
+    "public_welfare_job": ("公益岗位",),
+    "income_per_head": ("人均纯收入", "人均收入"),
+    "weight": ("权重", "抽样权重"),
+    "stratum": ("层", "分层"),
+    "village_prob": ("村入样概率",),
+    "incl_prob": ("入样概率",),
+    "household_prob": ("户入样概率",),
+}
+
 # Columns that identify people. They may be present in an input file; the loader
 # drops them and nothing downstream ever sees them.
 IDENTIFYING_COLUMNS: tuple[str, ...] = (

@@ -16,8 +16,9 @@ Two derived quantities are computed here, from those tables only:
 
 from __future__ import annotations
 
+import json
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ SOURCES: dict[str, tuple[str, str]] = {
     "indicators.csv": ("02_indicators", "evalkit.indicators.indicator_table"),
     "indicators_by_township.csv": ("02_indicators", "evalkit.indicators.disaggregate"),
     "scenarios.csv": ("03_satisfaction", "evalkit.models.LogitResult.scenarios"),
+    "cautions.csv": ("03_satisfaction", "evalkit.fragility.satisfaction_analysis"),
 }
 HEADLINE_KEYS: tuple[str, ...] = ("wrong_exit", "missed", "incidence", "recognition")
 
@@ -195,15 +197,50 @@ def at_risk(indicators: pd.DataFrame, level: float, villages: int,
     return [item for _, _, item in sorted(items, key=lambda t: (t[0], t[1]))]
 
 
+def write_cautions(cautions: Sequence[Any], path: str | Path) -> Path:
+    """Write :class:`evalkit.fragility.Caution` s as a table: ``key`` and ``values`` (JSON).
+
+    Notebook 03 writes its cautions so that the policy page shows them without refitting.
+    """
+    rows = [{"key": c.key, "values": json.dumps(dict(c.values), ensure_ascii=False,
+                                                  sort_keys=True, default=str)}
+            for c in cautions]
+    path = Path(path)
+    pd.DataFrame(rows, columns=["key", "values"]).to_csv(path, index=False)
+    return path
+
+
+def read_cautions(tables_dir: str | Path, name: str = "cautions.csv") -> list[Any]:
+    """The cautions a table of :func:`write_cautions` holds ([] when there is none)."""
+    from evalkit.fragility import caution
+
+    table = read_table(tables_dir, name, required=False)
+    if table is None or table.empty:
+        return []
+    out = []
+    for row, rec in enumerate(table.to_dict("records"), start=2):
+        try:
+            values = json.loads(str(rec["values"]))
+        except (KeyError, json.JSONDecodeError):
+            raise EvalkitError(f"{Path(tables_dir) / name}: row {row}, column values: "
+                               "expected the JSON that notebook 03 writes") from None
+        out.append(caution(str(rec["key"]), **values))
+    return out
+
+
 def report_from_tables(tables_dir: str | Path, *, lang: str, level: float, ci_method: str,
                        run_name: str, households: int | None = None,
-                       villages: int | None = None, county: str | None = None,
+                       villages: int | None = None, weighted: bool = True,
+                       clustered: bool = True, county: str | None = None,
                        period: str | None = None, assessor: str | None = None) -> Any:
     """The policy page (:class:`evalkit.report.PolicyReport`) from the run's tables.
 
-    ``households`` and ``villages`` describe the sample; ``county``, ``period`` and
-    ``assessor`` identify the report (params, optional).
+    ``households`` and ``villages`` describe the sample, ``weighted`` and ``clustered`` its
+    design; ``county``, ``period`` and ``assessor`` identify the report (params, optional).
+    The cautions are notebook 02's (:func:`evalkit.fragility.indicator_cautions` of
+    ``indicators.csv``) and notebook 03's (``cautions.csv``).
     """
+    from evalkit.fragility import indicator_cautions
     from evalkit.report import PolicyReport
 
     indicators = read_table(tables_dir, "indicators.csv")
@@ -213,4 +250,7 @@ def report_from_tables(tables_dir: str | Path, *, lang: str, level: float, ci_me
     return PolicyReport(indicators=indicators, scenarios=scenarios, lang=lang, level=level,
                         method=ci_method, run_name=run_name, households=households,
                         villages=villages, by_township=by_township, county=county,
-                        period=period, assessor=assessor)
+                        period=period, assessor=assessor, weighted=weighted,
+                        clustered=clustered,
+                        cautions=(*indicator_cautions(indicators),
+                                  *read_cautions(tables_dir)))
