@@ -623,7 +623,7 @@ class PolicyReport:
             now=format_count(settle.households_now, self.lang),
             villages=format_count(settle.villages_needed, self.lang),
             villages_now=format_count(settle.villages_now, self.lang),
-            level=self.level_text, verdict=self.t(f"status.{settle.verdict}"))
+            level=self.level_text, verdict=self.t(f"official.{settle.verdict}"))
 
     def scale(self, direction: str) -> tuple[float, float]:
         """One number-line scale for all headline cards judged in ``direction``."""
