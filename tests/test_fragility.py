@@ -17,7 +17,7 @@ from scipy import special
 
 from evalkit import SurveyDesign, fragility, indicators, intervals, plots, report
 from evalkit.decomposition import fairlie
-from evalkit.models import _batch_logit
+from evalkit.models import batch_logit
 
 matplotlib.use("Agg")
 
@@ -49,7 +49,7 @@ def _one_dissatisfied_on_dibao(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def test_batch_logit_marks_a_singular_replicate_as_nan_and_fits_the_others():
+def testbatch_logit_marks_a_singular_replicate_as_nan_and_fits_the_others():
     frame = _sample()
     X = np.column_stack([np.ones(len(frame)), frame[["nonpoor", "dibao"]].to_numpy(float)])
     y = frame["recognizes"].to_numpy(float)
@@ -58,7 +58,7 @@ def test_batch_logit_marks_a_singular_replicate_as_nan_and_fits_the_others():
     weights = np.column_stack([w, singular, w * 1.1])
     design = SurveyDesign(frame, psu="village", weights="weight")
     start = design.logit("recognizes ~ nonpoor + dibao").params.to_numpy()
-    betas = _batch_logit(X, y, weights, start)
+    betas = batch_logit(X, y, weights, start)
     assert np.all(np.isnan(betas[1]))
     assert np.all(np.isfinite(betas[[0, 2]]))
     # Scaling all weights does not move a weighted MLE.
@@ -66,13 +66,13 @@ def test_batch_logit_marks_a_singular_replicate_as_nan_and_fits_the_others():
     np.testing.assert_allclose(betas[0], start, rtol=1e-6)
 
 
-def test_batch_logit_marks_a_separated_replicate_as_nan():
+def testbatch_logit_marks_a_separated_replicate_as_nan():
     frame = _sample()
     X = np.column_stack([np.ones(len(frame)), frame["dibao"].to_numpy(float)])
     y = frame["recognizes"].to_numpy(float)
     y[frame["dibao"].to_numpy() == 1] = 1.0  # dibao households all recognize: separation
     w = frame["weight"].to_numpy(float)
-    betas = _batch_logit(X, y, w[:, None], np.zeros(2))
+    betas = batch_logit(X, y, w[:, None], np.zeros(2))
     assert np.all(np.isnan(betas[0]))
 
 
@@ -319,3 +319,66 @@ def test_cautions_read_in_both_languages():
         en, zh = item.text("en"), item.text("zh")
         assert en and zh and en != zh
         assert "{" not in en + zh
+
+
+# --------------------------------------------------------------------------------------
+# a province of new counties, and whole runs (slow: they still run in `make test`)
+# --------------------------------------------------------------------------------------
+PROVINCE_SEED = 7  # not the default county's seed
+
+
+@pytest.fixture(scope="module")
+def province(tmp_path_factory) -> list[Path]:
+    from evalkit import synth
+
+    out = tmp_path_factory.mktemp("province")
+    synth.write_province_data(out, seed=PROVINCE_SEED, n_counties=20)
+    return sorted(p for p in out.iterdir() if p.is_dir())
+
+
+@pytest.mark.slow
+def test_twenty_new_counties_reach_the_policy_report(province):
+    """Every county: indicators, the satisfaction analyses and the report, no crash."""
+    assert len(province) == 20
+    dropped = 0
+    for county in province:
+        out = _layer(county, seed=PROVINCE_SEED, replicates=200)
+        _no_zero_width(out["table"])
+        analysis = out["analysis"]
+        assert analysis.fit is not None, (county.name, analysis.reasons)
+        assert analysis.decomposition is not None, (county.name, analysis.reasons)
+        dropped += analysis.decomposition.failed_replicates
+        assert "ek-cards" in out["pages"]["en"] and "ek-cards" in out["pages"]["zh"]
+    assert dropped > 0  # some counties do have separating bootstrap draws: handled
+
+
+def _run(folder: Path, out: Path, name: str) -> Path:
+    from evalkit.pipeline import run
+
+    params = out / f"{name}.yaml"
+    params.write_text(
+        f"run_name: {name}\ndata:\n  frame: {folder / 'frame.csv'}\n"
+        f"  survey: {folder / 'survey.csv'}\n", encoding="utf-8")
+    run(params, out / "runs", progress=None)
+    return out / "runs" / name
+
+
+def _four_reports(folder: Path) -> None:
+    for page in ("01_sampling", "02_indicators", "03_satisfaction", "04_summary"):
+        assert (folder / f"{page}.html").is_file(), page
+    assert (folder / "index.html").is_file()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", EDGES)
+def test_edge_sample_full_run_writes_four_reports(edges, tmp_path, name):
+    folder = _run(edges[name], tmp_path, name)
+    _four_reports(folder)
+    summary = (folder / "04_summary.html").read_text(encoding="utf-8")
+    assert "Read with care" in summary
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("index", [0, 3, 5])
+def test_new_county_full_run_writes_four_reports(province, tmp_path, index):
+    _four_reports(_run(province[index], tmp_path, province[index].name))

@@ -7,12 +7,12 @@ import pandas as pd
 import pytest
 
 from evalkit import SurveyDesign
+from evalkit.decision import decide
 from evalkit.indicators import (
     CANNOT_TELL,
     FAIL,
     PASS,
     SPECS,
-    _decide,
     assess,
     disaggregate,
     estimate_indicator,
@@ -115,7 +115,7 @@ def test_recognition_is_a_household_proportion(survey, design):
     ],
 )
 def test_decisions(bounds, threshold, direction, expected):
-    assert _decide(bounds, threshold, direction) == expected
+    assert decide(bounds, threshold, direction) == expected
 
 
 def test_incidence_variance_includes_the_covariance_of_the_two_ratios(design):

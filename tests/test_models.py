@@ -397,7 +397,7 @@ def test_recovers_true_coefficients_on_simulated_data():
 
 def test_scenario_variance_agrees_with_a_delete_one_village_jackknife():
     """Linearization against refitting: the jackknife is an independent variance estimate."""
-    from evalkit.models import _batch_logit
+    from evalkit.models import batch_logit
 
     frame = _village_sample(60, 25, seed=5, beta=TRUE_BETA)
     design = SurveyDesign(frame, psu="village", weights="weight")
@@ -411,7 +411,7 @@ def test_scenario_variance_agrees_with_a_delete_one_village_jackknife():
     n_villages = village.max() + 1
     replicate = np.repeat(w[:, None], n_villages, axis=1) * n_villages / (n_villages - 1)
     replicate[np.arange(len(frame)), village] = 0.0  # JK1: drop one village per replicate
-    betas = _batch_logit(X, y, replicate, result.params.to_numpy())
+    betas = batch_logit(X, y, replicate, result.params.to_numpy())
     rates = (replicate * special.expit(Xs @ betas.T)).sum(0) / replicate.sum(0)
     changes = rates - (replicate * y[:, None]).sum(0) / replicate.sum(0)
     jack_se = np.sqrt((n_villages - 1) / n_villages * np.sum((rates - rates.mean()) ** 2))

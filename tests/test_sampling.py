@@ -14,8 +14,6 @@ from evalkit.errors import EvalkitError
 from evalkit.sampling import (
     FIELD_LIST_COLUMNS,
     _ceil,
-    _rate_intervals,
-    _ratio_from_village_totals,
     allocate,
     allocate_household_types,
     draw_two_stage,
@@ -39,6 +37,7 @@ from evalkit.sampling import (
     village_summary,
     weight_totals,
 )
+from evalkit.village_rates import rate_intervals, ratio_from_village_totals
 
 QUOTA = {"registered": 6, "nonregistered": 6}
 
@@ -650,7 +649,7 @@ def test_array_estimator_equals_survey_design(frame: pd.DataFrame,
     x = np.where(exited, s["household_size"], 0).astype(float)
     yw, xw, villages = _village_totals(s, y, x)
     sel = np.ones_like(yw, dtype=bool)
-    r, se = _ratio_from_village_totals(yw, xw, sel, np.zeros(len(villages), dtype=int), 1)
+    r, se = ratio_from_village_totals(yw, xw, sel, np.zeros(len(villages), dtype=int), 1)
     est = SurveyDesign(s, psu="village", weights="weight").subset(exited).ratio(
         "people_wrongly_exited", "household_size")
     assert r[0] == pytest.approx(est.estimate, rel=1e-12)
@@ -658,12 +657,12 @@ def test_array_estimator_equals_survey_design(frame: pd.DataFrame,
     # household proportion with its logit interval
     rec = s["recognizes"].to_numpy(dtype=float)
     yw, xw, _ = _village_totals(s, rec, np.ones(len(s)))
-    r, se = _ratio_from_village_totals(yw, xw, sel, np.zeros(len(villages), dtype=int), 1)
+    r, se = ratio_from_village_totals(yw, xw, sel, np.zeros(len(villages), dtype=int), 1)
     p = SurveyDesign(s, psu="village", weights="weight").proportion("recognizes",
                                                                    method="logit")
     assert r[0] == pytest.approx(p.estimate, rel=1e-12)
     assert se[0] == pytest.approx(p.se, rel=1e-10)
-    low, high = _rate_intervals(r, se, p.df, 0.95, "logit")
+    low, high = rate_intervals(r, se, p.df, 0.95, "logit")
     assert (low[0], high[0]) == pytest.approx(p.ci, rel=1e-9)
     # stratified: variance pooled within strata as SurveyDesign does
     st = draw_two_stage(frame, population, {"T0": 3, "T1": 3, "T2": 3, "T3": 3}, QUOTA,
@@ -672,7 +671,7 @@ def test_array_estimator_equals_survey_design(frame: pd.DataFrame,
     yw, xw, villages = _village_totals(st, rec, np.ones(len(st)))
     stratum_of = st.groupby("village")["stratum"].first().reindex(villages)
     codes = pd.Index(["T0", "T1", "T2", "T3"]).get_indexer(stratum_of)
-    r, se = _ratio_from_village_totals(yw, xw, np.ones_like(yw, dtype=bool), codes, 4)
+    r, se = ratio_from_village_totals(yw, xw, np.ones_like(yw, dtype=bool), codes, 4)
     p = SurveyDesign(st, psu="village", strata="stratum", weights="weight").mean("recognizes")
     assert r[0] == pytest.approx(p.estimate, rel=1e-12)
     assert se[0] == pytest.approx(p.se, rel=1e-10)

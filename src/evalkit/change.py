@@ -27,11 +27,14 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from evalkit.design import Estimate, SurveyDesign, t_quantile
+from evalkit.estimate import Estimate, t_quantile
+
+if TYPE_CHECKING:
+    from evalkit.design import SurveyDesign
 from evalkit.errors import EvalkitError
 
 __all__ = ["RoundEstimates", "difference", "round_estimates", "round_scores"]

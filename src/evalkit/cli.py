@@ -1,4 +1,5 @@
-"""Command line: ``evalkit run PARAMS.yaml``, ``evalkit validate FILE``, ``evalkit synth``.
+"""Command line: ``evalkit run PARAMS.yaml``, ``evalkit validate FILE``, ``evalkit synth``,
+``evalkit draw PARAMS.yaml --stage villages|households``.
 
 Every user-facing problem is an :class:`~evalkit.errors.EvalkitError`; it is printed as one
 line ``evalkit: error: <message>`` with no traceback. Exit codes: 0 success; 1 ``validate``
@@ -93,7 +94,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         args.out,
         notebooks_dir=args.notebooks,
         workers=args.workers,
-        progress=None if args.quiet else pipeline._stderr_progress,
+        progress=None if args.quiet else pipeline.stderr_progress,
         cell_timeout=args.cell_timeout,
     )
     print(result.run_dir / "index.html")
@@ -104,7 +105,7 @@ def _cmd_refresh(args: argparse.Namespace) -> int:
     from evalkit import pipeline
 
     pipeline.refresh_notebooks(args.notebooks, progress=None if args.quiet else
-                               pipeline._stderr_progress)
+                               pipeline.stderr_progress)
     return EXIT_OK
 
 
@@ -113,6 +114,12 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
     path = Path(args.file)
     frame_path = Path(args.frame) if args.frame else None
+    if args.listing:
+        from evalkit.listing import validate_listing
+
+        report = validate_listing(path, frame_path)
+        print(report.summary())
+        return EXIT_OK if report.ok else EXIT_INVALID
     report = data.validate_file(path, frame_path=frame_path)
     if not report.ok:
         print(report.summary())
@@ -137,6 +144,13 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 def _cmd_synth(args: argparse.Namespace) -> int:
     from evalkit import synth
+    if args.listing:
+        if not args.out:
+            raise EvalkitError("synth --listing needs --out DIR (the folder to write into)")
+        from evalkit.listing import write_synthetic_listing
+
+        print(write_synthetic_listing(Path(args.out)))
+        return EXIT_OK
     if args.province:
         if not args.out:
             raise EvalkitError("synth --province needs --out DIR (the folder to write into)")
@@ -159,6 +173,19 @@ def _cmd_synth(args: argparse.Namespace) -> int:
         items = list(synth.write_default_data(Path(args.out) if args.out else None).values())
     for item in items:
         print(item)
+    return EXIT_OK
+
+
+def _cmd_draw(args: argparse.Namespace) -> int:
+    from evalkit import params
+    from evalkit.data import load_frame
+    from evalkit.listing import write_draw
+
+    checked = params.load_params(args.params)
+    frame = load_frame(checked.data_paths["data.frame"])
+    listing = checked.data_paths.get("data.listing")
+    for path in write_draw(checked.values, frame, args.stage, Path(args.out), listing):
+        print(path)
     return EXIT_OK
 
 
@@ -199,6 +226,8 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("file", metavar="FILE")
     validate.add_argument("--frame", metavar="FRAME",
                           help="also check that the survey's villages are in this frame")
+    validate.add_argument("--listing", action="store_true",
+                          help="FILE is a household registration listing (docs/codebook.md)")
     validate.add_argument("--params", metavar="PARAMS.yaml", default=None,
                           help="check the survey against this params file's design block "
                                "(default: the default design, villages as PSUs, column "
@@ -222,7 +251,21 @@ def build_parser() -> argparse.ArgumentParser:
                             "recheck_truth.json")
     synth.add_argument("--seed", type=int, default=20190815,
                        help="seed of the province (the default county has a fixed seed)")
+    synth.add_argument("--listing", action="store_true",
+                       help="write the default county's full household registration listing")
     synth.set_defaults(func=_cmd_synth)
+
+    draw = sub.add_parser(
+        "draw", help="draw the sample in two phases: villages, then households",
+        description="Phase villages writes OUT/villages.csv (selected villages, inclusion "
+        "probabilities); phase households draws from the params' data.listing and writes "
+        "the field list (CSV, XLSX), the reserve list and design.csv. Seeded by the "
+        "params' seed: a rerun writes the same bytes.",
+    )
+    draw.add_argument("params", type=Path, metavar="PARAMS.yaml", help="params file")
+    draw.add_argument("--stage", required=True, choices=("villages", "households"))
+    draw.add_argument("--out", required=True, metavar="DIR", help="folder to write into")
+    draw.set_defaults(func=_cmd_draw)
     return parser
 
 

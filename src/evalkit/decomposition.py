@@ -66,8 +66,8 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from evalkit.design import t_quantile
 from evalkit.errors import EvalkitError, NotEstimableError
+from evalkit.estimate import t_quantile
 
 if TYPE_CHECKING:
     from evalkit.design import SurveyDesign
@@ -99,9 +99,9 @@ def controls_from_formula(formula: str, group: str = "nonpoor",
     """
     from formulaic import Formula
 
-    from evalkit.models import _split_formula
+    from evalkit.formula import parse_formula
 
-    _, rhs = _split_formula(formula)
+    rhs = parse_formula(formula, role="decomposition").rhs
     excluded = {group, *(v for columns in (factors or DEFAULT_FACTORS).values()
                          for v in columns)}
     wanted = Formula(rhs).required_variables
@@ -209,7 +209,7 @@ def fairlie(design: SurveyDesign, outcome: str = "recognizes", group: str = "non
     ``other``, ``explained`` and ``unexplained``, with ``estimate, se, ci_low, ci_high`` and
     ``share_of_gap``.
     """
-    from evalkit.models import _batch_logit, logit
+    from evalkit.models import batch_logit, logit
 
     factors = dict(DEFAULT_FACTORS if factors is None else factors)
     controls = list(controls)
@@ -318,11 +318,11 @@ def fairlie(design: SurveyDesign, outcome: str = "recognizes", group: str = "non
         pieces = []
         for first in range(0, replicates, chunk):  # chunks of replicates, for memory
             block = w[:, None] * multipliers[first:first + chunk][:, unit].T
-            betas = _batch_logit(X, y, block, beta)
+            betas = batch_logit(X, y, block, beta)
             pieces.append(components(block, betas))
         draws = np.concatenate(pieces, axis=0)
         # A replicate whose pooled model cannot be fitted (singular or separated: see
-        # models._batch_logit) is dropped and counted, never fatal.
+        # models.batch_logit) is dropped and counted, never fatal.
         fitted = np.isfinite(draws[:, -2])  # the explained part needs the coefficients
         failed_replicates = int(replicates - fitted.sum())
         draws = draws[fitted]

@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from evalkit.errors import EvalkitError
+from evalkit.estimate import Estimate, check_level, t_quantile, weighted_variance
 
 LonelyPSU = Literal["fail", "adjust", "certainty", "remove", "average"]
 LONELY_PSU_OPTIONS: tuple[str, ...] = ("fail", "adjust", "certainty", "remove", "average")
@@ -39,54 +40,6 @@ LONELY_PSU_OPTIONS: tuple[str, ...] = ("fail", "adjust", "certainty", "remove", 
 # R's onestrat treats a stratum whose finite population correction is below this as a
 # certainty (self-representing) stratum contributing no variance.
 _CERTAINTY_TOLERANCE = 1e-7
-
-
-@dataclass(frozen=True)
-class Estimate:
-    """A design-based estimate with its standard error and confidence interval.
-
-    ``deff`` is the design effect against simple random sampling without replacement of the
-    same number of units (Kish 1965; ``deff=TRUE`` in R's survey package).
-    """
-
-    estimate: float
-    se: float
-    ci: tuple[float, float]
-    deff: float
-    df: int
-    n: int
-    level: float
-    method: str = "linearization"
-    note: str = ""
-
-    @property
-    def ci_low(self) -> float:
-        return self.ci[0]
-
-    @property
-    def ci_high(self) -> float:
-        return self.ci[1]
-
-    def to_dict(self) -> dict[str, float | int | str]:
-        return {
-            "estimate": self.estimate,
-            "se": self.se,
-            "ci_low": self.ci[0],
-            "ci_high": self.ci[1],
-            "deff": self.deff,
-            "df": self.df,
-            "n": self.n,
-            "level": self.level,
-            "method": self.method,
-            "note": self.note,
-        }
-
-    def __repr__(self) -> str:
-        return (
-            f"Estimate(estimate={self.estimate:.6g}, se={self.se:.6g}, "
-            f"ci=({self.ci[0]:.6g}, {self.ci[1]:.6g}), deff={self.deff:.4g}, "
-            f"df={self.df}, n={self.n}, method={self.method!r})"
-        )
 
 
 @dataclass(frozen=True)
@@ -622,7 +575,7 @@ class SurveyDesign:
 
     def _wald(self, estimate: float, se: float, level: float, deff: float,
               n_obs: int) -> Estimate:
-        _check_level(level)
+        check_level(level)
         df = self.df
         quantile = t_quantile(level, df)
         return Estimate(
@@ -730,44 +683,20 @@ def _degrees_of_freedom(psu: np.ndarray, stratum: np.ndarray, domain: np.ndarray
     return int(psu_present.sum() - strata_present.sum())
 
 
-def _weighted_variance(y: np.ndarray, w: np.ndarray) -> float:
-    """R's ``svyvar``: sum w (y - ybar)^2 / sum w * n / (n - 1), n = nonzero weights."""
-    n = np.count_nonzero(w)
-    if n < 2:
-        return float("nan")
-    total_w = np.sum(w)
-    ybar = np.sum(w * y) / total_w
-    return float(np.sum(w * (y - ybar) ** 2) / total_w * n / (n - 1))
-
-
 def _srs_variance_of_total(y: np.ndarray, w: np.ndarray) -> float:
     """Variance of the estimated total of ``y`` under simple random sampling without
     replacement of the same number of units: ``s^2 N^2 (N - n) / (N n)`` with ``N = sum w``
-    and ``s^2`` from :func:`_weighted_variance` (the denominator of R's ``deff=TRUE``).
+    and ``s^2`` from :func:`~evalkit.estimate.weighted_variance` (the denominator of R's
+    ``deff=TRUE``).
     NaN when the weights do not describe a population larger than the sample (R: NA)."""
     n = np.count_nonzero(w)
     population = float(np.sum(w))
     if population < n:
         return float("nan")
-    return _weighted_variance(y, w) * population**2 * (population - n) / (population * n)
+    return weighted_variance(y, w) * population**2 * (population - n) / (population * n)
 
 
 def _safe_ratio(a: float, b: float) -> float:
     if not np.isfinite(b) or b <= 0:
         return float("nan")
     return float(a / b)
-
-
-def _check_level(level: float) -> None:
-    if not (0 < level < 1):
-        raise EvalkitError(f"confidence level {level!r}; expected a number between 0 and 1")
-
-
-def t_quantile(level: float, df: int) -> float:
-    """Two-sided t quantile with the design's degrees of freedom (normal when df is huge)."""
-    from scipy import stats  # imported on first use: building a design does not need it
-
-    _check_level(level)
-    if df <= 0:
-        return float("nan")
-    return float(stats.t.ppf(1 - (1 - level) / 2, df))

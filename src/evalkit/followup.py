@@ -39,14 +39,15 @@ from evalkit import i18n
 from evalkit.assessment import RunInputs, build_design, load_inputs
 from evalkit.change import difference, round_scores
 from evalkit.data import Problem, ProblemsError, ValidationReport, load_frame, load_survey
+from evalkit.decision import decide
 from evalkit.design import SurveyDesign, t_quantile
+from evalkit.estimate import one_sided_level
 from evalkit.indicators import (
     HEADLINE,
     INCIDENCE,
     IndicatorSpec,
-    _decide,
-    _domain_mask,
     assess,
+    domain_rows,
     estimate_indicator,
     frame_totals,
 )
@@ -133,7 +134,7 @@ def load_followup(data: Mapping[str, str], design: Mapping[str, Any],
 def _change(stacked: SurveyDesign, spec: IndicatorSpec, level: float) -> dict[str, float]:
     sub = stacked
     if spec.domain is not None:
-        sub = stacked.subset(_domain_mask(stacked.data, spec.domain))
+        sub = stacked.subset(domain_rows(stacked.data, spec.domain))
     denominator = spec.denominator if spec.kind == "people" else None
     est = difference(sub, spec.numerator, ROUND, (BEFORE, AFTER), denominator=denominator,
                      level=level)
@@ -145,9 +146,9 @@ def _incidence_change(stacked: SurveyDesign, frames: tuple[pd.DataFrame, pd.Data
                       level: float) -> dict[str, float]:
     """Change of ``(P_ne + R_m P_nr + R_w P_ex) / P`` between the rounds (frames per round)."""
     data = stacked.data
-    missed = round_scores(stacked.subset(_domain_mask(data, "nonpoor")), "people_missed",
+    missed = round_scores(stacked.subset(domain_rows(data, "nonpoor")), "people_missed",
                           ROUND, (BEFORE, AFTER), "household_size")
-    wrong = round_scores(stacked.subset(_domain_mask(data, "exited")), "people_wrongly_exited",
+    wrong = round_scores(stacked.subset(domain_rows(data, "exited")), "people_wrongly_exited",
                          ROUND, (BEFORE, AFTER), "household_size")
     values, scores = [], np.zeros(len(data))
     for j, frame in enumerate(frames):
@@ -167,7 +168,7 @@ def _incidence_change(stacked: SurveyDesign, frames: tuple[pd.DataFrame, pd.Data
 
 
 def _target_status(low: float, high: float, target: float, direction: str) -> str:
-    decision = _decide((low, high), target, direction)
+    decision = decide((low, high), target, direction)
     return {"pass": REACHED, "fail": NOT_REACHED}.get(str(decision), CANNOT_TELL)
 
 
@@ -220,14 +221,14 @@ def change_table(inputs: FollowupInputs, thresholds: Mapping[str, float],
 def _count_row(inputs: FollowupInputs, key: str, column: str, target: float,
                level: float) -> dict[str, Any]:
     """Registered households with ``column`` = 1 in each round (totals) and the change."""
-    stacked = inputs.stacked.subset(_domain_mask(inputs.stacked.data, "registered"))
+    stacked = inputs.stacked.subset(domain_rows(inputs.stacked.data, "registered"))
     totals = round_scores(stacked, column, ROUND, (BEFORE, AFTER), statistic="total")
     contrast = np.array([-1.0, 1.0])
     change = float(contrast @ totals.estimates)
     se = float(np.sqrt(contrast @ totals.covariance @ contrast))
     q = t_quantile(level, totals.df)
-    after = inputs.after_design.subset(_domain_mask(inputs.after_design.data, "registered"))
-    estimate = after.total(column, level=2 * level - 1)
+    after = inputs.after_design.subset(domain_rows(inputs.after_design.data, "registered"))
+    estimate = after.total(column, level=one_sided_level(level))
     return {
         "indicator": key, "label": "Households with microcredit", "label_zh": "小额信贷获贷户数",
         "kind": "target", "before": float(totals.estimates[0]),
@@ -292,7 +293,7 @@ def section_html(table: pd.DataFrame, explained: pd.DataFrame | None, *, lang: s
                  level: float, label: str, households: int, villages: int, shared: int
                  ) -> str:
     """"What changed since the assessment": the change table, targets, recognition."""
-    from evalkit.report import _esc, _table_html, status_key
+    from evalkit.report import escape_html, status_key, table_html
 
     def t(key: str, **values: object) -> str:
         return i18n.text(key, lang, **values)
@@ -319,29 +320,29 @@ def section_html(table: pd.DataFrame, explained: pd.DataFrame | None, *, lang: s
             t("followup.yes") if rec["distinguishable"] else t("followup.no"),
             verdict,
         ], after))
-    parts = [f'<div class="ek-report ek-keep"><h2>{_esc(t("followup.title"))}</h2>',
-             '<p class="ek-muted">' + _esc(t(
+    parts = [f'<div class="ek-report ek-keep"><h2>{escape_html(t("followup.title"))}</h2>',
+             '<p class="ek-muted">' + escape_html(t(
                  "followup.intro", label=label, households=i18n.format_count(households, lang),
                  villages=villages, shared=shared, level=level_text)) + "</p>",
-             _table_html(columns, body)]
+             table_html(columns, body)]
     with_target = table.loc[table["target"].notna()]
     if len(with_target):
         items = []
         for rec in with_target.to_dict("records"):
             key = str(rec["indicator"])
-            items.append("<li>" + _esc(t(
+            items.append("<li>" + escape_html(t(
                 "followup.target_line", indicator=_label(key, lang),
                 target=_value_text(key, float(rec["target"]), lang),
                 value=_value_text(key, float(rec["after"]), lang),
                 status=t("followup.target." + str(rec["target_status"]).replace(" ", "_")),
             )) + "</li>")
-        parts.append(f"<h3>{_esc(t('followup.targets'))}</h3><ul>{''.join(items)}</ul>")
+        parts.append(f"<h3>{escape_html(t('followup.targets'))}</h3><ul>{''.join(items)}</ul>")
     if explained is not None:
         rows = explained.set_index("component")
         change, part = rows.loc["change"], rows.loc[["water", "reimbursement"]]
         points = float(part["estimate"].sum())
         share = points / float(change["estimate"]) if change["estimate"] else float("nan")
-        parts.append('<p class="ek-sentence">' + _esc(t(
+        parts.append('<p class="ek-sentence">' + escape_html(t(
             "followup.explained",
             change=i18n.format_points(float(change["estimate"])),
             low=i18n.format_points(float(change["ci_low"])),

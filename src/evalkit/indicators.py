@@ -32,12 +32,12 @@ import numpy as np
 import pandas as pd
 
 from evalkit.calibration import carry
-from evalkit.design import Estimate, SurveyDesign
+from evalkit.decision import CANNOT_TELL, FAIL, PASS, decide, official_decision  # noqa: F401
+from evalkit.design import SurveyDesign
 from evalkit.errors import EvalkitError
+from evalkit.estimate import Estimate, one_sided_level
 from evalkit.intervals import SRS_METHODS, interval_from_se, zero_event_interval
 from evalkit.schema import HOUSEHOLD_TYPES
-
-PASS, FAIL, CANNOT_TELL = "pass", "fail", "cannot tell"
 
 
 @dataclass(frozen=True)
@@ -164,7 +164,7 @@ def estimate_indicator(design: SurveyDesign, spec: IndicatorSpec, method: str = 
     data = design.data
     domain_mask = design.domain.copy()
     if spec.domain is not None:
-        domain_mask &= _domain_mask(data, spec.domain)
+        domain_mask &= domain_rows(data, spec.domain)
     if not np.any(domain_mask):
         raise EvalkitError(
             f"indicator {spec.key}: no sampled households in its domain ({spec.domain})"
@@ -176,7 +176,7 @@ def estimate_indicator(design: SurveyDesign, spec: IndicatorSpec, method: str = 
         official = float(numerator.sum() / sizes.sum())
         persons = people_design(sub, spec.numerator, spec.denominator)
         estimate = persons.proportion("affected", method=method, level=level)
-        bounds = persons.proportion("affected", method=method, level=2 * level - 1).ci
+        bounds = persons.proportion("affected", method=method, level=one_sided_level(level)).ci
         if _zero_events(estimate) and method not in SRS_METHODS:
             # Whole households are judged: n* counts households, not persons.
             n_households = int(domain_mask.sum())
@@ -186,12 +186,12 @@ def estimate_indicator(design: SurveyDesign, spec: IndicatorSpec, method: str = 
                 note=(f"{'no' if estimate.estimate <= 0 else 'all'} events: Korn-Graubard "
                       f"interval with the {n_households} households as effective sample "
                       "size (whole households are judged, so persons are not independent)"))
-            bounds = zero_event_interval(estimate.estimate, n_households, 2 * level - 1,
+            bounds = zero_event_interval(estimate.estimate, n_households, one_sided_level(level),
                                          estimate.df)
     else:
         official = float(numerator.mean())
         estimate = sub.proportion(spec.numerator, method=method, level=level)
-        bounds = sub.proportion(spec.numerator, method=method, level=2 * level - 1).ci
+        bounds = sub.proportion(spec.numerator, method=method, level=one_sided_level(level)).ci
     estimate = _with_household_n(estimate, int(domain_mask.sum()))
     return IndicatorResult(
         spec=spec,
@@ -199,8 +199,8 @@ def estimate_indicator(design: SurveyDesign, spec: IndicatorSpec, method: str = 
         estimate=estimate,
         threshold=threshold,
         one_sided=bounds,
-        decision=_decide(bounds, threshold, spec.direction),
-        official_decision=_official_decision(official, threshold, spec.direction),
+        decision=decide(bounds, threshold, spec.direction),
+        official_decision=official_decision(official, threshold, spec.direction),
         n_households=int(domain_mask.sum()),
     )
 
@@ -269,7 +269,7 @@ def incidence(design: SurveyDesign, frame: pd.DataFrame, level: float = 0.95,
         return low, high
 
     ci = interval(level)
-    bounds = interval(2 * level - 1)
+    bounds = interval(one_sided_level(level))
     if zero_parts:
         notes.append("no " + " and no ".join(p[2] for p in zero_parts) + " in the sample: "
                      "upper end from the zero-event rule on the households")
@@ -277,8 +277,8 @@ def incidence(design: SurveyDesign, frame: pd.DataFrame, level: float = 0.95,
                         n=n_households, level=level, method=used, note="; ".join(notes))
     return IndicatorResult(
         spec=INCIDENCE, official=float(official), estimate=estimate, threshold=threshold,
-        one_sided=bounds, decision=_decide(bounds, threshold, "below"),
-        official_decision=_official_decision(float(official), threshold, "below"),
+        one_sided=bounds, decision=decide(bounds, threshold, "below"),
+        official_decision=official_decision(float(official), threshold, "below"),
         n_households=int(np.count_nonzero(w)),
     )
 
@@ -352,7 +352,7 @@ def disaggregate(design: SurveyDesign, by: str, thresholds: dict[str, float],
         for spec in HEADLINE:
             cell = design.domain & (data[by] == group).to_numpy()
             if spec.domain is not None:
-                cell &= _domain_mask(data, spec.domain)
+                cell &= domain_rows(data, spec.domain)
             n_cell = int(cell.sum())
             n_psu = int(np.unique(psu_codes[cell]).size)
             row: dict[str, object] = {by: group, "indicator": spec.key,
@@ -433,8 +433,8 @@ def _integer_column(data: pd.DataFrame, column: str) -> np.ndarray:
     return values.astype(np.int64)
 
 
-def _domain_mask(data: pd.DataFrame, domain: str) -> np.ndarray:
-    """A 0/1 column of that name, or households of that household type."""
+def domain_rows(data: pd.DataFrame, domain: str) -> np.ndarray:
+    """Rows of a domain: a 0/1 column of that name, or households of that household type."""
     if domain in data.columns:
         return _integer_column(data, domain) == 1
     if domain in HOUSEHOLD_TYPES and "household_type" in data.columns:
@@ -451,30 +451,6 @@ def _ratio_influence(w: np.ndarray, y: np.ndarray, x: np.ndarray, domain: np.nda
     return ratio, (y - ratio * x) / denominator
 
 
-def _decide(bounds: tuple[float, float], threshold: float | None, direction: str
-            ) -> str | None:
-    if threshold is None or not np.all(np.isfinite(bounds)):
-        return None
-    low, high = bounds
-    if direction == "below":
-        if high < threshold:
-            return PASS
-        if low > threshold:
-            return FAIL
-        return CANNOT_TELL
-    if low >= threshold:
-        return PASS
-    if high < threshold:
-        return FAIL
-    return CANNOT_TELL
-
-
-def _official_decision(value: float, threshold: float | None, direction: str) -> str | None:
-    if threshold is None:
-        return None
-    if direction == "below":
-        return PASS if value < threshold else FAIL
-    return PASS if value >= threshold else FAIL
 
 
 def _with_household_n(estimate: Estimate, n_households: int) -> Estimate:
@@ -485,3 +461,6 @@ def _zero_events(estimate: Estimate) -> bool:
     """No (or every) sampled unit has the event, or the design variance is zero."""
     p = estimate.estimate
     return bool(p <= 0 or p >= 1 or estimate.se == 0)
+
+
+_domain_mask = domain_rows  # the former private name, for code not yet moved over

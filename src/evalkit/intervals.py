@@ -40,9 +40,10 @@ import numpy as np
 from scipy import special, stats
 
 from evalkit.errors import EvalkitError
+from evalkit.estimate import Estimate, check_level, weighted_variance
 
 if TYPE_CHECKING:
-    from evalkit.design import Estimate, SurveyDesign
+    from evalkit.design import SurveyDesign
 
 DESIGN_METHODS: tuple[str, ...] = ("logit", "likelihood", "asin", "beta", "mean", "xlogit")
 SRS_METHODS: tuple[str, ...] = ("wilson", "clopper-pearson", "jeffreys", "agresti-coull")
@@ -67,9 +68,7 @@ def proportion_interval(
     level: float,
 ) -> Estimate:
     """Interval for a proportion already estimated on ``design`` (see module docstring)."""
-    from evalkit.design import Estimate, _check_level
-
-    _check_level(level)
+    check_level(level)
     # params files spell them clopper_pearson / agresti_coull (YAML-friendly): same methods
     method = method.replace("_", "-") if method.replace("_", "-") in SRS_METHODS else method
     if method not in METHODS:
@@ -181,8 +180,6 @@ def _korn_graubard(p: float, n_eff: float, alpha: float, n_rows: int, df: int
 def _likelihood_interval(design: SurveyDesign, y: np.ndarray, p: float, se: float,
                          level: float, df: int) -> tuple[float, float]:
     """Scaled profile-likelihood interval, following ``survey:::confint.svyglm``."""
-    from evalkit.design import _weighted_variance
-
     # R subsets a design by dropping rows outside the domain (keeping the PSU counts), so
     # svyglm sees only domain rows: weights rescaled to mean 1 over them, n = their number.
     w_design = design.weight_values
@@ -201,7 +198,7 @@ def _likelihood_interval(design: SurveyDesign, y: np.ndarray, p: float, se: floa
     se_beta = float(np.sqrt(var_beta))
     lam = var_beta / naive_var
     pearson = (y - p_fit) / np.sqrt(p_fit * (1 - p_fit))
-    dispersion = _weighted_variance(pearson, w_design)
+    dispersion = weighted_variance(pearson, w_design)
     deviance_hat = _binomial_deviance(p_fit, w_total, p)
 
     def signed_root(beta: np.ndarray) -> np.ndarray:

@@ -47,8 +47,8 @@ import numpy as np
 import pandas as pd
 from scipy import linalg, special, stats
 
-from evalkit.design import t_quantile
 from evalkit.errors import EvalkitError
+from evalkit.estimate import t_quantile
 from evalkit.formula import parse_formula
 from evalkit.intervals import logit_interval
 from evalkit.schema import RECOGNITION_LEVELS
@@ -231,7 +231,7 @@ def _glm_fit_logit(X: np.ndarray, y: np.ndarray, prior: np.ndarray, names: Seque
                    deviance=dev)
 
 
-def _batch_logit(X: np.ndarray, y: np.ndarray, weights: np.ndarray, start: np.ndarray,
+def batch_logit(X: np.ndarray, y: np.ndarray, weights: np.ndarray, start: np.ndarray,
                  tolerance: float = 1e-10, max_iterations: int = 50) -> np.ndarray:
     """Weighted logistic fits for many weight vectors at once (replicate designs).
 
@@ -1409,3 +1409,6 @@ def ordinal_formula(formula: str, response: str = "recognition") -> str:
     """The binary model's formula with the three-level answer as the response."""
     _, rhs = _split_formula(formula)
     return f"{response} ~ {rhs}"
+
+
+_batch_logit = batch_logit  # the former private name, for code not yet moved over

@@ -36,7 +36,7 @@ DEFAULTS: dict[str, Any] = {
     "run_name": "default",
     "seed": 20190815,
     "lang": "en",
-    "data": {"frame": "packaged:frame.csv", "survey": "packaged:survey.csv"},
+    "data": {"frame": "packaged:frame.csv", "survey": "packaged:survey.csv", "listing": None},
     "design": {
         "psu": "village",
         "strata": None,
@@ -233,11 +233,16 @@ def _data_path(value: Any) -> str:
     return _text(value)
 
 
+def _optional_data_path(value: Any) -> str | None:
+    # data.listing: the household registration listing, when the team has it.
+    return None if value is None else _text(value)
+
+
 SCHEMA: dict[str, Any] = {
     "run_name": _run_name,
     "seed": _integer(0, 2**63 - 1),
     "lang": _choice(LANGUAGES),
-    "data": {"frame": _data_path, "survey": _data_path},
+    "data": {"frame": _data_path, "survey": _data_path, "listing": _optional_data_path},
     "design": {
         "psu": _column(optional=True),
         "strata": _column(optional=True),
@@ -467,6 +472,8 @@ def _validate_tree(
 def _check_data(values: dict[str, Any], source: Path) -> dict[str, Path]:
     paths: dict[str, Path] = {}
     for key, spec in values["data"].items():
+        if spec is None:
+            continue
         try:
             path = resolve_data_path(spec, source.parent)
         except EvalkitError as exc:

@@ -412,7 +412,8 @@ def _output_folder(out_dir: Path | str, run_name: str) -> tuple[Path, Path]:
     return out, partial
 
 
-def _stderr_progress(message: str) -> None:
+def stderr_progress(message: str) -> None:
+    """The command line's progress reporter: ``evalkit: <message>`` on stderr."""
     print(f"evalkit: {message}", file=sys.stderr, flush=True)
 
 
@@ -636,7 +637,7 @@ def run(
     notebooks_dir: Path | str | None = None,
     plan: Iterable[NotebookSpec] | None = None,
     workers: int | None = None,
-    progress: Callable[[str], None] | None = _stderr_progress,
+    progress: Callable[[str], None] | None = stderr_progress,
     kernel_name: str = KERNEL_NAME,
     start_timeout: int = 120,
     cell_timeout: int | None = None,
@@ -763,7 +764,7 @@ def refresh_notebooks(
     notebooks_dir: Path | str | None = None,
     plan: Iterable[NotebookSpec] = ALL_NOTEBOOKS,
     *,
-    progress: Callable[[str], None] | None = _stderr_progress,
+    progress: Callable[[str], None] | None = stderr_progress,
     kernel_name: str = KERNEL_NAME,
     timeout: int | None = None,
 ) -> list[Path]:
@@ -807,3 +808,6 @@ def refresh_notebooks(
         written.append(path)
         report(f"{spec.filename} refreshed ({time.perf_counter() - t0:.1f} s)")
     return written
+
+
+_stderr_progress = stderr_progress  # the former private name

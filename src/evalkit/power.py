@@ -39,7 +39,7 @@ import pandas as pd
 from scipy import stats
 
 from evalkit.errors import EvalkitError
-from evalkit.sampling import _rate_intervals, _ratio_from_village_totals
+from evalkit.village_rates import rate_intervals, ratio_from_village_totals
 
 __all__ = [
     "PowerSimulation",
@@ -228,9 +228,9 @@ def _declared(y: np.ndarray, x: np.ndarray, p0: float, df: int, alpha: float,
     its with-replacement linearization SE, as :func:`evalkit.sampling.simulate_design`
     and :mod:`evalkit.indicators` decide (one stratum, every village sampled)."""
     n = y.shape[1]
-    r, se = _ratio_from_village_totals(y, x, np.ones((1, n), dtype=bool),
+    r, se = ratio_from_village_totals(y, x, np.ones((1, n), dtype=bool),
                                        np.zeros(n, dtype=np.int64), 1)
-    low, high = _rate_intervals(r, se, df, 1.0 - 2.0 * alpha, method)
+    low, high = rate_intervals(r, se, df, 1.0 - 2.0 * alpha, method)
     return low > p0 if alternative == "greater" else high < p0
 
 

@@ -43,7 +43,7 @@ from evalkit import synth
 from evalkit.data import prepare_survey
 from evalkit.errors import EvalkitError
 from evalkit.paths import package_data_dir
-from evalkit.sampling import _PPS_EPS, _systematic_hits, pps_inclusion_probabilities
+from evalkit.sampling import PPS_EPS, pps_inclusion_probabilities, systematic_hits
 
 FOLLOWUP_SEED = 20200815
 FOLLOWUP_VERSION = 1
@@ -86,13 +86,13 @@ def _first_stage(county: synth.SyntheticCounty, shift: float
     # The assessment's start is the first draw of its "sample" stream (frame order: no
     # permutation is drawn before it).
     u1 = synth._streams(county.seed, synth.STREAM_NAMES)["sample"].random()
-    certain = pi >= 1.0 - _PPS_EPS
-    chain = np.flatnonzero((pi > _PPS_EPS) & ~certain)
+    certain = pi >= 1.0 - PPS_EPS
+    chain = np.flatnonzero((pi > PPS_EPS) & ~certain)
     n_rest = s.n_sample_villages - int(certain.sum())
 
     def select(u: float) -> np.ndarray:
         chosen = certain.copy()
-        chosen[chain[_systematic_hits(pi[chain], n_rest, u)]] = True
+        chosen[chain[systematic_hits(pi[chain], n_rest, u)]] = True
         return np.flatnonzero(chosen)
 
     first = select(u1)

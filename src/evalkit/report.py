@@ -1165,3 +1165,8 @@ def report_from_params(*, data: Mapping[str, str], design: Mapping[str, Any],
                         or inputs.design.probs is not None,
                         clustered=inputs.design.psu is not None,
                         cautions=cautions)
+
+
+# Public names of the two HTML helpers other modules' report sections use.
+escape_html = _esc
+table_html = _table_html

@@ -26,7 +26,9 @@ import pandas as pd
 from scipy import stats
 
 from evalkit.errors import EvalkitError
+from evalkit.estimate import one_sided_level
 from evalkit.schema import HOUSEHOLD_TYPES, IDENTIFYING_COLUMNS
+from evalkit.village_rates import rate_intervals, ratio_from_village_totals
 from evalkit.xlsx import write_table
 
 __all__ = [
@@ -85,7 +87,7 @@ FIELD_LIST_COLUMNS: tuple[str, ...] = ("township", "village", "household_id", "h
 # floating error, not from a real need for one more household.
 _CEIL_TOLERANCE = 1e-12
 # R's UPsystematic: probabilities within this of 1 are certainty units, within it of 0 never.
-_PPS_EPS = 1e-6
+PPS_EPS = 1e-6
 
 
 # --- sample size --------------------------------------------------------------------------
@@ -542,7 +544,7 @@ class PPSSample:
 
     @property
     def certainty(self) -> np.ndarray:
-        return self.pi >= 1.0 - _PPS_EPS
+        return self.pi >= 1.0 - PPS_EPS
 
 
 def _rng(seed: int | np.random.Generator | None) -> np.random.Generator:
@@ -585,18 +587,18 @@ def pps_systematic(sizes: Sequence[float] | np.ndarray | pd.Series, n: int,
     pi = pps_inclusion_probabilities(x, n)
     gen = _rng(rng)
     perm = _order(order, x, gen)
-    certain = pi >= 1.0 - _PPS_EPS
-    eligible = (pi > _PPS_EPS) & ~certain
+    certain = pi >= 1.0 - PPS_EPS
+    eligible = (pi > PPS_EPS) & ~certain
     chain = perm[eligible[perm]]
     n_rest = n - int(certain.sum())
     selected = certain.copy()
     if n_rest > 0:
-        selected[chain[_systematic_hits(pi[chain], n_rest, gen.random())]] = True
+        selected[chain[systematic_hits(pi[chain], n_rest, gen.random())]] = True
     index = np.flatnonzero(selected)
     return PPSSample(index=index, pi=pi[index])
 
 
-def _systematic_hits(pi_chain: np.ndarray, n_rest: int, u: float | np.ndarray) -> np.ndarray:
+def systematic_hits(pi_chain: np.ndarray, n_rest: int, u: float | np.ndarray) -> np.ndarray:
     """Units of a systematic PPS chain hit by the points ``u, u + 1, ...`` (Madow 1949).
 
     ``pi_chain`` are the non-certainty inclusion probabilities in chain order, summing to
@@ -876,7 +878,7 @@ def _cell_quotas(N: np.ndarray, base: np.ndarray, fill: bool) -> np.ndarray:
 
 def _draw_households(listing: _Listing, villages: pd.DataFrame, village_codes: np.ndarray,
                      per_village: Mapping[str, int], rng: np.random.Generator,
-                     fill: bool = False) -> pd.DataFrame:
+                     fill: bool = False, reserves: int = 0) -> pd.DataFrame:
     quota = np.array([per_village[g] for g in listing.groups], dtype=float)
     count = listing.village_count[village_codes]
     if np.any(count == 0):
@@ -902,8 +904,12 @@ def _draw_households(listing: _Listing, villages: pd.DataFrame, village_codes: n
     first = np.concatenate([[True], cell_start[1:] != cell_start[:-1]])
     run_start = np.maximum.accumulate(np.where(first, np.arange(len(rows)), 0))
     rank = np.arange(len(rows)) - run_start
-    take = rank < k_cell[vpos, group]
+    # With ``reserves``, the next households in the same random order of each cell are
+    # kept as its reserve list (reserve_order 1, 2, ...; 0 = sampled): the sample itself
+    # is the same as without reserves.
+    take = rank < k_cell[vpos, group] + reserves
     keep = np.argsort(rows[take], kind="stable")
+    reserve_order = np.maximum(rank[take] - k_cell[vpos, group][take] + 1, 0)[keep]
     rows, vpos, group = rows[take][keep], vpos[take][keep], group[take][keep]
     n_cell = listing.cell_size[rows]
     pi_household = np.minimum(k_cell[vpos, group], n_cell) / n_cell
@@ -915,6 +921,8 @@ def _draw_households(listing: _Listing, villages: pd.DataFrame, village_codes: n
     sample["household_prob"] = pi_household
     sample["incl_prob"] = village_prob * pi_household
     sample["weight"] = 1.0 / sample["incl_prob"].to_numpy()
+    if reserves:
+        sample["reserve_order"] = reserve_order.astype(np.int64)
     return sample
 
 
@@ -1546,7 +1554,7 @@ def simulate_draws(
     reps, level, threshold = setup.reps, setup.level, setup.threshold
     gen, quota, frame, truth = setup.gen, setup.quota, setup.frame, setup.truth
     # One-sided decisions at alpha = 1 - level, as evalkit.indicators decides.
-    one_sided_level = 2.0 * level - 1.0
+    one_sided = one_sided_level(level)
     data = setup.listing.data
     # Only what the estimate needs, with villages as integer codes: the same design, and
     # no string handling in every replicate.
@@ -1571,9 +1579,9 @@ def simulate_draws(
             # ratio without expanding households into people.
             est = design.ratio(outcome, denominator, level=level)
             r, se = np.array([est.estimate]), np.array([est.se])
-            ci = tuple(float(b[0]) for b in _rate_intervals(r, se, est.df, level, method))
+            ci = tuple(float(b[0]) for b in rate_intervals(r, se, est.df, level, method))
             bounds = (tuple(float(b[0]) for b in
-                            _rate_intervals(r, se, est.df, one_sided_level, method))
+                            rate_intervals(r, se, est.df, one_sided, method))
                       if threshold is not None else ci)
         else:
             if denominator is not None:
@@ -1581,7 +1589,7 @@ def simulate_draws(
             column = outcome if denominator is None else "_affected"
             est = design.proportion(column, method=method, level=level)
             ci = est.ci
-            bounds = (design.proportion(column, method=method, level=one_sided_level).ci
+            bounds = (design.proportion(column, method=method, level=one_sided).ci
                       if threshold is not None else ci)
         row = [est.estimate, est.se, ci[0], ci[1]]
         if threshold is not None:
@@ -1592,50 +1600,6 @@ def simulate_draws(
     draws = pd.DataFrame(rows, columns=columns + (["declared"] if threshold is not None else []))
     draws["covered"] = (draws["ci_low"] <= truth) & (truth <= draws["ci_high"])
     return DrawSimulation(draws=draws, truth=truth, level=level)
-
-
-def _rate_intervals(r: np.ndarray, se: np.ndarray, df: int, level: float, method: str
-                    ) -> tuple[np.ndarray, np.ndarray]:
-    """svyciprop's ``logit`` (``expit(logit R +/- t se / (R (1 - R)))``) or ``mean`` (Wald)
-    interval for rates ``r`` (one per replicate) from their linearized SEs, ``t`` with
-    ``df`` degrees of freedom at two-sided ``level`` (Lumley 2010, sec. 2.3.1). A rate of
-    exactly 0 or 1, or a zero SE, gives the degenerate interval at that value, as
-    :mod:`evalkit.indicators` does for the logit. The one vectorized form of
-    :func:`evalkit.intervals.logit_interval` (scalar), used by the simulations here and in
-    :mod:`evalkit.power`."""
-    t = float(stats.t.ppf(0.5 + level / 2.0, df))
-    if method == "mean":
-        return r - t * se, r + t * se
-    inside = (r > 0) & (r < 1) & (se > 0)
-    safe = np.where(inside, r, 0.5)
-    eta = np.log(safe / (1 - safe))
-    half = t * se / (safe * (1 - safe))
-    low = np.where(inside, 1 / (1 + np.exp(-(eta - half))), r)
-    high = np.where(inside, 1 / (1 + np.exp(-(eta + half))), r)
-    return low, high
-
-
-def _ratio_from_village_totals(yw: np.ndarray, xw: np.ndarray, selected: np.ndarray,
-                               stratum: np.ndarray, n_strata: int
-                               ) -> tuple[np.ndarray, np.ndarray]:
-    """Ratio estimate and with-replacement linearization SE per replicate (rows) from
-    weighted village totals (columns), as ``SurveyDesign(psu=village, strata=...,
-    weights=...).ratio`` (Binder 1983; R's svyratio): village scores
-    ``z_v = (Yw_v - R Xw_v) / Xhat``, ``V = sum_h n_h / (n_h - 1) sum_v (z_v - zbar_h)^2``.
-    Unselected villages have ``selected`` False and contribute nothing."""
-    sel = selected.astype(float)
-    X = (xw * sel).sum(axis=1)
-    R = (yw * sel).sum(axis=1) / X
-    z = (yw - R[:, None] * xw) / X[:, None] * sel
-    var = np.zeros(len(R))
-    # A loop over the few strata; each is one array computation over replicates.
-    for h in range(n_strata):
-        in_h = stratum == h
-        n_h = sel[:, in_h].sum(axis=1)
-        zbar = z[:, in_h].sum(axis=1) / n_h
-        dev = (z[:, in_h] - zbar[:, None]) * sel[:, in_h]
-        var += n_h / (n_h - 1) * (dev * dev).sum(axis=1)
-    return R, np.sqrt(var)
 
 
 def simulate_design(
@@ -1665,10 +1629,10 @@ def simulate_design(
     outcome categories from the multivariate hypergeometric distribution (exactly SRS
     without replacement, summarized by category), for all replicates at once; the rate and
     its linearization SE come from the weighted village totals
-    (:func:`_ratio_from_village_totals`, equal to ``SurveyDesign``'s), the interval by the
-    ``logit`` or ``mean`` method. Loops run over strata and over the frame's villages, never
-    over households or replicates. ``outcome`` and ``denominator`` must take few distinct
-    values (counts, sizes, 0/1).
+    (:func:`~evalkit.village_rates.ratio_from_village_totals`, equal to ``SurveyDesign``'s),
+    the interval by the ``logit`` or ``mean`` method. Loops run over strata and over the
+    frame's villages, never over households or replicates. ``outcome`` and ``denominator``
+    must take few distinct values (counts, sizes, 0/1).
     """
     if method not in ("logit", "mean"):
         raise EvalkitError(f"method={method!r}; expected 'logit' or 'mean'")
@@ -1691,12 +1655,12 @@ def simulate_design(
         idx = np.flatnonzero(stratum == h)
         pi_h = pps_inclusion_probabilities(xs[idx], want[key])
         pi[idx] = pi_h
-        certain = pi_h >= 1.0 - _PPS_EPS
+        certain = pi_h >= 1.0 - PPS_EPS
         selected[:, idx[certain]] = True
-        chain = idx[(pi_h > _PPS_EPS) & ~certain]
+        chain = idx[(pi_h > PPS_EPS) & ~certain]
         n_rest = want[key] - int(certain.sum())
         if n_rest > 0:
-            selected[:, chain] = _systematic_hits(pi[chain], n_rest, gen.random((reps, 1)))
+            selected[:, chain] = systematic_hits(pi[chain], n_rest, gen.random((reps, 1)))
 
     listed = np.bincount(listing.village_code, minlength=V)
     missing = (pi > 0) & (listed == 0)
@@ -1746,14 +1710,14 @@ def simulate_design(
         Y[:, v] += w_cell[v, g] * (drawn @ cy[a:b])
         X[:, v] += w_cell[v, g] * (drawn @ cx[a:b])
 
-    r, se = _ratio_from_village_totals(Y, X, selected, stratum, len(strata_names))
+    r, se = ratio_from_village_totals(Y, X, selected, stratum, len(strata_names))
     df = int(sum(want.values())) - len(strata_names)
-    low, high = _rate_intervals(r, se, df, level, method)
+    low, high = rate_intervals(r, se, df, level, method)
     draws = pd.DataFrame({"estimate": r, "se": se, "ci_low": low, "ci_high": high,
                           "numerator_total": (Y * selected).sum(axis=1),
                           "denominator_total": (X * selected).sum(axis=1)})
     if threshold is not None:
-        lo1, hi1 = _rate_intervals(r, se, df, 2.0 * level - 1.0, method)
+        lo1, hi1 = rate_intervals(r, se, df, one_sided_level(level), method)
         draws["declared"] = lo1 > threshold if alternative == "greater" else hi1 < threshold
     draws["covered"] = (draws["ci_low"] <= truth) & (truth <= draws["ci_high"])
     return DrawSimulation(draws=draws, truth=truth, level=level)
