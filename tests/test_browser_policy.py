@@ -24,7 +24,7 @@ import pytest
 from test_browser import CHROMIUM, OFFLINE_FLAGS, chromium
 from test_summary import write_tables
 
-from evalkit import summary
+from evalkit import report
 from evalkit.fonts import FAMILY
 from evalkit.render import render_notebook
 
@@ -132,7 +132,7 @@ def _outputs(page: Any, monkeypatch: pytest.MonkeyPatch) -> list[Any]:
 def zh_page(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("policy")
     tables = write_tables(folder / "tables")
-    page = summary.report_from_tables(
+    page = report.report_from_tables(
         tables, lang="zh", level=0.95, ci_method="logit", run_name=RUN_NAME, households=2025,
         villages=29, county="示例县", period="2019年8月", assessor="第三方评估组")
     with pytest.MonkeyPatch.context() as mp:

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from evalkit import i18n, summary
+from evalkit import i18n, report, summary
 from evalkit.errors import EvalkitError
 from evalkit.fragility import caution
 
@@ -58,7 +58,7 @@ def write_tables(folder: Path, indicators: pd.DataFrame | None = None) -> Path:
 
 
 def page_text(tables: Path, lang: str = "zh", **kw) -> str:
-    page = summary.report_from_tables(tables, lang=lang, level=0.95, ci_method="logit",
+    page = report.report_from_tables(tables, lang=lang, level=0.95, ci_method="logit",
                                       run_name="t", households=2025, villages=29, **kw)
     html = page.html()
     body = re.sub(r"<style.*?</style>", " ", html, flags=re.S)
@@ -134,7 +134,7 @@ def test_no_fixed_causal_claim(tmp_path):
 
 
 def test_identity_names_the_page_and_its_tab(tmp_path):
-    page = summary.report_from_tables(write_tables(tmp_path), lang="zh", level=0.95,
+    page = report.report_from_tables(write_tables(tmp_path), lang="zh", level=0.95,
                                       ci_method="logit", run_name="t", households=2025,
                                       villages=29, county="示例县", period="2019年8月",
                                       assessor="第三方评估组")
@@ -159,7 +159,7 @@ def test_cautions_travel_through_a_table(tmp_path):
 
 def test_a_missing_table_is_one_line_naming_its_notebook(tmp_path):
     with pytest.raises(EvalkitError) as info:
-        summary.report_from_tables(tmp_path, lang="zh", level=0.95, ci_method="logit",
+        report.report_from_tables(tmp_path, lang="zh", level=0.95, ci_method="logit",
                                    run_name="t")
     message = str(info.value)
     assert "indicators.csv: not found; notebook 02_indicators writes it" in message

@@ -1170,3 +1170,31 @@ def report_from_params(*, data: Mapping[str, str], design: Mapping[str, Any],
 # Public names of the two HTML helpers other modules' report sections use.
 escape_html = _esc
 table_html = _table_html
+
+
+def report_from_tables(tables_dir: str | Path, *, lang: str, level: float, ci_method: str,
+                       run_name: str, households: int | None = None,
+                       villages: int | None = None, weighted: bool = True,
+                       clustered: bool = True, county: str | None = None,
+                       period: str | None = None, assessor: str | None = None) -> PolicyReport:
+    """The policy page from the tables notebooks 02 and 03 wrote (:mod:`evalkit.summary`).
+
+    ``households`` and ``villages`` describe the sample, ``weighted`` and ``clustered`` its
+    design; ``county``, ``period`` and ``assessor`` identify the report (params, optional).
+    The cautions are notebook 02's (:func:`evalkit.fragility.indicator_cautions` of
+    ``indicators.csv``) and notebook 03's (``cautions.csv``).
+    """
+    from evalkit.fragility import indicator_cautions
+    from evalkit.summary import read_cautions, read_table
+
+    indicators = read_table(tables_dir, "indicators.csv")
+    scenarios = read_table(tables_dir, "scenarios.csv", required=False)
+    by_township = read_table(tables_dir, "indicators_by_township.csv", required=False)
+    assert indicators is not None
+    return PolicyReport(indicators=indicators, scenarios=scenarios, lang=lang, level=level,
+                        method=ci_method, run_name=run_name, households=households,
+                        villages=villages, by_township=by_township, county=county,
+                        period=period, assessor=assessor, weighted=weighted,
+                        clustered=clustered,
+                        cautions=(*indicator_cautions(indicators),
+                                  *read_cautions(tables_dir)))
