@@ -16,10 +16,15 @@ export OMP_NUM_THREADS = 1
 export OPENBLAS_NUM_THREADS = 1
 export MKL_NUM_THREADS = 1
 
-.PHONY: report test lint unit nbval refresh bench venv clean
+.PHONY: report province test lint unit nbval refresh bench venv clean
 
 report: $(STAMP)
 	$(PY) -m evalkit run $(PARAMS) --out $(OUT)
+
+# Every county of a province params file as Dask tasks: make province PARAMS=my_province.yaml
+# (add ARGS="--workers 4", ARGS="--scheduler tcp://host:8786" or ARGS=--tables-only)
+province: $(STAMP)
+	$(PY) -m evalkit province $(PARAMS) --out $(OUT) $(ARGS)
 
 test: $(STAMP)
 	$(PY) -m ruff check src tests bench
@@ -48,6 +53,7 @@ bench: $(STAMP)
 	$(PY) bench/bench_models.py
 	$(PY) bench/bench_sampling.py
 	$(PY) bench/run_timing.py --params $(PARAMS)
+	$(PY) bench/province_timing.py --full 24 --tables 100
 
 venv: $(STAMP)
 

@@ -16,10 +16,10 @@ def notebook(request) -> nbformat.NotebookNode:
     return nbformat.read(request.param, as_version=4)
 
 
-def test_the_five_notebooks_are_there():
+def test_the_notebooks_are_there():
     assert [p.name for p in NOTEBOOKS] == [
         "01_sampling.ipynb", "02_indicators.ipynb", "03_satisfaction.ipynb",
-        "04_summary.ipynb", "05_followup.ipynb"]
+        "04_summary.ipynb", "05_followup.ipynb", "06_province.ipynb"]
 
 
 def test_exactly_one_parameters_cell(notebook):

@@ -54,10 +54,12 @@ def test_notebook_parameters_cell_declares_every_default(spec) -> None:
         declared[node.targets[0].id] = ast.literal_eval(node.value)
     # followup and targets are optional sections: 04 declares them empty (no re-check), 05
     # with the packaged re-check it runs on under nbval.
-    optional = set(declared) & {"followup", "targets"}
+    optional = set(declared) & {"followup", "targets", "county", "period", "assessor"}
     assert set(declared) - optional == set(DEFAULTS) | {"tables_dir", "params_dir"}
     if spec.name == "04_summary":
         assert declared["followup"] is None and declared["targets"] is None
+        assert declared["county"] is None and declared["period"] is None
+        assert declared["assessor"] is None
     if spec.name == "05_followup":
         assert declared["followup"]["survey"] == "packaged:recheck_survey.csv"
     for key, value in DEFAULTS.items():
@@ -212,3 +214,16 @@ def test_params_choices_follow_the_estimators() -> None:
     assert sorted(LONELY_PSU) == sorted(LONELY_PSU_OPTIONS)
     assert sorted(m.replace("_", "-") for m in CI_METHODS) == sorted(METHODS)
     assert set(SCHEMA["design"]) <= set(DESIGN_KEYS)
+
+
+def test_report_identity_is_optional_and_validated(write_params) -> None:
+    path = write_params(raw="county: 示例县\nperiod: 2019年8月\nassessor: ' 第三方评估组 '\n")
+    values = load_params(path).values
+    assert (values["county"], values["period"], values["assessor"]) == (
+        "示例县", "2019年8月", "第三方评估组")
+    assert "county" not in load_params(write_params(raw="seed: 1\n")).values
+    for bad, why in (("county: ''", "short text"), ("county: 12", "short text"),
+                     ("period: \"a\\nb\"", "line break"), ("assessor: " + "x" * 61, "too long")):
+        with pytest.raises(EvalkitError, match=why) as info:
+            load_params(write_params(raw=bad + "\n"))
+        assert "\n" not in str(info.value)

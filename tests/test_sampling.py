@@ -497,7 +497,9 @@ def test_field_list(tmp_path, frame: pd.DataFrame, population: pd.DataFrame) -> 
     assert tuple(xl.columns) == FIELD_LIST_COLUMNS
     assert len(xl) == len(s)
     _, xlsx_zh = field_list(s, tmp_path / "zh", lang="zh")
-    assert set(pd.read_excel(xlsx_zh)["household_type"]) <= {"已脱贫", "未脱贫", "非建档立卡"}
+    zh = pd.read_excel(xlsx_zh)
+    assert list(zh.columns) == ["乡镇", "村", "户编号", "户类型"]  # all Chinese for people
+    assert set(zh["户类型"]) <= {"已脱贫", "未脱贫", "非建档立卡"}
 
 
 # --- checking the design by simulation --------------------------------------------------

@@ -1,5 +1,5 @@
 """Command line: ``evalkit run PARAMS.yaml``, ``evalkit validate FILE``, ``evalkit synth``,
-``evalkit draw PARAMS.yaml --stage villages|households``.
+``evalkit draw PARAMS.yaml --stage villages|households``, ``evalkit province PARAMS.yaml``.
 
 Every user-facing problem is an :class:`~evalkit.errors.EvalkitError`; it is printed as one
 line ``evalkit: error: <message>`` with no traceback. Exit codes: 0 success; 1 ``validate``
@@ -102,11 +102,28 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_province(args: argparse.Namespace) -> int:
+    from evalkit import pipeline, province
+
+    result = province.run_province(
+        args.params, args.out, workers=args.workers, scheduler=args.scheduler,
+        tables_only=args.tables_only, notebooks_dir=args.notebooks,
+        progress=None if args.quiet else pipeline.stderr_progress,
+    )
+    print(result.run_dir / "index.html")
+    if result.failed:
+        names = ", ".join(f"{s.name} ({s.error})" for s in result.failed)
+        raise EvalkitError(f"{len(result.failed)} of {len(result.statuses)} counties failed: "
+                           f"{names}")
+    return EXIT_OK
+
+
 def _cmd_refresh(args: argparse.Namespace) -> int:
     from evalkit import pipeline
+    from evalkit.province import NOTEBOOK
 
-    pipeline.refresh_notebooks(args.notebooks, progress=None if args.quiet else
-                               pipeline.stderr_progress)
+    pipeline.refresh_notebooks(args.notebooks, (*pipeline.ALL_NOTEBOOKS, NOTEBOOK),
+                               progress=None if args.quiet else pipeline.stderr_progress)
     return EXIT_OK
 
 
@@ -215,6 +232,26 @@ def build_parser() -> argparse.ArgumentParser:
                      help="only validate the params file and print the completed params")
     run.add_argument("-q", "--quiet", action="store_true", help="no progress messages")
     run.set_defaults(func=_cmd_run)
+
+    prov = sub.add_parser(
+        "province", help="assess every county of a province on Dask and rank them",
+        description="Run each county of a province params file as one Dask task (an embedded "
+        "LocalCluster, or --scheduler), then write OUT/<run_name>/: counties/<county>/, "
+        "tables/province_ranking.csv and the province page index.html.",
+    )
+    prov.add_argument("params", type=Path, metavar="PARAMS.yaml", help="province params file")
+    prov.add_argument("--out", type=Path, default=Path("outputs"), metavar="DIR",
+                      help="output folder (default: ./outputs)")
+    prov.add_argument("--workers", type=int, default=None, metavar="N",
+                      help="LocalCluster workers (default: the number of cores)")
+    prov.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                      help="use an existing Dask cluster, e.g. tcp://host:8786")
+    prov.add_argument("--tables-only", action="store_true",
+                      help="estimates and ranking only: no kernels, no HTML per county")
+    prov.add_argument("--notebooks", type=Path, default=None, metavar="DIR",
+                      help="folder holding the notebooks (default: the project's notebooks/)")
+    prov.add_argument("-q", "--quiet", action="store_true", help="no progress messages")
+    prov.set_defaults(func=_cmd_province)
 
     refresh = sub.add_parser(
         "refresh", help="re-execute the committed notebooks in place (default params)",

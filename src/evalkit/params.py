@@ -334,9 +334,32 @@ TARGETS_SCHEMA: dict[str, Check] = {
 }
 
 
+#: Optional words that identify the policy report (its heading, tab title and index link).
+IDENTITY_KEYS: tuple[str, ...] = ("county", "period", "assessor")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _identity(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise _BadValueError(f"expected a short text, got {_got(value)}")
+    if _CONTROL.search(value):
+        raise _BadValueError(f"{_describe(value)} has a line break or control character; "
+                             "expected one line")
+    if len(value.strip()) > 60:
+        raise _BadValueError(f"{_describe(value)} is too long, expected at most 60 characters")
+    return value.strip()
+
+
 def _validate_optional(raw: Mapping[Any, Any], source: Path) -> dict[str, Any]:
-    """The optional ``followup`` and ``targets`` sections, when given (None: left out)."""
+    """The optional ``followup`` and ``targets`` sections and the report's identity
+    (``county``, ``period``, ``assessor``), when given (None: left out)."""
     out: dict[str, Any] = {}
+    for key in IDENTITY_KEYS:
+        if raw.get(key) is not None:
+            try:
+                out[key] = _identity(raw[key])
+            except _BadValueError as exc:
+                raise EvalkitError(f"{source}: {key}: {exc}") from None
     if raw.get("followup") is not None:
         given = raw["followup"]
         if not isinstance(given, Mapping):
@@ -447,7 +470,8 @@ def _validate_tree(
                 close = difflib.get_close_matches(str(key), list(schema), n=1)
                 if close:
                     hint = f" (did you mean '{prefix}{close[0]}'?)"
-            allowed = ", ".join([*schema, *(("followup", "targets") if not prefix else ())])
+            allowed = ", ".join([*schema, *(("followup", "targets", *IDENTITY_KEYS)
+                                            if not prefix else ())])
             raise EvalkitError(f"{source}: unknown key '{name}'{hint}; expected one of: {allowed}")
     for key, rule in schema.items():
         name = f"{prefix}{key}"
@@ -497,7 +521,7 @@ def validate(raw: Any, source: Path | str = "<params>", *, check_files: bool = T
         raw = {}
     if not isinstance(raw, Mapping):
         raise EvalkitError(f"{source}: expected a mapping of keys to values at the top level")
-    optional = {k: raw[k] for k in ("followup", "targets") if k in raw}
+    optional = {k: raw[k] for k in ("followup", "targets", *IDENTITY_KEYS) if k in raw}
     rest = {k: v for k, v in raw.items() if k not in optional}
     values = _validate_tree(rest, SCHEMA, DEFAULTS, "", source)
     values.update(_validate_optional(optional, source))

@@ -35,11 +35,12 @@ from typing import Any
 import nbformat
 
 from evalkit.errors import EvalkitError
-from evalkit.params import Params, load_params, notebook_parameters
+from evalkit.params import IDENTITY_KEYS, Params, load_params, notebook_parameters
 from evalkit.render import (
     IndexEntry,
     external_references,
     notebook_title,
+    output_title,
     render_notebook,
     write_index,
 )
@@ -495,6 +496,14 @@ class _Run:
             f"{timing.rendered - timing.finished:.1f} s to HTML)"
         )
 
+    def _parameters(self, spec: NotebookSpec) -> dict[str, Any]:
+        """What papermill injects; the report's identity goes to the policy page only."""
+        values = notebook_parameters(self.params, TABLES_DIR)
+        if not spec.policy:
+            for key in IDENTITY_KEYS:
+                values.pop(key, None)
+        return values
+
     def _execute(self, spec: NotebookSpec, wait_for: threading.Event | None) -> None:
         import papermill
         from papermill.exceptions import PapermillExecutionError
@@ -523,7 +532,7 @@ class _Run:
             papermill.execute_notebook(
                 source,
                 executed,
-                parameters=notebook_parameters(self.params, TABLES_DIR),
+                parameters=self._parameters(spec),
                 engine_name=_ENGINE_NAME,
                 kernel_name=self.kernel_name,
                 progress_bar=False,
@@ -556,9 +565,12 @@ class _Run:
         self._executed(spec)
         result = _stable_cell_ids(nbformat.read(executed, as_version=4))
         nbformat.write(result, executed)
-        self.titles[spec.name] = notebook_title(result)
+        # The policy page's own heading names it (tab title and index link alike).
+        self.titles[spec.name] = ((output_title(result) if spec.policy else None)
+                                  or notebook_title(result))
         html_path = self.partial / f"{spec.name}.html"
-        render_notebook(result, html_path, hide_code=spec.policy, lang=self.params.values["lang"])
+        render_notebook(result, html_path, hide_code=spec.policy, lang=self.params.values["lang"],
+                        title=self.titles[spec.name])
         fetches = external_references(html_path.read_text(encoding="utf-8"))
         if fetches:
             raise NotebookFailedError(
@@ -649,7 +661,9 @@ def run(
         _parameters_cell_index(nbformat.read(path, as_version=4), path)
     n_independent = sum(not s.final for s in plan)
     if workers is None:
-        workers = n_independent
+        # One kernel per core at most: more would only take turns (and the progress line
+        # would promise a parallelism the machine does not have).
+        workers = min(n_independent, os.cpu_count() or 1)
     if workers < 1:
         raise EvalkitError(f"workers: {workers} is out of range, expected at least 1")
     workers = max(1, min(workers, n_independent or 1))

@@ -165,8 +165,25 @@ def render_notebook(
     body, _ = _exporter(hide_code, lang).from_notebook_node(
         notebook, resources={"metadata": {"name": name}}
     )
+    if hide_code:
+        body = embed_font(body)
     dest.write_text(body, encoding="utf-8")
     return dest
+
+
+def embed_font(page: str) -> str:
+    """``page`` with the shipped font, cut to its characters, embedded as WOFF2.
+
+    For the policy page: its text renders in the same font on every machine and in print
+    (:mod:`evalkit.webfont`), whatever fonts the reader's system has.
+    """
+    from evalkit.fonts import FAMILY
+    from evalkit.webfont import font_face_css
+
+    style = (f"<style>{font_face_css(page)}\n"
+             f'body.jp-Notebook {{ font-family: "{FAMILY}", sans-serif; '
+             "font-synthesis: none; }</style>\n")
+    return page.replace("</head>", style + "</head>", 1)
 
 
 def notebook_title(notebook: nbformat.NotebookNode) -> str | None:
@@ -180,13 +197,29 @@ def notebook_title(notebook: nbformat.NotebookNode) -> str | None:
     return None
 
 
+_H1 = re.compile(r"<h1[^>]*>(.*?)</h1>", re.S | re.I)
+
+
+def output_title(notebook: nbformat.NotebookNode) -> str | None:
+    """The first ``<h1>`` among ``notebook``'s HTML outputs (the policy page's heading)."""
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            page = output.get("data", {}).get("text/html")
+            if page is None:
+                continue
+            match = _H1.search("".join(page) if isinstance(page, list) else str(page))
+            if match:
+                return html.unescape(re.sub(r"<[^>]+>", "", match.group(1))).strip() or None
+    return None
+
+
 _INDEX_TEXT = {
     "en": {
         "title": "evalkit run",
         "reports": "Reports",
         "policy": "policy report",
         "technical": "technical notebook, shows code",
-        "tables": "Tables (CSV)",
+        "tables": "Tables (CSV, Excel)",
         "none": "none",
         "provenance": "Provenance",
         "manifest": "manifest.json: parameters, input checksums, versions, timings",
@@ -197,8 +230,15 @@ _INDEX_TEXT = {
         "title": "evalkit 运行结果",
         "reports": "报告",
         "policy": "政策报告",
-        "technical": "技术笔记本（含代码）",
-        "tables": "数据表（CSV）",
+        "technical": "技术笔记本，英文，含代码",
+        "tables": "数据表（CSV、Excel）",
+        # Technical notebooks keep their English code and headings; their links say what
+        # they are in Chinese.
+        "nb.01_sampling": "抽样设计与样本量",
+        "nb.02_indicators": "三率一度：按抽样设计的估计与区间",
+        "nb.03_satisfaction": "认可度的满意度模型",
+        "nb.05_followup": "复查：评估以来的变化",
+        "nb.05_province": "全省各县",
         "none": "无",
         "provenance": "溯源信息",
         "manifest": "manifest.json：参数、输入文件校验值、软件版本、耗时",
@@ -230,8 +270,12 @@ def write_index(
     """Write the run's ``index.html``: links to every report, table and the manifest."""
     text = _INDEX_TEXT.get(lang, _INDEX_TEXT["en"])
     esc = html.escape
+    def title(entry: IndexEntry) -> str:
+        return entry.title if entry.policy else text.get(
+            f"nb.{Path(entry.href).stem}", entry.title)
+
     items = "\n".join(
-        f'    <li><a href="{esc(r.href)}">{esc(r.title)}</a> '
+        f'    <li><a href="{esc(r.href)}">{esc(title(r))}</a> '
         f'<span class="kind">({text["policy"] if r.policy else text["technical"]})</span></li>'
         for r in sorted(reports, key=lambda r: (not r.policy, r.href))
     )

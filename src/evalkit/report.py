@@ -158,13 +158,15 @@ def scenario_label(name: str, lang: str) -> str:
     return i18n.text(key, lang) if i18n.has_text(key, lang) else str(name)
 
 
-def rank_priorities(scenarios: pd.DataFrame, threshold: float | None = None
-                    ) -> pd.DataFrame:
+def rank_priorities(scenarios: pd.DataFrame, threshold: float | None = None,
+                    now: float | None = None) -> pd.DataFrame:
     """Scenarios ranked by the recognition they recover, with the numbers behind the rank.
 
     ``before`` is recognition now, ``estimate - change`` (for a logistic model with an
     intercept the weighted mean of fitted probabilities equals the weighted sample
-    proportion, so this is the county's recognition estimate). ``reaches`` compares the
+    proportion, so this is the county's recognition estimate); with ``now`` (the
+    recognition estimate of the indicator table, what the page shows) ``before`` is that
+    number. ``reaches`` compares the
     scenario's interval with the recognition line: ``pass`` when its lower end is at or above
     the line, ``fail`` when its upper end is below, else ``cannot tell``.
     """
@@ -178,7 +180,7 @@ def rank_priorities(scenarios: pd.DataFrame, threshold: float | None = None
         bad = table.loc[table[list(SCENARIO_COLUMNS[1:])].isna().any(axis=1), "scenario"]
         raise EvalkitError(f"scenarios: row {bad.iloc[0]!r} has an empty or non-numeric "
                            "estimate; expected numbers in every column")
-    table["before"] = table["estimate"] - table["change"]
+    table["before"] = table["estimate"] - table["change"] if now is None else now
     if threshold is None:
         table["reaches"] = None
     else:
@@ -216,7 +218,7 @@ def drivers_figure(priorities: pd.DataFrame, lang: str, level: float,
     gains = priorities["change"].to_numpy(dtype=float) * 100
     lows = priorities["change_low"].to_numpy(dtype=float) * 100
     highs = priorities["change_high"].to_numpy(dtype=float) * 100
-    labels = [_wrap(scenario_label(s, lang), lang, width_en=40, width_zh=19)
+    labels = [_wrap(scenario_label(s, lang), lang, width_en=34, width_zh=16)
               for s in priorities["scenario"]]
     lines = [label.count("\n") + 1 for label in labels]
     # Rows from the top: each takes its label's lines plus the bar.
@@ -230,7 +232,7 @@ def drivers_figure(priorities: pd.DataFrame, lang: str, level: float,
     left = min([0.0, *lows])
     span = (right - left) or 1.0
     with fonts.context():
-        fig = Figure(figsize=(4.8, 1.5 + 0.55 * sum(heights)), dpi=150, layout="constrained")
+        fig = Figure(figsize=(4.2, 1.5 + 0.55 * sum(heights)), dpi=150, layout="constrained")
         ax = fig.add_subplot()
         ax.barh(y, gains, height=0.45, color="#4c78a8",
                 label=i18n.text("chart.estimate", lang))
@@ -239,10 +241,10 @@ def drivers_figure(priorities: pd.DataFrame, lang: str, level: float,
                     label=i18n.text("chart.interval", lang, level=format_line(level)))
         x_left = left - 0.02 * span
         for yi, g, hi, label in zip(y, gains, highs, labels, strict=True):
-            ax.text(x_left, yi + 0.3, label, ha="left", va="bottom", fontsize=12,
+            ax.text(x_left, yi + 0.3, label, ha="left", va="bottom", fontsize=12.5,
                     color="#1f2328", linespacing=1.25)
             ax.annotate(format_points(g / 100), (max(hi, g, 0.0), yi), xytext=(5, 0),
-                        textcoords="offset points", va="center", fontsize=11,
+                        textcoords="offset points", va="center", fontsize=12,
                         color="#1f2328")
         ax.axvline(0, color="#57606a", linewidth=0.9)
         if need is not None:
@@ -252,13 +254,13 @@ def drivers_figure(priorities: pd.DataFrame, lang: str, level: float,
         ax.set_yticks([])
         ax.set_xlim(x_left, right + 0.16 * span)
         ax.set_ylim(-sum(heights) - 0.05, 0.1)
-        ax.tick_params(axis="x", labelsize=10.5)
-        ax.set_xlabel(i18n.text("chart.drivers.xlabel", lang), fontsize=11)
+        ax.tick_params(axis="x", labelsize=11.5)
+        ax.set_xlabel(i18n.text("chart.drivers.xlabel", lang), fontsize=11.5)
         ax.set_title(i18n.text("chart.drivers.title", lang), fontsize=13.5, loc="left")
         ax.spines[["top", "right", "left"]].set_visible(False)
         ax.grid(axis="x", color="#d0d7de", linewidth=0.6)
         ax.set_axisbelow(True)
-        fig.legend(loc="outside lower center", ncols=3, fontsize=10, frameon=False)
+        fig.legend(loc="outside lower center", ncols=2, fontsize=11.5, frameon=False)
     return fig
 
 
@@ -266,9 +268,9 @@ def drivers_figure(priorities: pd.DataFrame, lang: str, level: float,
 # the report
 # --------------------------------------------------------------------------------------
 CSS = """
-.ek-report { font-family: system-ui, -apple-system, "Segoe UI", "Noto Sans CJK SC",
-  "Noto Sans SC", "Source Han Sans SC", "PingFang SC", "Microsoft YaHei",
-  "WenQuanYi Micro Hei", sans-serif; color: #1f2328; line-height: 1.55;
+.ek-report { font-family: "Evalkit Sans SC", system-ui, -apple-system, "Segoe UI",
+  "Noto Sans CJK SC", "Noto Sans SC", "PingFang SC", "Microsoft YaHei", sans-serif;
+  font-synthesis: none; color: #1f2328; line-height: 1.55;
   max-width: 60rem; margin: 0 auto; font-size: 1rem; text-align: left; }
 .ek-report * { box-sizing: border-box; }
 .ek-report h1 { font-size: 1.7rem; font-weight: 700; line-height: 1.25;
@@ -296,12 +298,14 @@ CSS = """
   font-variant-numeric: tabular-nums; }
 .ek-report .ek-mid { font-size: 1.15rem; font-weight: 600;
   font-variant-numeric: tabular-nums; }
-.ek-report .ek-line { display: block; width: 100%; height: auto; max-height: 4.2rem;
+.ek-report .ek-line { display: block; width: 100%; height: auto; max-height: 5.4rem;
   margin: 0.3rem 0; }
 .ek-report .ek-sentence { font-size: 0.98rem; }
 .ek-report .ek-meta { display: flex; flex-wrap: wrap; gap: 0.2rem 1rem; font-size: 0.85rem;
   color: #57606a; }
 .ek-report .ek-what { font-size: 0.82rem; color: #57606a; margin-top: 0.3rem; }
+.ek-report .ek-decides { font-size: 0.92rem; color: #1f2328; background: #f6f8fa;
+  border-radius: 0.3rem; padding: 0.3rem 0.5rem; }
 .ek-report .ek-table-wrap { overflow-x: auto; -webkit-overflow-scrolling: touch; }
 .ek-report table.ek-table { border-collapse: collapse; width: 100%; font-size: 0.9rem;
   margin: 0.4rem 0; table-layout: auto; }
@@ -317,7 +321,7 @@ CSS = """
 .ek-report table.ek-table td.ek-status { font-weight: 600; white-space: nowrap; }
 .ek-report table.ek-table td.ek-wide { min-width: 8rem; }
 .ek-report .ek-chart { margin: 0.6rem 0; }
-.ek-report .ek-chart img { display: block; width: 100%; max-width: 42rem; height: auto;
+.ek-report .ek-chart img { display: block; width: 100%; max-width: 34rem; height: auto;
   margin: 0 auto; }
 .ek-report ol.ek-priorities { padding-left: 1.4rem; margin: 0.4rem 0; }
 .ek-report ol.ek-priorities li { margin: 0.3rem 0; }
@@ -341,21 +345,39 @@ CSS = """
   .ek-report table.ek-table td:first-child { font-weight: 700; }
 }
 @media print {
-  @page { size: A4; margin: 14mm 12mm; }
-  .ek-report { max-width: none; font-size: 10pt; }
+  @page { size: A4; margin: 11mm 11mm; }
+  /* Every size on the page is in rem: one root size scales the whole page for paper. */
+  html { font-size: 11.5px; }
+  .ek-report { max-width: none; font-size: 1rem; line-height: 1.38; }
   .ek-report * { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
-  .ek-report .ek-card { flex: 1 1 45%; break-inside: avoid; page-break-inside: avoid; }
-  .ek-report h2 { break-after: avoid; page-break-after: avoid; }
-  .ek-report .ek-chart, .ek-report table.ek-table tr, .ek-report ol.ek-priorities li {
+  .ek-report h1 { font-size: 1.55rem; margin: 0 0 0.2rem; }
+  .ek-report h2 { font-size: 1.2rem; margin: 0.5rem 0 0.25rem; padding-bottom: 0.1rem;
+    break-after: avoid; page-break-after: avoid; }
+  .ek-report p { margin: 0.15rem 0; }
+  .ek-report .ek-cards { gap: 0.35rem; }
+  .ek-report .ek-card { flex: 1 1 45%; padding: 0.3rem 0.55rem; break-inside: avoid;
+    page-break-inside: avoid; }
+  .ek-report .ek-big { font-size: 1.7rem; }
+  .ek-report .ek-mid { font-size: 1.05rem; }
+  .ek-report .ek-figures { margin: 0.1rem 0 0; }
+  .ek-report .ek-line { max-height: 3.6rem; margin: 0.1rem 0; }
+  .ek-report .ek-what { display: none; }
+  .ek-report .ek-chips { margin: 0.2rem 0; }
+  .ek-report .ek-chart { margin: 0.2rem 0; }
+  .ek-report .ek-chart img { max-width: 9.5cm; }
+  .ek-report table.ek-table tr, .ek-report ol.ek-priorities li {
     break-inside: avoid; page-break-inside: avoid; }
   .ek-report .ek-table-wrap { overflow: visible; }
-  .ek-report.ek-keep { break-inside: avoid; page-break-inside: avoid; }
-  .ek-report table.ek-table { font-size: 9pt; }
-  .ek-report.ek-drivers { break-after: avoid; page-break-after: avoid; }
-  .jp-OutputArea-child:has(.ek-drivers) { break-after: avoid; page-break-after: avoid; }
+  .ek-report table.ek-table { font-size: 0.92rem; margin: 0.2rem 0; }
+  .ek-report table.ek-table th, .ek-report table.ek-table td { padding: 0.12rem 0.35rem; }
+  .ek-report ol.ek-priorities li { margin: 0.1rem 0; }
   /* JupyterLab's print CSS keeps each output on one page; the cards output is taller than
      a page, so that rule would leave page 1 empty. Only outputs holding this report. */
   .jp-OutputArea-child:has(.ek-report) { break-inside: auto; }
+  .jp-OutputArea-child:has(.ek-drivers) { break-after: avoid; page-break-after: avoid; }
+  .jp-RenderedImage img { max-width: 9.5cm !important; height: auto !important; }
+  .jp-Notebook, .jp-Cell, .jp-OutputArea-output { padding: 0 !important; margin: 0 !important; }
+  body.jp-Notebook { padding: 0 !important; }
 }
 """
 
@@ -386,6 +408,13 @@ class PolicyReport:
     #: Plain-language caveats of this sample (:mod:`evalkit.fragility`), shown in their own
     #: section when there are any.
     cautions: tuple[Any, ...] = ()
+    #: Notebook 02's township table (``indicators_by_township.csv``), to name townships
+    #: on the wrong side of a line among the next steps.
+    by_township: pd.DataFrame | None = None
+    #: Who and what the report is about (params ``county``, ``period``, ``assessor``).
+    county: str | None = None
+    period: str | None = None
+    assessor: str | None = None
 
     def __post_init__(self) -> None:
         i18n.check_lang(self.lang)
@@ -423,18 +452,54 @@ class PolicyReport:
     def recognition_line(self) -> float | None:
         return _number(self.row("recognition").get("threshold"))
 
+    @property
+    def at_risk(self) -> list[Any]:
+        """Indicators at risk, ranked, with their next steps (:func:`evalkit.summary.at_risk`;
+        no sample size to settle a verdict without ``villages``)."""
+        from evalkit.summary import at_risk
+
+        return at_risk(self.indicators, self.level, int(self.villages or 0), self.by_township)
+
     def priorities(self) -> pd.DataFrame | None:
         """:func:`rank_priorities` of this run's scenarios (None without scenarios)."""
         if self.scenarios is None or len(self.scenarios) == 0:
             return None
-        return rank_priorities(self.scenarios, self.recognition_line)
+        return rank_priorities(self.scenarios, self.recognition_line,
+                               now=_number(self.row("recognition").get("estimate")))
 
     # -- sections ----------------------------------------------------------------------
+    def join(self, sentences: Sequence[str]) -> str:
+        """Sentences run together: no space between Chinese sentences, one in English."""
+        return ("" if self.lang == "zh" else " ").join(sentences)
+
+    def css(self) -> str:
+        """The page's style sheet (the font is embedded by :meth:`html` and by
+        :func:`evalkit.render.render_notebook` for the policy page)."""
+        return CSS
+
+    @property
+    def title(self) -> str:
+        """The page heading (also the browser tab's title and the run index's link)."""
+        if self.county:
+            return self.t("report.title_county", county=self.county)
+        return self.t("report.title")
+
+    def identity_html(self) -> str:
+        """Survey period and assessing body, when the params give them."""
+        parts = []
+        if self.period:
+            parts.append(self.t("report.period", period=self.period))
+        if self.assessor:
+            parts.append(self.t("report.assessor", assessor=self.assessor))
+        if not parts:
+            return ""
+        return '<p class="ek-muted ek-identity">' + " · ".join(map(_esc, parts)) + "</p>"
+
     def header_html(self) -> str:
         """Style sheet, title, what the page shows, the sample, and the verdict counts."""
-        parts = [f"<style>{CSS}</style>", '<div class="ek-report" lang="'
+        parts = [f"<style>{self.css()}</style>", '<div class="ek-report" lang="'
                  f'{"zh-CN" if self.lang == "zh" else "en"}">',
-                 f"<h1>{_esc(self.t('report.title'))}</h1>",
+                 f"<h1>{_esc(self.title)}</h1>", self.identity_html(),
                  f"<p>{_esc(self.t('report.intro', level=self.level_text))}</p>"]
         if self.households is not None and self.villages is not None:
             parts.append('<p class="ek-muted">' + _esc(self.t(
@@ -479,7 +544,8 @@ class PolicyReport:
                                    verdict=self.t(f"official.{official_status}"))
         name = i18n.indicator_label(key, self.lang)
         text = sentence(row, self.lang, self.level)
-        svg = number_line_svg(est, low, high, threshold, direction, status, aria=text)
+        svg = number_line_svg(est, low, high, threshold, direction, status, aria=text,
+                              scale=self.scale(direction))
         households = _number(row.get("n_households"))
         meta = [f"<span>{_esc(line_text)}</span>"]
         if households is not None:
@@ -504,10 +570,70 @@ class PolicyReport:
             "</div>"
             f"{svg}"
             f'<p class="ek-sentence">{_esc(text)}</p>'
+            f"{self.decides_html(row)}"
             f'<div class="ek-meta">{"".join(meta)}</div>'
             f'<p class="ek-what">{_esc(self.t(f"indicator.{key}.what"))}</p>'
             "</div>"
         )
+
+    def decides_html(self, row: Mapping[str, Any]) -> str:
+        """Which verdict the exit decision uses, what the other says, and why they differ.
+
+        The assessment's rule judges the official plain ratio against the line; the
+        design-based verdict says whether the sample is large enough to be sure of the
+        county's true rate. Every figure comes from the indicator table (official ratio and
+        its verdict, design-based verdict, design effect); "" without a line.
+        """
+        threshold = _number(row.get("threshold"))
+        status = status_key(row.get("decision"))
+        official_status = status_key(row.get("official_decision"))
+        official = _number(row.get("official"))
+        if threshold is None or official is None or official_status not in ("pass", "fail"):
+            return ""
+        t = self.t
+        figure = format_percent(official, versus=threshold)
+        parts = [t("decides.rule", figure=figure, verdict=t(f"official.{official_status}"))]
+        if status == official_status:
+            parts.append(t("decides.agree"))
+        elif status == "cannot_tell":
+            parts.append(t("decides.cannot_tell", level=self.level_text))
+        else:
+            parts.append(t("decides.disagree", verdict=t(f"status.{status}"),
+                           level=self.level_text))
+        if status != official_status:
+            deff = _number(row.get("deff"))
+            if deff is not None and deff > 1:
+                parts.append(t("decides.why_deff", deff=f"{deff:.1f}",
+                               wider=f"{math.sqrt(deff):.1f}"))
+            else:
+                parts.append(t("decides.why"))
+        settle = next((r.settle for r in self.at_risk
+                       if r.indicator == str(row["indicator"]) and r.settle is not None), None)
+        if settle is not None:
+            parts.append(self.settle_text(settle))
+        return f'<p class="ek-decides">{_esc(self.join(parts))}</p>'
+
+    def settle_text(self, settle: Any) -> str:
+        """The sample that would settle a "cannot tell" verdict, as a sentence."""
+        estimate = _number(self.row(settle.indicator).get("estimate"))
+        threshold = _number(self.row(settle.indicator).get("threshold"))
+        return self.t(
+            "settle.sentence", estimate=format_percent(estimate or math.nan, versus=threshold),
+            needed=format_count(settle.households_needed, self.lang),
+            now=format_count(settle.households_now, self.lang),
+            villages=format_count(settle.villages_needed, self.lang),
+            villages_now=format_count(settle.villages_now, self.lang),
+            level=self.level_text, verdict=self.t(f"official.{settle.verdict}"))
+
+    def scale(self, direction: str) -> tuple[float, float]:
+        """One number-line scale for all headline cards judged in ``direction``."""
+        values: list[float | None] = []
+        for key in HEADLINE_KEYS:
+            row = self.row(key)
+            if str(row.get("direction") or "below") == direction:
+                values += [_number(row.get(c)) for c in
+                           ("estimate", "ci_low", "ci_high", "threshold")]
+        return line_scale(values, direction)
 
     def cards_html(self) -> str:
         """The four headline cards under their section title."""
@@ -565,20 +691,35 @@ class PolicyReport:
                 f"{_table_html(columns, body)}</div>")
 
     def drivers_intro_html(self, chart: bytes | None = None) -> str:
-        """Section title and what the chart shows (or why it is absent).
+        """Section title, what the model estimates (from its numbers), chart and table.
 
-        With ``chart`` (PNG bytes) the chart is embedded in the section as a data: URI, so
-        that print keeps title and chart together; the notebook shows it as its own output.
+        The sentence names the scenario with the largest estimated gain and quotes its
+        numbers (recognition now from the indicator table); nothing is said about why
+        households answered as they did beyond what the scenario table estimates. With
+        ``chart`` (PNG bytes) the chart is embedded in the section as a data: URI, so that
+        print keeps title and chart together; the notebook shows it as its own output.
         """
-        key = ("section.drivers_intro" if self.priorities() is not None
-               else "section.drivers_missing")
+        ranked = self.priorities()
+        title = f'<h2>{_esc(self.t("section.drivers"))}</h2>'
+        if ranked is None:
+            return (f'<div class="ek-report ek-keep ek-drivers">{title}'
+                    f'<p>{_esc(self.t("section.drivers_missing"))}</p></div>')
+        threshold = self.recognition_line
+        top = ranked.iloc[0].to_dict()
+        intro = self.t("section.drivers_intro", level=self.level_text,
+                       action=scenario_label(str(top["scenario"]), self.lang),
+                       before=format_percent(top["before"], versus=threshold),
+                       after=format_percent(top["estimate"], versus=threshold),
+                       gain=format_points(top["change"]),
+                       gain_low=format_points(top["change_low"]),
+                       gain_high=format_points(top["change_high"]))
         figure = ""
         if chart is not None:
             data = base64.b64encode(chart).decode("ascii")
             figure = (f'<div class="ek-chart"><img alt="{_esc(self.t("chart.drivers.title"))}"'
                       f' src="data:image/png;base64,{data}"></div>')
-        return (f'<div class="ek-report ek-keep ek-drivers"><h2>{_esc(self.t("section.drivers"))}'
-                f'</h2><p>{_esc(self.t(key, level=self.level_text))}</p>{figure}</div>')
+        return (f'<div class="ek-report ek-keep ek-drivers">{title}'
+                f'<p>{_esc(intro)}</p>{figure}</div>')
 
     def drivers_png(self) -> bytes | None:
         """The drivers chart as PNG bytes (None without scenarios)."""
@@ -588,23 +729,12 @@ class PolicyReport:
         fig = drivers_figure(ranked, self.lang, self.level, self.recognition_line)
         return figure_png(fig, dpi=150)
 
-    def priorities_html(self) -> str:
-        """Ranked actions, each as a sentence, then the table of numbers behind them."""
-        title = f'<h2>{_esc(self.t("section.priorities"))}</h2>'
+    def scenarios_html(self) -> str:
+        """The table of numbers behind the chart ("" without scenarios)."""
         ranked = self.priorities()
         if ranked is None:
-            return (f'<div class="ek-report">{title}<p>{_esc(self.t("priority.none"))}</p>'
-                    "</div>")
+            return ""
         threshold = self.recognition_line
-        items = []
-        for rec in ranked.to_dict("records"):
-            items.append("<li>" + _esc(self.t(
-                "priority.sentence", action=scenario_label(rec["scenario"], self.lang),
-                before=format_percent(rec["before"], versus=threshold),
-                after=format_percent(rec["estimate"], versus=threshold),
-                gain=format_points(rec["change"]), level=self.level_text,
-                gain_low=format_points(rec["change_low"]),
-                gain_high=format_points(rec["change_high"]))) + "</li>")
         reach_head = (self.t("col.reaches", threshold=format_line(threshold))
                       if threshold is not None else self.t("reaches.none"))
         columns = [(self.t("col.rank"), "num"), (self.t("col.action"), "wide"),
@@ -624,16 +754,60 @@ class PolicyReport:
                  f"{format_points(rec['change_low'])} \u2013 {format_points(rec['change_high'])}"),
                 self.t(f"reaches.{reach}"),
             ], reach))
+        return f'<div class="ek-report ek-keep">{_table_html(columns, body)}</div>'
+
+    def risk_text(self, item: Any) -> str:
+        """One at-risk indicator: its verdicts, then what the run's tables support doing."""
+        t = self.t
+        key = item.indicator
+        row = self.row(key)
+        threshold = _number(row.get("threshold"))
+        parts = [t("priority.head", indicator=i18n.indicator_label(key, self.lang),
+                   verdict=t(f"status.{item.decision}"),
+                   official=t(f"official.{item.official_decision}")
+                   if item.official_decision in ("pass", "fail") else t("status.none"))]
+        if item.hotspots:
+            places = t("priority.list_sep").join(
+                t("priority.place", township=h.township,
+                  estimate=format_percent(h.estimate, versus=threshold),
+                  households=format_count(h.households, self.lang)) for h in item.hotspots)
+            parts.append(t(f"priority.hotspots.{row.get('direction') or 'below'}",
+                           indicator=i18n.indicator_label(key, self.lang, in_sentence=True),
+                           places=places))
+        ranked = self.priorities() if key == "recognition" else None
+        if ranked is not None and len(ranked):
+            top = ranked.iloc[0].to_dict()
+            parts.append(t("priority.recognition_model",
+                           action=scenario_label(str(top["scenario"]), self.lang),
+                           gain=format_points(top["change"]),
+                           gain_low=format_points(top["change_low"]),
+                           gain_high=format_points(top["change_high"]), level=self.level_text))
+        else:
+            parts.append(t(f"priority.action.{key}"))
+        if item.settle is not None:
+            parts.append(t("priority.settle",
+                           needed=format_count(item.settle.households_needed, self.lang),
+                           villages=format_count(item.settle.villages_needed, self.lang)))
+        return self.join(parts)
+
+    def priorities_html(self) -> str:
+        """Every indicator at risk, ranked, each with the next steps the run supports."""
+        title = f'<h2>{_esc(self.t("section.priorities"))}</h2>'
+        if not self.at_risk:
+            return (f'<div class="ek-report ek-keep">{title}'
+                    f'<p>{_esc(self.t("priority.none"))}</p></div>')
+        items = "".join(f"<li>{_esc(self.risk_text(item))}</li>" for item in self.at_risk)
         return (f'<div class="ek-report ek-keep">{title}'
                 f'<p class="ek-muted">{_esc(self.t("section.priorities_intro"))}</p>'
-                f'<ol class="ek-priorities">{"".join(items)}</ol>'
-                f"{_table_html(columns, body)}</div>")
+                f'<ol class="ek-priorities">{items}</ol></div>')
 
     def notes_html(self) -> str:
         """How to read the page; method, privacy and provenance."""
+        key = f"method.{self.method.replace('_', '-')}"
+        method = self.t(key) if i18n.has_text(key, self.lang) else self.method
         notes = [self.t("notes.official", design=self.design_text),
                  self.t("notes.verdict", level=self.level_text),
-                 self.t("notes.method", method=self.method), self.t("notes.privacy"),
+                 self.t("notes.method", method=method), self.t("notes.privacy"),
                  self.t("notes.source", run=self.run_name or "\u2013")]
         return (f'<div class="ek-report ek-notes"><h2>{_esc(self.t("section.notes"))}</h2>'
                 + "".join(f"<p>{_esc(n)}</p>" for n in notes) + "</div>")
@@ -648,9 +822,7 @@ class PolicyReport:
         cautions = self.cautions_html()
         if cautions:
             pieces.append(("html", cautions))
-        secondary = self.secondary_html()
-        if secondary:
-            pieces.append(("html", secondary))
+        pieces.append(("html", self.priorities_html()))
         png = self.drivers_png()
         if embed_figures:
             pieces.append(("html", self.drivers_intro_html(png)))
@@ -658,19 +830,28 @@ class PolicyReport:
             pieces.append(("html", self.drivers_intro_html()))
             if png is not None:
                 pieces.append(("png", png))
-        pieces += [("html", self.priorities_html()), ("html", self.notes_html())]
+        scenario_table = self.scenarios_html()
+        if scenario_table:
+            pieces.append(("html", scenario_table))
+        secondary = self.secondary_html()
+        if secondary:
+            pieces.append(("html", secondary))
+        pieces.append(("html", self.notes_html()))
         return pieces
 
     def html(self) -> str:
         """The whole page as one self-contained HTML document (figures as data: URIs)."""
+        from evalkit.webfont import font_face_css
+
         body = [str(piece) for _, piece in self.sections(embed_figures=True)]
         return (
             "<!DOCTYPE html>\n"
             f'<html lang="{"zh-CN" if self.lang == "zh" else "en"}">\n<head>\n'
             '<meta charset="utf-8">\n'
             '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-            f"<title>{_esc(self.t('report.title'))}</title>\n"
-            "<style>body { margin: 0; padding: 1rem; background: #fff; }</style>\n"
+            f"<title>{_esc(self.title)}</title>\n"
+            f"<style>{font_face_css(''.join(body))}\n"
+            "body { margin: 0; padding: 1rem; background: #fff; }</style>\n"
             "</head>\n<body>\n" + "\n".join(body) + "\n</body>\n</html>\n"
         )
 
@@ -683,7 +864,8 @@ class PolicyReport:
                 # Shown at 3/4 of its pixel width (sharp on high-density screens), never
                 # wider than the page (the notebook CSS caps images at 100%).
                 width = int.from_bytes(piece[16:20], "big")  # type: ignore[index]
-                display(Image(data=piece, format="png", width=width * 3 // 4))
+                display(Image(data=piece, format="png", width=width * 3 // 4,
+                              metadata={"alt": self.t("chart.drivers.title")}))
             else:
                 display(HTML(piece))
 
@@ -859,53 +1041,63 @@ def _nice_ceiling(value: float) -> float:
     return min(10.0 ** (exponent + 1), 1.0)
 
 
+def line_scale(values: Sequence[float | None], direction: str) -> tuple[float, float]:
+    """The (bottom, top) of a number line showing ``values`` (estimates, bounds, lines).
+
+    Cards compared side by side get one scale: pass every value of every card.
+    """
+    finite = [v for v in values if v is not None and math.isfinite(v)]
+    if not finite:
+        return (0.0, 1.0)
+    if direction == "at_least":
+        return (max(0.0, 1.0 - _nice_ceiling(1.6 * (1.0 - min(finite)))), 1.0)
+    return (0.0, _nice_ceiling(max(finite) * 1.25) if max(finite) > 0 else 0.01)
+
+
 def number_line_svg(estimate: float, low: float | None, high: float | None,
                     threshold: float | None, direction: str, status: str,
-                    aria: str = "") -> str:
+                    aria: str = "", scale: tuple[float, float] | None = None) -> str:
     """An inline SVG number line: the interval as a bar, the estimate as a dot, the line.
 
     The side of the line that passes is tinted green, the other red. Only digits and ``%``
-    appear as text, so any system font renders it.
+    appear as text, 13 units high in a 300-unit-wide box: at least 11 px wherever the line
+    is drawn 254 px wide or more (a card on a 390 px phone, half an A4 page). ``scale``
+    (bottom, top) puts several cards on one scale (:func:`line_scale`).
     """
-    values = [v for v in (estimate, low, high, threshold) if v is not None and math.isfinite(v)]
-    if direction == "at_least":
-        top = 1.0
-        bottom = max(0.0, 1.0 - _nice_ceiling(1.6 * (1.0 - min(values))))
-    else:
-        bottom = 0.0
-        top = _nice_ceiling(max(values) * 1.25) if max(values) > 0 else 0.01
+    bottom, top = scale or line_scale([estimate, low, high, threshold], direction)
     span = top - bottom or 1.0
     x0, x1 = 10.0, 290.0
 
     def x(v: float) -> float:
         return round(x0 + (min(max(v, bottom), top) - bottom) / span * (x1 - x0), 1)
 
-    parts = [f'<svg class="ek-line" viewBox="0 0 300 50" role="img" '
+    parts = [f'<svg class="ek-line" viewBox="0 0 300 64" role="img" '
              f'aria-label="{_esc(aria)}">']
     if threshold is not None:
         good_left = direction != "at_least"
         xt = x(threshold)
-        parts.append(f'<rect x="{x0}" y="14" width="{round(xt - x0, 1)}" height="14" '
+        parts.append(f'<rect x="{x0}" y="20" width="{round(xt - x0, 1)}" height="16" '
                      f'fill="{STATUS_TINTS["pass" if good_left else "fail"]}"/>')
-        parts.append(f'<rect x="{xt}" y="14" width="{round(x1 - xt, 1)}" height="14" '
+        parts.append(f'<rect x="{xt}" y="20" width="{round(x1 - xt, 1)}" height="16" '
                      f'fill="{STATUS_TINTS["fail" if good_left else "pass"]}"/>')
-    parts.append(f'<line x1="{x0}" y1="28" x2="{x1}" y2="28" stroke="#8c959f" '
+    parts.append(f'<line x1="{x0}" y1="36" x2="{x1}" y2="36" stroke="#8c959f" '
                  'stroke-width="1"/>')
     if low is not None and high is not None:
-        parts.append(f'<line x1="{x(low)}" y1="21" x2="{x(high)}" y2="21" '
+        parts.append(f'<line x1="{x(low)}" y1="28" x2="{x(high)}" y2="28" '
                      f'stroke="{STATUS_COLOURS[status]}" stroke-width="5" '
                      'stroke-linecap="round"/>')
-    parts.append(f'<circle cx="{x(estimate)}" cy="21" r="5" fill="#fff" '
+    parts.append(f'<circle cx="{x(estimate)}" cy="28" r="5" fill="#fff" '
                  f'stroke="{STATUS_COLOURS[status]}" stroke-width="2.5"/>')
     if threshold is not None:
         xt = x(threshold)
-        parts.append(f'<line x1="{xt}" y1="8" x2="{xt}" y2="32" stroke="#1f2328" '
+        anchor = "start" if xt < x0 + 20 else "end" if xt > x1 - 20 else "middle"
+        parts.append(f'<line x1="{xt}" y1="16" x2="{xt}" y2="40" stroke="#1f2328" '
                      'stroke-width="1.5" stroke-dasharray="3 2"/>')
-        parts.append(f'<text x="{xt}" y="7" font-size="8" text-anchor="middle" '
+        parts.append(f'<text x="{xt}" y="13" font-size="13" text-anchor="{anchor}" '
                      f'fill="#1f2328">{_esc(format_line(threshold))}</text>')
-    parts.append(f'<text x="{x0}" y="42" font-size="8" fill="#57606a">'
+    parts.append(f'<text x="{x0}" y="56" font-size="13" fill="#57606a">'
                  f'{_esc(format_line(round(bottom, 4)))}</text>')
-    parts.append(f'<text x="{x1}" y="42" font-size="8" text-anchor="end" fill="#57606a">'
+    parts.append(f'<text x="{x1}" y="56" font-size="13" text-anchor="end" fill="#57606a">'
                  f'{_esc(format_line(round(top, 4)))}</text>')
     parts.append("</svg>")
     return "".join(parts)
@@ -978,3 +1170,31 @@ def report_from_params(*, data: Mapping[str, str], design: Mapping[str, Any],
 # Public names of the two HTML helpers other modules' report sections use.
 escape_html = _esc
 table_html = _table_html
+
+
+def report_from_tables(tables_dir: str | Path, *, lang: str, level: float, ci_method: str,
+                       run_name: str, households: int | None = None,
+                       villages: int | None = None, weighted: bool = True,
+                       clustered: bool = True, county: str | None = None,
+                       period: str | None = None, assessor: str | None = None) -> PolicyReport:
+    """The policy page from the tables notebooks 02 and 03 wrote (:mod:`evalkit.summary`).
+
+    ``households`` and ``villages`` describe the sample, ``weighted`` and ``clustered`` its
+    design; ``county``, ``period`` and ``assessor`` identify the report (params, optional).
+    The cautions are notebook 02's (:func:`evalkit.fragility.indicator_cautions` of
+    ``indicators.csv``) and notebook 03's (``cautions.csv``).
+    """
+    from evalkit.fragility import indicator_cautions
+    from evalkit.summary import read_cautions, read_table
+
+    indicators = read_table(tables_dir, "indicators.csv")
+    scenarios = read_table(tables_dir, "scenarios.csv", required=False)
+    by_township = read_table(tables_dir, "indicators_by_township.csv", required=False)
+    assert indicators is not None
+    return PolicyReport(indicators=indicators, scenarios=scenarios, lang=lang, level=level,
+                        method=ci_method, run_name=run_name, households=households,
+                        villages=villages, by_township=by_township, county=county,
+                        period=period, assessor=assessor, weighted=weighted,
+                        clustered=clustered,
+                        cautions=(*indicator_cautions(indicators),
+                                  *read_cautions(tables_dir)))

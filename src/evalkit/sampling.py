@@ -1250,13 +1250,19 @@ def design_options(
         "households_for_target", "within_frame"])
 
 
+FIELD_LIST_HEADERS_ZH: dict[str, str] = {
+    "township": "乡镇", "village": "村", "household_id": "户编号", "household_type": "户类型",
+}
+
+
 def field_list(sample: pd.DataFrame, path: str | Path, lang: str = "en"
                ) -> tuple[Path, Path]:
     """Write the field team's list to ``path``.csv (UTF-8 with BOM, for Excel) and .xlsx.
 
     Only what is needed to find the household: township, village, household_id and
-    household_type (Chinese labels when ``lang="zh"``), sorted by township, village, type
-    and id. Names, ID numbers and phones never appear, whatever the sample holds.
+    household_type (Chinese labels when ``lang="zh"``, and Chinese headers in the
+    workbook; the CSV keeps the column names), sorted by township, village, type and id.
+    Names, ID numbers and phones never appear, whatever the sample holds.
     Returns the two paths.
     """
     _require(sample, FIELD_LIST_COLUMNS, "sample")
@@ -1273,7 +1279,10 @@ def field_list(sample: pd.DataFrame, path: str | Path, lang: str = "en"
     base.parent.mkdir(parents=True, exist_ok=True)
     csv_path, xlsx_path = base.with_suffix(".csv"), base.with_suffix(".xlsx")
     out.to_csv(csv_path, index=False, encoding="utf-8-sig")
-    write_table(out, xlsx_path, sheet_name="field_list")
+    if lang == "zh":  # the workbook is for people: Chinese headers and sheet name
+        write_table(out.rename(columns=FIELD_LIST_HEADERS_ZH), xlsx_path, sheet_name="抽样名单")
+    else:
+        write_table(out, xlsx_path, sheet_name="field_list")
     return csv_path, xlsx_path
 
 

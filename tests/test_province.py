@@ -1,0 +1,274 @@
+"""`evalkit province`: counties as Dask tasks, failure containment, resume, --scheduler."""
+
+from __future__ import annotations
+
+import gc
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from evalkit import cli, synth
+from evalkit.errors import EvalkitError
+from evalkit.province import load_province, run_province
+from evalkit.province_tables import RANKING_COLUMNS
+
+SEED = 20190815
+
+
+@pytest.fixture(autouse=True)
+def _collect_dask_event_loops():
+    """distributed leaves an event loop to the garbage collector after a LocalCluster
+    closes; collect it here, so its ResourceWarning does not land in a later test that
+    records warnings."""
+    yield
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        gc.collect()
+
+
+def _province(folder: Path, n: int, run_name: str = "prov") -> Path:
+    synth.write_province_data(folder / "data", seed=SEED, n_counties=n)
+    params = folder / "province.yaml"
+    params.write_text(
+        f"run_name: {run_name}\nseed: 7\nprovince:\n  name: Test province\n"
+        "  counties_dir: data\n", encoding="utf-8")
+    return params
+
+
+def _corrupt(survey: Path) -> None:
+    lines = survey.read_text(encoding="utf-8").splitlines()
+    header = lines[0].split(",")
+    row = lines[3].split(",")
+    row[header.index("weight")] = "heavy"
+    lines[3] = ",".join(row)
+    survey.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def tables_only_run(tmp_path_factory) -> tuple[Path, Path]:
+    folder = tmp_path_factory.mktemp("province")
+    params = _province(folder, 4)
+    out = folder / "out"
+    code = cli.main(["province", str(params), "--out", str(out), "--workers", "2",
+                     "--tables-only", "-q"])
+    assert code == 0
+    return params, out / "prov"
+
+
+def test_province_file_is_validated(tmp_path: Path) -> None:
+    params = tmp_path / "p.yaml"
+    params.write_text("province:\n  name: x\n  counties_dir: nowhere\n", encoding="utf-8")
+    with pytest.raises(EvalkitError, match="counties_dir: folder not found"):
+        load_province(params)
+    params.write_text("levell: 0.9\nprovince:\n  name: x\n  counties_dir: .\n",
+                      encoding="utf-8")
+    with pytest.raises(EvalkitError, match="unknown key 'levell'"):
+        load_province(params)
+    params.write_text("province:\n  name: x\n  counties:\n    - {name: a, frame: f.csv, "
+                      "survey: s.csv}\n", encoding="utf-8")
+    spec = load_province(params)
+    assert spec.counties[0].problem is not None and "not found" in spec.counties[0].problem
+
+
+def test_tables_only_ranking_and_rates(tables_only_run) -> None:
+    _, run_dir = tables_only_run
+    ranking = pd.read_csv(run_dir / "tables" / "province_ranking.csv")
+    assert tuple(ranking.columns) == RANKING_COLUMNS
+    assert len(ranking) == 4 * 4
+    for _, part in ranking.groupby("indicator"):
+        assert sorted(part["county"]) == [f"county_{k:02d}" for k in range(1, 5)]
+        assert (part["rank_low"] <= part["rank"]).all()
+        assert (part["rank"] <= part["rank_high"]).all()
+        assert (part["rank_low_simultaneous"] <= part["rank_low"]).all()
+        assert (part["rank_high"] <= part["rank_high_simultaneous"]).all()
+        # rank 1 = the largest estimate
+        assert part.loc[part["estimate"].idxmax(), "rank"] == 1
+    rates = pd.read_csv(run_dir / "tables" / "province_rates.csv")
+    assert rates["indicator"].tolist() == ["wrong_exit", "missed", "incidence", "recognition"]
+    assert (rates["counties"] == 4).all()
+    assert (rates["ci_low"] < rates["estimate"]).all()
+    assert (rates["estimate"] < rates["ci_high"]).all()
+    # counties are strata: df = villages - counties
+    villages = sum(pd.read_csv(p)["village"].nunique() for p in
+                   sorted((run_dir.parents[1] / "data").glob("county_*/survey.csv")))
+    assert rates.loc[rates["indicator"] == "recognition", "df"].item() == villages - 4
+    page = (run_dir / "index.html").read_text(encoding="utf-8")
+    assert "Test province" in page and "Simultaneous set" in page
+    assert "http://" not in page and "https://" not in page
+
+
+def test_tables_only_matches_the_indicator_computation(tables_only_run) -> None:
+    """The county table is exactly what notebook 02's code writes for that county."""
+    from evalkit import assessment, indicators
+    from evalkit.formatting import rounded
+
+    params, run_dir = tables_only_run
+    data = params.parent / "data" / "county_02"
+    inputs = assessment.load_inputs({"frame": str(data / "frame.csv"),
+                                     "survey": str(data / "survey.csv")},
+                                    {"psu": "village", "weights": "weight"})
+    spec = load_province(params)
+    results = indicators.assess(inputs.design, inputs.frame, spec.values["thresholds"],
+                                method=spec.values["ci_method"], level=spec.values["level"])
+    expected = rounded(indicators.indicator_table(results), 10).to_csv(index=False).encode()
+    got = (run_dir / "counties" / "county_02" / "tables" / "indicators.csv").read_bytes()
+    assert got == expected
+
+
+def test_failure_is_contained_named_and_a_rerun_resumes(tmp_path: Path, capsys) -> None:
+    params = _province(tmp_path, 3, run_name="broken")
+    _corrupt(tmp_path / "data" / "county_02" / "survey.csv")
+    out = tmp_path / "out"
+    args = ["province", str(params), "--out", str(out), "--workers", "2", "--tables-only"]
+    assert cli.main(args) == 2
+    err = capsys.readouterr().err
+    assert "county_02: FAILED" in err and "weight" in err
+    assert "1 of 3 counties failed: county_02" in err
+    assert "Traceback" not in err
+    run_dir = out / "broken"
+    status = pd.read_csv(run_dir / "tables" / "province_status.csv")
+    assert status.set_index("county")["status"].to_dict() == {
+        "county_01": "done", "county_02": "failed", "county_03": "done"}
+    ranking = pd.read_csv(run_dir / "tables" / "province_ranking.csv")
+    assert set(ranking["county"]) == {"county_01", "county_03"}
+    page = (run_dir / "index.html").read_text(encoding="utf-8")
+    assert "Counties that failed" in page and "county_02" in page
+    first = (run_dir / "counties" / "county_01" / "manifest.json").stat().st_mtime_ns
+
+    # Fix the file: only county_02 runs again.
+    synth.write_province_data(tmp_path / "data", seed=SEED, n_counties=3)
+    assert cli.main(args) == 0
+    err = capsys.readouterr().err
+    assert "3 counties, 2 unchanged since the last run, 1 to run" in err
+    assert (run_dir / "counties" / "county_01" / "manifest.json").stat().st_mtime_ns == first
+    assert (run_dir / "counties" / "county_02" / "tables" / "indicators.csv").is_file()
+    ranking = pd.read_csv(run_dir / "tables" / "province_ranking.csv")
+    assert len(ranking) == 3 * 4
+
+
+def _wait_for_file(path: Path, process: subprocess.Popen, seconds: float = 120) -> None:
+    deadline = time.monotonic() + seconds
+    while not path.is_file() or not path.read_text().strip():
+        if process.poll() is not None:
+            raise AssertionError(f"{process.args} exited with {process.returncode}")
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{path} not written in {seconds} s")
+        time.sleep(0.5)
+
+
+def _stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        os.kill(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.kill(process.pid, signal.SIGKILL)
+            process.wait(timeout=30)
+
+
+def test_external_scheduler_gives_the_local_outputs(tmp_path: Path, tables_only_run) -> None:
+    """A `dask scheduler` and a `dask worker` in another folder: same outputs as local."""
+    params, local_dir = tables_only_run
+    bin_dir = Path(sys.executable).parent
+    scheduler_file = tmp_path / "scheduler.json"
+    worker_cwd = tmp_path / "elsewhere"
+    worker_cwd.mkdir()
+    env = {**os.environ, "DASK_DISTRIBUTED__LOGGING__DISTRIBUTED": "error"}
+    scheduler = subprocess.Popen(
+        [str(bin_dir / "dask"), "scheduler", "--port", "0", "--no-dashboard",
+         "--scheduler-file", str(scheduler_file)],
+        cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    worker = None
+    try:
+        _wait_for_file(scheduler_file, scheduler)
+        worker = subprocess.Popen(
+            [str(bin_dir / "dask"), "worker", "--scheduler-file", str(scheduler_file),
+             "--nthreads", "1", "--nworkers", "1", "--no-dashboard"],
+            cwd=worker_cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+        address = json.loads(scheduler_file.read_text())["address"]
+        from distributed import Client
+
+        with Client(address, timeout="60s") as client:
+            client.wait_for_workers(1, timeout=120)
+        out = tmp_path / "out"
+        code = cli.main(["province", str(params), "--out", str(out), "--scheduler", address,
+                         "--tables-only", "-q"])
+        assert code == 0
+        remote_dir = out / "prov"
+        for rel in ("tables/province_ranking.csv", "tables/province_indicators.csv",
+                    "tables/province_rates.csv", "index.html",
+                    *(f"counties/county_{k:02d}/tables/indicators.csv" for k in range(1, 5))):
+            assert (remote_dir / rel).read_bytes() == (local_dir / rel).read_bytes(), rel
+        # the worker wrote nothing in its own folder
+        assert list(worker_cwd.iterdir()) == []
+    finally:
+        for process in (worker, scheduler):
+            if process is not None:
+                _stop(process)
+
+
+@pytest.mark.slow
+def test_full_province_tables_equal_separate_runs(tmp_path: Path) -> None:
+    """Each county's tables from the province run are the bytes of its own `evalkit run`."""
+    params = _province(tmp_path, 4, run_name="full")
+    out = tmp_path / "out"
+    result = run_province(params, out, workers=2, notebook=False)
+    # A synthetic county may still fail a notebook (sparse cells); it must be named, and the
+    # others compared. At least three of the four must run.
+    failed = {s.name: s.error for s in result.failed}
+    assert len(failed) <= 1, failed
+    assert all(error and "notebook" in error for error in failed.values())
+    from evalkit.pipeline import run
+
+    spec = load_province(params)
+    for county in spec.counties:
+        if county.name in failed:
+            continue
+        single = tmp_path / "single" / county.name
+        single.mkdir(parents=True)
+        shutil.copyfile(county.frame, single / "frame.csv")
+        shutil.copyfile(county.survey, single / "survey.csv")
+        values = dict(spec.values, run_name=county.name,
+                      data={"frame": "frame.csv", "survey": "survey.csv"})
+        import yaml
+
+        (single / "params.yaml").write_text(yaml.safe_dump(values, sort_keys=False))
+        alone = run(single / "params.yaml", tmp_path / "single-out", progress=None)
+        mine = out / "full" / "counties" / county.name
+        tables = sorted(p.relative_to(alone.run_dir) for p in
+                        (alone.run_dir / "tables").rglob("*") if p.is_file())
+        assert tables
+        for rel in tables:
+            assert (mine / rel).read_bytes() == (alone.run_dir / rel).read_bytes(), rel
+        assert (mine / "04_summary.html").is_file()
+
+
+def test_province_page_in_chinese_marks_failures_offline() -> None:
+    from evalkit.province import CountyStatus
+    from evalkit.province_tables import province_page, ranking_table
+
+    rows = []
+    for k, (wrong, se) in enumerate([(0.03, 0.004), (0.01, 0.003), (0.02, 0.004)], start=1):
+        rows.append({"county": f"c{k}", "indicator": "wrong_exit", "estimate": wrong, "se": se,
+                     "ci_low": wrong - 2 * se, "ci_high": wrong + 2 * se, "threshold": 0.02,
+                     "decision": "cannot tell"})
+    indicators = pd.DataFrame(rows)
+    ranking = ranking_table(indicators, seed=1)
+    statuses = [CountyStatus("c1", "done"), CountyStatus("c2", "done"),
+                CountyStatus("c3", "done"), CountyStatus("c4", "failed", "survey.csv: bad")]
+    page = province_page(name="某省", lang="zh", level=0.95, thresholds={"wrong_exit": 0.02},
+                         statuses=statuses, indicators=indicators, ranking=ranking, rates=None,
+                         tables=["tables/province_ranking.csv"], county_links=True,
+                         technical_href=None)
+    assert "全省评估" in page and "未能完成的县" in page and "survey.csv: bad" in page
+    assert "联合置信集" in page and "data:image/png;base64," in page
+    assert "<script" not in page and "https://" not in page
