@@ -393,6 +393,14 @@ def _replace_dir(partial: Path, target: Path) -> None:
             shutil.rmtree(old, ignore_errors=True)
 
 
+def publish_dir(partial: Path, target: Path) -> None:
+    """Put the finished folder ``partial`` at ``target`` in one step, under the output
+    folder's lock (:func:`_run_lock`), replacing any previous run there. Used for a run and
+    for each county of a province."""
+    with _run_lock(target.parent):
+        _replace_dir(partial, target)
+
+
 def _output_folder(out_dir: Path | str, run_name: str) -> tuple[Path, Path]:
     """The resolved output folder and a new private partial folder in it.
 
@@ -750,8 +758,7 @@ def run(
     (partial / "manifest.json").write_text(
         json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
     )
-    with _run_lock(out):
-        _replace_dir(partial, target)
+    publish_dir(partial, target)
     report(f"run '{params.run_name}' written to {target} ({seconds:.1f} s)")
     timings = [state.timings[s.name] for s in plan]
     return RunResult(run_dir=target, manifest=manifest, timings=timings, seconds=seconds)

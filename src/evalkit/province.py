@@ -52,7 +52,8 @@ from typing import Any
 import yaml
 
 from evalkit.errors import EvalkitError
-from evalkit.province_tables import COUNTIES_SUBDIR, STATUS_FAILED, publish_dir
+from evalkit.pipeline import publish_dir
+from evalkit.province_tables import COUNTIES_SUBDIR, STATUS_FAILED
 
 PROVINCE_KEYS = ("name", "counties_dir", "counties")
 TABLES_DIR = "tables"
