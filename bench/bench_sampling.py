@@ -16,12 +16,12 @@ import numpy as np
 import pandas as pd
 from timing import best_of
 
-from evalkit.sampling.plan import (
-    _draw_households,
-    _prepare_listing,
-    _village_codes,
+from evalkit.sampling import (
+    draw_households,
     draw_two_stage,
+    frame_codes,
     household_listing,
+    prepare_listing,
     select_villages,
 )
 from evalkit.sampling.power import power_analytic, power_simulated
@@ -56,12 +56,12 @@ def main() -> int:
     if t_draw > 1.0:
         failures.append("draw")
 
-    prepared = _prepare_listing(listing, frame, QUOTA)
+    prepared = prepare_listing(listing, frame, QUOTA)
     gen = np.random.default_rng(3)
 
     def redraw() -> pd.DataFrame:
         villages = select_villages(frame, 300, gen)
-        return _draw_households(prepared, villages, _village_codes(frame, villages), QUOTA, gen)
+        return draw_households(prepared, villages, frame_codes(frame, villages), QUOTA, gen)
 
     t_redraw, _ = best_of(5, redraw)
     print(f"repeated draw with the listing prepared once: {t_redraw:.3f} s")

@@ -36,11 +36,9 @@ LAYER_DEBTS = frozenset({
     "evalkit.assessment.fragility imports evalkit.report.i18n",
     # the province page's publishing belongs in run/
     "evalkit.report.province imports evalkit.run.pipeline",
-    # the design simulation needs the people-level design of the assessment
-    "evalkit.sampling.plan imports evalkit.assessment.indicators",
 })
 OVERSIZE_DEBTS = frozenset({"contract.data", "report.policy", "run.pipeline", "run.province",
-                            "sampling.plan", "survey.design", "survey.models", "synth.county"})
+                            "survey.design", "survey.models", "synth.county"})
 
 
 def _module_name(path: Path) -> str:

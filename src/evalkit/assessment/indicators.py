@@ -33,11 +33,11 @@ import pandas as pd
 
 from evalkit.contract.errors import EvalkitError
 from evalkit.contract.schema import HOUSEHOLD_TYPES
-from evalkit.survey.calibration import carry
 from evalkit.survey.decision import CANNOT_TELL, FAIL, PASS, decide, official_decision  # noqa: F401
 from evalkit.survey.design import SurveyDesign
 from evalkit.survey.estimate import Estimate, one_sided_level
 from evalkit.survey.intervals import SRS_METHODS, interval_from_se, zero_event_interval
+from evalkit.survey.people import integer_column, people_design
 
 
 @dataclass(frozen=True)
@@ -116,40 +116,6 @@ class IndicatorResult:
         }
 
 
-def people_design(design: SurveyDesign, count: str, size: str, flag: str = "affected"
-                  ) -> SurveyDesign:
-    """Person-level version of a household design: one row per person.
-
-    The first ``count`` people of each household get ``flag = 1``. Persons keep their
-    household's weight, stratum, PSU and fpc; when the household design has no PSU the
-    household becomes the PSU, since its members are not independent.
-    """
-    data = design.data
-    sizes = _integer_column(data, size)
-    counts = _integer_column(data, count)
-    if np.any(counts > sizes):
-        row = int(np.flatnonzero(counts > sizes)[0])
-        raise EvalkitError(
-            f"{count!r} row {row + 1} is {counts[row]} but {size!r} is {sizes[row]}; "
-            "expected a count no larger than the household"
-        )
-    household = np.repeat(np.arange(len(data)), sizes)
-    rank = np.arange(household.size) - np.repeat(np.cumsum(sizes) - sizes, sizes)
-    persons = data.iloc[household].reset_index(drop=True)
-    persons[flag] = (rank < counts[household]).astype(np.int8)
-    psu = design.psu
-    if psu is None:
-        persons["_household_row"] = household
-        psu = "_household_row"
-    people = SurveyDesign(
-        persons, psu=psu, strata=design.strata, weights=design.weights,
-        probs=design.probs, fpc=design.fpc, lonely_psu=design.lonely_psu,
-        domain=design.domain[household],
-    )
-    # A calibrated household design passes on its weights and calibration residuals.
-    return carry(design, people, household)
-
-
 def people_rate(design: SurveyDesign, count: str, size: str, method: str = "logit",
                 level: float = 0.95) -> Estimate:
     """People-level rate ``sum w count / sum w size`` with a ``svyciprop`` interval."""
@@ -170,9 +136,9 @@ def estimate_indicator(design: SurveyDesign, spec: IndicatorSpec, method: str = 
             f"indicator {spec.key}: no sampled households in its domain ({spec.domain})"
         )
     sub = design.subset(domain_mask)
-    numerator = _integer_column(data, spec.numerator)[domain_mask]
+    numerator = integer_column(data, spec.numerator)[domain_mask]
     if spec.kind == "people":
-        sizes = _integer_column(data, spec.denominator)[domain_mask]
+        sizes = integer_column(data, spec.denominator)[domain_mask]
         official = float(numerator.sum() / sizes.sum())
         persons = people_design(sub, spec.numerator, spec.denominator)
         estimate = persons.proportion("affected", method=method, level=level)
@@ -228,11 +194,11 @@ def incidence(design: SurveyDesign, frame: pd.DataFrame, level: float = 0.95,
     """
     totals = frame_totals(frame)
     data = design.data
-    exited = (_integer_column(data, "exited") == 1) & design.domain
-    nonpoor = (_integer_column(data, "nonpoor") == 1) & design.domain
-    size = _integer_column(data, "household_size").astype(float)
-    wrong = _integer_column(data, "people_wrongly_exited").astype(float)
-    missed = _integer_column(data, "people_missed").astype(float)
+    exited = (integer_column(data, "exited") == 1) & design.domain
+    nonpoor = (integer_column(data, "nonpoor") == 1) & design.domain
+    size = integer_column(data, "household_size").astype(float)
+    wrong = integer_column(data, "people_wrongly_exited").astype(float)
+    missed = integer_column(data, "people_missed").astype(float)
     w = design.weight_values
     r_wrong, z_wrong = _ratio_influence(w, wrong, size, exited)
     r_missed, z_missed = _ratio_influence(w, missed, size, nonpoor)
@@ -420,23 +386,10 @@ def frame_totals(frame: pd.DataFrame) -> dict[str, float]:
 
 
 # --- helpers ------------------------------------------------------------------------------
-def _integer_column(data: pd.DataFrame, column: str) -> np.ndarray:
-    if column not in data.columns:
-        raise EvalkitError(f"survey data: column {column!r} is missing; see docs/codebook.md")
-    values = pd.to_numeric(data[column], errors="coerce").to_numpy(dtype=float)
-    if np.any(np.isnan(values)):
-        row = int(np.flatnonzero(np.isnan(values))[0])
-        raise EvalkitError(
-            f"survey data: column {column!r} row {row + 2} is empty or not a number; "
-            "expected a whole number"
-        )
-    return values.astype(np.int64)
-
-
 def domain_rows(data: pd.DataFrame, domain: str) -> np.ndarray:
     """Rows of a domain: a 0/1 column of that name, or households of that household type."""
     if domain in data.columns:
-        return _integer_column(data, domain) == 1
+        return integer_column(data, domain) == 1
     if domain in HOUSEHOLD_TYPES and "household_type" in data.columns:
         return (data["household_type"] == domain).to_numpy()
     raise EvalkitError(f"survey data: column {domain!r} is missing; see docs/codebook.md")

@@ -7,7 +7,7 @@ are kept apart: :func:`load_listing` drops them like the survey loader does, and
 :func:`draw_households_stage` puts them back, into the field list the interviewers carry.
 No table, report or design file ever holds them.
 
-The draw is the one of :func:`evalkit.sampling.plan.draw_two_stage` (villages by systematic PPS,
+The draw is the one of :func:`evalkit.sampling.draw.draw_two_stage` (villages by systematic PPS,
 then households by SRS within village and household group, with ``fill``), run in two
 phases from the params' seed:
 
@@ -193,7 +193,7 @@ def write_synthetic_listing(out_dir: str | Path, seed: int | None = None) -> Pat
 
 # --- the two phases of the draw ---------------------------------------------------------
 def _plan(params: Mapping[str, Any]) -> tuple[int, dict[str, int]]:
-    from evalkit.sampling.plan import allocate_household_types
+    from evalkit.sampling.allocation import allocate_household_types
 
     sampling = params["sampling"]
     return int(sampling["n_villages"]), dict(
@@ -201,9 +201,9 @@ def _plan(params: Mapping[str, Any]) -> tuple[int, dict[str, int]]:
 
 
 def draw_villages_stage(frame: pd.DataFrame, params: Mapping[str, Any]) -> pd.DataFrame:
-    """Phase 1: the villages of :func:`evalkit.sampling.plan.draw_two_stage` for the params'
+    """Phase 1: the villages of :func:`evalkit.sampling.draw.draw_two_stage` for the params'
     seed, ``sampling.n_villages`` and household quota."""
-    from evalkit.sampling.plan import select_villages
+    from evalkit.sampling.draw import select_villages
 
     n_villages, per_village = _plan(params)
     gen = np.random.default_rng(int(params["seed"]))
@@ -216,17 +216,17 @@ def draw_households_stage(frame: pd.DataFrame, listing: pd.DataFrame,
     """Phase 2: the sample, its reserves and the villages, replaying phase 1's stream.
 
     Returns ``(sample, reserve, villages)``; ``sample`` has the probabilities and weights
-    of :func:`evalkit.sampling.plan.draw_two_stage`, ``reserve`` the next ``reserves``
+    of :func:`evalkit.sampling.draw.draw_two_stage`, ``reserve`` the next ``reserves``
     households of each (village, group) cell with ``reserve_order`` 1, 2, ...
     """
-    from evalkit.sampling import plan as sampling
+    from evalkit import sampling
 
     n_villages, per_village = _plan(params)
     gen = np.random.default_rng(int(params["seed"]))
     villages = sampling.select_villages(frame, n_villages, gen, groups=tuple(per_village))
     full = frame.reset_index(drop=True)
-    prepared = sampling._prepare_listing(listing, full, per_village)
-    drawn = sampling._draw_households(prepared, villages, sampling._village_codes(full, villages),
+    prepared = sampling.prepare_listing(listing, full, per_village)
+    drawn = sampling.draw_households(prepared, villages, sampling.frame_codes(full, villages),
                                       per_village, gen, fill=True, reserves=reserves)
     main = drawn["reserve_order"] == 0
     sample = drawn.loc[main].drop(columns="reserve_order").reset_index(drop=True)
@@ -317,11 +317,11 @@ def run_listing(data: Mapping[str, Any], frame: pd.DataFrame, seed: int,
 
     ``data.listing`` (a path relative to the params file, or ``packaged:NAME``) when the
     params give one, loaded and checked against the frame; otherwise
-    :func:`evalkit.sampling.plan.household_listing`, a synthetic listing made from the frame's
+    :func:`evalkit.sampling.simulation.household_listing`, a synthetic listing made from the frame's
     counts with ``seed``.
     """
     from evalkit.contract.paths import resolve_data_path
-    from evalkit.sampling.plan import household_listing
+    from evalkit.sampling.simulation import household_listing
 
     spec = data.get("listing")
     if spec:

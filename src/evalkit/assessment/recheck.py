@@ -42,7 +42,7 @@ import pandas as pd
 from evalkit.contract.data import prepare_survey
 from evalkit.contract.errors import EvalkitError
 from evalkit.contract.paths import package_data_dir
-from evalkit.sampling.plan import PPS_EPS, pps_inclusion_probabilities, systematic_hits
+from evalkit.sampling.pps import PPS_EPS, pps_inclusion_probabilities, systematic_hits
 from evalkit.synth import county as synth
 
 FOLLOWUP_SEED = 20200815

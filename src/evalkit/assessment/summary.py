@@ -87,7 +87,7 @@ def settle_size(row: Mapping[str, Any], level: float, villages: int) -> Settle |
     distance ``e = |estimate - line|``. The design-based standard error of the run scales as
     ``1 / sqrt(n)`` when households are added in new villages at today's households per
     village (same design effect), so the sample needed is Cochran's size for margin ``e``
-    (:func:`evalkit.sampling.plan.sample_size_proportion` at two-sided level ``2 * level - 1``,
+    (:func:`evalkit.sampling.size.sample_size_proportion` at two-sided level ``2 * level - 1``,
     i.e. the one-sided ``z``) with the design effect measured by this run::
 
         deff = n * SE^2 / (p (1 - p)),   n_needed = z^2 p (1 - p) / e^2 * deff = n (z SE / e)^2
@@ -96,7 +96,7 @@ def settle_size(row: Mapping[str, Any], level: float, villages: int) -> Settle |
     no line, or an estimate exactly on the line (no sample settles it). z is the normal
     quantile (the t quantile with more villages tends to it).
     """
-    from evalkit.sampling.plan import sample_size_proportion
+    from evalkit.sampling.size import sample_size_proportion
 
     p, se = _number(row.get("estimate")), _number(row.get("se"))
     line, n = _number(row.get("threshold")), _number(row.get("n_households"))

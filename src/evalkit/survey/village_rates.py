@@ -1,6 +1,6 @@
 """Rates from weighted village totals, batched over many replicate samples at once.
 
-The simulations of :mod:`evalkit.sampling.plan` and the power calculations of
+The simulations of :mod:`evalkit.sampling` and the power calculations of
 :mod:`evalkit.sampling.power` estimate the same people-level rate on thousands of replicate samples.
 Building a :class:`~evalkit.survey.design.SurveyDesign` per replicate would cost a Python loop over
 replicates, so this module holds the batched form of the two calculations: the ratio and its

@@ -15,7 +15,7 @@ summary):
   households are spread over villages in proportion to size, three times as densely in
   the 45 poor villages (``poor_village_registered_ratio``).
 * Sample: systematic PPS of 29 villages, size = households (Madow 1949;
-  :func:`evalkit.sampling.plan.pps_systematic`), then within each village simple random samples
+  :func:`evalkit.sampling.pps.pps_systematic`), then within each village simple random samples
   from the lists of exited, not-yet-exited and non-registered households, 70 households a
   village. Registered households are allocated by water-filling towards half the sample,
   at most 50 a village, and at least one from every non-empty list (so every household has
@@ -78,7 +78,7 @@ from evalkit.contract import schema
 from evalkit.contract.data import prepare_survey
 from evalkit.contract.errors import EvalkitError
 from evalkit.contract.paths import package_data_dir
-from evalkit.sampling.plan import pps_systematic
+from evalkit.sampling.pps import pps_systematic
 
 DEFAULT_SEED = 20190815
 GENERATOR_VERSION = 1

@@ -1,0 +1,52 @@
+"""Argument checks and rounding shared by the sampling modules.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from evalkit.contract.errors import EvalkitError
+
+# Relative slack before rounding up: Cochran sizes such as 100.00000000000001 come from
+# floating error, not from a real need for one more household.
+CEIL_TOLERANCE = 1e-12
+
+
+def significant_digits(x: float, digits: int = 4) -> float:
+    if not math.isfinite(x) or x == 0:
+        return x
+    return round(float(x), digits - 1 - math.floor(math.log10(abs(x))))
+
+
+def ceil_tolerant(x: float) -> int:
+    return int(math.ceil(x - CEIL_TOLERANCE * max(1.0, abs(x))))
+
+
+def finite_number(name: str, value: object) -> float:
+    try:
+        x = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise EvalkitError(f"{name}={value!r}; expected a number") from None
+    if not math.isfinite(x):
+        raise EvalkitError(f"{name}={value!r}; expected a finite number")
+    return x
+
+
+def open_unit(name: str, value: object) -> float:
+    x = finite_number(name, value)
+    if not 0.0 < x < 1.0:
+        raise EvalkitError(f"{name}={value!r}; expected a value strictly between 0 and 1")
+    return x
+
+
+def positive_int(name: str, value: object, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        if isinstance(value, (float, np.floating)) and float(value).is_integer():
+            value = int(value)
+        else:
+            raise EvalkitError(f"{name}={value!r}; expected a whole number >= {minimum}")
+    if int(value) < minimum:
+        raise EvalkitError(f"{name}={value!r}; expected a whole number >= {minimum}")
+    return int(value)

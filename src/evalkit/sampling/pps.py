@@ -1,0 +1,139 @@
+"""First stage: probability-proportional-to-size selection (systematic PPS; Cochran 1977 sec. 9A.4).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from evalkit.contract.errors import EvalkitError
+from evalkit.sampling.checks import (
+    positive_int,
+)
+
+# R's UPsystematic: probabilities within this of 1 are certainty units, within it of 0 never.
+PPS_EPS = 1e-6
+
+
+# --- first stage: PPS -----------------------------------------------------------------------
+def pps_inclusion_probabilities(sizes: Sequence[float] | np.ndarray | pd.Series,
+                                n: int) -> np.ndarray:
+    """First-stage inclusion probabilities proportional to size, as R's
+    ``sampling::inclusionprobabilities(a, n)`` (Tillé 2006, sec. 2.10).
+
+    ``pi_k = n x_k / sum x``; units with ``pi_k >= 1`` are certainty units (probability 1),
+    and the rest are recomputed as ``(n - l) x_k / sum_rest x`` with ``l`` the number of
+    certainty units, repeating until no new unit reaches 1. Zero sizes get probability 0.
+    Unlike R, negative sizes are an error rather than silently set to zero.
+    """
+    x = np.asarray(sizes, dtype=float)
+    if x.ndim != 1 or len(x) == 0:
+        raise EvalkitError("sizes: expected a non-empty one-dimensional list of sizes")
+    bad = ~np.isfinite(x) | (x < 0)
+    if bad.any():
+        k = int(np.flatnonzero(bad)[0])
+        raise EvalkitError(f"sizes[{k}]={x[k]!r}; expected a size measure >= 0")
+    n = positive_int("n", n)
+    positive = x > 0
+    n_pos = int(positive.sum())
+    if n > n_pos:
+        raise EvalkitError(
+            f"n={n} exceeds the {n_pos} units with a positive size measure")
+    pik1 = n * x / x.sum()
+    pik = pik1[positive]
+    certain = pik >= 1
+    n_certain = int(certain.sum())
+    previous = 0
+    while n_certain != previous:
+        # Same operation order as R (x / sum(x), then times n - l) so that ties at exactly
+        # 1 fall the same way.
+        rest = pik[~certain]
+        if len(rest):
+            pik[~certain] = (n - n_certain) * (rest / rest.sum())
+        pik[certain] = 1.0
+        previous = n_certain
+        certain = pik >= 1
+        n_certain = int(certain.sum())
+    pik1[positive] = pik
+    return pik1
+
+
+@dataclass(frozen=True)
+class PPSSample:
+    """Selected positions (ascending) and their first-stage inclusion probabilities."""
+
+    index: np.ndarray
+    pi: np.ndarray
+
+    @property
+    def certainty(self) -> np.ndarray:
+        return self.pi >= 1.0 - PPS_EPS
+
+
+def as_generator(seed: int | np.random.Generator | None) -> np.random.Generator:
+    if isinstance(seed, np.random.Generator):
+        return seed
+    if seed is None:
+        raise EvalkitError("seed: expected an integer seed (draws must be reproducible)")
+    return np.random.default_rng(positive_int("seed", seed, minimum=0))
+
+
+def _order(order: str | Sequence[int] | np.ndarray, x: np.ndarray,
+           rng: np.random.Generator) -> np.ndarray:
+    if isinstance(order, str):
+        if order == "given":
+            return np.arange(len(x))
+        if order == "size":
+            return np.argsort(x, kind="stable")
+        if order == "random":
+            return rng.permutation(len(x))
+        raise EvalkitError(f"order={order!r}; expected 'given', 'size', 'random' or a list")
+    perm = np.asarray(order)
+    if perm.shape != x.shape or not np.array_equal(np.sort(perm), np.arange(len(x))):
+        raise EvalkitError("order: expected a permutation of 0..len(sizes)-1")
+    return perm.astype(np.int64)
+
+
+def pps_systematic(sizes: Sequence[float] | np.ndarray | pd.Series, n: int,
+                   rng: int | np.random.Generator,
+                   order: str | Sequence[int] | np.ndarray = "given") -> PPSSample:
+    """Systematic PPS sample of ``n`` units (Madow 1949; R's ``sampling::UPsystematic``).
+
+    Probabilities from :func:`pps_inclusion_probabilities`. Certainty units are always
+    taken. The others, in ``order`` ("given" frame order, which stratifies implicitly when
+    the frame is sorted by township; "size"; "random"; or an explicit permutation), are laid
+    end to end on ``[0, n - l)`` by cumulative probability, and the points ``u, u + 1, ...``
+    with one uniform random start ``u`` select them, so each is taken with probability
+    exactly ``pi_k`` and the sample size is exactly ``n``.
+    """
+    x = np.asarray(sizes, dtype=float)
+    pi = pps_inclusion_probabilities(x, n)
+    gen = as_generator(rng)
+    perm = _order(order, x, gen)
+    certain = pi >= 1.0 - PPS_EPS
+    eligible = (pi > PPS_EPS) & ~certain
+    chain = perm[eligible[perm]]
+    n_rest = n - int(certain.sum())
+    selected = certain.copy()
+    if n_rest > 0:
+        selected[chain[systematic_hits(pi[chain], n_rest, gen.random())]] = True
+    index = np.flatnonzero(selected)
+    return PPSSample(index=index, pi=pi[index])
+
+
+def systematic_hits(pi_chain: np.ndarray, n_rest: int, u: float | np.ndarray) -> np.ndarray:
+    """Units of a systematic PPS chain hit by the points ``u, u + 1, ...`` (Madow 1949).
+
+    ``pi_chain`` are the non-certainty inclusion probabilities in chain order, summing to
+    ``n_rest``; unit ``k`` covers ``[C_{k-1}, C_k)`` of the cumulative sums and is hit when
+    ``floor(C_k - u) > floor(C_{k-1} - u)``. ``u`` is one start, or a column of starts
+    (shape ``(reps, 1)``) giving one row of hits per replicate.
+    """
+    cum = np.cumsum(pi_chain)
+    # The chain sums to n - l in exact arithmetic; pin it so float drift cannot drop a unit.
+    cum *= n_rest / cum[-1]
+    prev = np.concatenate([[0.0], cum[:-1]])
+    return np.floor(cum - u) > np.floor(prev - u)
