@@ -21,7 +21,7 @@ from evalkit import SurveyDesign
 from evalkit.assessment.indicators import people_design
 from evalkit.contract.errors import EvalkitError
 from evalkit.survey.calibration import describe
-from evalkit.survey.models import logit
+from evalkit.survey.svyglm import logit
 
 DATA = Path(__file__).parent / "data"
 REFERENCE = json.loads((DATA / "r" / "calibration_reference.json").read_text())

@@ -21,7 +21,7 @@ from evalkit.report import plots
 from evalkit.report import policy as report
 from evalkit.survey import intervals
 from evalkit.survey.decomposition import fairlie
-from evalkit.survey.models import batch_logit
+from evalkit.survey.glm import batch_logit
 
 matplotlib.use("Agg")
 

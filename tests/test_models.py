@@ -17,15 +17,16 @@ import pytest
 from scipy import special
 
 from evalkit import SurveyDesign
-from evalkit.contract.errors import EvalkitError
-from evalkit.survey.models import (
+from evalkit.assessment.satisfaction import (
+    RECOGNITION_ORDER,
     SCENARIOS,
-    cluster_robust,
-    logit,
-    ordinal_logit,
     scenario_data,
+    scenario_table,
     sensitivity_table,
 )
+from evalkit.contract.errors import EvalkitError
+from evalkit.survey.svyglm import cluster_robust, logit
+from evalkit.survey.svyolr import ordinal_logit
 
 DATA = Path(__file__).parent / "data"
 REFERENCE = json.loads((DATA / "r_models_reference.json").read_text())
@@ -210,7 +211,8 @@ def test_one_answer_is_not_estimable_with_the_reason():
 # --- ordinal model --------------------------------------------------------------------
 def test_ordinal_model_matches_r_svyolr():
     reference = REFERENCE["two_stage_ordinal"]
-    result = ordinal_logit(_two_stage_design(), "recognition ~ nonpoor * water_at_door + dibao")
+    result = ordinal_logit(_two_stage_design(), "recognition ~ nonpoor * water_at_door + dibao",
+                           levels=RECOGNITION_ORDER)
     expected = np.concatenate([reference["beta"], reference["zeta"]])
     assert list(result.params.index) == reference["terms"]
     # R maximizes by BFGS (reltol 1e-15 here) and differentiates numerically: ~1e-6.
@@ -233,6 +235,16 @@ def test_ordinal_model_rejects_unknown_levels():
         ordinal_logit(_two_stage_design(frame), "recognition ~ nonpoor", levels=levels)
 
 
+def test_ordinal_model_takes_the_order_of_an_ordered_categorical():
+    frame = _two_stage()
+    explicit = ordinal_logit(_two_stage_design(frame), "recognition ~ nonpoor",
+                             levels=RECOGNITION_ORDER)
+    frame["recognition"] = pd.Categorical(frame["recognition"], categories=RECOGNITION_ORDER,
+                                          ordered=True)
+    implicit = ordinal_logit(_two_stage_design(frame), "recognition ~ nonpoor")
+    pd.testing.assert_series_equal(implicit.params, explicit.params)
+
+
 # --- cluster-robust cross-check -------------------------------------------------------
 def test_cluster_robust_differs_from_design_by_the_small_sample_factor():
     frame = _two_stage()
@@ -242,7 +254,8 @@ def test_cluster_robust_differs_from_design_by_the_small_sample_factor():
     np.testing.assert_allclose(table["coef_statsmodels"], table["coef"], rtol=1e-8)
     n, k = result.n_obs, len(result.params)
     np.testing.assert_allclose(table["ratio"], np.sqrt((n - 1) / (n - k)), rtol=1e-5)
-    ordinal = ordinal_logit(design, "recognition ~ nonpoor * water_at_door + dibao")
+    ordinal = ordinal_logit(design, "recognition ~ nonpoor * water_at_door + dibao",
+                            levels=RECOGNITION_ORDER)
     both = sensitivity_table(result, ordinal)
     assert np.isnan(both.loc["Intercept", "coef_ordinal"])
     assert both.loc["nonpoor", "coef_ordinal"] == ordinal.params["nonpoor"]
@@ -397,12 +410,12 @@ def test_recovers_true_coefficients_on_simulated_data():
 
 def test_scenario_variance_agrees_with_a_delete_one_village_jackknife():
     """Linearization against refitting: the jackknife is an independent variance estimate."""
-    from evalkit.survey.models import batch_logit
+    from evalkit.survey.glm import batch_logit
 
     frame = _village_sample(60, 25, seed=5, beta=TRUE_BETA)
     design = SurveyDesign(frame, psu="village", weights="weight")
     result = logit(design, FORMULA)
-    table = result.scenarios(["both"]).set_index("scenario")
+    table = scenario_table(result, ["both"]).set_index("scenario")
     X = result._X
     Xs = result._matrix(scenario_data(frame, "both"))
     y = frame["recognizes"].to_numpy(float)
@@ -443,13 +456,13 @@ def test_named_scenarios_change_only_non_poor_households():
 def test_scenarios_raise_recognition_when_disparities_hurt():
     frame = _village_sample(100, 30, seed=3, beta=TRUE_BETA)
     result = logit(SurveyDesign(frame, psu="village", weights="weight"), FORMULA)
-    table = result.scenarios().set_index("scenario")
+    table = scenario_table(result).set_index("scenario")
     assert list(table.index) == ["observed", "pipe_water", "raise_reimbursement", "both"]
     assert (table.loc[["pipe_water", "raise_reimbursement", "both"], "change"] > 0).all()
     assert table.loc["both", "change"] > table.loc["pipe_water", "change"]
     assert (table["ci_low"] < table["estimate"]).all()
     assert (table["estimate"] < table["ci_high"]).all()
-    by_group = result.scenarios(["both"], by="nonpoor")
+    by_group = scenario_table(result, ["both"], by="nonpoor")
     poor = by_group[(by_group["nonpoor"] == 0) & (by_group["scenario"] == "both")]
     assert poor["change"].iloc[0] == pytest.approx(0, abs=1e-12)
 
@@ -500,14 +513,15 @@ def test_synthetic_county_matches_r():
                                np.array(reference["ci95"]), rtol=RTOL)
     assert result.df == reference["df_residual"]
     ordinal = ordinal_logit(_county_design(),
-                            DEFAULT_FORMULA.replace("recognizes", "recognition", 1))
+                            DEFAULT_FORMULA.replace("recognizes", "recognition", 1),
+                            levels=RECOGNITION_ORDER)
     assert list(ordinal.params.index) == SYNTHETIC["ordinal"]["terms"]
     np.testing.assert_allclose(ordinal.params, SYNTHETIC["ordinal"]["coef"], rtol=1e-5)
     np.testing.assert_allclose(ordinal.bse, SYNTHETIC["ordinal"]["se"], rtol=1e-5)
 
 
 def test_recovery_table_and_sentence(tmp_path):
-    from evalkit.survey.models import load_truth, recovery_sentence, recovery_table
+    from evalkit.assessment.satisfaction import load_truth, recovery_sentence, recovery_table
 
     result = logit(_county_design(), DEFAULT_FORMULA)
     ci = result.conf_int()
@@ -531,13 +545,13 @@ def test_recovery_table_and_sentence(tmp_path):
 def test_figures_and_formula_helpers():
     import matplotlib.pyplot as plt
 
+    from evalkit.assessment.satisfaction import ordinal_formula
     from evalkit.report.plots import odds_ratio_plot, scenario_plot
-    from evalkit.survey.models import ordinal_formula
 
     assert ordinal_formula(DEFAULT_FORMULA) == DEFAULT_FORMULA.replace(
         "recognizes", "recognition", 1)
     result = logit(_county_design(), DEFAULT_FORMULA)
-    figure = scenario_plot(result.scenarios(), threshold=0.9)
+    figure = scenario_plot(scenario_table(result), threshold=0.9)
     assert len(figure.axes[0].get_yticklabels()) == 4
     plt.close(figure)
     figure = odds_ratio_plot(result)
@@ -546,7 +560,7 @@ def test_figures_and_formula_helpers():
 
 
 def test_sensitivity_notes_and_scenario_sentences():
-    from evalkit.survey.models import scenario_sentences, sensitivity
+    from evalkit.assessment.satisfaction import scenario_sentences, sensitivity
 
     result = logit(_county_design(), DEFAULT_FORMULA)
     checks = sensitivity(result)
@@ -558,7 +572,7 @@ def test_sensitivity_notes_and_scenario_sentences():
     missing = sensitivity(logit(_two_stage_design(), "recognizes ~ nonpoor"),
                           response="no_such_column")
     assert "skipped" in missing.notes[0] and "strata" in missing.notes[1]
-    sentences = scenario_sentences(result.scenarios(), threshold=0.9)
+    sentences = scenario_sentences(scenario_table(result), threshold=0.9)
     assert len(sentences) == 4 and sentences[0].startswith("Observed recognition: ")
     assert all("percentage points" in s for s in sentences[1:])
 

@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from evalkit.assessment.indicators import assess, indicator_table
+from evalkit.assessment.satisfaction import scenario_table
 from evalkit.contract.data import prepare_survey
 from evalkit.contract.errors import EvalkitError
 from evalkit.report import fonts, i18n
@@ -85,7 +86,7 @@ def results() -> dict[str, object]:
     survey, frame = simulate()
     design = SurveyDesign(survey, psu="village", weights="weight")
     table = indicator_table(assess(design, frame, THRESHOLDS, method="logit", level=0.95))
-    scenarios = design.logit(FORMULA).scenarios(SCENARIOS, level=0.95)
+    scenarios = scenario_table(design.logit(FORMULA), SCENARIOS, level=0.95)
     return {"survey": survey, "table": table, "scenarios": scenarios,
             "villages": design.n_psu}
 

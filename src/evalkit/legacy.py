@@ -26,7 +26,7 @@ MOVED = {
     "change": "survey.change", "decision": "survey.decision",
     "village_rates": "survey.village_rates", "ranking": "survey.ranking",
     "nonresponse": "survey.nonresponse", "decomposition": "survey.decomposition",
-    "models": "survey.models", "power": "sampling.power",
+    "models": "survey.svyglm", "power": "sampling.power",
     "indicators": "assessment.indicators", "county_totals": "assessment.county_totals",
     "fragility": "assessment.fragility", "followup": "assessment.followup",
     "recheck": "assessment.recheck", "summary": "assessment.summary",

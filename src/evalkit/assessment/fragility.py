@@ -28,13 +28,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from evalkit.assessment.satisfaction import scenario_table, sensitivity
 from evalkit.contract.errors import EvalkitError, NotEstimableError
 from evalkit.report import i18n
 
 if TYPE_CHECKING:
+    from evalkit.assessment.satisfaction import Sensitivity
     from evalkit.survey.decomposition import Decomposition
     from evalkit.survey.design import SurveyDesign
-    from evalkit.survey.models import LogitResult, Sensitivity
+    from evalkit.survey.svyglm import LogitResult
 
 #: Steps of the satisfaction analysis, in the order notebook 03 shows them.
 STEPS: tuple[str, ...] = ("model", "effects", "scenarios", "decomposition", "sensitivity")
@@ -154,7 +156,7 @@ def satisfaction_analysis(design: SurveyDesign, formula: str,
     Steps after ``model`` need the fit and are marked not estimable without it, except the
     decomposition, which fits its own pooled model. Cautions: every not-estimable step,
     terms left out of the model, the fragility flags of
-    :meth:`evalkit.survey.models.LogitResult.fragility` (their number), and bootstrap replicates
+    :meth:`evalkit.survey.svyglm.LogitResult.fragility` (their number), and bootstrap replicates
     that could not be refitted.
     """
     from evalkit.survey import decomposition as decomposition_module
@@ -174,10 +176,9 @@ def satisfaction_analysis(design: SurveyDesign, formula: str,
             analysis.effects = _attempt(analysis, "effects", lambda: fit.marginal_effects(
                 by="nonpoor", level=level, per={"reimbursement_gap": 0.1}))
         if "scenarios" in steps and scenarios:
-            analysis.scenarios = _attempt(analysis, "scenarios",
-                                          lambda: fit.scenarios(list(scenarios), level=level))
+            analysis.scenarios = _attempt(analysis, "scenarios", lambda: scenario_table(
+                fit, list(scenarios), level=level))
         if "sensitivity" in steps:
-            from evalkit.survey.models import sensitivity
 
             analysis.sensitivity = _attempt(analysis, "sensitivity", lambda: sensitivity(fit))
     else:

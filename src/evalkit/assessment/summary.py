@@ -32,7 +32,7 @@ from evalkit.contract.errors import EvalkitError
 SOURCES: dict[str, tuple[str, str]] = {
     "indicators.csv": ("02_indicators", "evalkit.assessment.indicators.indicator_table"),
     "indicators_by_township.csv": ("02_indicators", "evalkit.assessment.indicators.disaggregate"),
-    "scenarios.csv": ("03_satisfaction", "evalkit.survey.models.LogitResult.scenarios"),
+    "scenarios.csv": ("03_satisfaction", "evalkit.assessment.satisfaction.scenario_table"),
     "cautions.csv": ("03_satisfaction", "evalkit.assessment.fragility.satisfaction_analysis"),
 }
 HEADLINE_KEYS: tuple[str, ...] = ("wrong_exit", "missed", "incidence", "recognition")

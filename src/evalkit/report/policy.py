@@ -1135,7 +1135,7 @@ def report_from_params(*, data: Mapping[str, str], design: Mapping[str, Any],
     Loads the frame and survey and builds the design (:func:`evalkit.assessment.inputs.load_inputs`,
     as the other notebooks do), estimates the indicators
     (:func:`evalkit.assessment.indicators.assess`),
-    fits the satisfaction model (``satisfaction.formula``, :func:`evalkit.survey.models.logit`) and
+    fits the satisfaction model (``satisfaction.formula``, :func:`evalkit.survey.svyglm.logit`) and
     predicts its scenarios (``satisfaction.scenarios``). Nothing is read from the other
     notebooks' outputs, so the report does not depend on the order they ran in.
 

@@ -46,7 +46,7 @@ Choices, stated so results can be reproduced elsewhere:
     totals ``T = sum_i w_i t_i`` (group sizes, outcome, prediction and covariate totals
     per group) and the pooled coefficients. Influence values
     ``z_i = dphi/dT . w_i t_i + (dphi/db + dphi/dT dT/db)' h_i``, with ``h_i`` the
-    coefficients' influence values of :func:`evalkit.survey.models.logit`, go through
+    coefficients' influence values of :func:`evalkit.survey.svyglm.logit`, go through
     :meth:`SurveyDesign.variance_of_totals` (Binder 1983). Derivatives of ``phi`` are taken
     by complex-step differentiation (exact to rounding, Squire and Trapp 1998).
 
@@ -209,7 +209,8 @@ def fairlie(design: SurveyDesign, outcome: str = "recognizes", group: str = "non
     ``other``, ``explained`` and ``unexplained``, with ``estimate, se, ci_low, ci_high`` and
     ``share_of_gap``.
     """
-    from evalkit.survey.models import batch_logit, logit
+    from evalkit.survey.glm import batch_logit
+    from evalkit.survey.svyglm import logit
 
     factors = dict(DEFAULT_FACTORS if factors is None else factors)
     controls = list(controls)

@@ -521,9 +521,9 @@ class SurveyDesign:
 
         Coefficients solve the weighted score equations; standard errors are the
         linearization (sandwich) estimator of Binder (1983). See
-        :func:`evalkit.survey.models.logit`.
+        :func:`evalkit.survey.svyglm.logit`.
         """
-        from evalkit.survey.models import logit
+        from evalkit.survey.svyglm import logit
 
         return logit(self, formula, **options)
 

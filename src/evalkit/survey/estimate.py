@@ -3,7 +3,7 @@ degrees of freedom, and the few helpers every interval shares.
 
 The lowest layer of the design-based engine: it imports nothing from evalkit but the error
 type, so :mod:`evalkit.survey.design`, :mod:`evalkit.survey.intervals`,
-:mod:`evalkit.survey.models` and the
+:mod:`evalkit.survey.svyglm` and the
 rest can all build on it without import cycles.
 """
 
