@@ -333,7 +333,7 @@ PROVINCE_SEED = 7  # not the default county's seed
 
 @pytest.fixture(scope="module")
 def province(tmp_path_factory) -> list[Path]:
-    from evalkit.synth import county as synth
+    from evalkit import synth
 
     out = tmp_path_factory.mktemp("province")
     synth.write_province_data(out, seed=PROVINCE_SEED, n_counties=20)

@@ -16,11 +16,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from evalkit import synth
 from evalkit.contract.errors import EvalkitError
 from evalkit.report.province import RANKING_COLUMNS
 from evalkit.run import cli
 from evalkit.run.province import load_province, run_province
-from evalkit.synth import county as synth
 
 SEED = 20190815
 

@@ -14,22 +14,22 @@ import pytest
 import statsmodels.api as sm
 import statsmodels.formula.api as smf
 
+from evalkit import synth
 from evalkit.contract import schema
 from evalkit.contract.data import load_frame, load_survey, validate_file
 from evalkit.contract.paths import package_data_dir
-from evalkit.synth import county as synth
-from evalkit.synth.county import (
+from evalkit.synth import (
     DEFAULT_SEED,
     PUBLISHED_FIGURES,
     RECOGNITION_FORMULA,
     RECOGNITION_TERMS,
     PublishedFigure,
-    _target_count,
     figure_counts,
     generate_county,
     generate_province,
     province_settings,
     reproduce_published,
+    target_count,
     write_county,
     write_default_data,
 )
@@ -141,10 +141,10 @@ def test_published_rates_reproduced_in_packaged_sample(packaged):
 def test_figure_windows_and_attainability():
     rec = next(f for f in PUBLISHED_FIGURES if f.key == "recognition_rate")
     assert rec.window() == (Fraction(94855, 100000), Fraction(94865, 100000))
-    assert _target_count(rec, 2000) is None          # 1897/2000 = 94.85%, 1898/2000 = 94.90%
-    assert _target_count(rec, 2025) == 1921
+    assert target_count(rec, 2000) is None          # 1897/2000 = 94.85%, 1898/2000 = 94.90%
+    assert target_count(rec, 2025) == 1921
     zero = PublishedFigure("z", "", "", "0", "", "")
-    assert zero.window() == (0, 0) and _target_count(zero, 700) == 0
+    assert zero.window() == (0, 0) and target_count(zero, 700) == 0
 
 
 def test_sample_design(packaged, county):

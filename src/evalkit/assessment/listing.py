@@ -169,7 +169,7 @@ def synthetic_listing(seed: int | None = None) -> pd.DataFrame:
     """The default synthetic county's full registration listing: every household of
     :func:`evalkit.synth.county.generate_county`, with fake heads' names and phones (so the
     privacy path is exercised). The packaged survey's households are in it."""
-    from evalkit.synth import county as synth
+    from evalkit import synth
 
     county = synth.generate_county(synth.DEFAULT_SEED if seed is None else seed)
     pop = county.population

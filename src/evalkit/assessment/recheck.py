@@ -39,11 +39,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from evalkit import synth
 from evalkit.contract.data import prepare_survey
 from evalkit.contract.errors import EvalkitError
 from evalkit.contract.paths import package_data_dir
 from evalkit.sampling.pps import PPS_EPS, pps_inclusion_probabilities, systematic_hits
-from evalkit.synth import county as synth
 
 FOLLOWUP_SEED = 20200815
 FOLLOWUP_VERSION = 1
@@ -85,7 +85,7 @@ def _first_stage(county: synth.SyntheticCounty, shift: float
     pi = pps_inclusion_probabilities(sizes, s.n_sample_villages)
     # The assessment's start is the first draw of its "sample" stream (frame order: no
     # permutation is drawn before it).
-    u1 = synth._streams(county.seed, synth.STREAM_NAMES)["sample"].random()
+    u1 = synth.random_streams(county.seed, synth.STREAM_NAMES)["sample"].random()
     certain = pi >= 1.0 - PPS_EPS
     chain = np.flatnonzero((pi > PPS_EPS) & ~certain)
     n_rest = s.n_sample_villages - int(certain.sum())
@@ -104,10 +104,10 @@ def _first_stage(county: synth.SyntheticCounty, shift: float
 
 def _latent_draws(county: synth.SyntheticCounty, v: np.ndarray) -> np.ndarray:
     """``u_village + e`` of every household, recovered from the recognition stream."""
-    stream = synth._streams(county.seed, synth.STREAM_NAMES)["recognition"]
+    stream = synth.random_streams(county.seed, synth.STREAM_NAMES)["recognition"]
     u_village = stream.normal(0.0, county.settings.random_effect_sd, len(county.frame))
     # The generator's latent is a - (logit(U) - x'b - u): its household draw is -logit(U).
-    e = -synth._logit(stream.random(len(county.population)))
+    e = -synth.logit_of(stream.random(len(county.population)))
     return u_village[v] + e
 
 
@@ -161,7 +161,7 @@ def generate_recheck(seed: int = FOLLOWUP_SEED, changes: dict[str, float] | None
     slopes = np.array([0.0] + [s.recognition_slopes[t] for t in synth.RECOGNITION_TERMS[1:]])
     a = county.truth["recognition_model"]["coefficients_conditional"]["Intercept"]
     noise = _latent_draws(county, v)
-    x1 = synth._design_matrix(before)
+    x1 = synth.truth_design_matrix(before)
     latent1 = a + x1 @ slopes + noise
     if not np.array_equal(_categories(latent1, s.satisfied_cut),
                           before["recognition"].to_numpy()):
@@ -185,7 +185,7 @@ def generate_recheck(seed: int = FOLLOWUP_SEED, changes: dict[str, float] | None
         draws["credit"] < change["microcredit_added"])
     after.loc[credit, "microcredit"] = 1
     after = prepare_survey(after)
-    x2 = synth._design_matrix(after)
+    x2 = synth.truth_design_matrix(after)
     moved = a + x2 @ slopes + noise
     latent2 = moved + change["recognition_shift"]
     after["recognition"] = _categories(latent2, s.satisfied_cut)
@@ -197,7 +197,7 @@ def generate_recheck(seed: int = FOLLOWUP_SEED, changes: dict[str, float] | None
     pop_v = after.assign(v=v)
     sample_rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(2)[1])
     selected = synth._select(pop_v, frame, alloc, sample_rng)
-    sample = synth._sample_file(pop_v, selected, sample_rng)
+    sample = synth.sample_file(pop_v, selected, sample_rng)
     # A household drawn in both rounds keeps the identity it had at the assessment.
     identity = county.sample.set_index("household_id")[["name", "id_number", "phone"]]
     both = sample["household_id"].isin(identity.index).to_numpy()
@@ -229,13 +229,13 @@ def generate_recheck(seed: int = FOLLOWUP_SEED, changes: dict[str, float] | None
             "wrong_exit_fixed": int(fixed.sum()), "job_added": int(job.sum()),
             "microcredit_added": int(credit.sum()),
         },
-        "before": {k: synth._r6(x) for k, x in values_before.items()},
-        "after": {k: synth._r6(x) for k, x in values_after.items()},
-        "change": {k: synth._r6(values_after[k] - values_before[k]) for k in values_before},
+        "before": {k: synth.round6(x) for k, x in values_before.items()},
+        "after": {k: synth.round6(x) for k, x in values_after.items()},
+        "change": {k: synth.round6(values_after[k] - values_before[k]) for k in values_before},
         "recognition_explained": {
-            "total_change": synth._r6(values_after["recognition"]
+            "total_change": synth.round6(values_after["recognition"]
                                       - values_before["recognition"]),
-            "water_and_reimbursement": synth._r6(only_services
+            "water_and_reimbursement": synth.round6(only_services
                                                  - values_before["recognition"]),
             "note": ("under the generating (conditional) model: the change had only water and "
                      "reimbursement changed (recognition_shift = 0); the rest is the shift"),
@@ -253,7 +253,7 @@ def write_recheck(out_dir: str | Path, seed: int = FOLLOWUP_SEED) -> dict[str, P
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = {"survey": out / "survey.csv", "truth": out / "truth.json"}
-    synth._write_csv(recheck.sample, paths["survey"])
+    synth.write_csv(recheck.sample, paths["survey"])
     paths["truth"].write_text(json.dumps(recheck.truth, ensure_ascii=False, indent=2) + "\n",
                               encoding="utf-8")
     return paths
@@ -270,7 +270,7 @@ def write_packaged_recheck(out_dir: str | Path | None = None) -> dict[str, Path]
     recheck = generate_recheck()
     out.mkdir(parents=True, exist_ok=True)
     paths = {k: out / name for k, name in PACKAGED_NAMES.items()}
-    synth._write_csv(recheck.sample, paths["survey"])
+    synth.write_csv(recheck.sample, paths["survey"])
     paths["truth"].write_text(json.dumps(recheck.truth, ensure_ascii=False, indent=2) + "\n",
                               encoding="utf-8")
     return paths

@@ -162,7 +162,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _cmd_synth(args: argparse.Namespace) -> int:
-    from evalkit.synth import county as synth
+    from evalkit import synth
     if args.listing:
         if not args.out:
             raise EvalkitError("synth --listing needs --out DIR (the folder to write into)")

@@ -650,6 +650,7 @@ def example_run(n_counties: int = 4, seed: int = 20190815, lang: str = "en") -> 
     """
     import pandas as pd
 
+    from evalkit import synth
     from evalkit.report.province import (
         HEADLINE,
         ProvinceRun,
@@ -657,7 +658,6 @@ def example_run(n_counties: int = 4, seed: int = 20190815, lang: str = "en") -> 
         ranking_table,
     )
     from evalkit.run.params import DEFAULTS
-    from evalkit.synth import county as synth
 
     values = copy.deepcopy(DEFAULTS)
     values["lang"] = lang
