@@ -41,6 +41,7 @@ from scipy import special, stats
 
 from evalkit.contract.errors import EvalkitError
 from evalkit.survey.estimate import Estimate, check_level, weighted_variance
+from evalkit.survey.glm import glm_fit_logit
 
 if TYPE_CHECKING:
     from evalkit.survey.design import SurveyDesign
@@ -295,37 +296,20 @@ def glm_logit_intercept(y: np.ndarray, prior_weights: np.ndarray, epsilon: float
                         max_iterations: int = 25) -> _LogitFit:
     """Intercept-only binomial GLM by R's ``glm.fit`` IRLS, iterate for iterate.
 
-    Starting values ``mu = (w y + 1/2) / (w + 1)``; stops when the relative deviance change
-    is below ``epsilon``. Returns the final coefficient and the working weights
+    The one IRLS of evalkit (:func:`evalkit.survey.glm.glm_fit_logit`) on a column of ones
+    over the rows of positive weight; rows of weight 0 get working weight 0, as in R.
+    Returns the final coefficient, the fitted probability per row and the working weights
     ``w mu (1 - mu)`` of the last iteration's fit (evaluated at the previous iterate).
-    Only the first iteration needs per-row arrays: afterwards ``mu`` is constant and the
-    update is ``beta + (p - mu) / (mu (1 - mu))`` with ``p`` the weighted mean of ``y``.
     """
     good = prior_weights > 0
-    w_total = float(prior_weights.sum())
-    p = float(np.sum(prior_weights * y)) / w_total
-    mu_rows = (prior_weights * y + 0.5) / (prior_weights + 1)
-    dev_old = float(np.sum(_deviance_residuals(y, mu_rows, prior_weights)))
-    working = np.where(good, prior_weights * mu_rows * (1 - mu_rows), 0.0)
-    z = special.logit(mu_rows) + (y - mu_rows) / (mu_rows * (1 - mu_rows))
-    beta = float(np.sum(working * z) / np.sum(working))
-    mu_previous: float | None = None
-    for _ in range(max_iterations):
-        mu = float(special.expit(beta))
-        dev = float(_binomial_deviance(mu, w_total, p))
-        if abs(dev - dev_old) / (abs(dev) + 0.1) < epsilon:
-            break
-        dev_old = dev
-        mu_previous = mu
-        beta = beta + (p - mu) / (mu * (1 - mu))
-    if mu_previous is not None:
-        working = np.where(good, prior_weights * mu_previous * (1 - mu_previous), 0.0)
-    mu_final = np.full(y.shape, float(special.expit(beta)))
-    return _LogitFit(beta, mu_final, working)
+    fit = glm_fit_logit(np.ones((int(good.sum()), 1)), y[good], prior_weights[good],
+                        ["Intercept"], epsilon=epsilon, max_iterations=max_iterations)
+    working = np.zeros(y.shape)
+    working[good] = fit.working_weights
+    beta = float(fit.beta[0])
+    return _LogitFit(beta, np.full(y.shape, float(special.expit(beta))), working)
 
 
-def _deviance_residuals(y: np.ndarray, mu: np.ndarray, w: np.ndarray) -> np.ndarray:
-    return 2 * w * (special.xlogy(y, y / mu) + special.xlogy(1 - y, (1 - y) / (1 - mu)))
 
 
 def _binomial_deviance(mu: float | np.ndarray, w_total: float, p: float
