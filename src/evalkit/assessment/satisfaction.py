@@ -15,6 +15,7 @@ from evalkit.contract.errors import EvalkitError
 
 if TYPE_CHECKING:
     pass
+from evalkit.survey.decision import CANNOT_TELL, FAIL, PASS, decide
 from evalkit.survey.svyglm import (
     LogitResult,
     Scenario,
@@ -194,13 +195,13 @@ def scenario_sentences(table: pd.DataFrame, threshold: float | None = None,
             f"{row['ci_high']:.1%}), a change of {row['change'] * 100:+.1f} percentage "
             f"points ({row['change_low'] * 100:+.1f} to {row['change_high'] * 100:+.1f})"
         )
-        if threshold is not None:
-            if row["ci_low"] >= threshold:
-                sentence += f"; the whole interval is at or above the {threshold:.0%} line"
-            elif row["ci_high"] < threshold:
-                sentence += f"; the whole interval is below the {threshold:.0%} line"
-            else:
-                sentence += f"; the interval straddles the {threshold:.0%} line"
+        # Where the interval lies is the threshold rule's verdict on these bounds.
+        verdict = decide((row["ci_low"], row["ci_high"]), threshold, "at_least")
+        if verdict is not None:
+            sentence += {PASS: f"; the whole interval is at or above the {threshold:.0%} line",
+                         FAIL: f"; the whole interval is below the {threshold:.0%} line",
+                         CANNOT_TELL: f"; the interval straddles the {threshold:.0%} line",
+                         }[verdict]
         sentences.append(sentence + ".")
     return sentences
 
