@@ -38,7 +38,7 @@ LAYER_DEBTS = frozenset({
     "evalkit.report.province imports evalkit.run.pipeline",
 })
 OVERSIZE_DEBTS = frozenset({"contract.data", "report.policy", "run.pipeline", "run.province",
-                            "survey.design", "survey.svyglm"})
+                            "survey.svyglm"})
 
 
 def _module_name(path: Path) -> str:

@@ -23,7 +23,6 @@ estimator is a method on it, as in R's survey package (Lumley 2010, ch. 2-3). Se
 from __future__ import annotations
 
 import copy
-import difflib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -32,26 +31,20 @@ import numpy as np
 import pandas as pd
 
 from evalkit.contract.errors import EvalkitError
-from evalkit.survey.estimate import Estimate, check_level, t_quantile, weighted_variance
+from evalkit.survey.columns import as_list, column_codes, group_labels, numeric_column, safe_ratio
+from evalkit.survey.estimate import Estimate, check_level, t_quantile
+from evalkit.survey.variance import (
+    CERTAINTY_TOLERANCE,
+    Stage,
+    combine_codes,
+    degrees_of_freedom,
+    group_values,
+    srs_variance_of_total,
+    stage_variance,
+)
 
 LonelyPSU = Literal["fail", "adjust", "certainty", "remove", "average"]
 LONELY_PSU_OPTIONS: tuple[str, ...] = ("fail", "adjust", "certainty", "remove", "average")
-
-# R's onestrat treats a stratum whose finite population correction is below this as a
-# certainty (self-representing) stratum contributing no variance.
-_CERTAINTY_TOLERANCE = 1e-7
-
-
-@dataclass(frozen=True)
-class _Stage:
-    """One sampling stage: units nested in groups (stratum x earlier clusters)."""
-
-    unit: np.ndarray  # code of the sampled unit of each row, 0..n_units-1
-    unit_group: np.ndarray  # group code of each unit
-    group_size: np.ndarray  # number of sampled units in each group (n_h)
-    group_fpc: np.ndarray  # (N_h - n_h) / N_h, or 1 without fpc
-    group_weight: np.ndarray  # product of earlier sampling fractions n/N (1 at stage 1)
-    group_parent: np.ndarray  # parent code of each group (all 0 at stage 1)
 
 
 @dataclass(frozen=True)
@@ -92,7 +85,7 @@ class SurveyDesign:
     lonely_psu: LonelyPSU = "fail"
     domain: np.ndarray | None = field(default=None, repr=False)
     _w: np.ndarray = field(init=False, repr=False)
-    _stages: tuple[_Stage, ...] = field(init=False, repr=False)
+    _stages: tuple[Stage, ...] = field(init=False, repr=False)
     _stratum: np.ndarray = field(init=False, repr=False)
     _n_strata: int = field(init=False, repr=False)
     _n_psu: int = field(init=False, repr=False)
@@ -114,9 +107,9 @@ class SurveyDesign:
                 + ", ".join(LONELY_PSU_OPTIONS)
             )
         n = len(data)
-        psu_cols = _as_list(self.psu)
+        psu_cols = as_list(self.psu)
         if self.strata is not None:
-            stratum = _codes(data, self.strata, "strata")
+            stratum = column_codes(data, self.strata, "strata")
         else:
             stratum = np.zeros(n, dtype=np.int64)
         n_strata = int(stratum.max()) + 1
@@ -125,13 +118,13 @@ class SurveyDesign:
         stage_cols: list[str | None] = list(psu_cols) if psu_cols else [None]
         fpc_specs = self._fpc_specs(len(stage_cols))
         parent = stratum
-        stages: list[_Stage] = []
+        stages: list[Stage] = []
         # Product of the earlier stages' sampling fractions n/N: it weights later-stage
         # variance terms and, without weights or probs, is the inclusion probability.
         sampled_fraction = np.ones(n)
         for stage_index, col in enumerate(stage_cols):
-            raw_unit = np.arange(n) if col is None else _codes(data, col, "psu")
-            unit = _combine(parent, raw_unit)
+            raw_unit = np.arange(n) if col is None else column_codes(data, col, "psu")
+            unit = combine_codes(parent, raw_unit)
             n_units = int(unit.max()) + 1
             unit_parent = np.zeros(n_units, dtype=np.int64)
             unit_parent[unit] = parent
@@ -146,12 +139,12 @@ class SurveyDesign:
                 # R's multistage calls onestage separately inside each earlier cluster.
                 group_parent = np.arange(n_groups, dtype=np.int64)
             stages.append(
-                _Stage(
+                Stage(
                     unit=unit,
                     unit_group=unit_parent,
                     group_size=group_size,
                     group_fpc=group_fpc,
-                    group_weight=_group_values(sampled_fraction, parent, n_groups),
+                    group_weight=group_values(sampled_fraction, parent, n_groups),
                     group_parent=group_parent,
                 )
             )
@@ -167,9 +160,9 @@ class SurveyDesign:
                                         any(s is not None for s in fpc_specs))
         stage1 = stages[0]
         lonely = stage1.group_size == 1
-        certain = stage1.group_fpc < _CERTAINTY_TOLERANCE
+        certain = stage1.group_fpc < CERTAINTY_TOLERANCE
         if self.lonely_psu == "fail" and np.any(lonely & ~certain):
-            names = _labels(data, self.strata, stratum, np.flatnonzero(lonely & ~certain))
+            names = group_labels(data, self.strata, stratum, np.flatnonzero(lonely & ~certain))
             raise EvalkitError(
                 f"SurveyDesign: stratum {names} has only one PSU; choose "
                 "lonely_psu='adjust', 'certainty', 'remove' or 'average'"
@@ -211,7 +204,7 @@ class SurveyDesign:
         if spec is None:
             return np.ones_like(group_size), None
         if isinstance(spec, str):
-            values = _numeric(self.data, spec, "fpc")
+            values = numeric_column(self.data, spec, "fpc")
         else:
             values = np.full(len(group), float(spec))
         if np.any(values <= 0):
@@ -245,9 +238,9 @@ class SurveyDesign:
 
     def _resolve_weights(self, probs_from_fpc: np.ndarray, has_fpc: bool) -> np.ndarray:
         if self.weights is not None:
-            w = _numeric(self.data, self.weights, "weights")
+            w = numeric_column(self.data, self.weights, "weights")
         elif self.probs is not None:
-            p = _numeric(self.data, self.probs, "probs")
+            p = numeric_column(self.data, self.probs, "probs")
             if np.any((p <= 0) | (p > 1)):
                 row = int(np.flatnonzero((p <= 0) | (p > 1))[0])
                 raise EvalkitError(
@@ -275,7 +268,7 @@ class SurveyDesign:
     @property
     def df(self) -> int:
         """Design degrees of freedom: PSUs minus strata that hold domain members."""
-        return _degrees_of_freedom(self._stages[0].unit, self._stratum, self.domain)
+        return degrees_of_freedom(self._stages[0].unit, self._stratum, self.domain)
 
     @property
     def psu_codes(self) -> np.ndarray:
@@ -325,7 +318,7 @@ class SurveyDesign:
         contribute zero to every total (Lumley 2010, sec. 2.3).
         """
         if isinstance(mask, str):
-            mask_values = _numeric(self.data, mask, "subset") != 0
+            mask_values = numeric_column(self.data, mask, "subset") != 0
         else:
             mask_values = np.asarray(mask, dtype=bool)
         if mask_values.shape != (len(self.data),):
@@ -385,48 +378,8 @@ class SurveyDesign:
         k = x.shape[1]
         total = np.zeros((k, k))
         for stage in self._stages:
-            total += self._stage_variance(stage, x)
+            total += stage_variance(stage, x, self.lonely_psu)
         return total
-
-    def _stage_variance(self, stage: _Stage, x: np.ndarray) -> np.ndarray:
-        n_units = stage.unit_group.size
-        n_groups = stage.group_size.size
-        k = x.shape[1]
-        unit_totals = np.empty((n_units, k))
-        for j in range(k):  # k is the number of statistics, not households
-            unit_totals[:, j] = np.bincount(stage.unit, weights=x[:, j], minlength=n_units)
-        group_sums = np.empty((n_groups, k))
-        for j in range(k):
-            group_sums[:, j] = np.bincount(
-                stage.unit_group, weights=unit_totals[:, j], minlength=n_groups
-            )
-        group_means = group_sums / stage.group_size[:, None]
-        lonely = stage.group_size == 1
-        centred = unit_totals - group_means[stage.unit_group]
-        if self.lonely_psu == "adjust":
-            # R centres a lonely PSU at zero, the population mean of influence values.
-            lonely_units = lonely[stage.unit_group]
-            centred[lonely_units] = unit_totals[lonely_units]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            scale = np.where(
-                lonely,
-                stage.group_fpc,
-                stage.group_fpc * stage.group_size / (stage.group_size - 1),
-            )
-        scale = np.where(stage.group_fpc < _CERTAINTY_TOLERANCE, 0.0, scale)
-        scale = scale * stage.group_weight
-        if self.lonely_psu == "average" and np.any(lonely):
-            # R drops lonely strata and rescales by strata / strata-with-a-variance.
-            scale = np.where(lonely, 0.0, scale)
-            groups_all = np.bincount(stage.group_parent)
-            groups_ok = np.bincount(stage.group_parent, weights=(~lonely).astype(float),
-                                    minlength=groups_all.size)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                inflate = groups_all / groups_ok
-            scale = scale * np.nan_to_num(inflate, nan=0.0, posinf=0.0)[stage.group_parent]
-        root = np.sqrt(scale)[stage.unit_group][:, None]
-        scaled = centred * root
-        return scaled.T @ scaled
 
     # --- estimators ---------------------------------------------------------------------
     def total(self, column: str, by: str | None = None, level: float = 0.95,
@@ -444,7 +397,7 @@ class SurveyDesign:
         variance = float(design.variance_of_totals(w * y)[0, 0])
         se = float(np.sqrt(variance))
         n_obs = int(np.count_nonzero(w))
-        deff = _safe_ratio(variance, _srs_variance_of_total(y, w))
+        deff = safe_ratio(variance, srs_variance_of_total(y, w))
         return design._wald(estimate, se, level, deff, n_obs)
 
     def mean(self, column: str, by: str | None = None, level: float = 0.95,
@@ -487,7 +440,7 @@ class SurveyDesign:
         variance = float(design.variance_of_totals(w * scores)[0, 0])
         se = float(np.sqrt(variance))
         n_obs = int(np.count_nonzero(w))
-        deff = _safe_ratio(variance, _srs_variance_of_total(scores, w))
+        deff = safe_ratio(variance, srs_variance_of_total(scores, w))
         return design._wald(estimate, se, level, deff, n_obs)
 
     def proportion(self, column: str, method: str = "logit", level: float = 0.95,
@@ -540,7 +493,7 @@ class SurveyDesign:
 
     # --- internals ----------------------------------------------------------------------
     def _values(self, column: str) -> np.ndarray:
-        return _numeric(self.data, column, "column", allow_nan=True)
+        return numeric_column(self.data, column, "column", allow_nan=True)
 
     def _prepare(self, column: str, na_rm: bool, also: str | None = None
                  ) -> tuple[SurveyDesign, np.ndarray]:
@@ -571,7 +524,7 @@ class SurveyDesign:
         scores = np.where(self.domain, (y - estimate) / population, 0.0)
         variance = float(self.variance_of_totals(w * scores)[0, 0])
         n_obs = int(np.count_nonzero(w))
-        deff = _safe_ratio(variance, _srs_variance_of_total(y, w) / population**2)
+        deff = safe_ratio(variance, srs_variance_of_total(y, w) / population**2)
         return estimate, float(np.sqrt(variance)), deff, n_obs
 
     def _wald(self, estimate: float, se: float, level: float, deff: float,
@@ -601,103 +554,3 @@ class SurveyDesign:
             result = estimator(sub)
             rows.append({by: level_value, **result.to_dict()})
         return pd.DataFrame(rows)
-
-
-# --- module helpers ---------------------------------------------------------------------
-def _as_list(value: str | Sequence[str] | None) -> list[str]:
-    if value is None:
-        return []
-    if isinstance(value, str):
-        return [value]
-    return list(value)
-
-
-def _column(data: pd.DataFrame, column: str, role: str) -> pd.Series:
-    if column not in data.columns:
-        close = difflib.get_close_matches(str(column), [str(c) for c in data.columns], n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise EvalkitError(
-            f"SurveyDesign: {role} column {column!r} is not in the data{hint}; columns are "
-            + ", ".join(map(str, data.columns[:20]))
-        )
-    return data[column]
-
-
-def _codes(data: pd.DataFrame, column: str, role: str) -> np.ndarray:
-    series = _column(data, column, role)
-    if series.isna().any():
-        row = int(np.flatnonzero(series.isna().to_numpy())[0])
-        raise EvalkitError(
-            f"SurveyDesign: {role} column {column!r} row {row + 1} is empty; "
-            "expected a value on every row"
-        )
-    codes, _ = pd.factorize(series, sort=True)
-    return codes.astype(np.int64)
-
-
-def _numeric(data: pd.DataFrame, column: str, role: str, allow_nan: bool = False) -> np.ndarray:
-    series = _column(data, column, role)
-    try:
-        values = pd.to_numeric(series, errors="raise").to_numpy(dtype=float, na_value=np.nan)
-    except (ValueError, TypeError) as exc:
-        converted = pd.to_numeric(series, errors="coerce")
-        bad = np.flatnonzero(converted.isna().to_numpy() & series.notna().to_numpy())
-        row = int(bad[0]) if bad.size else 0
-        raise EvalkitError(
-            f"SurveyDesign: {role} column {column!r} row {row + 1} is {series.iloc[row]!r}; "
-            "expected a number"
-        ) from exc
-    if not allow_nan and np.any(np.isnan(values)):
-        row = int(np.flatnonzero(np.isnan(values))[0])
-        raise EvalkitError(
-            f"SurveyDesign: {role} column {column!r} row {row + 1} is empty; expected a number"
-        )
-    return values
-
-
-def _combine(parent: np.ndarray, child: np.ndarray) -> np.ndarray:
-    """Codes of (parent, child) pairs, so clusters are nested in strata / earlier stages."""
-    key = parent.astype(np.int64) * (int(child.max()) + 1) + child
-    codes, _ = pd.factorize(key, sort=True)
-    return codes.astype(np.int64)
-
-
-def _group_values(row_values: np.ndarray, group: np.ndarray, n_groups: int) -> np.ndarray:
-    out = np.ones(n_groups)
-    out[group] = row_values
-    return out
-
-
-def _labels(data: pd.DataFrame, column: str | None, codes: np.ndarray,
-            which: np.ndarray) -> str:
-    if column is None:
-        return "(whole sample)"
-    series = data[column].to_numpy()
-    first_rows = [int(np.flatnonzero(codes == c)[0]) for c in which[:5]]
-    return ", ".join(repr(series[r]) for r in first_rows)
-
-
-def _degrees_of_freedom(psu: np.ndarray, stratum: np.ndarray, domain: np.ndarray) -> int:
-    """R's degf: PSUs minus strata among rows with nonzero weight (codes are dense)."""
-    psu_present = np.bincount(psu, weights=domain, minlength=1) > 0
-    strata_present = np.bincount(stratum, weights=domain, minlength=1) > 0
-    return int(psu_present.sum() - strata_present.sum())
-
-
-def _srs_variance_of_total(y: np.ndarray, w: np.ndarray) -> float:
-    """Variance of the estimated total of ``y`` under simple random sampling without
-    replacement of the same number of units: ``s^2 N^2 (N - n) / (N n)`` with ``N = sum w``
-    and ``s^2`` from :func:`~evalkit.survey.estimate.weighted_variance` (the denominator of R's
-    ``deff=TRUE``).
-    NaN when the weights do not describe a population larger than the sample (R: NA)."""
-    n = np.count_nonzero(w)
-    population = float(np.sum(w))
-    if population < n:
-        return float("nan")
-    return weighted_variance(y, w) * population**2 * (population - n) / (population * n)
-
-
-def _safe_ratio(a: float, b: float) -> float:
-    if not np.isfinite(b) or b <= 0:
-        return float("nan")
-    return float(a / b)

@@ -1,0 +1,112 @@
+"""The variance machinery of a design: its sampling stages, one stage's contribution to the
+covariance of totals (R's ``svyrecvar``), degrees of freedom and the SRS variance a design
+effect compares with (Lumley 2010, ch. 2).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from evalkit.survey.estimate import weighted_variance
+
+# R's onestrat treats a stratum whose finite population correction is below this as a
+# certainty (self-representing) stratum contributing no variance.
+CERTAINTY_TOLERANCE = 1e-7
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One sampling stage: units nested in groups (stratum x earlier clusters)."""
+
+    unit: np.ndarray  # code of the sampled unit of each row, 0..n_units-1
+    unit_group: np.ndarray  # group code of each unit
+    group_size: np.ndarray  # number of sampled units in each group (n_h)
+    group_fpc: np.ndarray  # (N_h - n_h) / N_h, or 1 without fpc
+    group_weight: np.ndarray  # product of earlier sampling fractions n/N (1 at stage 1)
+    group_parent: np.ndarray  # parent code of each group (all 0 at stage 1)
+
+
+def combine_codes(parent: np.ndarray, child: np.ndarray) -> np.ndarray:
+    """Codes of (parent, child) pairs, so clusters are nested in strata / earlier stages."""
+    key = parent.astype(np.int64) * (int(child.max()) + 1) + child
+    codes, _ = pd.factorize(key, sort=True)
+    return codes.astype(np.int64)
+
+
+def group_values(row_values: np.ndarray, group: np.ndarray, n_groups: int) -> np.ndarray:
+    out = np.ones(n_groups)
+    out[group] = row_values
+    return out
+
+
+def degrees_of_freedom(psu: np.ndarray, stratum: np.ndarray, domain: np.ndarray) -> int:
+    """R's degf: PSUs minus strata among rows with nonzero weight (codes are dense)."""
+    psu_present = np.bincount(psu, weights=domain, minlength=1) > 0
+    strata_present = np.bincount(stratum, weights=domain, minlength=1) > 0
+    return int(psu_present.sum() - strata_present.sum())
+
+
+def srs_variance_of_total(y: np.ndarray, w: np.ndarray) -> float:
+    """Variance of the estimated total of ``y`` under simple random sampling without
+    replacement of the same number of units: ``s^2 N^2 (N - n) / (N n)`` with ``N = sum w``
+    and ``s^2`` from :func:`~evalkit.survey.estimate.weighted_variance` (the denominator of R's
+    ``deff=TRUE``).
+    NaN when the weights do not describe a population larger than the sample (R: NA)."""
+    n = np.count_nonzero(w)
+    population = float(np.sum(w))
+    if population < n:
+        return float("nan")
+    return weighted_variance(y, w) * population**2 * (population - n) / (population * n)
+
+
+def stage_variance(stage: Stage, x: np.ndarray, lonely_psu: str) -> np.ndarray:
+    """One stage's contribution to the covariance of the totals of ``x`` (R's ``onestage``).
+
+    With unit totals ``t_hi`` in group ``h`` (``n_h`` units, finite population correction
+    ``f_h = (N_h - n_h) / N_h``), ``V_h = f_h n_h / (n_h - 1) sum_i (t_hi - t_h.)(t_hi -
+    t_h.)'``, multiplied by the product of earlier sampling fractions (the multistage
+    recursion of R's ``svyrecvar``, Lumley 2010 sec. 2.2; Sarndal, Swensson and Wretman
+    1992 sec. 4.3). Lonely units follow ``lonely_psu`` as R's ``survey.lonely.psu``;
+    groups with ``f_h`` below :data:`CERTAINTY_TOLERANCE` are certainty groups (no variance).
+    """
+    n_units = stage.unit_group.size
+    n_groups = stage.group_size.size
+    k = x.shape[1]
+    unit_totals = np.empty((n_units, k))
+    for j in range(k):  # k is the number of statistics, not households
+        unit_totals[:, j] = np.bincount(stage.unit, weights=x[:, j], minlength=n_units)
+    group_sums = np.empty((n_groups, k))
+    for j in range(k):
+        group_sums[:, j] = np.bincount(
+            stage.unit_group, weights=unit_totals[:, j], minlength=n_groups
+        )
+    group_means = group_sums / stage.group_size[:, None]
+    lonely = stage.group_size == 1
+    centred = unit_totals - group_means[stage.unit_group]
+    if lonely_psu == "adjust":
+        # R centres a lonely PSU at zero, the population mean of influence values.
+        lonely_units = lonely[stage.unit_group]
+        centred[lonely_units] = unit_totals[lonely_units]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scale = np.where(
+            lonely,
+            stage.group_fpc,
+            stage.group_fpc * stage.group_size / (stage.group_size - 1),
+        )
+    scale = np.where(stage.group_fpc < CERTAINTY_TOLERANCE, 0.0, scale)
+    scale = scale * stage.group_weight
+    if lonely_psu == "average" and np.any(lonely):
+        # R drops lonely strata and rescales by strata / strata-with-a-variance.
+        scale = np.where(lonely, 0.0, scale)
+        groups_all = np.bincount(stage.group_parent)
+        groups_ok = np.bincount(stage.group_parent, weights=(~lonely).astype(float),
+                                minlength=groups_all.size)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            inflate = groups_all / groups_ok
+        scale = scale * np.nan_to_num(inflate, nan=0.0, posinf=0.0)[stage.group_parent]
+    root = np.sqrt(scale)[stage.unit_group][:, None]
+    scaled = centred * root
+    return scaled.T @ scaled
