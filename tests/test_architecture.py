@@ -37,8 +37,7 @@ LAYER_DEBTS = frozenset({
     # the province page's publishing belongs in run/
     "evalkit.report.province imports evalkit.run.pipeline",
 })
-OVERSIZE_DEBTS = frozenset({"contract.data", "report.policy", "run.pipeline", "run.province",
-                            "survey.svyglm"})
+OVERSIZE_DEBTS = frozenset({"contract.data", "report.policy", "run.pipeline", "run.province"})
 
 
 def _module_name(path: Path) -> str:

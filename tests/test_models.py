@@ -17,6 +17,7 @@ import pytest
 from scipy import special
 
 from evalkit import SurveyDesign
+from evalkit.assessment.fragility import model_notes
 from evalkit.assessment.satisfaction import (
     RECOGNITION_ORDER,
     SCENARIOS,
@@ -25,7 +26,8 @@ from evalkit.assessment.satisfaction import (
     sensitivity_table,
 )
 from evalkit.contract.errors import EvalkitError
-from evalkit.survey.svyglm import cluster_robust, logit
+from evalkit.survey.robust import cluster_robust
+from evalkit.survey.svyglm import logit
 from evalkit.survey.svyolr import ordinal_logit
 
 DATA = Path(__file__).parent / "data"
@@ -330,7 +332,7 @@ def test_marginal_effect_gradient_matches_finite_differences():
     gap = frame["reimbursement_gap"].to_numpy()
     nonpoor = frame["nonpoor"].to_numpy()
     names = list(result.params.index)
-    X = result._X
+    X = result.model_matrix
 
     def ame_gap(b: np.ndarray) -> float:
         p = special.expit(X @ b)
@@ -416,7 +418,7 @@ def test_scenario_variance_agrees_with_a_delete_one_village_jackknife():
     design = SurveyDesign(frame, psu="village", weights="weight")
     result = logit(design, FORMULA)
     table = scenario_table(result, ["both"]).set_index("scenario")
-    X = result._X
+    X = result.model_matrix
     Xs = result._matrix(scenario_data(frame, "both"))
     y = frame["recognizes"].to_numpy(float)
     w = frame["weight"].to_numpy()
@@ -475,21 +477,21 @@ def test_fragility_notes_separation_and_small_cells():
     frame.loc[frame.index[:6], "recognizes"] = 1  # all recognize where rare == 1
     result = logit(SurveyDesign(frame, psu="village", weights="weight"),
                    "recognizes ~ nonpoor + rare")
-    notes = result.fragility()
+    notes = model_notes(result)
     assert any("'rare'" in note and "separation" in note for note in notes)
     assert any("within 1e-6 of 0 or 1" in note for note in notes)
     clean = logit(SurveyDesign(_village_sample(200, 30, seed=2, beta=TRUE_BETA),
                                psu="village", weights="weight"), "recognizes ~ nonpoor")
-    assert clean.fragility() == []
+    assert model_notes(clean) == []
     rare_cell = _village_sample(200, 30, seed=2, beta=TRUE_BETA)
     poor_water = (rare_cell["nonpoor"] == 0) & (rare_cell["water_at_door"] == 1)
     rare_cell.loc[poor_water, "recognizes"] = 1
     rare_cell.loc[rare_cell.index[poor_water][:3], "recognizes"] = 0
-    cells = logit(SurveyDesign(rare_cell, psu="village", weights="weight"),
-                  "recognizes ~ nonpoor * water_at_door").fragility()
+    cells = model_notes(logit(SurveyDesign(rare_cell, psu="village", weights="weight"),
+                              "recognizes ~ nonpoor * water_at_door"))
     assert any(note.startswith("cell nonpoor=0, water_at_door=1: 3 of") for note in cells)
     small_df = logit(CASES["two_stage_domain"][0](), FORMULA)
-    assert any("residual degrees of freedom" in note for note in small_df.fragility())
+    assert any("residual degrees of freedom" in note for note in model_notes(small_df))
 
 
 # --- the packaged synthetic county ----------------------------------------------------

@@ -169,7 +169,7 @@ def satisfaction_analysis(design: SurveyDesign, formula: str,
         if fit.aliased:
             analysis.cautions.append(caution("terms_dropped", analysis="model",
                                              terms=", ".join(fit.aliased)))
-        analysis.flags = fit.fragility()
+        analysis.flags = model_notes(fit)
         if analysis.flags:
             analysis.cautions.append(caution("model_fragile", count=len(analysis.flags)))
         if "effects" in steps:
@@ -199,3 +199,102 @@ def satisfaction_analysis(design: SurveyDesign, formula: str,
                                              failed=result.failed_replicates,
                                              total=replicates))
     return analysis
+
+
+# --------------------------------------------------------------------------------------
+# the satisfaction model's own fragility
+# --------------------------------------------------------------------------------------
+def model_notes(result: LogitResult, min_events: int = 10) -> list[str]:
+    """Plain-language notes when the fit is fragile; an empty list when it is not.
+
+    Flags: IRLS not converged; fitted probabilities within 1e-6 of 0 or 1 (a sign of
+    (quasi-)separation; R warns only below 10 machine epsilons, which IRLS stopping at
+    a relative deviance change of 1e-8 rarely reaches); 0/1 model columns (dummies,
+    interaction cells) with fewer than ``min_events`` sampled households with or
+    without recognition among rows where the column is 1, or none at all
+    (quasi-complete separation: the coefficient and its standard error are not
+    estimable); cells of interacted 0/1 variables (``a * b``: the four (a, b) cells)
+    with fewer than ``min_events`` of either answer; fewer than 10 events per
+    coefficient (Peduzzi et al. 1996); residual degrees of freedom below 10 (t
+    quantiles with few df make intervals wide and variance estimates unstable).
+    """
+    notes: list[str] = []
+    X = result.model_matrix
+    y = result.response[result.analysis_rows]
+    names = list(result.params.index)
+    if not result.converged:
+        notes.append(f"the fit did not converge in {result.iterations} iterations")
+    mu = result.fitted[result.analysis_rows]
+    if np.any((mu > 1 - 1e-6) | (mu < 1e-6)):
+        notes.append("fitted probabilities within 1e-6 of 0 or 1 occurred: the model "
+                     "separates some households (quasi-separation)")
+    for j, name in enumerate(names):  # loop over model columns
+        column = X[:, j]
+        if name == "Intercept" or not np.isin(column, [0.0, 1.0]).all():
+            continue
+        cell = column == 1
+        events = int(np.sum(y[cell] == 1))
+        non_events = int(np.sum(y[cell] == 0))
+        if min(events, non_events) == 0:
+            notes.append(
+                f"term {name!r}: among the {int(cell.sum())} households where it is 1, "
+                f"{'none' if events == 0 else 'all'} recognize: quasi-complete "
+                "separation, the coefficient is not estimable"
+            )
+        elif min(events, non_events) < min_events:
+            notes.append(
+                f"term {name!r}: only {min(events, non_events)} sampled households "
+                f"{'recognize' if events < non_events else 'do not recognize'} where it "
+                f"is 1 (fewer than {min_events}): its coefficient rests on few events"
+            )
+    notes.extend(_interaction_cells(result, min_events))
+    events_total = int(min(np.sum(y == 1), np.sum(y == 0)))
+    if events_total < 10 * len(names):
+        notes.append(
+            f"{events_total} events for {len(names)} coefficients: fewer than 10 per "
+            "coefficient"
+        )
+    if result.df < 10:
+        notes.append(
+            f"only {result.df} residual degrees of freedom ({result.design_df} design df minus "
+            f"{len(names) - 1} slopes): intervals are wide and the covariance unstable"
+        )
+    return notes
+
+def _interaction_cells(result: LogitResult, min_events: int) -> list[str]:
+    """Cells of interacted 0/1 variables with few households giving either answer.
+
+    With ``a * b`` the coefficients of ``a``, ``b`` and ``a:b`` are contrasts of the
+    four cells of (a, b); a cell with few events (e.g. poor households with water at
+    the door) makes its contrast rest on those few households.
+    """
+    names = list(result.params.index)
+    X = result.model_matrix
+    y = result.response[result.analysis_rows]
+    binary = {name: X[:, j] for j, name in enumerate(names)
+              if name != "Intercept" and np.isin(X[:, j], [0.0, 1.0]).all()}
+    notes: list[str] = []
+    seen: set[tuple[str, ...]] = set()
+    for name in names:
+        parts = tuple(name.split(":"))
+        if len(parts) < 2 or not all(part in binary for part in parts) or parts in seen:
+            continue
+        seen.add(parts)
+        values = np.column_stack([binary[part] for part in parts])
+        codes = values @ (2 ** np.arange(len(parts)))
+        n_cells = 2 ** len(parts)
+        events = np.bincount(codes.astype(int), weights=(y == 1), minlength=n_cells)
+        totals = np.bincount(codes.astype(int), minlength=n_cells)
+        for cell in range(n_cells):  # the 2^k cells of one interaction
+            smaller = int(min(events[cell], totals[cell] - events[cell]))
+            if smaller < min_events:
+                label = ", ".join(f"{part}={(cell >> k) & 1}" for k, part in
+                                  enumerate(parts))
+                answer = ("recognize" if events[cell] <= totals[cell] - events[cell]
+                          else "do not recognize")
+                notes.append(
+                    f"cell {label}: {smaller} of {int(totals[cell])} sampled households "
+                    f"{answer} (fewer than {min_events}): the coefficients of "
+                    f"{', '.join(parts)} and {name} rest on few events"
+                )
+    return notes

@@ -414,6 +414,3 @@ def _zero_events(estimate: Estimate) -> bool:
     """No (or every) sampled unit has the event, or the design variance is zero."""
     p = estimate.estimate
     return bool(p <= 0 or p >= 1 or estimate.se == 0)
-
-
-_domain_mask = domain_rows  # the former private name, for code not yet moved over

@@ -16,11 +16,11 @@ from evalkit.contract.errors import EvalkitError
 if TYPE_CHECKING:
     pass
 from evalkit.survey.decision import CANNOT_TELL, FAIL, PASS, decide
+from evalkit.survey.robust import cluster_robust
 from evalkit.survey.svyglm import (
     LogitResult,
     Scenario,
     check_columns,
-    cluster_robust,
     split_formula,
 )
 from evalkit.survey.svyolr import OrdinalResult, ordinal_logit

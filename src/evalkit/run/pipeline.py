@@ -816,6 +816,3 @@ def refresh_notebooks(
         written.append(path)
         report(f"{spec.filename} refreshed ({time.perf_counter() - t0:.1f} s)")
     return written
-
-
-_stderr_progress = stderr_progress  # the former private name

@@ -264,8 +264,8 @@ def fairlie(design: SurveyDesign, outcome: str = "recognizes", group: str = "non
         raise EvalkitError(
             f"fairlie: covariates must be numeric columns; the pooled model has terms {names}"
         )
-    rows = pooled._rows
-    X = pooled._X
+    rows = pooled.analysis_rows
+    X = pooled.model_matrix
     y = pooled.response[rows]
     g = X[:, 1]
     V = X[:, 2:]
@@ -419,7 +419,7 @@ def _linearized_se(design: SurveyDesign, pooled, w: np.ndarray, g: np.ndarray,
     d_beta = d_slopes + d_totals @ d_p_total  # (k, p)
     influence_rows = (w[:, None] * t_rows) @ d_totals.T  # (m, k)
     influence = np.zeros((len(design.data), k))
-    influence[pooled._rows] = influence_rows
+    influence[pooled.analysis_rows] = influence_rows
     influence += pooled.influence @ d_beta.T
     variance = np.diag(design.variance_of_totals(influence))
     return np.sqrt(np.maximum(variance, 0.0))

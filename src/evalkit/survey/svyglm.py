@@ -40,7 +40,6 @@ Graubard 1999, sec. 3.6), used for average marginal effects and counterfactual s
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -56,7 +55,7 @@ from evalkit.survey.intervals import logit_interval
 
 if TYPE_CHECKING:
     from evalkit.survey.design import SurveyDesign
-from evalkit.survey.glm import aliased_columns, batch_logit, glm_fit_logit, logit_mu_eta
+from evalkit.survey.glm import aliased_columns, glm_fit_logit, logit_mu_eta
 
 
 # --------------------------------------------------------------------------------------
@@ -147,6 +146,16 @@ class LogitResult:
     aliased: tuple[str, ...] = ()
     _keep: np.ndarray | None = field(default=None, repr=False)
 
+    @property
+    def model_matrix(self) -> np.ndarray:
+        """The model matrix of the analysis rows (kept columns only)."""
+        return self._X
+
+    @property
+    def analysis_rows(self) -> np.ndarray:
+        """Positions in ``design.data`` of the rows the model was fitted on."""
+        return self._rows
+
     # --- coefficient tables -----------------------------------------------------------
     @property
     def tvalues(self) -> pd.Series:
@@ -217,7 +226,7 @@ class LogitResult:
         values = eta if linear else special.expit(eta)
         return pd.Series(values, index=data.index, name="linear" if linear else "probability")
 
-    def _analysis_data(self) -> pd.DataFrame:
+    def analysis_data(self) -> pd.DataFrame:
         return self.design.data.iloc[self._rows]
 
     def _full(self, values: np.ndarray) -> np.ndarray:
@@ -254,7 +263,7 @@ class LogitResult:
     def _group_masks(self, by: str | None) -> list[tuple[Any, np.ndarray]]:
         if by is None:
             return [("all", np.ones(self._rows.size, dtype=bool))]
-        data = self._analysis_data()
+        data = self.analysis_data()
         check_columns(data, [by], "logit")
         groups = data[by]
         levels = sorted(pd.unique(groups.dropna()), key=str)
@@ -281,7 +290,7 @@ class LogitResult:
         design df. ``per`` rescales a continuous effect to a change of that size, e.g.
         ``{"reimbursement_gap": 0.1}`` for 10 percentage points (linear approximation).
         """
-        data = self._analysis_data()
+        data = self.analysis_data()
         explicit = variables is not None
         if variables is None:
             variables = self._numeric_variables()
@@ -390,7 +399,7 @@ class LogitResult:
         interval of ``svyciprop`` (``expit(logit R +/- t se / (R (1 - R)))``), changes a
         Wald interval; t quantiles with the design df. ``by`` gives the rates per group.
         """
-        data = self._analysis_data()
+        data = self.analysis_data()
         beta = self.params.to_numpy()
         y = self.response[self._rows]
         named = list(scenarios)
@@ -444,101 +453,6 @@ class LogitResult:
         return pd.DataFrame(rows)
 
     # --- diagnostics ---------------------------------------------------------------------
-    def fragility(self, min_events: int = 10) -> list[str]:
-        """Plain-language notes when the fit is fragile; an empty list when it is not.
-
-        Flags: IRLS not converged; fitted probabilities within 1e-6 of 0 or 1 (a sign of
-        (quasi-)separation; R warns only below 10 machine epsilons, which IRLS stopping at
-        a relative deviance change of 1e-8 rarely reaches); 0/1 model columns (dummies,
-        interaction cells) with fewer than ``min_events`` sampled households with or
-        without recognition among rows where the column is 1, or none at all
-        (quasi-complete separation: the coefficient and its standard error are not
-        estimable); cells of interacted 0/1 variables (``a * b``: the four (a, b) cells)
-        with fewer than ``min_events`` of either answer; fewer than 10 events per
-        coefficient (Peduzzi et al. 1996); residual degrees of freedom below 10 (t
-        quantiles with few df make intervals wide and variance estimates unstable).
-        """
-        notes: list[str] = []
-        X = self._X
-        y = self.response[self._rows]
-        names = list(self.params.index)
-        if not self.converged:
-            notes.append(f"the fit did not converge in {self.iterations} iterations")
-        mu = self.fitted[self._rows]
-        if np.any((mu > 1 - 1e-6) | (mu < 1e-6)):
-            notes.append("fitted probabilities within 1e-6 of 0 or 1 occurred: the model "
-                         "separates some households (quasi-separation)")
-        for j, name in enumerate(names):  # loop over model columns
-            column = X[:, j]
-            if name == "Intercept" or not np.isin(column, [0.0, 1.0]).all():
-                continue
-            cell = column == 1
-            events = int(np.sum(y[cell] == 1))
-            non_events = int(np.sum(y[cell] == 0))
-            if min(events, non_events) == 0:
-                notes.append(
-                    f"term {name!r}: among the {int(cell.sum())} households where it is 1, "
-                    f"{'none' if events == 0 else 'all'} recognize: quasi-complete "
-                    "separation, the coefficient is not estimable"
-                )
-            elif min(events, non_events) < min_events:
-                notes.append(
-                    f"term {name!r}: only {min(events, non_events)} sampled households "
-                    f"{'recognize' if events < non_events else 'do not recognize'} where it "
-                    f"is 1 (fewer than {min_events}): its coefficient rests on few events"
-                )
-        notes.extend(self._interaction_cells(min_events))
-        events_total = int(min(np.sum(y == 1), np.sum(y == 0)))
-        if events_total < 10 * len(names):
-            notes.append(
-                f"{events_total} events for {len(names)} coefficients: fewer than 10 per "
-                "coefficient"
-            )
-        if self.df < 10:
-            notes.append(
-                f"only {self.df} residual degrees of freedom ({self.design_df} design df minus "
-                f"{len(names) - 1} slopes): intervals are wide and the covariance unstable"
-            )
-        return notes
-
-    def _interaction_cells(self, min_events: int) -> list[str]:
-        """Cells of interacted 0/1 variables with few households giving either answer.
-
-        With ``a * b`` the coefficients of ``a``, ``b`` and ``a:b`` are contrasts of the
-        four cells of (a, b); a cell with few events (e.g. poor households with water at
-        the door) makes its contrast rest on those few households.
-        """
-        names = list(self.params.index)
-        X = self._X
-        y = self.response[self._rows]
-        binary = {name: X[:, j] for j, name in enumerate(names)
-                  if name != "Intercept" and np.isin(X[:, j], [0.0, 1.0]).all()}
-        notes: list[str] = []
-        seen: set[tuple[str, ...]] = set()
-        for name in names:
-            parts = tuple(name.split(":"))
-            if len(parts) < 2 or not all(part in binary for part in parts) or parts in seen:
-                continue
-            seen.add(parts)
-            values = np.column_stack([binary[part] for part in parts])
-            codes = values @ (2 ** np.arange(len(parts)))
-            n_cells = 2 ** len(parts)
-            events = np.bincount(codes.astype(int), weights=(y == 1), minlength=n_cells)
-            totals = np.bincount(codes.astype(int), minlength=n_cells)
-            for cell in range(n_cells):  # the 2^k cells of one interaction
-                smaller = int(min(events[cell], totals[cell] - events[cell]))
-                if smaller < min_events:
-                    label = ", ".join(f"{part}={(cell >> k) & 1}" for k, part in
-                                      enumerate(parts))
-                    answer = ("recognize" if events[cell] <= totals[cell] - events[cell]
-                              else "do not recognize")
-                    notes.append(
-                        f"cell {label}: {smaller} of {int(totals[cell])} sampled households "
-                        f"{answer} (fewer than {min_events}): the coefficients of "
-                        f"{', '.join(parts)} and {name} rest on few events"
-                    )
-        return notes
-
     def __repr__(self) -> str:
         return (
             f"LogitResult({self.formula!r}, n={self.n_obs}, df={self.df}, "
@@ -665,54 +579,3 @@ def logit(design: SurveyDesign, formula: str, *, epsilon: float = 1e-8,
         _keep=keep,
     )
 
-
-# --------------------------------------------------------------------------------------
-# Sensitivity: cluster-robust errors by village
-# --------------------------------------------------------------------------------------
-def cluster_robust(result: LogitResult, cluster: str | None = None) -> pd.DataFrame:
-    """Cluster-robust (sandwich) standard errors by village from statsmodels, as a check.
-
-    ``statsmodels.GLM(Binomial, var_weights=w).fit(cov_type="cluster")`` solves the same
-    weighted score equations, so coefficients agree; its covariance is
-    ``G/(G-1) (N-1)/(N-K) A^{-1} (sum_g U_g U_g') A^{-1}`` over clusters ``g``. The
-    design-based covariance differs by (i) no ``(N-1)/(N-K)`` factor, (ii) centring cluster
-    totals within strata and ``n_h/(n_h-1)`` per stratum instead of ``G/(G-1)``, (iii) the
-    finite population correction, and (iv) R's working weights from the previous IRLS
-    iterate. With one stratum and no fpc, ``se_cluster / se_design`` is
-    ``sqrt((N-1)/(N-K))`` up to (iv). ``cluster`` defaults to the design's first-stage PSU.
-    """
-    import statsmodels.api as sm
-    from statsmodels.tools.sm_exceptions import SpecificationWarning
-
-    design = result.design
-    if cluster is None:
-        psu = design.psu
-        cluster = psu if isinstance(psu, str) else (list(psu)[0] if psu else None)
-    if cluster is None:
-        raise EvalkitError(
-            "cluster_robust: the design has no PSU column; pass cluster='village'"
-        )
-    data = result._analysis_data()
-    check_columns(data, [cluster], "cluster_robust")
-    groups = pd.factorize(data[cluster])[0]
-    weights = design.weight_values[result._rows]
-    y = result.response[result._rows]
-    model = sm.GLM(y, result._X, family=sm.families.Binomial(), var_weights=weights)
-    with warnings.catch_warnings():
-        # statsmodels warns that cluster covariances with var_weights are "not fully
-        # supported"; for the binomial score they are the sandwich above (tested).
-        warnings.simplefilter("ignore", category=SpecificationWarning)
-        fit = model.fit(cov_type="cluster", cov_kwds={"groups": groups},
-                        start_params=result.params.to_numpy(), tol=1e-12)
-    index = result.params.index
-    se_cluster = pd.Series(np.asarray(fit.bse), index=index)
-    return pd.DataFrame({
-        "coef": result.params,
-        "coef_statsmodels": pd.Series(np.asarray(fit.params), index=index),
-        "se_design": result.bse,
-        "se_cluster": se_cluster,
-        "ratio": se_cluster / result.bse,
-    }).rename_axis("term")
-
-
-_batch_logit = batch_logit  # the former private name, for code not yet moved over
