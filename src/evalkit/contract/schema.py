@@ -7,6 +7,10 @@ names from here so that the contract lives in one place. The codebook in
 
 from __future__ import annotations
 
+#: The one default seed (the seed county's survey date, 2019-08-15): params, the synthetic
+#: county and province, and the command line all start from it.
+DEFAULT_SEED = 20190815
+
 # --- sampling frame: one row per village -------------------------------------------
 FRAME_COLUMNS: dict[str, str] = {
     "township": "township (乡镇) name or code",

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from evalkit.contract.errors import EvalkitError, ProblemsError
+from evalkit.contract.schema import DEFAULT_SEED
 
 EXIT_OK = 0
 EXIT_INVALID = 1
@@ -288,7 +289,7 @@ def build_parser() -> argparse.ArgumentParser:
                             "rectification (survey.csv, truth.json with the true changes); "
                             "without --out, the packaged recheck_survey.csv and "
                             "recheck_truth.json")
-    synth.add_argument("--seed", type=int, default=20190815,
+    synth.add_argument("--seed", type=int, default=DEFAULT_SEED,
                        help="seed of the province (the default county has a fixed seed)")
     synth.add_argument("--listing", action="store_true",
                        help="write the default county's full household registration listing")

@@ -30,12 +30,13 @@ from evalkit.contract.errors import EvalkitError
 from evalkit.contract.formula import parse_formula
 from evalkit.contract.paths import resolve_data_path
 from evalkit.contract.privacy import mask_identifiers
+from evalkit.contract.schema import DEFAULT_SEED
 from evalkit.report.i18n import LANGUAGES
 
 # Mirror of params/default.yaml (tests/test_params.py fails if they drift apart).
 DEFAULTS: dict[str, Any] = {
     "run_name": "default",
-    "seed": 20190815,
+    "seed": DEFAULT_SEED,
     "lang": "en",
     "data": {"frame": "packaged:frame.csv", "survey": "packaged:survey.csv", "listing": None},
     "design": {

@@ -52,6 +52,7 @@ from typing import Any
 import yaml
 
 from evalkit.contract.errors import EvalkitError
+from evalkit.contract.schema import DEFAULT_SEED
 from evalkit.report.province import COUNTIES_SUBDIR, STATUS_FAILED
 
 PROVINCE_KEYS = ("name", "counties_dir", "counties")
@@ -658,7 +659,7 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(name)
 
 
-def example_run(n_counties: int = 4, seed: int = 20190815, lang: str = "en") -> Any:
+def example_run(n_counties: int = 4, seed: int = DEFAULT_SEED, lang: str = "en") -> Any:
     """A synthetic province computed in this process (no Dask): the notebook's default.
 
     The same steps as ``evalkit province --tables-only``: each county's indicator table by
