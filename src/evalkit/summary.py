@@ -3,8 +3,10 @@
 Notebook 04 does not re-estimate anything: it reads ``indicators.csv`` (notebook 02,
 :func:`evalkit.indicators.indicator_table`), ``indicators_by_township.csv`` (02,
 :func:`evalkit.indicators.disaggregate`) and ``scenarios.csv`` (03, the satisfaction model's
-scenarios) from the run's tables folder, so every number and every sentence on the page traces
-to a table of the run (:data:`SOURCES` names the notebook and function behind each table).
+scenarios) from the run's tables folder, and with a re-check round the ``followup*.csv``
+tables of notebook 05 (:func:`evalkit.followup.section_from_tables`), so every number and
+every sentence on the page traces to a table of the run (:data:`SOURCES` names the
+notebook and function behind each table).
 
 Two derived quantities are computed here, from those tables only:
 
@@ -33,6 +35,10 @@ SOURCES: dict[str, tuple[str, str]] = {
     "indicators_by_township.csv": ("02_indicators", "evalkit.indicators.disaggregate"),
     "scenarios.csv": ("03_satisfaction", "evalkit.models.LogitResult.scenarios"),
     "cautions.csv": ("03_satisfaction", "evalkit.fragility.satisfaction_analysis"),
+    # With a ``followup`` block: the section "what changed since the assessment".
+    "followup.csv": ("05_followup", "evalkit.followup.change_table"),
+    "followup_recognition.csv": ("05_followup", "evalkit.followup.recognition_explained"),
+    "followup_sample.csv": ("05_followup", "evalkit.followup.sample_table"),
 }
 HEADLINE_KEYS: tuple[str, ...] = ("wrong_exit", "missed", "incidence", "recognition")
 
