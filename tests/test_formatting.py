@@ -7,7 +7,7 @@ import math
 
 import pandas as pd
 
-from evalkit import formatting
+from evalkit.report import formatting
 
 
 def test_shown_says_why_or_leaves_out_and_keeps_numbers():

@@ -16,10 +16,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from evalkit import cli, synth
-from evalkit.errors import EvalkitError
-from evalkit.province import load_province, run_province
-from evalkit.province_tables import RANKING_COLUMNS
+from evalkit.contract.errors import EvalkitError
+from evalkit.report.province import RANKING_COLUMNS
+from evalkit.run import cli
+from evalkit.run.province import load_province, run_province
+from evalkit.synth import county as synth
 
 SEED = 20190815
 
@@ -108,8 +109,9 @@ def test_tables_only_ranking_and_rates(tables_only_run) -> None:
 
 def test_tables_only_matches_the_indicator_computation(tables_only_run) -> None:
     """The county table is exactly what notebook 02's code writes for that county."""
-    from evalkit import assessment, indicators
-    from evalkit.formatting import rounded
+    from evalkit.assessment import indicators
+    from evalkit.assessment import inputs as assessment
+    from evalkit.report.formatting import rounded
 
     params, run_dir = tables_only_run
     data = params.parent / "data" / "county_02"
@@ -227,7 +229,7 @@ def test_full_province_tables_equal_separate_runs(tmp_path: Path) -> None:
     failed = {s.name: s.error for s in result.failed}
     assert len(failed) <= 1, failed
     assert all(error and "notebook" in error for error in failed.values())
-    from evalkit.pipeline import run
+    from evalkit.run.pipeline import run
 
     spec = load_province(params)
     for county in spec.counties:
@@ -253,8 +255,8 @@ def test_full_province_tables_equal_separate_runs(tmp_path: Path) -> None:
 
 
 def test_province_page_in_chinese_marks_failures_offline() -> None:
-    from evalkit.province import CountyStatus
-    from evalkit.province_tables import province_page, ranking_table
+    from evalkit.report.province import province_page, ranking_table
+    from evalkit.run.province import CountyStatus
 
     rows = []
     for k, (wrong, se) in enumerate([(0.03, 0.004), (0.01, 0.003), (0.02, 0.004)], start=1):
@@ -275,7 +277,7 @@ def test_province_page_in_chinese_marks_failures_offline() -> None:
 
 
 def _ranking_of(values: dict[str, list[float]], se: float = 1e-5) -> pd.DataFrame:
-    from evalkit.province_tables import ranking_table
+    from evalkit.report.province import ranking_table
 
     rows = [{"county": f"c{i}", "indicator": key, "estimate": v, "se": se,
              "ci_low": v - 2 * se, "ci_high": v + 2 * se, "decision": "cannot tell"}
@@ -288,7 +290,7 @@ def test_the_worst_end_of_the_ranks_follows_each_indicator() -> None:
     With tiny standard errors the simultaneous sets are points, so the counties surely in
     the five worst are exactly the five highest wrong-exit rates and the five lowest
     recognition rates, and the page's words say which end is worst."""
-    from evalkit.province_tables import rank_order_text, surely_worst, worst_text
+    from evalkit.report.province import rank_order_text, surely_worst, worst_text
 
     values = {"wrong_exit": [0.01, 0.02, 0.03, 0.04, 0.05, 0.06, 0.07],
               "recognition": [0.91, 0.92, 0.93, 0.94, 0.95, 0.96, 0.97]}
@@ -315,9 +317,9 @@ def test_the_worst_end_of_the_ranks_follows_each_indicator() -> None:
 
 
 def test_province_page_words_come_from_the_locale_files() -> None:
-    from evalkit import i18n
-    from evalkit.province import CountyStatus
-    from evalkit.province_tables import province_page
+    from evalkit.report import i18n
+    from evalkit.report.province import province_page
+    from evalkit.run.province import CountyStatus
 
     ranking = _ranking_of({"wrong_exit": [0.01, 0.02, 0.03, 0.04, 0.05, 0.06],
                            "recognition": [0.91, 0.92, 0.93, 0.94, 0.95, 0.96]})

@@ -11,11 +11,13 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from evalkit import i18n, report, summary
-from evalkit.errors import EvalkitError
-from evalkit.fragility import caution
+from evalkit.assessment import summary
+from evalkit.assessment.fragility import caution
+from evalkit.contract.errors import EvalkitError
+from evalkit.report import i18n
+from evalkit.report import policy as report
 
-# The shape of notebook 02's indicators.csv (evalkit.indicators.indicator_table), with
+# The shape of notebook 02's indicators.csv (evalkit.assessment.indicators.indicator_table), with
 # numbers like the packaged county's: wrong exits and incidence cannot tell (official ratio
 # fails), missed and recognition pass.
 ROWS = [
@@ -186,7 +188,7 @@ def test_the_official_plain_ratio_decides_as_the_design_brief_says(tmp_path):
     """DESIGN.md: the official figure is the plain sample ratio against the exit line
     ("below 2%", "at least 90%"); the design-based interval only says how sure the sample
     is. The page must say the official ratio decides, whichever way the two disagree."""
-    from evalkit.decision import official_decision
+    from evalkit.survey.decision import official_decision
 
     assert official_decision(0.0199, 0.02, "below") == "pass"
     assert official_decision(0.02, 0.02, "below") == "fail"  # "below 2%": 2.0% is not below
