@@ -338,3 +338,5 @@ def test_province_page_words_come_from_the_locale_files() -> None:
         assert i18n.text("province.status.done", lang) in page
     assert "无法判定" not in pages["zh"] and "无法判断" in pages["zh"]
     assert "Rank 1 is the county with the highest recognition rate, the best" in pages["en"]
+    # Wide tables scroll inside their own box on a phone, not the whole page.
+    assert pages["zh"].count('<div class="table-wrap"><table>') == pages["zh"].count("<table>")

@@ -254,7 +254,9 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     esc = html.escape
     head = "".join(f"<th>{esc(h)}</th>" for h in headers)
     body = "\n".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
-    return f"<table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n{body}\n</tbody>\n</table>"
+    # A table wider than a phone scrolls inside its own box, not the whole page.
+    return (f"<div class=\"table-wrap\"><table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n"
+            f"{body}\n</tbody>\n</table></div>")
 
 
 def province_page(*, name: str, lang: str, level: float, thresholds: dict[str, float],
@@ -343,6 +345,7 @@ th, td {{ border-bottom: 1px solid #ddd; padding: 0.25rem 0.6rem; text-align: le
 .ci {{ color: #666; font-size: 0.85em; }} .pass {{ color: #1a7f37; }}
 .fail, .bad {{ color: #cf222e; font-weight: bold; }} .cannot-tell {{ color: #9a6700; }}
 img {{ max-width: 100%; }}
+.table-wrap {{ overflow-x: auto; max-width: 100%; }}
 </style>
 </head>
 <body>
