@@ -30,13 +30,15 @@ MAX_MODULE_LINES = 600
 # Known debts, each to be paid and removed here (the tests below demand exact equality, so
 # a new offender fails and a paid debt must be struck off).
 LAYER_DEBTS = frozenset({
-    # the re-check section's HTML and the cautions' wording belong in report/
-    "evalkit.assessment.followup imports evalkit.report.i18n",
-    "evalkit.assessment.followup imports evalkit.report.policy",
+    # the cautions' wording (Caution.text) belongs in report/
     "evalkit.assessment.fragility imports evalkit.report.i18n",
     # the province page's publishing belongs in run/
     "evalkit.report.province imports evalkit.run.pipeline",
 })
+# the listing's checks reuse contract.data's private readers (to go with data.py's split)
+PRIVATE_READ_DEBTS = frozenset(f"evalkit.assessment.listing reads data.{name}" for name in (
+    "_read", "_missing_columns", "_Checker", "_raise_if_problems", "_PARQUET_SUFFIXES",
+    "_by_row", "_frame_report", "_read_rows", "_is_empty", "_IDENTIFYING", "_shown"))
 OVERSIZE_DEBTS = frozenset({"contract.data", "report.policy", "run.pipeline", "run.province"})
 
 
@@ -183,6 +185,34 @@ def test_no_private_names_across_modules() -> None:
                  for target, names, line in targets
                  for name in names if name.startswith("_") and name != "__version__"]
     assert offenders == []
+
+
+def _private_attribute_reads(tree: ast.AST) -> list[tuple[str, int]]:
+    """``module._name`` reads where ``module`` is a name bound to an evalkit module."""
+    modules: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and (
+                node.module == "evalkit" or node.module.startswith("evalkit.")):
+            base = node.module.partition(".")[2]
+            for alias in node.names:
+                dotted = f"{base}.{alias.name}" if base else alias.name
+                path = PACKAGE / dotted.replace(".", "/")
+                if path.with_suffix(".py").is_file() or path.is_dir():
+                    modules.add(alias.asname or alias.name)
+    return [(f"{node.value.id}.{node.attr}", node.lineno) for node in ast.walk(tree)
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
+            and node.value.id in modules and node.attr.startswith("_")
+            and not node.attr.startswith("__")]
+
+
+def test_no_private_attributes_read_across_modules() -> None:
+    offenders = {f"evalkit.{_module_name(path)} reads {name}"
+                 for path in sorted(PACKAGE.rglob("*.py"))
+                 for name, _ in _private_attribute_reads(
+                     ast.parse(path.read_text(encoding="utf-8")))}
+    assert offenders == PRIVATE_READ_DEBTS
+    tree = ast.parse("from evalkit import synth\nsynth._hidden(1)\n")
+    assert _private_attribute_reads(tree) == [("synth._hidden", 2)]
 
 
 def test_the_engine_knows_nothing_of_the_assessment() -> None:

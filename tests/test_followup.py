@@ -18,6 +18,7 @@ from evalkit.assessment.indicators import SPECS
 from evalkit.contract.data import load_frame, load_survey
 from evalkit.contract.errors import EvalkitError, ProblemsError
 from evalkit.contract.paths import package_data_dir
+from evalkit.report import followup as followup_report
 from evalkit.run import cli
 from evalkit.run.params import DEFAULTS, TARGET_COUNTS, TARGET_RATES, load_params, validate
 from evalkit.run.pipeline import ALL_NOTEBOOKS, PLAN, plan_for
@@ -153,14 +154,14 @@ def test_recognition_explained(inputs, table):
     truth = TRUTH["recognition_explained"]["water_and_reimbursement"]
     assert 0 < water_reimb < change
     assert abs(water_reimb - truth) < 0.01  # within a point of the generating model's share
-    lines = followup.summary_lines(table, explained)
+    lines = followup_report.summary_lines(table, explained)
     assert len(lines) == len(table) + 1
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_report_section(table, inputs, lang):
     explained = followup.recognition_explained(inputs, DEFAULTS["satisfaction"]["formula"])
-    html = followup.section_html(table, explained, lang=lang, level=0.95, label="re-check",
+    html = followup_report.section_html(table, explained, lang=lang, level=0.95, label="re-check",
                                  **followup.sample_counts(inputs))
     title = "What changed since the assessment" if lang == "en" else "评估以来的变化"
     assert title in html and "re-check" in html
@@ -318,12 +319,12 @@ def test_policy_section_reads_the_tables_notebook_05_wrote(table, inputs, tmp_pa
     assert {SOURCES[n][0] for n in ("followup.csv", "followup_recognition.csv",
                                     "followup_sample.csv")} == {"05_followup"}
     for lang in ("en", "zh"):
-        direct = followup.section_html(table, explained, lang=lang, level=0.95,
+        direct = followup_report.section_html(table, explained, lang=lang, level=0.95,
                                        label="re-check", **followup.sample_counts(inputs))
-        assert followup.section_from_tables(tmp_path, lang=lang, level=0.95) == direct
+        assert followup_report.section_from_tables(tmp_path, lang=lang, level=0.95) == direct
     counts = followup.sample_counts(inputs)
     assert f"{counts['households']:,} households in {counts['villages']} villages" in (
-        followup.section_from_tables(tmp_path, lang="en", level=0.95))
+        followup_report.section_from_tables(tmp_path, lang="en", level=0.95))
     # Change numbers in the tables: the sentences follow.
     changed = pd.read_csv(tmp_path / "followup.csv")
     row = changed.index[changed["indicator"] == "public_welfare_job"][0]
@@ -331,10 +332,10 @@ def test_policy_section_reads_the_tables_notebook_05_wrote(table, inputs, tmp_pa
     changed.to_csv(tmp_path / "followup.csv", index=False)
     sample = pd.read_csv(tmp_path / "followup_sample.csv").assign(households=1234)
     sample.to_csv(tmp_path / "followup_sample.csv", index=False)
-    html = followup.section_from_tables(tmp_path, lang="en", level=0.95)
+    html = followup_report.section_from_tables(tmp_path, lang="en", level=0.95)
     assert "re-check estimate 43.2%" in html
     assert "1,234 households in" in html
     (tmp_path / "followup_sample.csv").unlink()
     with pytest.raises(EvalkitError, match=r"followup_sample.csv: not found; notebook "
                                            r"05_followup writes it"):
-        followup.section_from_tables(tmp_path, lang="en", level=0.95)
+        followup_report.section_from_tables(tmp_path, lang="en", level=0.95)

@@ -48,7 +48,6 @@ from evalkit.assessment.indicators import (
 from evalkit.assessment.inputs import RunInputs, build_design, load_inputs
 from evalkit.contract.data import Problem, ProblemsError, ValidationReport, load_frame, load_survey
 from evalkit.contract.paths import resolve_data_path
-from evalkit.report import i18n
 from evalkit.survey.change import difference, round_scores
 from evalkit.survey.decision import decide
 from evalkit.survey.design import SurveyDesign, t_quantile
@@ -273,88 +272,6 @@ def recognition_explained(inputs: FollowupInputs, formula: str, level: float = 0
     return out.reset_index(drop=True)
 
 
-# --------------------------------------------------------------------------------------
-# the policy report's section
-# --------------------------------------------------------------------------------------
-def _label(key: str, lang: str) -> str:
-    if key == WATER.key:
-        return WATER.label_zh if lang == "zh" else WATER.label_en
-    if key in COUNT_TARGETS:
-        return i18n.text(f"followup.count.{key}", lang)
-    return i18n.indicator_label(key, lang)
-
-
-def _value_text(key: str, value: float, lang: str) -> str:
-    if key in COUNT_TARGETS:
-        return i18n.format_count(round(value), lang)
-    return i18n.format_percent(value)
-
-
-def section_html(table: pd.DataFrame, explained: pd.DataFrame | None, *, lang: str,
-                 level: float, label: str, households: int, villages: int, shared: int
-                 ) -> str:
-    """"What changed since the assessment": the change table, targets, recognition."""
-    from evalkit.report.policy import escape_html, status_key, table_html
-
-    def t(key: str, **values: object) -> str:
-        return i18n.text(key, lang, **values)
-
-    level_text = i18n.format_line(level)
-    columns = [(t("followup.col_indicator"), "wide"), (t("followup.col_before"), "num"),
-               (t("followup.col_after"), "num"),
-               (t("followup.col_change", level=level_text), "num"),
-               (t("followup.col_real"), "text"), (t("followup.col_verdict"), "status")]
-    body = []
-    rates = table.loc[~table["indicator"].isin(list(COUNT_TARGETS))]
-    for rec in rates.to_dict("records"):
-        after = status_key(rec["decision_after"] or None)
-        before = status_key(rec["decision_before"] or None)
-        verdict = (t(f"status.{before}") + " \u2192 " + t(f"status.{after}")
-                   if after != "none" else "\u2013")
-        body.append(([
-            _label(str(rec["indicator"]), lang),
-            i18n.format_percent(float(rec["before"])),
-            i18n.format_percent(float(rec["after"])),
-            (i18n.format_points(float(rec["change"])),
-             f"{i18n.format_points(float(rec['ci_low']))} \u2026 "
-             f"{i18n.format_points(float(rec['ci_high']))}"),
-            t("followup.yes") if rec["distinguishable"] else t("followup.no"),
-            verdict,
-        ], after))
-    parts = [f'<div class="ek-report ek-keep"><h2>{escape_html(t("followup.title"))}</h2>',
-             '<p class="ek-muted">' + escape_html(t(
-                 "followup.intro", label=label, households=i18n.format_count(households, lang),
-                 villages=villages, shared=shared, level=level_text)) + "</p>",
-             table_html(columns, body)]
-    with_target = table.loc[table["target"].notna()]
-    if len(with_target):
-        items = []
-        for rec in with_target.to_dict("records"):
-            key = str(rec["indicator"])
-            items.append("<li>" + escape_html(t(
-                "followup.target_line", indicator=_label(key, lang),
-                target=_value_text(key, float(rec["target"]), lang),
-                value=_value_text(key, float(rec["after"]), lang),
-                status=t("followup.target." + str(rec["target_status"]).replace(" ", "_")),
-            )) + "</li>")
-        parts.append(f"<h3>{escape_html(t('followup.targets'))}</h3><ul>{''.join(items)}</ul>")
-    if explained is not None:
-        rows = explained.set_index("component")
-        change, part = rows.loc["change"], rows.loc[["water", "reimbursement"]]
-        points = float(part["estimate"].sum())
-        share = points / float(change["estimate"]) if change["estimate"] else float("nan")
-        parts.append('<p class="ek-sentence">' + escape_html(t(
-            "followup.explained",
-            change=i18n.format_points(float(change["estimate"])),
-            low=i18n.format_points(float(change["ci_low"])),
-            high=i18n.format_points(float(change["ci_high"])),
-            explained=i18n.format_points(points, signed=False),
-            share=i18n.format_percent(share, 0),
-        )) + "</p>")
-    parts.append("</div>")
-    return "".join(parts)
-
-
 def sample_table(inputs: FollowupInputs) -> pd.DataFrame:
     """One row: the re-check's label, households, villages, and villages in both rounds.
 
@@ -363,86 +280,9 @@ def sample_table(inputs: FollowupInputs) -> pd.DataFrame:
     return pd.DataFrame([{"label": inputs.label, **sample_counts(inputs)}])
 
 
-def _cleared(table: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
-    """``columns`` with the empty cells a CSV round trip turns into NaN back to ``""``."""
-    out = table.copy()
-    for column in columns:
-        if column in out.columns:
-            out[column] = out[column].astype(object).where(out[column].notna(), "")
-    return out
-
-
-def section_from_tables(tables_dir: str | Path, *, lang: str, level: float) -> str:
-    """The policy report's section, read from the tables notebook 05 wrote.
-
-    ``followup.csv`` (:func:`change_table`), ``followup_recognition.csv``
-    (:func:`recognition_explained`) and ``followup_sample.csv`` (:func:`sample_table`): the
-    page recomputes nothing, so each of its numbers traces to one of these tables
-    (:data:`evalkit.assessment.summary.SOURCES`). A missing table is a one-line error naming
-    the notebook that writes it.
-    """
-    from evalkit.assessment.summary import read_table
-    from evalkit.contract.errors import EvalkitError
-
-    folder = Path(tables_dir)
-    table = read_table(folder, "followup.csv")
-    explained = read_table(folder, "followup_recognition.csv")
-    sample = read_table(folder, "followup_sample.csv")
-    assert table is not None and explained is not None and sample is not None
-    if sample.empty:
-        raise EvalkitError(f"{folder / 'followup_sample.csv'}: no row; expected one")
-    table = _cleared(table, ("decision_before", "decision_after", "target_status"))
-    table["distinguishable"] = table["distinguishable"].astype(str).str.lower().isin(
-        ("true", "1"))
-    first = sample.iloc[0]
-    return section_html(table, explained, lang=lang, level=level, label=str(first["label"]),
-                        households=int(first["households"]), villages=int(first["villages"]),
-                        shared=int(first["shared"]))
-
-
 def sample_counts(inputs: FollowupInputs) -> dict[str, int]:
     """Households and villages of the re-check, and villages visited in both rounds."""
     before = set(inputs.before.survey["village"].astype(str))
     after = set(inputs.after_survey["village"].astype(str))
     return {"households": len(inputs.after_survey), "villages": len(after),
             "shared": len(before & after)}
-
-
-def summary_lines(table: pd.DataFrame, explained: pd.DataFrame | None = None,
-                  lang: str = "en") -> list[str]:
-    """One sentence per indicator of the change table (and one on recognition)."""
-    lines = []
-    for rec in table.to_dict("records"):
-        key = str(rec["indicator"])
-        if key in COUNT_TARGETS:
-            change = (f"{float(rec['change']):+,.0f} ({float(rec['ci_low']):+,.0f} to "
-                      f"{float(rec['ci_high']):+,.0f})")
-        else:
-            change = (f"{i18n.format_points(float(rec['change']))} points "
-                      f"({i18n.format_points(float(rec['ci_low']))} to "
-                      f"{i18n.format_points(float(rec['ci_high']))})")
-        real = ("distinguishable from zero" if rec["distinguishable"]
-                else "not distinguishable from zero")
-        line = (f"{_label(key, lang)}: {_value_text(key, float(rec['before']), lang)} -> "
-                f"{_value_text(key, float(rec['after']), lang)}, change {change}, {real}")
-        if rec["decision_after"]:
-            line += f"; verdict {rec['decision_before']} -> {rec['decision_after']}"
-        if rec["target_status"]:
-            line += (f"; target {_value_text(key, float(rec['target']), lang)} "
-                     f"{rec['target_status']}")
-        lines.append(line + ".")
-    if explained is not None:
-        rows = explained.set_index("component")
-        points = float(rows.loc[["water", "reimbursement"], "estimate"].sum())
-        total = float(rows.loc["change", "estimate"])
-        lines.append(
-            f"Water access and reimbursement account for {i18n.format_points(points)} of the "
-            f"{i18n.format_points(total)} points change in recognition "
-            f"({i18n.format_percent(points / total, 0) if total else '-'}); water "
-            f"{i18n.format_points(float(rows.loc['water', 'estimate']))} "
-            f"({i18n.format_points(float(rows.loc['water', 'ci_low']))} to "
-            f"{i18n.format_points(float(rows.loc['water', 'ci_high']))}), reimbursement "
-            f"{i18n.format_points(float(rows.loc['reimbursement', 'estimate']))} "
-            f"({i18n.format_points(float(rows.loc['reimbursement', 'ci_low']))} to "
-            f"{i18n.format_points(float(rows.loc['reimbursement', 'ci_high']))}).")
-    return lines

@@ -81,7 +81,7 @@ def _first_stage(county: synth.SyntheticCounty, shift: float
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Villages of the assessment (recovered) and of the re-check, and the PPS probabilities."""
     s = county.settings
-    sizes = synth._village_sizes(s, county.frame)
+    sizes = synth.village_sizes(s, county.frame)
     pi = pps_inclusion_probabilities(sizes, s.n_sample_villages)
     # The assessment's start is the first draw of its "sample" stream (frame order: no
     # permutation is drawn before it).
@@ -193,10 +193,10 @@ def generate_recheck(seed: int = FOLLOWUP_SEED, changes: dict[str, float] | None
 
     # The re-check sample.
     first, second, pi = _first_stage(county, start_shift)
-    alloc = synth._allocate_households(replace(s, targets=None), frame, second, pi[second])
+    alloc = synth.allocate_households(replace(s, targets=None), frame, second, pi[second])
     pop_v = after.assign(v=v)
     sample_rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(2)[1])
-    selected = synth._select(pop_v, frame, alloc, sample_rng)
+    selected = synth.select_sample(pop_v, frame, alloc, sample_rng)
     sample = synth.sample_file(pop_v, selected, sample_rng)
     # A household drawn in both rounds keeps the identity it had at the assessment.
     identity = county.sample.set_index("household_id")[["name", "id_number", "phone"]]

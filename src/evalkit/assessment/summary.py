@@ -5,7 +5,7 @@ Notebook 04 does not re-estimate anything: it reads ``indicators.csv`` (notebook
 :func:`evalkit.assessment.indicators.disaggregate`) and ``scenarios.csv`` (03, the
 satisfaction model's scenarios) from the run's tables folder, and with a re-check round the
 ``followup*.csv`` tables of notebook 05
-(:func:`evalkit.assessment.followup.section_from_tables`), so every number and every
+(:func:`evalkit.report.followup.section_from_tables`), so every number and every
 sentence on the page traces to a table of the run (:data:`SOURCES` names the notebook and
 function behind each table).
 

@@ -31,6 +31,7 @@ __getattr__, __dir__, __all__ = exports(__name__, {
         "county_truth",
     ),
     "county": (
+        "village_sizes", "allocate_households", "select_sample",
         "generate_county", "write_csv", "write_json", "write_county", "write_default_data",
     ),
     "province": (

@@ -121,7 +121,7 @@ def _feasible_shift(figure_key: str, size: int, lists: str) -> int:
                        f"{figure.published}")
 
 
-def _village_sizes(s: CountySettings, frame: pd.DataFrame) -> np.ndarray:
+def village_sizes(s: CountySettings, frame: pd.DataFrame) -> np.ndarray:
     """The first-stage size measure of every frame village (``s.village_size_measure``)."""
     if s.village_size_measure not in SIZE_MEASURES:
         raise EvalkitError(f"village_size_measure={s.village_size_measure!r}; expected one of "
@@ -137,11 +137,11 @@ def _village_sizes(s: CountySettings, frame: pd.DataFrame) -> np.ndarray:
 
 
 def _allocate(s: CountySettings, frame: pd.DataFrame, rng: np.random.Generator) -> Allocation:
-    pps = pps_systematic(_village_sizes(s, frame), s.n_sample_villages, rng, order="given")
-    return _allocate_households(s, frame, pps.index, pps.pi)
+    pps = pps_systematic(village_sizes(s, frame), s.n_sample_villages, rng, order="given")
+    return allocate_households(s, frame, pps.index, pps.pi)
 
 
-def _allocate_households(s: CountySettings, frame: pd.DataFrame, idx: np.ndarray,
+def allocate_households(s: CountySettings, frame: pd.DataFrame, idx: np.ndarray,
                          village_pi: np.ndarray) -> Allocation:
     """Households to draw from each list of the sampled villages ``idx`` (frame positions
     with first-stage inclusion probabilities ``village_pi``)."""
@@ -211,7 +211,7 @@ def _allocate_households(s: CountySettings, frame: pd.DataFrame, idx: np.ndarray
                        adjustments)
 
 
-def _select(pop: pd.DataFrame, frame: pd.DataFrame, alloc: Allocation,
+def select_sample(pop: pd.DataFrame, frame: pd.DataFrame, alloc: Allocation,
             rng: np.random.Generator) -> pd.DataFrame:
     """SRS within each (village, list): rank households by a random key, keep the first m."""
     v = len(frame)
@@ -284,7 +284,7 @@ def generate_county(seed: int = DEFAULT_SEED, settings: CountySettings | None = 
     pop = build_population(s, villages, rs["households"])
     frame = frame_from_population(villages, pop)
     alloc = _allocate(s, frame, rs["sample"])
-    selected = _select(pop, frame, alloc, rs["sample"])
+    selected = select_sample(pop, frame, alloc, rs["sample"])
     in_sample = pop.index.isin(selected.index)
     pop = _attributes(pop, villages, rs["attributes"])
     targets = set(s.targets or ())
