@@ -32,8 +32,6 @@ MAX_MODULE_LINES = 600
 LAYER_DEBTS = frozenset({
     # the cautions' wording (Caution.text) belongs in report/
     "evalkit.assessment.fragility imports evalkit.report.i18n",
-    # the province page's publishing belongs in run/
-    "evalkit.report.province imports evalkit.run.pipeline",
 })
 # the listing's checks reuse contract.data's private readers (to go with data.py's split)
 PRIVATE_READ_DEBTS = frozenset(f"evalkit.assessment.listing reads data.{name}" for name in (

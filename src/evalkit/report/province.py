@@ -19,13 +19,11 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import hashlib
 import html
 import json
 import os
 import tempfile
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -353,96 +351,6 @@ img {{ max-width: 100%; }}
 </body>
 </html>
 """
-
-
-def write_province_outputs(spec: Any, run_dir: Path, statuses: Sequence[Any],
-                           inspections: dict[str, Any], *, tables_only: bool,
-                           notebook: bool, notebooks_dir: Path,
-                           progress: Callable[[str], None]) -> pd.DataFrame:
-    """Write the province tables, the technical notebook (full runs) and ``index.html``."""
-    values = spec.values
-    tables_dir = run_dir / "tables"
-    ok = [s.name for s in statuses if s.status != STATUS_FAILED]
-    indicators = read_county_indicators(run_dir / COUNTIES_SUBDIR, ok)
-    ranking = ranking_table(indicators, level=values["level"], seed=values["seed"])
-    valid = [inspections[n] for n in ok if n in inspections
-             and inspections[n].problem is None]
-    rates = None
-    rates_error = None
-    if valid:
-        try:
-            rates = province_rates(valid, values)
-        except EvalkitError as exc:
-            rates_error = str(exc)
-            progress(f"province-wide rates not estimable: {rates_error}")
-    status = pd.DataFrame([{"county": s.name, "status": s.status, "error": s.error or "",
-                            "seconds": None if s.seconds is None else round(s.seconds, 1)}
-                           for s in statuses])
-    outputs = {"province_indicators.csv": indicators, "province_ranking.csv": ranking,
-               "province_status.csv": status}
-    if rates is not None:
-        outputs["province_rates.csv"] = rates
-    from evalkit.report.formatting import rounded
-
-    hashes = {}
-    for filename, table in outputs.items():
-        data = rounded(table, 10).to_csv(index=False).encode()
-        write_atomic(tables_dir / filename, data)
-        hashes[f"tables/{filename}"] = hashlib.sha256(data).hexdigest()
-    if rates is None:
-        (tables_dir / "province_rates.csv").unlink(missing_ok=True)
-    technical = None
-    if notebook and not tables_only:
-        technical = _run_province_notebook(run_dir, values["lang"], notebooks_dir, progress)
-    tables = sorted(hashes)
-    page = province_page(
-        name=spec.name, lang=values["lang"], level=values["level"],
-        thresholds=values["thresholds"], statuses=statuses, indicators=indicators,
-        ranking=ranking, rates=rates, tables=tables, county_links=not tables_only,
-        technical_href=technical)
-    write_atomic(run_dir / "index.html", page.encode())
-    manifest = {
-        "province": spec.name, "params_file": str(spec.source), "params": values,
-        "mode": "tables-only" if tables_only else "full",
-        "counties": {s.name: {"status": s.status, "error": s.error} for s in statuses},
-        "tables": hashes,
-        "written_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-    }
-    write_atomic(run_dir / "manifest.json",
-                 (json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode())
-    return ranking
-
-
-def _run_province_notebook(run_dir: Path, lang: str, notebooks_dir: Path,
-                           progress: Callable[[str], None]) -> str | None:
-    """Execute ``06_province.ipynb`` on the province folder and render it (when present)."""
-    source = notebooks_dir / "06_province.ipynb"
-    if not source.is_file():
-        return None
-    import nbformat
-    import papermill
-
-    from evalkit.report.render import render_notebook
-    from evalkit.run import pipeline
-
-    pipeline.prepare_kernel_environment()
-    executed = run_dir / "notebooks" / "06_province.ipynb"
-    executed.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        papermill.execute_notebook(
-            source, executed, parameters={"province_dir": str(run_dir), "lang": lang},
-            kernel_name=pipeline.KERNEL_NAME, progress_bar=False,
-            extra_arguments=list(pipeline.KERNEL_QUIET), cwd=str(run_dir))
-    except Exception as exc:  # noqa: BLE001 - the page is still written
-        progress(f"06_province.ipynb failed: {' '.join(str(exc).split())[:200]}")
-        return None
-    nb = nbformat.read(executed, as_version=4)
-    for cell in nb.cells:  # papermill draws a random id for its cell: fixed, as `evalkit run`
-        if "injected-parameters" in cell.get("metadata", {}).get("tags", []):
-            cell["id"] = "injected-parameters"
-    nbformat.write(nb, executed)
-    render_notebook(nb, run_dir / "06_province.html", hide_code=False, lang=lang)
-    return "06_province.html"
 
 
 # --- a finished province run, for notebook 06 ----------------------------------------------------

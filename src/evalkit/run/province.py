@@ -628,9 +628,9 @@ def run_province(
             cluster.close()
 
     ordered = [statuses[c.name] for c in spec.counties]
-    from evalkit.report import province as province_tables
+    from evalkit.run.province_outputs import write_province_outputs
 
-    ranking = province_tables.write_province_outputs(
+    ranking = write_province_outputs(
         spec, run_dir, ordered, inspections, tables_only=tables_only, notebook=notebook,
         notebooks_dir=nb_dir, progress=report)
     seconds = time.perf_counter() - t0
