@@ -21,7 +21,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from evalkit.run.pipeline import KERNEL_QUIET, PLAN, WARM_MODULES, prepare_kernel_environment
+from evalkit.run.kernel import KERNEL_QUIET, WARM_MODULES, prepare_kernel_environment
+from evalkit.run.pipeline import PLAN
 
 REPO = Path(__file__).resolve().parents[1]
 

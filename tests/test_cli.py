@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from evalkit.run import cli
+from evalkit.run import publish as run_publish
 
 
 def test_python_dash_m_bad_params_prints_one_line_and_exits_2(write_params) -> None:
@@ -220,7 +221,6 @@ def test_out_on_a_read_only_filesystem_is_one_line_and_exit_2(write_params, tmp_
 def test_concurrent_publications_of_one_run_never_crash(tmp_path) -> None:
     import threading
 
-    from evalkit.run import pipeline
 
     out = tmp_path / "out"
     out.mkdir()
@@ -232,8 +232,8 @@ def test_concurrent_publications_of_one_run_never_crash(tmp_path) -> None:
             partial.mkdir()
             (partial / "who").write_text(f"{worker}-{i}")
             try:
-                with pipeline._run_lock(out):
-                    pipeline._replace_dir(partial, out / "r")
+                with run_publish.run_lock(out):
+                    run_publish.replace_dir(partial, out / "r")
             except BaseException as exc:  # noqa: BLE001 - collected for the assertion
                 errors.append(exc)
 
@@ -248,7 +248,6 @@ def test_concurrent_publications_of_one_run_never_crash(tmp_path) -> None:
 
 
 def test_a_symlinked_run_folder_is_replaced_without_leftovers(tmp_path) -> None:
-    from evalkit.run import pipeline
 
     out = tmp_path / "out"
     out.mkdir()
@@ -259,7 +258,7 @@ def test_a_symlinked_run_folder_is_replaced_without_leftovers(tmp_path) -> None:
     partial = out / ".r.partial-x"
     partial.mkdir()
     (partial / "new").write_text("new run")
-    pipeline._replace_dir(partial, out / "r")
+    run_publish.replace_dir(partial, out / "r")
     assert (out / "r" / "new").read_text() == "new run" and not (out / "r").is_symlink()
     assert (elsewhere / "keep").read_text() == "old run"
     assert sorted(p.name for p in out.iterdir()) == ["r"]

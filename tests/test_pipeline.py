@@ -23,10 +23,10 @@ from evalkit.run.pipeline import (
     PLAN,
     NotebookFailedError,
     NotebookSpec,
-    _replace_dir,
-    git_state,
     run,
 )
+from evalkit.run.provenance import git_state
+from evalkit.run.publish import replace_dir
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -226,7 +226,7 @@ def test_replace_dir_swaps_in_new_run(tmp_path) -> None:
     (target / "old.txt").write_text("old")
     new.mkdir()
     (new / "new.txt").write_text("new")
-    _replace_dir(new, target)
+    replace_dir(new, target)
     assert [p.name for p in target.iterdir()] == ["new.txt"]
     assert [p.name for p in tmp_path.iterdir()] == ["run"]
 

@@ -14,19 +14,15 @@ waits for them only before its first cell.
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import importlib.metadata
 import json
 import os
 import platform
 import shutil
 import signal
-import subprocess
 import sys
-import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,32 +40,23 @@ from evalkit.report.render import (
     render_notebook,
     write_index,
 )
+from evalkit.run.kernel import (
+    ENGINE_NAME,
+    KERNEL_ENV_DEFAULTS,
+    KERNEL_NAME,
+    KERNEL_QUIET,
+    AbortedError,
+    prepare_kernel_environment,
+    register_engine,
+    warm_up_code,
+)
 from evalkit.run.params import IDENTITY_KEYS, Params, load_params, notebook_parameters
+from evalkit.run.provenance import code_sha256, git_state, package_versions, sha256_file
+from evalkit.run.publish import output_folder, publish_dir
 
-KERNEL_NAME = "python3"
 TABLES_DIR = "tables"
 NOTEBOOK_SUBDIR = "notebooks"
 
-# Imported in a waiting kernel before its first cell, to overlap the import cost with the
-# notebooks it waits for. Only sys.modules is touched: no name enters the notebook.
-WARM_MODULES: tuple[str, ...] = (
-    "numpy", "pandas", "scipy.stats", "statsmodels.api", "matplotlib.pyplot", "evalkit",
-)
-
-# Single-threaded BLAS: identical floating-point results whatever the core count, and no
-# oversubscription when several kernels share two cores. PYTHONHASHSEED fixes set order.
-KERNEL_ENV_DEFAULTS: dict[str, str] = {
-    "PYTHONHASHSEED": "0",
-    "OMP_NUM_THREADS": "1",
-    "OPENBLAS_NUM_THREADS": "1",
-    "MKL_NUM_THREADS": "1",
-}
-
-
-# The kernel's own log (a warning about its local TCP transport at start, a benign
-# "KeyboardInterrupt caught" when jupyter_client interrupts it before shutdown) would mix
-# with the progress lines. Errors in cells are reported by the runner, not by this log.
-KERNEL_QUIET: tuple[str, ...] = ("--IPKernelApp.log_level=CRITICAL",)
 
 
 @dataclass(frozen=True)
@@ -152,100 +139,9 @@ class NotebookFailedError(EvalkitError):
 
 # --- kernel environment --------------------------------------------------------------------
 
-_ENV_LOCK = threading.Lock()
-
-
-def prepare_kernel_environment() -> None:
-    """Make ``python3`` kernels start in this interpreter's environment.
-
-    ipykernel installs a ``python3`` kernelspec into ``sys.prefix/share/jupyter`` whose
-    command is ``python``, which jupyter_client replaces by ``sys.executable``. Putting that
-    directory first in JUPYTER_PATH stops a user-level kernelspec (another Python, without
-    evalkit) from shadowing it. Kernels inherit this process's environment, so the
-    reproducibility settings of :data:`KERNEL_ENV_DEFAULTS` are set here (unless the user
-    set them).
-    """
-    with _ENV_LOCK:
-        own = str(Path(sys.prefix) / "share" / "jupyter")
-        current = [p for p in os.environ.get("JUPYTER_PATH", "").split(os.pathsep) if p]
-        if not current or current[0] != own:
-            os.environ["JUPYTER_PATH"] = os.pathsep.join([own, *[p for p in current if p != own]])
-        for key, value in KERNEL_ENV_DEFAULTS.items():
-            os.environ.setdefault(key, value)
-
-
-def _warm_up_code() -> str:
-    """Kernel start-up code that imports :data:`WARM_MODULES` and leaves no name behind."""
-    return (
-        "def _evalkit_warm_up():\n"
-        "    import importlib\n"
-        f"    for name in {WARM_MODULES!r}:\n"
-        "        try:\n"
-        "            importlib.import_module(name)\n"
-        "        except Exception:\n"
-        "            pass\n"
-        "_evalkit_warm_up()\n"
-        "del _evalkit_warm_up\n"
-    )
-
 
 # --- papermill engine ---------------------------------------------------------------------
 
-_ENGINE_NAME = "evalkit"
-_engine_registered = False
-
-
-class _AbortedError(Exception):
-    """Raised in a waiting kernel when a notebook it depends on failed."""
-
-
-def _register_engine() -> None:
-    """Register a papermill engine that can hold a started kernel before its first cell."""
-    global _engine_registered
-    if _engine_registered:
-        return
-    from papermill.clientwrap import PapermillNotebookClient
-    from papermill.engines import NBClientEngine, papermill_engines
-    from papermill.log import logger
-    from papermill.utils import merge_kwargs, remove_args
-
-    class _Client(PapermillNotebookClient):
-        before_cells: Callable[[Any], None] | None = None
-
-        def papermill_execute_cells(self) -> None:
-            if self.before_cells is not None:
-                self.before_cells(self)
-            super().papermill_execute_cells()
-
-    class _Engine(NBClientEngine):
-        @classmethod
-        def execute_managed_notebook(
-            cls, nb_man: Any, kernel_name: str, log_output: bool = False,
-            stdout_file: Any = None, stderr_file: Any = None, start_timeout: int = 60,
-            execution_timeout: int | None = None, **kwargs: Any,
-        ) -> Any:
-            before_cells = kwargs.pop("before_cells", None)
-            kernel_cwd = kwargs.pop("kernel_cwd", None)
-            kwargs = remove_args(["input_path"], **kwargs)
-            safe_kwargs = remove_args(["timeout", "startup_timeout"], **kwargs)
-            final_kwargs = merge_kwargs(
-                safe_kwargs,
-                timeout=execution_timeout if execution_timeout else kwargs.get("timeout"),
-                startup_timeout=start_timeout,
-                kernel_name=kernel_name,
-                log=logger,
-                log_output=log_output,
-                stdout_file=stdout_file,
-                stderr_file=stderr_file,
-            )
-            client = _Client(nb_man, **final_kwargs)
-            client.before_cells = before_cells
-            # cwd goes to the kernel only: papermill's own cwd= would chdir this whole
-            # process, which is shared by the notebooks running in parallel threads.
-            return client.execute(cwd=kernel_cwd)
-
-    papermill_engines.register(_ENGINE_NAME, _Engine)
-    _engine_registered = True
 
 
 # --- helpers -------------------------------------------------------------------------------
@@ -254,67 +150,6 @@ def _register_engine() -> None:
 def default_notebooks_dir() -> Path:
     """``notebooks/`` of the source tree evalkit is installed from (editable install)."""
     return PACKAGE_ROOT.parents[1] / "notebooks"
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def code_sha256(package_dir: Path | None = None) -> str:
-    """One SHA-256 over evalkit's installed files (paths and contents), __pycache__ aside.
-
-    With the git commit this pins the code even when the work tree has uncommitted edits.
-    """
-    root = package_dir or PACKAGE_ROOT
-    digest = hashlib.sha256()
-    for path in sorted(root.rglob("*")):
-        if path.is_file() and "__pycache__" not in path.parts:
-            digest.update(path.relative_to(root).as_posix().encode() + b"\0")
-            digest.update(sha256_file(path).encode() + b"\n")
-    return digest.hexdigest()
-
-
-def git_state(directory: Path) -> tuple[str, bool | None]:
-    """(commit, has uncommitted changes) of the git work tree holding ``directory``."""
-    try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=directory, capture_output=True, text=True,
-            timeout=20, check=True,
-        ).stdout.strip()
-        status = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=directory,
-            capture_output=True, text=True, timeout=20, check=True,
-        ).stdout
-    except (OSError, subprocess.SubprocessError):
-        return "unknown", None
-    return (commit or "unknown"), bool(status.strip())
-
-
-def package_versions() -> dict[str, str]:
-    """Versions of evalkit and of every package it depends on."""
-    names = ["evalkit"]
-    with contextlib.suppress(importlib.metadata.PackageNotFoundError):
-        for req in importlib.metadata.requires("evalkit") or []:
-            if "extra ==" in req:
-                continue
-            name = req.split(";")[0].strip()
-            for sep in ("==", ">=", "<=", "~=", "!=", "<", ">", "[", " "):
-                name = name.split(sep)[0]
-            names.append(name.strip())
-    for extra in ("ipykernel", "jupyter_client", "nbclient", "nbformat", "nbconvert", "nbval"):
-        if extra not in names:
-            names.append(extra)
-    versions: dict[str, str] = {}
-    for name in names:
-        try:
-            versions[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            versions[name] = "not installed"
-    return versions
 
 
 def _parameters_cell_index(nb: nbformat.NotebookNode, path: Path) -> int:
@@ -349,76 +184,6 @@ def _stable_cell_ids(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
         if "injected-parameters" in cell.get("metadata", {}).get("tags", []):
             cell["id"] = "injected-parameters"
     return nb
-
-
-@contextlib.contextmanager
-def _run_lock(out: Path) -> Iterator[None]:
-    """Hold an exclusive lock on the output folder while a run is published.
-
-    Two runs of the same name that finish together would otherwise both move the old
-    folder aside and race to put theirs in place; with the lock the later one simply
-    replaces the earlier one. The lock is taken on the folder itself (flock works on a
-    directory's descriptor), so no lock file is left behind.
-    """
-    import fcntl
-
-    descriptor = os.open(out, os.O_RDONLY)
-    try:
-        fcntl.flock(descriptor, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(descriptor)  # closing releases the lock
-
-
-def _replace_dir(partial: Path, target: Path) -> None:
-    """Put ``partial`` at ``target``: old aside, new in, old deleted (renames are atomic).
-
-    Call it under :func:`_run_lock`. A ``target`` that is a symbolic link is replaced as a
-    link: the link is removed, the folder it pointed to is left as it was.
-    """
-    old: Path | None = None
-    if target.is_symlink() or target.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
-        old.rmdir()
-        os.replace(target, old)
-    try:
-        os.replace(partial, target)
-    except OSError:
-        if old is not None:
-            os.replace(old, target)
-        raise
-    if old is not None:
-        if old.is_symlink():
-            old.unlink()
-        else:
-            shutil.rmtree(old, ignore_errors=True)
-
-
-def publish_dir(partial: Path, target: Path) -> None:
-    """Put the finished folder ``partial`` at ``target`` in one step, under the output
-    folder's lock (:func:`_run_lock`), replacing any previous run there. Used for a run and
-    for each county of a province."""
-    with _run_lock(target.parent):
-        _replace_dir(partial, target)
-
-
-def _output_folder(out_dir: Path | str, run_name: str) -> tuple[Path, Path]:
-    """The resolved output folder and a new private partial folder in it.
-
-    A folder that cannot be made or written (read-only filesystem, a file in the way) is
-    one line naming it, before any kernel starts.
-    """
-    out = Path(out_dir).expanduser().resolve()
-    try:
-        if out.exists() and not out.is_dir():
-            raise EvalkitError(f"--out {out}: is a file, expected a folder to write runs into")
-        out.mkdir(parents=True, exist_ok=True)
-        partial = Path(tempfile.mkdtemp(prefix=f".{run_name}.partial-", dir=out))
-    except OSError as exc:
-        reason = exc.strerror or type(exc).__name__
-        raise EvalkitError(f"--out {out}: cannot write the run there ({reason}); choose a "
-                           "writable folder with --out DIR") from None
-    return out, partial
 
 
 def stderr_progress(message: str) -> None:
@@ -479,7 +244,7 @@ class _Run:
         """Execute and render one notebook; record a failure instead of raising."""
         try:
             self._execute(spec, wait_for)
-        except _AbortedError:
+        except AbortedError:
             return
         except NotebookFailedError as exc:
             with self._lock:
@@ -530,19 +295,19 @@ class _Run:
                 wait_for.wait()
             with self._lock:
                 if self.aborted or (wait_for is not None and self.failures):
-                    raise _AbortedError
+                    raise AbortedError
                 self.kernels[spec.name] = client.km
             timing.cells_started = self.now()
             self.progress(f"{spec.name}: running")
 
         if wait_for is not None:
-            extra_arguments.append(f"--IPKernelApp.exec_lines={_warm_up_code()}")
+            extra_arguments.append(f"--IPKernelApp.exec_lines={warm_up_code()}")
         try:
             papermill.execute_notebook(
                 source,
                 executed,
                 parameters=self._parameters(spec),
-                engine_name=_ENGINE_NAME,
+                engine_name=ENGINE_NAME,
                 kernel_name=self.kernel_name,
                 progress_bar=False,
                 request_save_on_cell_execute=False,
@@ -554,7 +319,7 @@ class _Run:
             )
         except PapermillExecutionError as exc:
             if self.aborted:
-                raise _AbortedError from None
+                raise AbortedError from None
             # papermill inserted its parameters cell right after ours: map back to the
             # index in the notebook the user edits.
             index = exc.cell_index - 1 if exc.cell_index > param_index else exc.cell_index
@@ -684,7 +449,7 @@ def run(
         key: {"path": str(path), "sha256": sha256_file(path)} for key, path in inputs.items()
     }
 
-    out, partial = _output_folder(out_dir, params.run_name)
+    out, partial = output_folder(out_dir, params.run_name)
     target = out / params.run_name
     # mkdtemp makes a private folder; a published run gets the usual permissions.
     umask = os.umask(0)
@@ -695,7 +460,7 @@ def run(
     shutil.copyfile(params.source, partial / "params.yaml")
 
     prepare_kernel_environment()
-    _register_engine()
+    register_engine()
     state = _Run(
         params, partial, nb_dir, plan, workers, report, kernel_name, start_timeout, cell_timeout
     )

@@ -344,7 +344,7 @@ def _tables_only_files(job: CountyJob, inputs: Any) -> dict[str, bytes]:
     table = buffer.getvalue().encode()
     code = job.code_sha256
     if not code:
-        from evalkit.run.pipeline import code_sha256
+        from evalkit.run.provenance import code_sha256
 
         code = code_sha256()
     key = job.cache_key(code)
@@ -415,7 +415,7 @@ def write_county_dir(counties_dir: Path, name: str, files: dict[str, bytes]) -> 
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
         os.chmod(partial, 0o755)
-        from evalkit.run.pipeline import publish_dir
+        from evalkit.run.publish import publish_dir
 
         publish_dir(partial, counties_dir / name)
     except BaseException:
@@ -489,7 +489,7 @@ def _start_client(workers: int | None, scheduler: str | None) -> tuple[Any, Any]
             raise EvalkitError(f"--scheduler {scheduler}: cannot connect ({_one_line(exc)})"
                                ) from None
     n = workers or os.cpu_count() or 1
-    from evalkit.run.pipeline import KERNEL_ENV_DEFAULTS
+    from evalkit.run.kernel import KERNEL_ENV_DEFAULTS
 
     for key, value in KERNEL_ENV_DEFAULTS.items():
         os.environ.setdefault(key, value)
@@ -514,7 +514,7 @@ def run_province(
     Returns the result (failed counties included); raises :class:`EvalkitError` only for a
     bad province file or an unreachable scheduler.
     """
-    from evalkit.run import pipeline
+    from evalkit.run import pipeline, provenance
 
     t0 = time.perf_counter()
     report = progress or (lambda _m: None)
@@ -527,7 +527,7 @@ def run_province(
     out = Path(out_dir).expanduser().resolve()
     run_dir = out / spec.run_name
     counties_dir = run_dir / COUNTIES_SUBDIR
-    code = pipeline.code_sha256()
+    code = provenance.code_sha256()
 
     statuses: dict[str, CountyStatus] = {}
     jobs: dict[str, CountyJob] = {}

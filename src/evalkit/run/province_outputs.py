@@ -93,16 +93,16 @@ def _run_province_notebook(run_dir: Path, lang: str, notebooks_dir: Path,
     import papermill
 
     from evalkit.report.render import render_notebook
-    from evalkit.run import pipeline
+    from evalkit.run import kernel
 
-    pipeline.prepare_kernel_environment()
+    kernel.prepare_kernel_environment()
     executed = run_dir / "notebooks" / "06_province.ipynb"
     executed.parent.mkdir(parents=True, exist_ok=True)
     try:
         papermill.execute_notebook(
             source, executed, parameters={"province_dir": str(run_dir), "lang": lang},
-            kernel_name=pipeline.KERNEL_NAME, progress_bar=False,
-            extra_arguments=list(pipeline.KERNEL_QUIET), cwd=str(run_dir))
+            kernel_name=kernel.KERNEL_NAME, progress_bar=False,
+            extra_arguments=list(kernel.KERNEL_QUIET), cwd=str(run_dir))
     except Exception as exc:  # noqa: BLE001 - the page is still written
         progress(f"06_province.ipynb failed: {' '.join(str(exc).split())[:200]}")
         return None

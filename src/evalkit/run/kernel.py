@@ -1,0 +1,128 @@
+"""The Jupyter kernel every notebook runs in: one environment whatever the machine, warm
+imports, and the papermill engine that stops cleanly on Ctrl-C or SIGTERM.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+KERNEL_NAME = "python3"
+
+# Imported in a waiting kernel before its first cell, to overlap the import cost with the
+# notebooks it waits for. Only sys.modules is touched: no name enters the notebook.
+WARM_MODULES: tuple[str, ...] = (
+    "numpy", "pandas", "scipy.stats", "statsmodels.api", "matplotlib.pyplot", "evalkit",
+)
+
+# Single-threaded BLAS: identical floating-point results whatever the core count, and no
+# oversubscription when several kernels share two cores. PYTHONHASHSEED fixes set order.
+KERNEL_ENV_DEFAULTS: dict[str, str] = {
+    "PYTHONHASHSEED": "0",
+    "OMP_NUM_THREADS": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+}
+
+
+# The kernel's own log (a warning about its local TCP transport at start, a benign
+# "KeyboardInterrupt caught" when jupyter_client interrupts it before shutdown) would mix
+# with the progress lines. Errors in cells are reported by the runner, not by this log.
+KERNEL_QUIET: tuple[str, ...] = ("--IPKernelApp.log_level=CRITICAL",)
+
+_engine_registered = False
+_ENV_LOCK = threading.Lock()
+
+
+def prepare_kernel_environment() -> None:
+    """Make ``python3`` kernels start in this interpreter's environment.
+
+    ipykernel installs a ``python3`` kernelspec into ``sys.prefix/share/jupyter`` whose
+    command is ``python``, which jupyter_client replaces by ``sys.executable``. Putting that
+    directory first in JUPYTER_PATH stops a user-level kernelspec (another Python, without
+    evalkit) from shadowing it. Kernels inherit this process's environment, so the
+    reproducibility settings of :data:`KERNEL_ENV_DEFAULTS` are set here (unless the user
+    set them).
+    """
+    with _ENV_LOCK:
+        own = str(Path(sys.prefix) / "share" / "jupyter")
+        current = [p for p in os.environ.get("JUPYTER_PATH", "").split(os.pathsep) if p]
+        if not current or current[0] != own:
+            os.environ["JUPYTER_PATH"] = os.pathsep.join([own, *[p for p in current if p != own]])
+        for key, value in KERNEL_ENV_DEFAULTS.items():
+            os.environ.setdefault(key, value)
+
+
+def warm_up_code() -> str:
+    """Kernel start-up code that imports :data:`WARM_MODULES` and leaves no name behind."""
+    return (
+        "def _evalkit_warm_up():\n"
+        "    import importlib\n"
+        f"    for name in {WARM_MODULES!r}:\n"
+        "        try:\n"
+        "            importlib.import_module(name)\n"
+        "        except Exception:\n"
+        "            pass\n"
+        "_evalkit_warm_up()\n"
+        "del _evalkit_warm_up\n"
+    )
+
+
+ENGINE_NAME = "evalkit"
+
+
+class AbortedError(Exception):
+    """Raised in a waiting kernel when a notebook it depends on failed."""
+
+
+def register_engine() -> None:
+    """Register a papermill engine that can hold a started kernel before its first cell."""
+    global _engine_registered
+    if _engine_registered:
+        return
+    from papermill.clientwrap import PapermillNotebookClient
+    from papermill.engines import NBClientEngine, papermill_engines
+    from papermill.log import logger
+    from papermill.utils import merge_kwargs, remove_args
+
+    class _Client(PapermillNotebookClient):
+        before_cells: Callable[[Any], None] | None = None
+
+        def papermill_execute_cells(self) -> None:
+            if self.before_cells is not None:
+                self.before_cells(self)
+            super().papermill_execute_cells()
+
+    class _Engine(NBClientEngine):
+        @classmethod
+        def execute_managed_notebook(
+            cls, nb_man: Any, kernel_name: str, log_output: bool = False,
+            stdout_file: Any = None, stderr_file: Any = None, start_timeout: int = 60,
+            execution_timeout: int | None = None, **kwargs: Any,
+        ) -> Any:
+            before_cells = kwargs.pop("before_cells", None)
+            kernel_cwd = kwargs.pop("kernel_cwd", None)
+            kwargs = remove_args(["input_path"], **kwargs)
+            safe_kwargs = remove_args(["timeout", "startup_timeout"], **kwargs)
+            final_kwargs = merge_kwargs(
+                safe_kwargs,
+                timeout=execution_timeout if execution_timeout else kwargs.get("timeout"),
+                startup_timeout=start_timeout,
+                kernel_name=kernel_name,
+                log=logger,
+                log_output=log_output,
+                stdout_file=stdout_file,
+                stderr_file=stderr_file,
+            )
+            client = _Client(nb_man, **final_kwargs)
+            client.before_cells = before_cells
+            # cwd goes to the kernel only: papermill's own cwd= would chdir this whole
+            # process, which is shared by the notebooks running in parallel threads.
+            return client.execute(cwd=kernel_cwd)
+
+    papermill_engines.register(ENGINE_NAME, _Engine)
+    _engine_registered = True
