@@ -37,7 +37,7 @@ LAYER_DEBTS = frozenset({
 PRIVATE_READ_DEBTS = frozenset(f"evalkit.assessment.listing reads data.{name}" for name in (
     "_read", "_missing_columns", "_Checker", "_raise_if_problems", "_PARQUET_SUFFIXES",
     "_by_row", "_frame_report", "_read_rows", "_is_empty", "_IDENTIFYING", "_shown"))
-OVERSIZE_DEBTS = frozenset({"contract.data", "report.policy", "run.province"})
+OVERSIZE_DEBTS = frozenset({"contract.data", "report.policy"})
 
 
 def _module_name(path: Path) -> str:

@@ -20,7 +20,8 @@ from evalkit import synth
 from evalkit.contract.errors import EvalkitError
 from evalkit.report.province import RANKING_COLUMNS
 from evalkit.run import cli
-from evalkit.run.province import load_province, run_province
+from evalkit.run.province import run_province
+from evalkit.run.province_params import load_province
 
 SEED = 20190815
 
