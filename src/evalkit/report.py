@@ -1142,6 +1142,7 @@ def report_from_params(*, data: Mapping[str, str], design: Mapping[str, Any],
     from evalkit.assessment import load_inputs
     from evalkit.fragility import indicator_cautions, satisfaction_analysis
     from evalkit.indicators import assess, indicator_table
+    from evalkit.nonresponse import nonresponse_cautions
 
     i18n.check_lang(lang)
     inputs = load_inputs(dict(data), dict(design), params_dir)
@@ -1151,6 +1152,7 @@ def report_from_params(*, data: Mapping[str, str], design: Mapping[str, Any],
     names = list(satisfaction.get("scenarios") or [])
     scenarios = None
     cautions = indicator_cautions(table)
+    cautions += nonresponse_cautions(inputs.nonresponse.table)
     if satisfaction.get("formula"):
         analysis = satisfaction_analysis(
             inputs.design, str(satisfaction["formula"]), names,
@@ -1182,9 +1184,11 @@ def report_from_tables(tables_dir: str | Path, *, lang: str, level: float, ci_me
     ``households`` and ``villages`` describe the sample, ``weighted`` and ``clustered`` its
     design; ``county``, ``period`` and ``assessor`` identify the report (params, optional).
     The cautions are notebook 02's (:func:`evalkit.fragility.indicator_cautions` of
-    ``indicators.csv``) and notebook 03's (``cautions.csv``).
+    ``indicators.csv``) and notebook 03's (``cautions.csv``), and a low response rate in
+    a weighting cell of notebook 02's ``nonresponse.csv``.
     """
     from evalkit.fragility import indicator_cautions
+    from evalkit.nonresponse import nonresponse_cautions
     from evalkit.summary import read_cautions, read_table
 
     indicators = read_table(tables_dir, "indicators.csv")
@@ -1197,4 +1201,6 @@ def report_from_tables(tables_dir: str | Path, *, lang: str, level: float, ci_me
                         period=period, assessor=assessor, weighted=weighted,
                         clustered=clustered,
                         cautions=(*indicator_cautions(indicators),
-                                  *read_cautions(tables_dir)))
+                                  *read_cautions(tables_dir),
+                                  *nonresponse_cautions(read_table(
+                                      tables_dir, "nonresponse.csv", required=False))))

@@ -45,6 +45,10 @@ SURVEY_OPTIONAL: dict[str, str] = {
     "incl_prob": "inclusion probability of the household, 0 < p <= 1 (weight = 1/incl_prob)",
     "household_prob": "second-stage inclusion probability of the household within its village "
                       "and sampling group, 0 < p <= 1 (incl_prob = village_prob * household_prob)",
+    "responded": "1 if the sampled household was interviewed, 0 if not (refused, away, not "
+                 "found); a 0 row needs only the sample columns, its answers may be empty",
+    "replaces": "in a reserve household's row: the household_id of the sampled household it "
+                "replaced (a row of the same file, same village and type, not responded)",
 }
 
 # Chinese column headers accepted for each column (as Chinese spreadsheets name them).
@@ -77,6 +81,8 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "village_prob": ("村入样概率",),
     "incl_prob": ("入样概率",),
     "household_prob": ("户入样概率",),
+    "responded": ("是否应答", "应答"),
+    "replaces": ("替换户编号", "被替换户编号"),
 }
 
 # Columns that identify people. They may be present in an input file; the loader

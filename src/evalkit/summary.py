@@ -33,6 +33,7 @@ SOURCES: dict[str, tuple[str, str]] = {
     "indicators_by_township.csv": ("02_indicators", "evalkit.indicators.disaggregate"),
     "scenarios.csv": ("03_satisfaction", "evalkit.models.LogitResult.scenarios"),
     "cautions.csv": ("03_satisfaction", "evalkit.fragility.satisfaction_analysis"),
+    "nonresponse.csv": ("02_indicators", "evalkit.nonresponse.adjust_sample"),
 }
 HEADLINE_KEYS: tuple[str, ...] = ("wrong_exit", "missed", "incidence", "recognition")
 
