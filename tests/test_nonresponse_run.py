@@ -79,7 +79,12 @@ def test_a_cell_without_respondents_is_pooled_with_a_note():
     result = adjust_for_nonresponse(sample, min_respondents=1, max_factor=1e9)
     assert result.weights.sum() == pytest.approx(sample["weight"].sum(), rel=1e-12)
     assert "pooled into household_type cells" in result.notes[0]
-    assert set(result.final_cell[cell.to_numpy()]) == {"household_type: exited"}
+    assert "went to all respondents of the household_type cell" in result.notes[1]
+    assert set(result.final_cell[cell.to_numpy()]) == {"household_type: exited (spread)"}
+    # the other cells of the type keep their own factor, raised by the same spread
+    other = (sample["household_type"] == "exited") & ~cell & (sample["responded"] == 1)
+    ratio = result.weights[other.to_numpy()] / sample.loc[other, "weight"]
+    assert ratio.nunique() > 1
     # weights are preserved within the pooled cell (the household type)
     kept = pd.Series(result.weights).groupby(sample["household_type"]).sum()
     assert kept["exited"] == pytest.approx(

@@ -17,10 +17,12 @@ respondents or its factor exceeds ``max_factor``, unless every household of it r
 dropping the last cell column (village x type -> type within the whole sample by default:
 ``cells=("household_type", "village")`` drops the village first), and so on until a level
 with no columns, the whole sample. When the pool of thin cells within a coarser cell is
-itself thin, the whole coarser cell (its other cells included) gets one factor, if it is
-not thin. Each factor is ``sum w / sum w over respondents`` of the set of rows it is
-applied to, and these sets partition the sample, so every set's weight (and the sample's)
-is reproduced. Each pooling is reported in ``notes``.
+still thin but the coarser cell as a whole has ``min_respondents`` respondents, the pool's
+respondents keep their weight and its non-respondents' weight goes to all respondents of
+the coarser cell, in proportion to their adjusted weights. Each factor is ``sum w / sum w
+over respondents`` of the set of rows it is applied to (times such a spread), so every
+cell's weight at the level its factor comes from (and the sample's) is reproduced. Each
+pooling is reported in ``notes``.
 
 Variances of estimates from the adjusted weights treat the factors as fixed (the usual
 practice and what R's survey package does when given adjusted weights); calibrating the
@@ -119,6 +121,7 @@ def adjust_for_nonresponse(data: pd.DataFrame, weights: str = "weight",
     final_cell = np.full(len(data), "", dtype=object)
     pending = np.ones(len(data), dtype=bool)
     notes: list[str] = []
+    spreads: list[tuple[np.ndarray, float]] = []
     for depth in range(len(cells), -1, -1):  # levels of pooling, not households
         columns = cells[:depth]
         level_name = " x ".join(columns) if columns else "whole sample"
@@ -143,6 +146,31 @@ def adjust_for_nonresponse(data: pd.DataFrame, weights: str = "weight",
             ok = pool_rn > 0
         has_pending = pool_n > 0
         thin = has_pending & ~ok
+        if 0 < depth < len(cells) and np.any(thin):
+            # A pool of thin cells that is still thin: when the whole cell of this level
+            # has enough respondents, the pool's non-respondents' weight goes to all its
+            # respondents, in proportion to their adjusted weights (the pool's respondents
+            # count with factor 1; applied after the loop), so the cell's weight is still
+            # reproduced and the cell's other factors keep their relative sizes.
+            cell_rn = np.bincount(codes, weights=answered * 1.0, minlength=n_cells)
+            spread = thin & (cell_rn >= min_respondents)
+            for code in np.flatnonzero(spread):  # loop over cells, not households
+                in_cell = codes == code
+                rows_now = pending & in_cell
+                factor[rows_now] = 1.0
+                lost = float(w[rows_now & ~answered].sum())
+                spreads.append((in_cell & answered, lost))
+                final_cell[rows_now] = f"{named[code]} (spread)"
+                pending[rows_now] = False
+            if np.any(spread):
+                notes.append(
+                    f"{int(spread.sum())} {level_name} cells ("
+                    + ", ".join(map(str, labels[spread][:5]))
+                    + (", ..." if spread.sum() > 5 else "")
+                    + ") still had too few respondents after pooling their thin cells; the "
+                    "weight of those cells' non-respondents went to all respondents of the "
+                    f"{level_name} cell")
+                thin &= ~spread
         if np.any(thin) and depth > 0:
             notes.append(
                 f"{int(thin.sum())} of {n_cells} {level_name} cells had fewer than "
@@ -151,27 +179,6 @@ def adjust_for_nonresponse(data: pd.DataFrame, weights: str = "weight",
                 + (" x ".join(cells[:depth - 1]) if depth > 1 else "the whole sample")
                 + " cells"
             )
-        if depth < len(cells) and depth > 0 and np.any(thin):
-            # Thin cells pooled from the level below are still thin here: when the whole
-            # cell of this level (its other rows included) is not, it gets one factor, which
-            # still reproduces its weight.
-            cell_w = np.bincount(codes, weights=w, minlength=n_cells)
-            cell_rw = np.bincount(codes, weights=w * answered, minlength=n_cells)
-            cell_rn = np.bincount(codes, weights=answered * 1.0, minlength=n_cells)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                cell_factor = cell_w / cell_rw
-            merge = thin & (cell_rn >= min_respondents) & (cell_factor <= max_factor)
-            if np.any(merge):
-                rows_now = merge[codes]
-                factor[rows_now] = cell_factor[codes[rows_now]]
-                final_cell[rows_now] = named[codes[rows_now]]
-                pending[rows_now] = False
-                notes.append(
-                    f"{int(merge.sum())} {level_name} cells ("
-                    + ", ".join(map(str, labels[merge][:5]))
-                    + (", ..." if merge.sum() > 5 else "")
-                    + ") were still thin after pooling their thin cells; each of these whole "
-                    "cells got one factor")
         rows_now = pending & ok[codes]
         factor[rows_now] = pool_factor[codes[rows_now]]
         final_cell[rows_now] = named[codes[rows_now]]
@@ -179,6 +186,8 @@ def adjust_for_nonresponse(data: pd.DataFrame, weights: str = "weight",
         if not np.any(pending):
             break
     adjusted = np.where(answered, w * factor, 0.0)
+    for respondents, lost in spreads:  # finer cells first; few
+        adjusted[respondents] *= 1 + lost / float(adjusted[respondents].sum())
     if np.any(pending):
         # The last pooled rows had no respondent at all: spread their weight over every
         # respondent so the sample total is still reproduced.
@@ -190,9 +199,11 @@ def adjust_for_nonresponse(data: pd.DataFrame, weights: str = "weight",
         )
     # one row per final cell (a groupby over cells, not households)
     done = ~pending
+    with np.errstate(divide="ignore", invalid="ignore"):
+        applied = np.where(answered, adjusted / w, np.nan)
     parts = pd.DataFrame({"final": final_cell[done], "w": w[done], "rw": (w * answered)[done],
                           "n": 1, "rn": answered[done].astype(int),
-                          "factor": factor[done]})
+                          "factor": applied[done]})
     grouped = parts.groupby("final", sort=False)
     summary = grouped.agg(sampled=("n", "sum"), responded=("rn", "sum"), w=("w", "sum"),
                           rw=("rw", "sum"), factor=("factor", "first")).reset_index()
@@ -204,7 +215,11 @@ def adjust_for_nonresponse(data: pd.DataFrame, weights: str = "weight",
     })
     depth_of = {(" x ".join(cells[:d]) if d else "whole sample"): d
                 for d in range(len(cells) + 1)}
-    table = table.assign(_depth=-table["level"].map(depth_of)).sort_values(
+    spread_rows = table["cell"].str.endswith(" (spread)")
+    table["level"] = table["level"].where(~spread_rows, table["level"] + " (spread)")
+    table["cell"] = table["cell"].str.removesuffix(" (spread)")
+    depth = -table["level"].str.removesuffix(" (spread)").map(depth_of)
+    table = table.assign(_depth=depth).sort_values(
         ["_depth", "cell"], kind="stable").drop(columns="_depth").reset_index(drop=True)
     return NonresponseAdjustment(weights=adjusted, responded=answered, table=table,
                                  notes=notes, final_cell=final_cell)
@@ -320,8 +335,10 @@ def adjust_sample(survey: pd.DataFrame, sample: pd.DataFrame, weights: str | Non
     # the report, one row per finest cell (a groupby over cells, not households)
     keys = sample[cells].astype(str).agg(" / ".join, axis=1)
     final = pd.Series(adjustment.final_cell, index=units["household_id"].astype(str))
-    factor_of = dict(zip(adjustment.table["level"] + ": " + adjustment.table["cell"],
-                         adjustment.table["factor"], strict=True))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        applied = pd.Series(np.where(adjustment.responded,
+                                     adjustment.weights / units[weights].to_numpy(dtype=float),
+                                     np.nan), index=final.index)
     finest = " x ".join(cells)
     parts = pd.DataFrame({
         "cell": keys.to_numpy(),
@@ -330,12 +347,13 @@ def adjust_sample(survey: pd.DataFrame, sample: pd.DataFrame, weights: str | Non
         "replaced": replaced.astype(int),
         "interviewed": responded.astype(int),
         "final": ids.map(final).fillna("").to_numpy(),
+        "factor": ids.map(applied).to_numpy(dtype=float),
     })
     grouped = parts.groupby("cell", sort=True)
     table = grouped[["sampled", "responded", "replaced", "interviewed"]].sum()
     table["response_rate"] = table["responded"] / table["sampled"]
     final_cell = grouped["final"].agg(lambda s: next((v for v in s if v), ""))
-    table["factor"] = final_cell.map(factor_of).astype(float)
+    table["factor"] = grouped["factor"].first()
     table["pooled_into"] = final_cell.where(~final_cell.str.startswith(f"{finest}: "), "")
     table.loc[final_cell == "", "pooled_into"] = "all respondents (no respondent after pooling)"
     table = table.reset_index()[list(TABLE_COLUMNS)]
