@@ -9,7 +9,7 @@ PARAMS ?= params/default.yaml
 OUT    ?= outputs
 SANITIZE := nbval_sanitize.cfg
 
-# Same environment for every kernel (see evalkit.pipeline.KERNEL_ENV_DEFAULTS): identical
+# Same environment for every kernel (see evalkit.run.pipeline.KERNEL_ENV_DEFAULTS): identical
 # floating-point results whatever the number of cores.
 export PYTHONHASHSEED = 0
 export OMP_NUM_THREADS = 1

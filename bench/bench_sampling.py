@@ -16,8 +16,7 @@ import numpy as np
 import pandas as pd
 from timing import best_of
 
-from evalkit.power import power_analytic, power_simulated
-from evalkit.sampling import (
+from evalkit.sampling.plan import (
     _draw_households,
     _prepare_listing,
     _village_codes,
@@ -25,6 +24,7 @@ from evalkit.sampling import (
     household_listing,
     select_villages,
 )
+from evalkit.sampling.power import power_analytic, power_simulated
 
 N_VILLAGES = 10_000
 QUOTA = {"registered": 35, "nonregistered": 35}

@@ -24,8 +24,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from evalkit import synth
-from evalkit.province import run_province
+from evalkit.run.province import run_province
+from evalkit.synth import county as synth
 
 SEED = 20190815
 NATIONAL = 832

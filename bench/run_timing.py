@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from evalkit.pipeline import KERNEL_QUIET, PLAN, WARM_MODULES, prepare_kernel_environment
+from evalkit.run.pipeline import KERNEL_QUIET, PLAN, WARM_MODULES, prepare_kernel_environment
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -13,7 +13,7 @@ import pytest
 import yaml
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from evalkit.params import DEFAULTS
+from evalkit.run.params import DEFAULTS
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -1,7 +1,7 @@
 """The Chinese policy page as the run publishes it, opened in headless Chromium (network off).
 
 The page is notebook 04's display outputs (:meth:`PolicyReport.show`) rendered by
-:func:`evalkit.render.render_notebook` exactly as ``evalkit run`` renders it, from tables
+:func:`evalkit.report.render.render_notebook` exactly as ``evalkit run`` renders it, from tables
 shaped like the run's (tests/test_summary.py). Chromium is driven over its DevTools pipe
 (``--remote-debugging-pipe``: no port, no network) to ask which font drew each node's glyphs
 and whether anything is wider than a 390 px phone. Skips without /usr/bin/chromium.
@@ -24,9 +24,9 @@ import pytest
 from test_browser import CHROMIUM, OFFLINE_FLAGS, chromium
 from test_summary import write_tables
 
-from evalkit import report
-from evalkit.fonts import FAMILY
-from evalkit.render import render_notebook
+from evalkit.report import policy as report
+from evalkit.report.fonts import FAMILY
+from evalkit.report.render import render_notebook
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs /usr/bin/chromium")
 

@@ -18,10 +18,10 @@ import pandas as pd
 import pytest
 
 from evalkit import SurveyDesign
-from evalkit.calibration import describe
-from evalkit.errors import EvalkitError
-from evalkit.indicators import people_design
-from evalkit.models import logit
+from evalkit.assessment.indicators import people_design
+from evalkit.contract.errors import EvalkitError
+from evalkit.survey.calibration import describe
+from evalkit.survey.models import logit
 
 DATA = Path(__file__).parent / "data"
 REFERENCE = json.loads((DATA / "r" / "calibration_reference.json").read_text())

@@ -1,4 +1,4 @@
-"""SurveyDesign.difference (evalkit.change) against R's svyby(covmat=TRUE) + svycontrast.
+"""SurveyDesign.difference (evalkit.survey.change) against R's svyby(covmat=TRUE) + svycontrast.
 
 tests/data/r/make_change_reference.R made the data (change.csv) and the values; R is not
 needed here. Three layouts: shared villages, shared villages with strata, independent samples.
@@ -15,8 +15,8 @@ import pytest
 from scipy import stats
 
 from evalkit import SurveyDesign
-from evalkit.change import round_estimates, round_scores
-from evalkit.errors import EvalkitError
+from evalkit.contract.errors import EvalkitError
+from evalkit.survey.change import round_estimates, round_scores
 
 DATA = Path(__file__).parent / "data" / "r"
 REF = json.loads((DATA / "change_reference.json").read_text())

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from evalkit import cli
+from evalkit.run import cli
 
 
 def test_python_dash_m_bad_params_prints_one_line_and_exits_2(write_params) -> None:
@@ -44,7 +44,7 @@ def test_check_only_validates(write_params, capsys) -> None:
 
 
 def test_run_passes_options_to_the_pipeline(write_params, monkeypatch, tmp_path, capsys) -> None:
-    from evalkit import pipeline
+    from evalkit.run import pipeline
 
     seen = {}
 
@@ -64,7 +64,7 @@ def test_run_passes_options_to_the_pipeline(write_params, monkeypatch, tmp_path,
 
 def test_evalkit_error_becomes_one_line_without_traceback(write_params, monkeypatch,
                                                          capsys) -> None:
-    from evalkit import pipeline
+    from evalkit.run import pipeline
 
     def broken(*args, **kwargs):
         raise pipeline.NotebookFailedError(
@@ -110,7 +110,7 @@ def test_validate_unreadable_file_is_reported(tmp_path, capsys) -> None:
 
 
 def test_synth_regenerates_the_packaged_county_byte_for_byte(tmp_path, capsys) -> None:
-    from evalkit.paths import package_data_dir
+    from evalkit.contract.paths import package_data_dir
 
     assert cli.main(["synth", "--out", str(tmp_path)]) == 0
     written = capsys.readouterr().out.split()
@@ -136,7 +136,7 @@ def test_ctrl_c_stops_the_run_and_keeps_the_partial_folder(write_params, tmp_pat
 
     from conftest import make_notebook
 
-    from evalkit.pipeline import PLAN
+    from evalkit.run.pipeline import PLAN
 
     notebooks = tmp_path / "nbs"
     for spec in PLAN:
@@ -220,7 +220,7 @@ def test_out_on_a_read_only_filesystem_is_one_line_and_exit_2(write_params, tmp_
 def test_concurrent_publications_of_one_run_never_crash(tmp_path) -> None:
     import threading
 
-    from evalkit import pipeline
+    from evalkit.run import pipeline
 
     out = tmp_path / "out"
     out.mkdir()
@@ -248,7 +248,7 @@ def test_concurrent_publications_of_one_run_never_crash(tmp_path) -> None:
 
 
 def test_a_symlinked_run_folder_is_replaced_without_leftovers(tmp_path) -> None:
-    from evalkit import pipeline
+    from evalkit.run import pipeline
 
     out = tmp_path / "out"
     out.mkdir()
@@ -271,7 +271,7 @@ def test_sigterm_stops_the_run_like_ctrl_c(write_params, tmp_path) -> None:
 
     from conftest import make_notebook
 
-    from evalkit.pipeline import PLAN
+    from evalkit.run.pipeline import PLAN
 
     notebooks = tmp_path / "nbs"
     for spec in PLAN:

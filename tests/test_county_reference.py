@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from evalkit import assessment, indicators
+from evalkit.assessment import indicators
+from evalkit.assessment import inputs as assessment
 
 HERE = Path(__file__).parent / "data" / "r"
 REF = json.loads((HERE / "county_reference.json").read_text())

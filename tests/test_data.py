@@ -10,16 +10,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from evalkit import schema
-from evalkit.data import (
+from evalkit.contract import schema
+from evalkit.contract.data import (
     Problem,
     load_frame,
     load_survey,
     prepare_survey,
     validate_file,
 )
-from evalkit.errors import EvalkitError
-from evalkit.paths import resolve_data_path
+from evalkit.contract.errors import EvalkitError
+from evalkit.contract.paths import resolve_data_path
 
 HERE = Path(__file__).parent / "data" / "data_contract"
 FRAME = HERE / "frame_small.csv"
@@ -359,7 +359,7 @@ def test_damaged_workbook_is_a_problem(tmp_path):
 def test_resolve_data_path(tmp_path):
     packaged = resolve_data_path("packaged:frame.csv", tmp_path)
     assert packaged.is_file() and packaged.name == "frame.csv"
-    assert packaged.parent.name == "data" and packaged.parent.parent.name == "evalkit"
+    assert packaged.parent.name == "data" and packaged.parent.parent.name == "resources"
     shutil.copy(FRAME, tmp_path / "mine.csv")
     assert resolve_data_path("mine.csv", tmp_path) == tmp_path / "mine.csv"
     assert resolve_data_path(str(tmp_path / "mine.csv"), Path("/")) == tmp_path / "mine.csv"

@@ -10,8 +10,8 @@ import pytest
 from scipy import special
 
 from evalkit import SurveyDesign
-from evalkit.decomposition import controls_from_formula, fairlie, rao_wu_weights
-from evalkit.errors import EvalkitError
+from evalkit.contract.errors import EvalkitError
+from evalkit.survey.decomposition import controls_from_formula, fairlie, rao_wu_weights
 
 DATA = Path(__file__).parent / "data"
 

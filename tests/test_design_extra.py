@@ -15,7 +15,7 @@ import pytest
 from scipy import stats
 
 from evalkit import SurveyDesign
-from evalkit.errors import EvalkitError
+from evalkit.contract.errors import EvalkitError
 
 DATA = Path(__file__).parent / "data"
 REF = json.loads((DATA / "r" / "extra_reference.json").read_text())

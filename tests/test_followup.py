@@ -13,13 +13,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from evalkit import cli, followup, recheck
-from evalkit.data import load_frame, load_survey
-from evalkit.errors import EvalkitError, ProblemsError
-from evalkit.indicators import SPECS
-from evalkit.params import DEFAULTS, TARGET_COUNTS, TARGET_RATES, load_params, validate
-from evalkit.paths import package_data_dir
-from evalkit.pipeline import ALL_NOTEBOOKS, PLAN, plan_for
+from evalkit.assessment import followup, recheck
+from evalkit.assessment.indicators import SPECS
+from evalkit.contract.data import load_frame, load_survey
+from evalkit.contract.errors import EvalkitError, ProblemsError
+from evalkit.contract.paths import package_data_dir
+from evalkit.run import cli
+from evalkit.run.params import DEFAULTS, TARGET_COUNTS, TARGET_RATES, load_params, validate
+from evalkit.run.pipeline import ALL_NOTEBOOKS, PLAN, plan_for
 
 PACKAGED = package_data_dir()
 TRUTH = json.loads((PACKAGED / "recheck_truth.json").read_text(encoding="utf-8"))
@@ -125,7 +126,7 @@ def test_target_status_rule():
 
 def test_shared_villages_are_one_psu(inputs):
     """The stacked design has 29 + 10 PSUs, and the rounds' estimates are correlated."""
-    from evalkit.change import round_estimates
+    from evalkit.survey.change import round_estimates
 
     assert inputs.stacked.n_psu == 39
     rounds = round_estimates(inputs.stacked, "recognizes", "round", ("before", "after"))
@@ -133,7 +134,7 @@ def test_shared_villages_are_one_psu(inputs):
 
 
 def test_incidence_change_is_the_change_of_the_rounds_incidence(table, inputs):
-    from evalkit.indicators import incidence
+    from evalkit.assessment.indicators import incidence
 
     before = incidence(inputs.before_design, inputs.before.frame).estimate.estimate
     after = incidence(inputs.after_design, inputs.after_frame).estimate.estimate
@@ -292,7 +293,7 @@ def test_plan_with_followup_runs_05_beside_01_to_03():
 
 @pytest.mark.slow
 def test_run_with_followup_writes_05_the_table_and_the_section(tmp_path):
-    from evalkit.pipeline import run
+    from evalkit.run.pipeline import run
 
     result = run(Path(__file__).parents[1] / "params" / "recheck_zh.yaml", tmp_path,
                  progress=None)

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from evalkit import cli
-from evalkit.errors import EvalkitError
-from evalkit.formula import parse_formula
-from evalkit.params import DEFAULTS
+from evalkit.contract.errors import EvalkitError
+from evalkit.contract.formula import parse_formula
+from evalkit.run import cli
+from evalkit.run.params import DEFAULTS
 
 # Each variant would run code if formulaic evaluated it; {marker} is a file it would create.
 INJECTIONS: tuple[str, ...] = (

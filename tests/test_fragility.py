@@ -15,9 +15,13 @@ import pandas as pd
 import pytest
 from scipy import special
 
-from evalkit import SurveyDesign, fragility, indicators, intervals, plots, report
-from evalkit.decomposition import fairlie
-from evalkit.models import batch_logit
+from evalkit import SurveyDesign
+from evalkit.assessment import fragility, indicators
+from evalkit.report import plots
+from evalkit.report import policy as report
+from evalkit.survey import intervals
+from evalkit.survey.decomposition import fairlie
+from evalkit.survey.models import batch_logit
 
 matplotlib.use("Agg")
 
@@ -121,7 +125,7 @@ def test_xerr_is_never_negative(low, high):
 # honest intervals (issue 10)
 # --------------------------------------------------------------------------------------
 THRESHOLDS = {"wrong_exit": 0.02, "missed": 0.02, "recognition": 0.9, "incidence": 0.02}
-PACKAGED = Path(__file__).resolve().parents[1] / "src" / "evalkit" / "data"
+PACKAGED = Path(__file__).resolve().parents[1] / "src" / "evalkit" / "resources" / "data"
 
 
 def _edge(folder: Path, name: str) -> Path:
@@ -153,7 +157,7 @@ EDGES = ("all_recognize", "none_recognize", "zero_wrong", "zero_missed", "zero_b
 
 
 def _inputs(folder: Path):
-    from evalkit import assessment
+    from evalkit.assessment import inputs as assessment
 
     return assessment.load_inputs(
         {"frame": str(folder / "frame.csv"), "survey": str(folder / "survey.csv")},
@@ -168,7 +172,7 @@ def zero_both(tmp_path_factory):
 
 def test_zero_event_rate_counts_households_not_persons(zero_both):
     """0 wrong exits: n* is the 422 exited households (0.94%), not their 1,292 persons."""
-    from evalkit.intervals import zero_event_interval
+    from evalkit.survey.intervals import zero_event_interval
 
     design = zero_both.design
     result = indicators.estimate_indicator(design, indicators.SPECS["wrong_exit"],
@@ -202,7 +206,7 @@ def test_incidence_with_no_wrong_exit_and_no_missed_is_not_zero_width(zero_both,
 
 @pytest.mark.parametrize("method", ["logit", "beta", "mean", "asin"])
 def test_incidence_interval_follows_ci_method(method):
-    from evalkit import assessment
+    from evalkit.assessment import inputs as assessment
 
     inputs = assessment.load_inputs(
         {"frame": "packaged:frame.csv", "survey": "packaged:survey.csv"},
@@ -220,7 +224,7 @@ def test_incidence_interval_follows_ci_method(method):
 
 
 def test_township_table_shows_the_bounds_that_decide():
-    from evalkit import assessment
+    from evalkit.assessment import inputs as assessment
 
     inputs = assessment.load_inputs(
         {"frame": "packaged:frame.csv", "survey": "packaged:survey.csv"},
@@ -329,7 +333,7 @@ PROVINCE_SEED = 7  # not the default county's seed
 
 @pytest.fixture(scope="module")
 def province(tmp_path_factory) -> list[Path]:
-    from evalkit import synth
+    from evalkit.synth import county as synth
 
     out = tmp_path_factory.mktemp("province")
     synth.write_province_data(out, seed=PROVINCE_SEED, n_counties=20)
@@ -353,7 +357,7 @@ def test_twenty_new_counties_reach_the_policy_report(province):
 
 
 def _run(folder: Path, out: Path, name: str) -> Path:
-    from evalkit.pipeline import run
+    from evalkit.run.pipeline import run
 
     params = out / f"{name}.yaml"
     params.write_text(

@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from evalkit import assessment, params
-from evalkit import county_totals as calibration
-from evalkit.errors import EvalkitError
+from evalkit.assessment import county_totals as calibration
+from evalkit.assessment import inputs as assessment
+from evalkit.contract.errors import EvalkitError
+from evalkit.run import params
 
 DATA = {"frame": "packaged:frame.csv", "survey": "packaged:survey.csv"}
 DESIGN = {"psu": "village", "weights": "weight"}

@@ -8,10 +8,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from evalkit import cli
-from evalkit.errors import EvalkitError
-from evalkit.params import MAX_BOOTSTRAP_REPLICATES, MAX_SIMULATIONS, load_params
-from evalkit.privacy import mask_identifiers
+from evalkit.contract.errors import EvalkitError
+from evalkit.contract.privacy import mask_identifiers
+from evalkit.run import cli
+from evalkit.run.params import MAX_BOOTSTRAP_REPLICATES, MAX_SIMULATIONS, load_params
 
 
 def test_yaml_alias_bomb_is_refused_at_once(tmp_path: Path) -> None:
@@ -101,8 +101,8 @@ def test_normalised_weights_stop_the_run(write_params, data_dir: Path, tmp_path:
 @pytest.mark.parametrize("lang, said", [("en", "unweighted estimates"), ("zh", "未加权估计")])
 def test_unweighted_design_is_said_on_the_policy_page(data_dir: Path, lang: str,
                                                       said: str) -> None:
-    from evalkit.params import DEFAULTS
-    from evalkit.report import report_from_params
+    from evalkit.report.policy import report_from_params
+    from evalkit.run.params import DEFAULTS
 
     def page(weights: str | None) -> str:
         report = report_from_params(
@@ -145,8 +145,8 @@ def test_oversized_field_names_its_row(data_dir: Path, capsys) -> None:
 
 
 def test_chinese_headers_and_full_width_percent_are_accepted(data_dir: Path) -> None:
-    from evalkit import schema
-    from evalkit.data import load_frame, load_survey
+    from evalkit.contract import schema
+    from evalkit.contract.data import load_frame, load_survey
 
     survey = pd.read_csv(data_dir / "survey.csv", dtype=str, keep_default_na=False)
     survey["reimbursement_share"] = survey["reimbursement_share"].str.replace("%", "％")

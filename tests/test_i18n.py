@@ -8,9 +8,9 @@ import re
 
 import pytest
 
-from evalkit import fonts, i18n
-from evalkit.errors import EvalkitError
-from evalkit.indicators import SPECS
+from evalkit.assessment.indicators import SPECS
+from evalkit.contract.errors import EvalkitError
+from evalkit.report import fonts, i18n
 
 CJK = re.compile(r"[\u3400-\u9fff]")
 # Chinese text or Chinese (full-width) punctuation.

@@ -7,8 +7,7 @@ import pandas as pd
 import pytest
 
 from evalkit import SurveyDesign
-from evalkit.decision import decide
-from evalkit.indicators import (
+from evalkit.assessment.indicators import (
     CANNOT_TELL,
     FAIL,
     PASS,
@@ -20,6 +19,7 @@ from evalkit.indicators import (
     indicator_table,
     people_design,
 )
+from evalkit.survey.decision import decide
 
 
 def make_survey(seed: int = 7, n_villages: int = 24, per_village: int = 40) -> pd.DataFrame:
@@ -164,7 +164,7 @@ def test_disaggregation_suppresses_small_cells(design):
 
 def test_design_effect_sentences(design):
     thresholds = {"wrong_exit": 0.02, "missed": 0.02, "recognition": 0.9, "incidence": 0.02}
-    from evalkit.indicators import explain_design_effects
+    from evalkit.assessment.indicators import explain_design_effects
 
     results = assess(design, FRAME, thresholds, secondary=False)
     sentences = explain_design_effects(results)
@@ -174,7 +174,7 @@ def test_design_effect_sentences(design):
 
 
 def test_significant_rounding():
-    from evalkit.formatting import percent, rounded, significant
+    from evalkit.report.formatting import percent, rounded, significant
 
     assert significant(0.0290412345) == 0.02904
     assert significant(1234.5678) == 1235

@@ -14,11 +14,13 @@ import pandas as pd
 import pytest
 import yaml
 
-from evalkit import SurveyDesign, cli, sampling
-from evalkit.data import load_frame
-from evalkit.errors import EvalkitError
-from evalkit.listing import load_listing, run_listing, validate_listing
-from evalkit.paths import resolve_data_path
+from evalkit import SurveyDesign
+from evalkit.assessment.listing import load_listing, run_listing, validate_listing
+from evalkit.contract.data import load_frame
+from evalkit.contract.errors import EvalkitError
+from evalkit.contract.paths import resolve_data_path
+from evalkit.run import cli
+from evalkit.sampling import plan as sampling
 
 FRAME = resolve_data_path("packaged:frame.csv", Path.cwd())
 SEED = 20190815

@@ -17,8 +17,8 @@ import pytest
 from scipy import special
 
 from evalkit import SurveyDesign
-from evalkit.errors import EvalkitError
-from evalkit.models import (
+from evalkit.contract.errors import EvalkitError
+from evalkit.survey.models import (
     SCENARIOS,
     cluster_robust,
     logit,
@@ -199,7 +199,7 @@ def test_a_collinear_term_is_left_out_and_marked_not_estimable_as_r_does():
 
 
 def test_one_answer_is_not_estimable_with_the_reason():
-    from evalkit.errors import NotEstimableError
+    from evalkit.contract.errors import NotEstimableError
 
     frame = _two_stage().assign(recognizes=1)
     with pytest.raises(NotEstimableError, match="one answer") as info:
@@ -397,7 +397,7 @@ def test_recovers_true_coefficients_on_simulated_data():
 
 def test_scenario_variance_agrees_with_a_delete_one_village_jackknife():
     """Linearization against refitting: the jackknife is an independent variance estimate."""
-    from evalkit.models import batch_logit
+    from evalkit.survey.models import batch_logit
 
     frame = _village_sample(60, 25, seed=5, beta=TRUE_BETA)
     design = SurveyDesign(frame, psu="village", weights="weight")
@@ -507,7 +507,7 @@ def test_synthetic_county_matches_r():
 
 
 def test_recovery_table_and_sentence(tmp_path):
-    from evalkit.models import load_truth, recovery_sentence, recovery_table
+    from evalkit.survey.models import load_truth, recovery_sentence, recovery_table
 
     result = logit(_county_design(), DEFAULT_FORMULA)
     ci = result.conf_int()
@@ -531,8 +531,8 @@ def test_recovery_table_and_sentence(tmp_path):
 def test_figures_and_formula_helpers():
     import matplotlib.pyplot as plt
 
-    from evalkit.models import ordinal_formula
-    from evalkit.plots import odds_ratio_plot, scenario_plot
+    from evalkit.report.plots import odds_ratio_plot, scenario_plot
+    from evalkit.survey.models import ordinal_formula
 
     assert ordinal_formula(DEFAULT_FORMULA) == DEFAULT_FORMULA.replace(
         "recognizes", "recognition", 1)
@@ -546,7 +546,7 @@ def test_figures_and_formula_helpers():
 
 
 def test_sensitivity_notes_and_scenario_sentences():
-    from evalkit.models import scenario_sentences, sensitivity
+    from evalkit.survey.models import scenario_sentences, sensitivity
 
     result = logit(_county_design(), DEFAULT_FORMULA)
     checks = sensitivity(result)

@@ -25,7 +25,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from evalkit.pipeline import KERNEL_ENV_DEFAULTS
+from evalkit.run.pipeline import KERNEL_ENV_DEFAULTS
 
 REPO = Path(__file__).resolve().parents[1]
 SANITIZE = REPO / "nbval_sanitize.cfg"

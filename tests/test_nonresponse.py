@@ -1,4 +1,4 @@
-"""Non-response adjustment within weighting cells (evalkit.nonresponse)."""
+"""Non-response adjustment within weighting cells (evalkit.survey.nonresponse)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from evalkit import SurveyDesign
-from evalkit.errors import EvalkitError
-from evalkit.nonresponse import adjust_for_nonresponse
+from evalkit.contract.errors import EvalkitError
+from evalkit.survey.nonresponse import adjust_for_nonresponse
 
 
 def _sample(seed: int = 3) -> pd.DataFrame:

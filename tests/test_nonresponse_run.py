@@ -16,17 +16,14 @@ import pandas as pd
 import pytest
 import yaml
 
-from evalkit import SurveyDesign, assessment
-from evalkit.data import load_sample, load_survey, validate_file
-from evalkit.errors import EvalkitError, ProblemsError
-from evalkit.nonresponse import (
-    NO_INFORMATION,
-    adjust_for_nonresponse,
-    adjust_sample,
-    nonresponse_cautions,
-)
-from evalkit.params import DEFAULTS, validate
-from evalkit.paths import package_data_dir
+from evalkit import SurveyDesign
+from evalkit.assessment import inputs as assessment
+from evalkit.assessment.fragility import nonresponse_cautions
+from evalkit.contract.data import load_sample, load_survey, validate_file
+from evalkit.contract.errors import EvalkitError, ProblemsError
+from evalkit.contract.paths import package_data_dir
+from evalkit.run.params import DEFAULTS, validate
+from evalkit.survey.nonresponse import NO_INFORMATION, adjust_for_nonresponse, adjust_sample
 
 R_DIR = Path(__file__).parent / "data" / "r"
 REFERENCE = json.loads((R_DIR / "nonresponse_reference.json").read_text())
@@ -297,7 +294,7 @@ def test_low_response_gets_a_caution_in_both_languages():
 # --- the whole run ----------------------------------------------------------------------
 @pytest.mark.slow
 def test_a_run_with_non_response_reaches_every_report(county, tmp_path):
-    from evalkit.pipeline import run
+    from evalkit.run.pipeline import run
 
     params = tmp_path / "params.yaml"
     params.write_text(yaml.safe_dump({

@@ -10,16 +10,16 @@ import nbformat
 import pytest
 import yaml
 
-from evalkit.errors import EvalkitError
-from evalkit.params import (
+from evalkit.contract.errors import EvalkitError
+from evalkit.contract.paths import package_data_dir
+from evalkit.run.params import (
     DEFAULTS,
     load_params,
     notebook_parameters,
     read_yaml,
     validate,
 )
-from evalkit.paths import package_data_dir
-from evalkit.pipeline import ALL_NOTEBOOKS
+from evalkit.run.pipeline import ALL_NOTEBOOKS
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -206,10 +206,10 @@ def test_validation_does_not_change_the_input() -> None:
 
 def test_params_choices_follow_the_estimators() -> None:
     """params.py keeps light copies (no pandas/scipy at validation time): they must agree."""
-    from evalkit.assessment import DESIGN_KEYS
-    from evalkit.design import LONELY_PSU_OPTIONS
-    from evalkit.intervals import METHODS
-    from evalkit.params import CI_METHODS, LONELY_PSU, SCHEMA
+    from evalkit.assessment.inputs import DESIGN_KEYS
+    from evalkit.run.params import CI_METHODS, LONELY_PSU, SCHEMA
+    from evalkit.survey.design import LONELY_PSU_OPTIONS
+    from evalkit.survey.intervals import METHODS
 
     assert sorted(LONELY_PSU) == sorted(LONELY_PSU_OPTIONS)
     assert sorted(m.replace("_", "-") for m in CI_METHODS) == sorted(METHODS)

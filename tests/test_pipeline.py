@@ -15,10 +15,11 @@ import pytest
 import yaml
 from conftest import make_notebook
 
-from evalkit.errors import EvalkitError
-from evalkit.params import load_params
-from evalkit.paths import package_data_dir
-from evalkit.pipeline import (
+from evalkit.contract.errors import EvalkitError
+from evalkit.contract.paths import package_data_dir
+from evalkit.report.render import external_references, render_notebook
+from evalkit.run.params import load_params
+from evalkit.run.pipeline import (
     PLAN,
     NotebookFailedError,
     NotebookSpec,
@@ -26,7 +27,6 @@ from evalkit.pipeline import (
     git_state,
     run,
 )
-from evalkit.render import external_references, render_notebook
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -1,4 +1,4 @@
-"""Tests for evalkit.power: analytic and simulated power of the exit decisions."""
+"""Tests for evalkit.sampling.power: analytic and simulated power of the exit decisions."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from evalkit.errors import EvalkitError
-from evalkit.power import (
+from evalkit.contract.errors import EvalkitError
+from evalkit.sampling.power import (
     SEED_EXITED_SHARE,
     design_se,
     power_analytic,
@@ -126,7 +126,7 @@ def test_simulation_reproducible() -> None:
 
 
 def test_simulation_blocks_do_not_change_the_answer(monkeypatch: pytest.MonkeyPatch) -> None:
-    import evalkit.power as power
+    import evalkit.sampling.power as power
 
     big = power_simulated(0.03, 0.02, 29, 22, 0.05, reps=300, seed=2, household_sizes=3.3)
     monkeypatch.setattr(power, "_BLOCK", 29 * 22 * 7)  # forces blocks of 7 replicates
@@ -203,8 +203,8 @@ def test_seed_power_with_frame_based_exited_count() -> None:
 
 
 def test_bound_method_and_figure() -> None:
-    from evalkit.plots import figure_png
-    from evalkit.power import bound_method, plot_power_curve
+    from evalkit.report.plots import figure_png
+    from evalkit.sampling.power import bound_method, plot_power_curve
 
     assert bound_method("mean") == "mean"
     for m in ("logit", "beta", "likelihood", "asin", "xlogit"):
@@ -219,7 +219,7 @@ def test_bound_method_and_figure() -> None:
 
 
 def test_rate_grid() -> None:
-    from evalkit.power import rate_grid
+    from evalkit.sampling.power import rate_grid
 
     g = rate_grid(0.02)
     assert g[0] == pytest.approx(0.01) and g[-1] == pytest.approx(0.06)
@@ -235,7 +235,7 @@ def test_zero_variance_replicate_at_threshold_is_not_declared() -> None:
     # Every village at exactly 9 of 10: estimate 0.9 with SE 0. The bound is the estimate
     # itself, so "below 0.9" and "above 0.9" are both false (logit rounding once made the
     # upper bound 0.8999999999999999 and declared it below).
-    from evalkit.power import _declared
+    from evalkit.sampling.power import _declared
 
     y = np.full((1, 8), 9.0)
     x = np.full((1, 8), 10.0)

@@ -16,10 +16,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from evalkit import cli, synth
-from evalkit.errors import EvalkitError
-from evalkit.province import load_province, run_province
-from evalkit.province_tables import RANKING_COLUMNS
+from evalkit.contract.errors import EvalkitError
+from evalkit.report.province import RANKING_COLUMNS
+from evalkit.run import cli
+from evalkit.run.province import load_province, run_province
+from evalkit.synth import county as synth
 
 SEED = 20190815
 
@@ -108,8 +109,9 @@ def test_tables_only_ranking_and_rates(tables_only_run) -> None:
 
 def test_tables_only_matches_the_indicator_computation(tables_only_run) -> None:
     """The county table is exactly what notebook 02's code writes for that county."""
-    from evalkit import assessment, indicators
-    from evalkit.formatting import rounded
+    from evalkit.assessment import indicators
+    from evalkit.assessment import inputs as assessment
+    from evalkit.report.formatting import rounded
 
     params, run_dir = tables_only_run
     data = params.parent / "data" / "county_02"
@@ -227,7 +229,7 @@ def test_full_province_tables_equal_separate_runs(tmp_path: Path) -> None:
     failed = {s.name: s.error for s in result.failed}
     assert len(failed) <= 1, failed
     assert all(error and "notebook" in error for error in failed.values())
-    from evalkit.pipeline import run
+    from evalkit.run.pipeline import run
 
     spec = load_province(params)
     for county in spec.counties:
@@ -253,8 +255,8 @@ def test_full_province_tables_equal_separate_runs(tmp_path: Path) -> None:
 
 
 def test_province_page_in_chinese_marks_failures_offline() -> None:
-    from evalkit.province import CountyStatus
-    from evalkit.province_tables import province_page, ranking_table
+    from evalkit.report.province import province_page, ranking_table
+    from evalkit.run.province import CountyStatus
 
     rows = []
     for k, (wrong, se) in enumerate([(0.03, 0.004), (0.01, 0.003), (0.02, 0.004)], start=1):

@@ -1,12 +1,12 @@
-"""Confidence sets for ranks (evalkit.ranking): coverage by simulation and the limits."""
+"""Confidence sets for ranks (evalkit.survey.ranking): coverage by simulation and the limits."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from evalkit.errors import EvalkitError
-from evalkit.ranking import rank_confidence_sets
+from evalkit.contract.errors import EvalkitError
+from evalkit.survey.ranking import rank_confidence_sets
 
 
 def _true_ranks(theta: np.ndarray) -> np.ndarray:

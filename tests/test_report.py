@@ -12,12 +12,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from evalkit import fonts, i18n, report
-from evalkit.data import prepare_survey
-from evalkit.design import SurveyDesign
-from evalkit.errors import EvalkitError
-from evalkit.indicators import assess, indicator_table
-from evalkit.render import external_references
+from evalkit.assessment.indicators import assess, indicator_table
+from evalkit.contract.data import prepare_survey
+from evalkit.contract.errors import EvalkitError
+from evalkit.report import fonts, i18n
+from evalkit.report import policy as report
+from evalkit.report.render import external_references
+from evalkit.survey.design import SurveyDesign
 
 THRESHOLDS = {"wrong_exit": 0.02, "missed": 0.02, "recognition": 0.90, "incidence": 0.02}
 FORMULA = "recognizes ~ nonpoor * water_at_door + nonpoor:reimbursement_gap + dibao + log_income"

@@ -1,4 +1,4 @@
-"""Tests for evalkit.sampling: sample size, allocation, PPS, the two-stage draw, checks."""
+"""Tests for evalkit.sampling.plan: sample size, allocation, PPS, the two-stage draw, checks."""
 
 from __future__ import annotations
 
@@ -9,9 +9,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from evalkit.design import SurveyDesign
-from evalkit.errors import EvalkitError
-from evalkit.sampling import (
+from evalkit.contract.errors import EvalkitError
+from evalkit.sampling.plan import (
     FIELD_LIST_COLUMNS,
     _ceil,
     allocate,
@@ -37,7 +36,8 @@ from evalkit.sampling import (
     village_summary,
     weight_totals,
 )
-from evalkit.village_rates import rate_intervals, ratio_from_village_totals
+from evalkit.survey.design import SurveyDesign
+from evalkit.survey.village_rates import rate_intervals, ratio_from_village_totals
 
 QUOTA = {"registered": 6, "nonregistered": 6}
 
@@ -725,8 +725,8 @@ def test_array_simulation_stratified(frame: pd.DataFrame, population: pd.DataFra
 
 
 def test_design_options(frame: pd.DataFrame) -> None:
-    from evalkit.power import power_analytic, villages_for_power
-    from evalkit.sampling import design_options
+    from evalkit.sampling.plan import design_options
+    from evalkit.sampling.power import power_analytic, villages_for_power
 
     table = design_options(frame, [20, 60], n_villages=10, true_rate=0.1, threshold=0.05,
                            icc=0.05)

@@ -11,11 +11,13 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from evalkit import i18n, report, summary
-from evalkit.errors import EvalkitError
-from evalkit.fragility import caution
+from evalkit.assessment import summary
+from evalkit.assessment.fragility import caution
+from evalkit.contract.errors import EvalkitError
+from evalkit.report import i18n
+from evalkit.report import policy as report
 
-# The shape of notebook 02's indicators.csv (evalkit.indicators.indicator_table), with
+# The shape of notebook 02's indicators.csv (evalkit.assessment.indicators.indicator_table), with
 # numbers like the packaged county's: wrong exits and incidence cannot tell (official ratio
 # fails), missed and recognition pass.
 ROWS = [

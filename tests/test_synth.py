@@ -14,10 +14,11 @@ import pytest
 import statsmodels.api as sm
 import statsmodels.formula.api as smf
 
-from evalkit import schema, synth
-from evalkit.data import load_frame, load_survey, validate_file
-from evalkit.paths import package_data_dir
-from evalkit.synth import (
+from evalkit.contract import schema
+from evalkit.contract.data import load_frame, load_survey, validate_file
+from evalkit.contract.paths import package_data_dir
+from evalkit.synth import county as synth
+from evalkit.synth.county import (
     DEFAULT_SEED,
     PUBLISHED_FIGURES,
     RECOGNITION_FORMULA,

@@ -6,7 +6,7 @@ import zipfile
 
 import pandas as pd
 
-from evalkit import xlsx
+from evalkit.contract import xlsx
 
 
 def test_written_workbooks_carry_no_time_of_writing(tmp_path):

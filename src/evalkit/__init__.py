@@ -8,16 +8,20 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from evalkit import legacy
+
 __all__ = ["Estimate", "SurveyDesign"]
-__version__ = "0.1.0"
+__version__ = "0.2.0"
+
+legacy.install()
 
 if TYPE_CHECKING:
-    from evalkit.design import Estimate, SurveyDesign
+    from evalkit.survey.design import Estimate, SurveyDesign
 
 
 def __getattr__(name: str):
     if name in __all__:
-        from evalkit import design
+        from evalkit.survey import design
 
         return getattr(design, name)
     raise AttributeError(f"module 'evalkit' has no attribute {name!r}")

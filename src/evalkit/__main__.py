@@ -2,7 +2,7 @@
 
 import sys
 
-from evalkit.cli import main
+from evalkit.run.cli import main
 
 if __name__ == "__main__":
     sys.exit(main())

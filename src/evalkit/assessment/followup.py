@@ -1,0 +1,416 @@
+"""The re-check round (回头看) against the assessment: what changed, and is it real?
+
+Used by ``notebooks/05_followup.ipynb`` and the "what changed since the assessment" section
+of the policy report, when a params file has a ``followup`` block.
+
+* Loading: the re-check survey is read and validated exactly as the main survey (same
+  codebook, villages checked against the frame: ``followup.frame`` or the run's frame), and
+  a household in both rounds must keep its household size. Both rounds are stacked in one
+  design (the params' ``design`` block) with a ``round`` column; a village visited twice is
+  one PSU, so the covariance between the rounds is counted (:mod:`evalkit.survey.change`).
+* Each round's indicators and verdicts are those of notebook 02
+  (:func:`evalkit.assessment.indicators.assess` on the round's own design). The change and its
+  interval
+  come from the stacked design (:func:`evalkit.survey.change.difference`): people-level rates are
+  ratios of household totals in their domain, household rates are means; the comprehensive
+  incidence ``(P_ne + R_missed P_nr + R_wrong P_ex) / P`` changes by the same combination of
+  the two ratios' changes (frame counts known), its variance from the combined influence
+  values. A change is *distinguishable from zero* when its interval excludes 0.
+* Targets: a rate target is judged on the re-check round as the verdicts are (one-sided
+  bounds at ``level``): reached, not reached, or cannot tell. ``microcredit_households`` is
+  judged on the estimated number of registered households with microcredit (a total).
+* Recognition: the change is decomposed as in notebook 03's decomposition (a nonlinear
+  Oaxaca-Blinder, :func:`evalkit.survey.decomposition.fairlie`, linearized on the stacked design)
+  with the round as the group, the satisfaction formula's covariates, and water access and
+  reimbursement as the factors: how many points of the change their measured changes
+  explain.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from evalkit.assessment.indicators import (
+    HEADLINE,
+    INCIDENCE,
+    IndicatorSpec,
+    assess,
+    domain_rows,
+    estimate_indicator,
+    frame_totals,
+)
+from evalkit.assessment.inputs import RunInputs, build_design, load_inputs
+from evalkit.contract.data import Problem, ProblemsError, ValidationReport, load_frame, load_survey
+from evalkit.contract.paths import resolve_data_path
+from evalkit.report import i18n
+from evalkit.survey.change import difference, round_scores
+from evalkit.survey.decision import decide
+from evalkit.survey.design import SurveyDesign, t_quantile
+from evalkit.survey.estimate import one_sided_level
+
+ROUND = "round"
+BEFORE, AFTER = "before", "after"
+#: Targets that are not rates of :data:`evalkit.assessment.indicators.SPECS`.
+COUNT_TARGETS: dict[str, str] = {"microcredit_households": "microcredit"}
+WATER = IndicatorSpec("water_in_home_nonpoor", "Water piped into the home (non-poor)",
+                      "非贫困户自来水入户率", "households", "water_in_home", None, "nonpoor",
+                      "at_least")
+TABLE_COLUMNS = ("indicator", "before", "after", "change", "ci_low", "ci_high",
+                 "decision_before", "decision_after")
+REACHED, NOT_REACHED, CANNOT_TELL = "reached", "not reached", "cannot tell"
+
+
+@dataclass(frozen=True)
+class FollowupInputs:
+    """Both rounds: the assessment's inputs, the re-check survey and the stacked design."""
+
+    before: RunInputs
+    before_design: SurveyDesign
+    after_survey: pd.DataFrame
+    after_frame: pd.DataFrame
+    after_design: SurveyDesign
+    stacked: SurveyDesign
+    label: str
+
+
+def _with_round_columns(survey: pd.DataFrame, round_name: str) -> pd.DataFrame:
+    return survey.assign(**{
+        ROUND: round_name,
+        "after": int(round_name == AFTER),
+        "water_in_home": (survey["water_access"] == "in_home").astype("int64"),
+    })
+
+
+def check_overlap(before: pd.DataFrame, after: pd.DataFrame) -> None:
+    """A household in both rounds must keep its household size (one problem a line)."""
+    sizes = before.drop_duplicates("household_id").set_index("household_id")["household_size"]
+    known = after["household_id"].isin(sizes.index).to_numpy()
+    earlier = sizes.reindex(after["household_id"]).to_numpy()
+    bad = np.flatnonzero(known & (after["household_size"].to_numpy() != earlier))
+    if bad.size == 0:
+        return
+    label = str(after.attrs.get("source", "re-check survey"))
+    main = str(before.attrs.get("source", "the survey"))
+    problems = [
+        Problem(label, int(i) + 2, "household_size", str(after["household_size"].iloc[i]),
+                f"{int(earlier[i])}, the size of household {after['household_id'].iloc[i]} "
+                f"in {main} (a household in both rounds keeps its size)")
+        for i in bad
+    ]
+    report = ValidationReport(label, "survey", len(after), problems)
+    raise ProblemsError(report.summary())
+
+
+def load_followup(data: Mapping[str, str], design: Mapping[str, Any],
+                  followup: Mapping[str, Any], params_dir: str | Path | None = None
+                  ) -> FollowupInputs:
+    """Load both rounds (validated as the main survey) and stack them in one design."""
+    base = Path(params_dir) if params_dir else Path.cwd()
+    before = load_inputs(dict(data), dict(design), params_dir)
+    frame_spec = followup.get("frame") or data["frame"]
+    after_frame = load_frame(resolve_data_path(frame_spec, base))
+    after = load_survey(resolve_data_path(followup["survey"], base), frame=after_frame)
+    check_overlap(before.survey, after)
+    village_type = after_frame.set_index("village")["village_type"]
+    if "village_type" not in after.columns:
+        after = after.assign(village_type=after["village"].astype(str).map(village_type))
+    before_rows = _with_round_columns(before.survey, BEFORE)
+    after_rows = _with_round_columns(after, AFTER)
+    stacked = pd.concat([before_rows, after_rows], ignore_index=True)
+    return FollowupInputs(
+        before=before, before_design=build_design(before_rows, dict(design)),
+        after_survey=after_rows, after_frame=after_frame,
+        after_design=build_design(after_rows, dict(design)),
+        stacked=build_design(stacked, dict(design)),
+        label=str(followup.get("label") or "re-check"),
+    )
+
+
+def _change(stacked: SurveyDesign, spec: IndicatorSpec, level: float) -> dict[str, float]:
+    sub = stacked
+    if spec.domain is not None:
+        sub = stacked.subset(domain_rows(stacked.data, spec.domain))
+    denominator = spec.denominator if spec.kind == "people" else None
+    est = difference(sub, spec.numerator, ROUND, (BEFORE, AFTER), denominator=denominator,
+                     level=level)
+    return {"change": est.estimate, "se": est.se, "ci_low": est.ci[0],
+            "ci_high": est.ci[1], "df": est.df}
+
+
+def _incidence_change(stacked: SurveyDesign, frames: tuple[pd.DataFrame, pd.DataFrame],
+                      level: float) -> dict[str, float]:
+    """Change of ``(P_ne + R_m P_nr + R_w P_ex) / P`` between the rounds (frames per round)."""
+    data = stacked.data
+    missed = round_scores(stacked.subset(domain_rows(data, "nonpoor")), "people_missed",
+                          ROUND, (BEFORE, AFTER), "household_size")
+    wrong = round_scores(stacked.subset(domain_rows(data, "exited")), "people_wrongly_exited",
+                         ROUND, (BEFORE, AFTER), "household_size")
+    values, scores = [], np.zeros(len(data))
+    for j, frame in enumerate(frames):
+        t = frame_totals(frame)
+        rural = t["people_total"]
+        values.append((t["people_not_exited"] + missed.estimates[j] * t["people_nonregistered"]
+                       + wrong.estimates[j] * t["people_exited"]) / rural)
+        sign = 1.0 if j == 1 else -1.0
+        scores += sign * (t["people_nonregistered"] * missed.scores[:, j]
+                          + t["people_exited"] * wrong.scores[:, j]) / rural
+    change = values[1] - values[0]
+    se = float(np.sqrt(stacked.variance_of_totals(scores)[0, 0]))
+    df = stacked.df
+    q = t_quantile(level, df)
+    return {"change": change, "se": se, "ci_low": change - q * se, "ci_high": change + q * se,
+            "df": df}
+
+
+def _target_status(low: float, high: float, target: float, direction: str) -> str:
+    decision = decide((low, high), target, direction)
+    return {"pass": REACHED, "fail": NOT_REACHED}.get(str(decision), CANNOT_TELL)
+
+
+def change_table(inputs: FollowupInputs, thresholds: Mapping[str, float],
+                 targets: Mapping[str, float] | None = None, method: str = "logit",
+                 level: float = 0.95) -> pd.DataFrame:
+    """One row per indicator: each round's estimate and verdict, the change and its interval,
+    whether the change is distinguishable from zero, and the target's status."""
+    targets = dict(targets or {})
+    rounds = {
+        BEFORE: assess(inputs.before_design, inputs.before.frame, dict(thresholds),
+                       method=method, level=level),
+        AFTER: assess(inputs.after_design, inputs.after_frame, dict(thresholds),
+                      method=method, level=level),
+    }
+    specs = [r.spec for r in rounds[BEFORE]] + [WATER]
+    for name, design in ((BEFORE, inputs.before_design), (AFTER, inputs.after_design)):
+        rounds[name].append(estimate_indicator(design, WATER, method=method, level=level))
+    rows = []
+    for i, spec in enumerate(specs):
+        before, after = rounds[BEFORE][i], rounds[AFTER][i]
+        if spec.key == INCIDENCE.key:
+            change = _incidence_change(inputs.stacked, (inputs.before.frame,
+                                                        inputs.after_frame), level)
+        else:
+            change = _change(inputs.stacked, spec, level)
+        target = targets.get(spec.key)
+        status = ""
+        if target is not None:
+            status = _target_status(*after.one_sided, target, spec.direction)
+        rows.append({
+            "indicator": spec.key, "label": spec.label_en, "label_zh": spec.label_zh,
+            "kind": "headline" if spec in (*HEADLINE, INCIDENCE) else "secondary",
+            "before": before.estimate.estimate, "after": after.estimate.estimate,
+            **change,
+            "distinguishable": bool(change["ci_low"] > 0 or change["ci_high"] < 0),
+            "decision_before": before.decision or "",
+            "decision_after": after.decision or "",
+            "threshold": before.threshold,
+            "target": target, "target_status": status,
+        })
+    for key, column in COUNT_TARGETS.items():
+        if key in targets:
+            rows.append(_count_row(inputs, key, column, float(targets[key]), level))
+    table = pd.DataFrame(rows)
+    order = [*TABLE_COLUMNS, *(c for c in table.columns if c not in TABLE_COLUMNS)]
+    return table[order]
+
+
+def _count_row(inputs: FollowupInputs, key: str, column: str, target: float,
+               level: float) -> dict[str, Any]:
+    """Registered households with ``column`` = 1 in each round (totals) and the change."""
+    stacked = inputs.stacked.subset(domain_rows(inputs.stacked.data, "registered"))
+    totals = round_scores(stacked, column, ROUND, (BEFORE, AFTER), statistic="total")
+    contrast = np.array([-1.0, 1.0])
+    change = float(contrast @ totals.estimates)
+    se = float(np.sqrt(contrast @ totals.covariance @ contrast))
+    q = t_quantile(level, totals.df)
+    after = inputs.after_design.subset(domain_rows(inputs.after_design.data, "registered"))
+    estimate = after.total(column, level=one_sided_level(level))
+    return {
+        "indicator": key, "label": "Households with microcredit", "label_zh": "小额信贷获贷户数",
+        "kind": "target", "before": float(totals.estimates[0]),
+        "after": float(totals.estimates[1]), "change": change, "se": se,
+        "ci_low": change - q * se, "ci_high": change + q * se, "df": totals.df,
+        "distinguishable": bool(change - q * se > 0 or change + q * se < 0),
+        "decision_before": "", "decision_after": "", "threshold": None, "target": target,
+        "target_status": _target_status(estimate.ci[0], estimate.ci[1], target, "at_least"),
+    }
+
+
+def recognition_explained(inputs: FollowupInputs, formula: str, level: float = 0.95
+                          ) -> pd.DataFrame:
+    """How many points of the change in recognition the measured changes explain.
+
+    :func:`evalkit.survey.decomposition.fairlie` on the stacked design with the round as the group
+    (linearized), water access and reimbursement as the factors and the satisfaction
+    formula's other covariates as controls. Signs are turned so that each row is a part of
+    the change ``after - before``; ``share_of_change`` is its share of the total change.
+    """
+    from evalkit.survey.decomposition import controls_from_formula, fairlie
+
+    controls = controls_from_formula(formula, group="after")
+    result = fairlie(inputs.stacked, outcome="recognizes", group="after", controls=controls,
+                     method="linearization", level=level)
+    table = result.table.copy()
+    gap = table["component"] == "gap"
+    out = pd.DataFrame({
+        "component": np.where(gap, "change", table["component"]),
+        "estimate": -table["estimate"],
+        "se": table["se"],
+        "ci_low": -table["ci_high"],
+        "ci_high": -table["ci_low"],
+        "share_of_change": table["share_of_gap"],
+    })
+    rates = out["component"].str.startswith("rate_")
+    out.loc[rates, ["estimate", "ci_low", "ci_high"]] *= -1
+    out.loc[rates, ["ci_low", "ci_high"]] = out.loc[rates, ["ci_high", "ci_low"]].to_numpy()
+    out.loc[rates, "component"] = np.where(out.loc[rates, "component"].str.endswith("_0"),
+                                           "rate_before", "rate_after")
+    return out.reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------------------
+# the policy report's section
+# --------------------------------------------------------------------------------------
+def _label(key: str, lang: str) -> str:
+    if key == WATER.key:
+        return WATER.label_zh if lang == "zh" else WATER.label_en
+    if key in COUNT_TARGETS:
+        return i18n.text(f"followup.count.{key}", lang)
+    return i18n.indicator_label(key, lang)
+
+
+def _value_text(key: str, value: float, lang: str) -> str:
+    if key in COUNT_TARGETS:
+        return i18n.format_count(round(value), lang)
+    return i18n.format_percent(value)
+
+
+def section_html(table: pd.DataFrame, explained: pd.DataFrame | None, *, lang: str,
+                 level: float, label: str, households: int, villages: int, shared: int
+                 ) -> str:
+    """"What changed since the assessment": the change table, targets, recognition."""
+    from evalkit.report.policy import escape_html, status_key, table_html
+
+    def t(key: str, **values: object) -> str:
+        return i18n.text(key, lang, **values)
+
+    level_text = i18n.format_line(level)
+    columns = [(t("followup.col_indicator"), "wide"), (t("followup.col_before"), "num"),
+               (t("followup.col_after"), "num"),
+               (t("followup.col_change", level=level_text), "num"),
+               (t("followup.col_real"), "text"), (t("followup.col_verdict"), "status")]
+    body = []
+    rates = table.loc[~table["indicator"].isin(list(COUNT_TARGETS))]
+    for rec in rates.to_dict("records"):
+        after = status_key(rec["decision_after"] or None)
+        before = status_key(rec["decision_before"] or None)
+        verdict = (t(f"status.{before}") + " \u2192 " + t(f"status.{after}")
+                   if after != "none" else "\u2013")
+        body.append(([
+            _label(str(rec["indicator"]), lang),
+            i18n.format_percent(float(rec["before"])),
+            i18n.format_percent(float(rec["after"])),
+            (i18n.format_points(float(rec["change"])),
+             f"{i18n.format_points(float(rec['ci_low']))} \u2026 "
+             f"{i18n.format_points(float(rec['ci_high']))}"),
+            t("followup.yes") if rec["distinguishable"] else t("followup.no"),
+            verdict,
+        ], after))
+    parts = [f'<div class="ek-report ek-keep"><h2>{escape_html(t("followup.title"))}</h2>',
+             '<p class="ek-muted">' + escape_html(t(
+                 "followup.intro", label=label, households=i18n.format_count(households, lang),
+                 villages=villages, shared=shared, level=level_text)) + "</p>",
+             table_html(columns, body)]
+    with_target = table.loc[table["target"].notna()]
+    if len(with_target):
+        items = []
+        for rec in with_target.to_dict("records"):
+            key = str(rec["indicator"])
+            items.append("<li>" + escape_html(t(
+                "followup.target_line", indicator=_label(key, lang),
+                target=_value_text(key, float(rec["target"]), lang),
+                value=_value_text(key, float(rec["after"]), lang),
+                status=t("followup.target." + str(rec["target_status"]).replace(" ", "_")),
+            )) + "</li>")
+        parts.append(f"<h3>{escape_html(t('followup.targets'))}</h3><ul>{''.join(items)}</ul>")
+    if explained is not None:
+        rows = explained.set_index("component")
+        change, part = rows.loc["change"], rows.loc[["water", "reimbursement"]]
+        points = float(part["estimate"].sum())
+        share = points / float(change["estimate"]) if change["estimate"] else float("nan")
+        parts.append('<p class="ek-sentence">' + escape_html(t(
+            "followup.explained",
+            change=i18n.format_points(float(change["estimate"])),
+            low=i18n.format_points(float(change["ci_low"])),
+            high=i18n.format_points(float(change["ci_high"])),
+            explained=i18n.format_points(points, signed=False),
+            share=i18n.format_percent(share, 0),
+        )) + "</p>")
+    parts.append("</div>")
+    return "".join(parts)
+
+
+def section_from_params(*, data: Mapping[str, str], design: Mapping[str, Any],
+                        followup: Mapping[str, Any], targets: Mapping[str, float] | None,
+                        thresholds: Mapping[str, float], level: float, ci_method: str,
+                        satisfaction: Mapping[str, Any], lang: str,
+                        params_dir: str | Path | None) -> str:
+    """The policy report's section, computed from the run's parameters (as notebook 05)."""
+    inputs = load_followup(data, design, followup, params_dir)
+    table = change_table(inputs, thresholds, targets, method=ci_method, level=level)
+    explained = recognition_explained(inputs, str(satisfaction["formula"]), level=level)
+    return section_html(table, explained, lang=lang, level=level, label=inputs.label,
+                        **sample_counts(inputs))
+
+
+def sample_counts(inputs: FollowupInputs) -> dict[str, int]:
+    """Households and villages of the re-check, and villages visited in both rounds."""
+    before = set(inputs.before.survey["village"].astype(str))
+    after = set(inputs.after_survey["village"].astype(str))
+    return {"households": len(inputs.after_survey), "villages": len(after),
+            "shared": len(before & after)}
+
+
+def summary_lines(table: pd.DataFrame, explained: pd.DataFrame | None = None,
+                  lang: str = "en") -> list[str]:
+    """One sentence per indicator of the change table (and one on recognition)."""
+    lines = []
+    for rec in table.to_dict("records"):
+        key = str(rec["indicator"])
+        if key in COUNT_TARGETS:
+            change = (f"{float(rec['change']):+,.0f} ({float(rec['ci_low']):+,.0f} to "
+                      f"{float(rec['ci_high']):+,.0f})")
+        else:
+            change = (f"{i18n.format_points(float(rec['change']))} points "
+                      f"({i18n.format_points(float(rec['ci_low']))} to "
+                      f"{i18n.format_points(float(rec['ci_high']))})")
+        real = ("distinguishable from zero" if rec["distinguishable"]
+                else "not distinguishable from zero")
+        line = (f"{_label(key, lang)}: {_value_text(key, float(rec['before']), lang)} -> "
+                f"{_value_text(key, float(rec['after']), lang)}, change {change}, {real}")
+        if rec["decision_after"]:
+            line += f"; verdict {rec['decision_before']} -> {rec['decision_after']}"
+        if rec["target_status"]:
+            line += (f"; target {_value_text(key, float(rec['target']), lang)} "
+                     f"{rec['target_status']}")
+        lines.append(line + ".")
+    if explained is not None:
+        rows = explained.set_index("component")
+        points = float(rows.loc[["water", "reimbursement"], "estimate"].sum())
+        total = float(rows.loc["change", "estimate"])
+        lines.append(
+            f"Water access and reimbursement account for {i18n.format_points(points)} of the "
+            f"{i18n.format_points(total)} points change in recognition "
+            f"({i18n.format_percent(points / total, 0) if total else '-'}); water "
+            f"{i18n.format_points(float(rows.loc['water', 'estimate']))} "
+            f"({i18n.format_points(float(rows.loc['water', 'ci_low']))} to "
+            f"{i18n.format_points(float(rows.loc['water', 'ci_high']))}), reimbursement "
+            f"{i18n.format_points(float(rows.loc['reimbursement', 'estimate']))} "
+            f"({i18n.format_points(float(rows.loc['reimbursement', 'ci_low']))} to "
+            f"{i18n.format_points(float(rows.loc['reimbursement', 'ci_high']))}).")
+    return lines

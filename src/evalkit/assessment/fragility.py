@@ -1,0 +1,221 @@
+"""Fragile samples: every analysis gives an explained result, and its caveats reach the report.
+
+A new county's sample can defeat an analysis: every household gives the same answer, a
+covariate does not vary (every household on dibao), a bootstrap draw of villages separates
+the answers, a rate has no event at all, or a domain has too few villages for an interval.
+The rule (issue 10, DESIGN.md "Fragility"):
+
+* the estimate where it is estimable, "not estimable" with the reason where it is not, never
+  a crash and never a zero-width interval presented as certain;
+* a plain-language caution for each such case, in English or Chinese
+  (``caution.<key>`` in ``evalkit/locale``), shown in the technical notebook 03 and carried
+  into the policy report (notebook 04).
+
+:func:`satisfaction_analysis` runs notebook 03's analyses step by step: the model, its
+marginal effects, the scenarios, the Fairlie decomposition and the sensitivity checks; a
+step the sample cannot support (:class:`evalkit.contract.errors.NotEstimableError`, or another
+one-line
+:class:`evalkit.contract.errors.EvalkitError`, or a singular matrix) is recorded with its reason and
+the other steps go on. :func:`indicator_cautions` reads the indicator table of notebook 02.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from evalkit.contract.errors import EvalkitError, NotEstimableError
+from evalkit.report import i18n
+from evalkit.survey.nonresponse import LOW_RESPONSE_RATE
+
+if TYPE_CHECKING:
+    from evalkit.survey.decomposition import Decomposition
+    from evalkit.survey.design import SurveyDesign
+    from evalkit.survey.models import LogitResult, Sensitivity
+
+#: Steps of the satisfaction analysis, in the order notebook 03 shows them.
+STEPS: tuple[str, ...] = ("model", "effects", "scenarios", "decomposition", "sensitivity")
+
+
+@dataclass(frozen=True)
+class Caution:
+    """One plain-language caveat: a locale key (``caution.<key>``) and its values.
+
+    Values that are indicator keys (``indicator``) or analysis steps (``analysis``) are
+    translated when the text is rendered.
+    """
+
+    key: str
+    values: tuple[tuple[str, Any], ...] = ()
+
+    def text(self, lang: str) -> str:
+        values = dict(self.values)
+        if "indicator" in values:
+            values["indicator"] = i18n.indicator_label(str(values["indicator"]), lang)
+        if "analysis" in values:
+            values["analysis"] = i18n.text(f"analysis.{values['analysis']}", lang)
+        return i18n.text(f"caution.{self.key}", lang, **values)
+
+
+def caution(key: str, **values: Any) -> Caution:
+    """A :class:`Caution` from keyword values."""
+    return Caution(key, tuple(sorted(values.items())))
+
+
+# --------------------------------------------------------------------------------------
+# indicators (notebook 02)
+# --------------------------------------------------------------------------------------
+def indicator_cautions(table: pd.DataFrame) -> list[Caution]:
+    """Cautions for the indicator table of :func:`evalkit.assessment.indicators.indicator_table`.
+
+    * a rate with no event (or only events) among its sampled households: the interval is
+      the zero-event rule's, whose far end is what the sample cannot rule out;
+    * incidence built on such a rate;
+    * an indicator without an interval (the design has no degrees of freedom in its
+      domain): no verdict.
+    """
+    from evalkit.report.i18n import format_percent
+
+    cautions: list[Caution] = []
+    for rec in table.to_dict("records"):
+        key = str(rec["indicator"])
+        note = str(rec.get("note") or "")
+        low, high = rec.get("ci_low"), rec.get("ci_high")
+        households = int(rec["n_households"])
+        if not (np.isfinite(float(low)) and np.isfinite(float(high))):
+            cautions.append(caution("no_interval", indicator=key))
+        elif note.startswith("no events"):
+            cautions.append(caution("zero_events", indicator=key, households=households,
+                                    high=format_percent(float(high))))
+        elif note.startswith("all events"):
+            cautions.append(caution("all_events", indicator=key, households=households,
+                                    low=format_percent(float(low))))
+        elif key == "incidence" and "zero-event rule" in note:
+            cautions.append(caution("incidence_zero_events", indicator=key,
+                                    high=format_percent(float(high))))
+    return cautions
+
+
+# --------------------------------------------------------------------------------------
+# satisfaction model (notebook 03)
+# --------------------------------------------------------------------------------------
+@dataclass
+class SatisfactionAnalysis:
+    """Notebook 03's results; a step that is not estimable is None with its reason."""
+
+    formula: str
+    fit: LogitResult | None = None
+    coefficients: pd.DataFrame | None = None
+    effects: pd.DataFrame | None = None
+    scenarios: pd.DataFrame | None = None
+    decomposition: Decomposition | None = None
+    sensitivity: Sensitivity | None = None
+    flags: list[str] = field(default_factory=list)
+    reasons: dict[str, str] = field(default_factory=dict)
+    cautions: list[Caution] = field(default_factory=list)
+
+    def not_estimable(self, step: str) -> str:
+        """One line for a step that is not estimable (markdown)."""
+        return f"**Not estimable** for this sample: {self.reasons.get(step, 'not computed')}."
+
+    def caution_lines(self, lang: str) -> list[str]:
+        """The cautions as plain sentences in ``lang``."""
+        return [c.text(lang) for c in self.cautions]
+
+
+def _attempt(analysis: SatisfactionAnalysis, step: str, compute: Any) -> Any:
+    """Run one step; on a sample that cannot support it record why and return None."""
+    try:
+        return compute()
+    except NotEstimableError as error:
+        analysis.reasons[step] = _reason(error)
+        analysis.cautions.append(caution(error.key, analysis=step, **error.values))
+    except (EvalkitError, np.linalg.LinAlgError) as error:
+        analysis.reasons[step] = _reason(error)
+        analysis.cautions.append(caution("not_estimable", analysis=step))
+    return None
+
+
+def _reason(error: Exception) -> str:
+    text = str(error).splitlines()[0] if str(error) else type(error).__name__
+    return text.split(": ", 1)[1] if text.startswith(("logit: ", "fairlie: ")) else text
+
+
+def satisfaction_analysis(design: SurveyDesign, formula: str,
+                          scenarios: Sequence[str] = ("pipe_water", "raise_reimbursement",
+                                                      "both"),
+                          *, replicates: int = 200, seed: int = 0, level: float = 0.95,
+                          steps: Sequence[str] = STEPS) -> SatisfactionAnalysis:
+    """Fit the satisfaction model and run ``steps`` of notebook 03, each one guarded.
+
+    Steps after ``model`` need the fit and are marked not estimable without it, except the
+    decomposition, which fits its own pooled model. Cautions: every not-estimable step,
+    terms left out of the model, the fragility flags of
+    :meth:`evalkit.survey.models.LogitResult.fragility` (their number), and bootstrap replicates
+    that could not be refitted.
+    """
+    from evalkit.survey import decomposition as decomposition_module
+
+    analysis = SatisfactionAnalysis(formula=formula)
+    fit = _attempt(analysis, "model", lambda: design.logit(formula))
+    analysis.fit = fit
+    if fit is not None:
+        analysis.coefficients = fit.summary_frame(level)
+        if fit.aliased:
+            analysis.cautions.append(caution("terms_dropped", analysis="model",
+                                             terms=", ".join(fit.aliased)))
+        analysis.flags = fit.fragility()
+        if analysis.flags:
+            analysis.cautions.append(caution("model_fragile", count=len(analysis.flags)))
+        if "effects" in steps:
+            analysis.effects = _attempt(analysis, "effects", lambda: fit.marginal_effects(
+                by="nonpoor", level=level, per={"reimbursement_gap": 0.1}))
+        if "scenarios" in steps and scenarios:
+            analysis.scenarios = _attempt(analysis, "scenarios",
+                                          lambda: fit.scenarios(list(scenarios), level=level))
+        if "sensitivity" in steps:
+            from evalkit.survey.models import sensitivity
+
+            analysis.sensitivity = _attempt(analysis, "sensitivity", lambda: sensitivity(fit))
+    else:
+        for step in ("effects", "scenarios", "sensitivity"):
+            if step in steps:
+                analysis.reasons[step] = "the satisfaction model is not estimable"
+    if "decomposition" in steps:
+        def decompose() -> Decomposition:
+            controls = decomposition_module.controls_from_formula(formula)
+            return decomposition_module.fairlie(design, controls=controls,
+                                                replicates=replicates, seed=seed,
+                                                level=level)
+
+        result = _attempt(analysis, "decomposition", decompose)
+        analysis.decomposition = result
+        if result is not None and result.failed_replicates:
+            analysis.cautions.append(caution("bootstrap_dropped",
+                                             failed=result.failed_replicates,
+                                             total=replicates))
+    return analysis
+
+
+# --------------------------------------------------------------------------------------
+# non-response (notebook 02's nonresponse.csv)
+# --------------------------------------------------------------------------------------
+def nonresponse_cautions(table: pd.DataFrame | None,
+                         threshold: float = LOW_RESPONSE_RATE) -> list[Caution]:
+    """A caution when a weighting cell of ``nonresponse.csv``
+    (:func:`evalkit.survey.nonresponse.adjust_sample`) responded less often than
+    ``threshold``; [] without such a cell or without the table."""
+    if table is None or table.empty or "response_rate" not in table:
+        return []
+    rates = pd.to_numeric(table["response_rate"], errors="coerce")
+    low = rates < threshold
+    if not low.any():
+        return []
+    worst = int(rates.idxmin())
+    return [caution("low_response", cells=int(low.sum()), total=len(table),
+                    threshold=f"{threshold:.0%}", lowest=f"{rates.loc[worst]:.0%}",
+                    cell=str(table.loc[worst, "cell"]))]

@@ -1,0 +1,145 @@
+"""Every word the policy report shows, in English and Chinese, and how numbers are written.
+
+The text lives in ``evalkit/locale/<lang>.json`` (one flat ``key -> template`` mapping per
+language, the same keys in each; ``tests/test_i18n.py`` keeps them in step, placeholders
+included). Templates use ``str.format`` fields such as ``{level}``. Indicator names are not
+repeated here: they come from :data:`evalkit.assessment.indicators.SPECS`, the single place that
+defines
+each indicator.
+
+Numbers are written the same way in both languages (``2.9%``, ``+1.3``), which is how
+Chinese official documents write percentages.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import string
+from functools import cache
+from importlib import resources
+
+from evalkit.contract.errors import EvalkitError
+
+LANGUAGES: tuple[str, ...] = ("en", "zh")
+
+
+def check_lang(lang: str) -> str:
+    """``lang`` itself when it is a supported language, else a one-line :class:`EvalkitError`."""
+    if lang not in LANGUAGES:
+        raise EvalkitError(f"lang {lang!r}: expected one of {', '.join(LANGUAGES)}")
+    return lang
+
+
+@cache
+def catalog(lang: str) -> dict[str, str]:
+    """The ``key -> template`` mapping of one language, read from the package's locale file."""
+    check_lang(lang)
+    locale = resources.files("evalkit").joinpath("resources", "locale")
+    raw = locale.joinpath(f"{lang}.json").read_text("utf-8")
+    return json.loads(raw)
+
+
+def text(key: str, lang: str, **values: object) -> str:
+    """The template ``key`` in ``lang`` with ``values`` filled in."""
+    entries = catalog(lang)
+    if key not in entries:
+        raise EvalkitError(f"locale/{lang}.json: no text for key {key!r}")
+    template = entries[key]
+    try:
+        return template.format(**values)
+    except KeyError as missing:
+        raise EvalkitError(
+            f"locale/{lang}.json key {key!r}: placeholder {missing} was not given"
+        ) from None
+
+
+def has_text(key: str, lang: str) -> bool:
+    """Whether ``key`` exists in ``lang`` (used for optional entries such as scenarios)."""
+    return key in catalog(lang)
+
+
+def placeholders(template: str) -> set[str]:
+    """The ``{field}`` names of a template."""
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
+
+
+def indicator_label(key: str, lang: str, *, in_sentence: bool = False) -> str:
+    """The indicator's name from :data:`evalkit.assessment.indicators.SPECS`.
+
+    ``in_sentence`` lower-cases the first letter of the English name ("The wrong-exit rate
+    is ..."); Chinese has no case.
+    """
+    from evalkit.assessment.indicators import SPECS
+
+    check_lang(lang)
+    spec = SPECS.get(key)
+    if spec is None:
+        return key
+    if lang == "zh":
+        return spec.label_zh
+    label = spec.label_en
+    return label[:1].lower() + label[1:] if in_sentence else label
+
+
+def _decimals_to_separate(value: float, other: float | None, decimals: int, scale: float,
+                          max_decimals: int) -> int:
+    """Smallest number of decimals >= ``decimals`` at which ``value`` and ``other`` differ.
+
+    Rounding must never make a figure look equal to the line it is judged against (2.04%
+    shown as "2.0%" beside a 2% line reads as "on the line").
+    """
+    if other is None or not math.isfinite(other) or value == other:
+        return decimals
+    d = decimals
+    while d < max_decimals and round(value * scale, d) == round(other * scale, d):
+        d += 1
+    return d
+
+
+def format_percent(value: float, decimals: int = 1, *, versus: float | None = None,
+                   max_decimals: int = 3) -> str:
+    """A proportion as a percentage: ``0.029 -> "2.9%"``.
+
+    With ``versus`` (a threshold) more decimals are shown, up to ``max_decimals``, until the
+    two no longer look equal. Not-a-number prints as an en dash.
+    """
+    if value is None or not math.isfinite(value):
+        return "\u2013"
+    d = _decimals_to_separate(value, versus, decimals, 100.0, max_decimals)
+    return f"{value * 100:.{d}f}%"
+
+
+def format_line(value: float) -> str:
+    """A threshold or level as a short percentage: ``0.02 -> "2%"``, ``0.975 -> "97.5%"``."""
+    text_ = f"{value * 100:.4f}".rstrip("0").rstrip(".")
+    return f"{text_}%"
+
+
+def format_points(value: float, decimals: int = 1, *, signed: bool = True) -> str:
+    """A difference of proportions in percentage points: ``0.0132 -> "+1.3"``."""
+    if value is None or not math.isfinite(value):
+        return "\u2013"
+    shown = round(value * 100, decimals)
+    if shown == 0:
+        shown = 0.0  # no "-0.0"
+    return f"{shown:+.{decimals}f}" if signed else f"{shown:.{decimals}f}"
+
+
+def format_count(value: int, lang: str) -> str:
+    """A whole number with thousands separators in English (``2,076``), plain in Chinese."""
+    check_lang(lang)
+    return f"{int(value):,}" if lang == "en" else f"{int(value)}"
+
+
+def all_characters() -> set[str]:
+    """Every character any translation or indicator name can show (for the font subset)."""
+    from evalkit.assessment.indicators import SPECS
+
+    chars: set[str] = set()
+    for lang in LANGUAGES:
+        for template in catalog(lang).values():
+            chars.update(template)
+    for spec in SPECS.values():
+        chars.update(spec.label_en + spec.label_zh)
+    return chars

@@ -1,0 +1,152 @@
+"""Technical figures for the notebooks (the policy report's charts live in evalkit.report.policy).
+
+Figures are returned, never shown implicitly, so notebooks control when they display and
+nbval never compares a ``<Figure size ...>`` repr.
+"""
+
+from __future__ import annotations
+
+import io
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+
+def figure_png(fig: Figure, dpi: int = 110) -> bytes:
+    """PNG bytes of ``fig``, closed afterwards; no timestamp or software tag in the file.
+
+    Notebooks display these bytes rather than the figure, so no ``<Figure size ...>`` text
+    (whose format changes across matplotlib-inline versions) reaches the outputs nbval
+    compares, and reruns give identical files. Drawn with evalkit's CJK font available so
+    Chinese labels render.
+    """
+    from evalkit.report import fonts
+
+    buffer = io.BytesIO()
+    with fonts.context():
+        fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight",
+                    metadata={"Software": None}, facecolor="white")
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+def as_image(fig: Figure, dpi: int = 110):
+    """``fig`` as an IPython ``Image`` to ``display`` (see :func:`figure_png`)."""
+    from IPython.display import Image
+
+    return Image(data=figure_png(fig, dpi=dpi), format="png")
+
+
+def _xerr(estimate: float, low: float, high: float) -> list[list[float]]:
+    """Error-bar lengths ``[[estimate - low], [high - estimate]]``, never negative.
+
+    An interval not estimable (NaN bounds) draws no bar, only the point; a bound equal to
+    the estimate up to rounding (a one-sided zero-event interval) draws a zero-length arm.
+    """
+    below = estimate - low if np.isfinite(low) else 0.0
+    above = high - estimate if np.isfinite(high) else 0.0
+    return [[max(below, 0.0)], [max(above, 0.0)]]
+
+
+def forest_plot(table: pd.DataFrame, title: str = "Indicators against their thresholds",
+                label_column: str = "label") -> Figure:
+    """Estimate, interval, official plain ratio and threshold, one panel per indicator.
+
+    ``table`` is :func:`evalkit.assessment.indicators.indicator_table` (or a subset of its rows).
+    Rates are drawn in percent. Each panel has its own scale: a 2% line and a 90% line
+    on one axis would squeeze the small rates into a point.
+    """
+    rows = table.reset_index(drop=True)
+    fig, axes = plt.subplots(len(rows), 1, figsize=(7.5, 0.95 * len(rows) + 0.9),
+                             squeeze=False)
+    palette = {"pass": "#1a7f37", "fail": "#cf222e", "cannot tell": "#bf8700"}
+    for ax, (_, row) in zip(axes[:, 0], rows.iterrows(), strict=True):
+        colour = palette.get(row["decision"], "#57606a")
+        e, lo, hi = (row["estimate"] * 100, row["ci_low"] * 100, row["ci_high"] * 100)
+        official = row["official"] * 100
+        threshold = float(row["threshold"]) * 100 if pd.notna(row["threshold"]) else None
+        ax.errorbar([e], [0], xerr=_xerr(e, lo, hi), fmt="o", color=colour,
+                    elinewidth=3, capsize=5, markersize=7, label="design-based estimate")
+        ax.plot([official], [0], marker="x", color="black", markersize=8, linestyle="none",
+                label="official plain ratio")
+        span = [v for v in (e, lo, hi, official) if np.isfinite(v)] + (
+            [threshold] if threshold is not None else [])
+        if threshold is not None:
+            ax.axvline(threshold, color="#0969da", linestyle="--", linewidth=1.5,
+                       label="threshold")
+        pad = max((max(span) - min(span)) * 0.15, 0.2)
+        ax.set_xlim(max(min(span) - pad, 0), min(max(span) + pad, 100))
+        ax.set_yticks([])
+        ax.set_ylabel(row[label_column], rotation=0, ha="right", va="center")
+        ax.text(1.01, 0.5, f"{row['decision'] or ''}", transform=ax.transAxes, va="center",
+                color=colour, fontweight="bold")
+        ax.grid(axis="x", alpha=0.3)
+        ax.xaxis.set_major_formatter(lambda v, _pos: f"{v:g}%")
+    axes[0, 0].set_title(title)
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=3, frameon=False)
+    fig.tight_layout(rect=(0, 0.08, 0.92, 1))
+    return fig
+
+
+def interval_plot(labels, estimate, low, high, *, title: str,
+                  reference: float | None = None, reference_label: str = "threshold",
+                  percent: bool = True, log_scale: bool = False,
+                  colours: list[str] | None = None) -> Figure:
+    """Point estimates with intervals, one row per label (top to bottom), and an optional
+    vertical reference line (a threshold, or 1 for odds ratios).
+
+    ``percent`` draws proportions as percentages; ``log_scale`` suits ratios.
+    """
+    scale = 100.0 if percent else 1.0
+    estimate = np.asarray(estimate, dtype=float) * scale
+    low = np.asarray(low, dtype=float) * scale
+    high = np.asarray(high, dtype=float) * scale
+    colours = colours or ["#0969da"] * len(estimate)
+    fig, ax = plt.subplots(figsize=(7.5, 0.5 * len(estimate) + 1.3))
+    y = np.arange(len(estimate))[::-1]
+    for yi, e, lo, hi, colour in zip(y, estimate, low, high, colours, strict=True):
+        ax.errorbar([e], [yi], xerr=_xerr(e, lo, hi), fmt="o", color=colour,
+                    elinewidth=3, capsize=5)
+    if reference is not None:
+        ax.axvline(reference * scale, color="#cf222e", linestyle="--", linewidth=1.5,
+                   label=reference_label)
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), frameon=False)
+    if log_scale:
+        ax.set_xscale("log")
+    ax.set_yticks(y, list(labels))
+    if percent:
+        ax.xaxis.set_major_formatter(lambda v, _pos: f"{v:g}%")
+    ax.grid(axis="x", alpha=0.3)
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def interval_comparison_plot(table: pd.DataFrame, threshold: float | None,
+                             title: str) -> Figure:
+    """Intervals from several methods for one indicator (``compare_methods`` output)."""
+    return interval_plot(table["method"], table["estimate"], table["ci_low"],
+                         table["ci_high"], title=title, reference=threshold)
+
+
+def scenario_plot(table: pd.DataFrame, threshold: float | None = None,
+                  title: str = "Recognition rate by scenario") -> Figure:
+    """Rates with intervals per scenario (``LogitResult.scenarios``), observed in grey."""
+    colours = ["#57606a" if s == "observed" else "#0969da" for s in table["scenario"]]
+    label = f"threshold {threshold:.0%}" if threshold is not None else "threshold"
+    return interval_plot(table["scenario"], table["estimate"], table["ci_low"],
+                         table["ci_high"], title=title, reference=threshold,
+                         reference_label=label, colours=colours)
+
+
+def odds_ratio_plot(result, level: float = 0.95,
+                    title: str = "Odds ratios of recognition") -> Figure:
+    """Odds ratios of a ``LogitResult`` with intervals on a log scale, intercept left out."""
+    table = result.odds_ratios(level).drop(index="Intercept", errors="ignore")
+    return interval_plot(table.index, table["odds_ratio"], table["ci_low"],
+                         table["ci_high"], title=f"{title} ({level:.0%} intervals)",
+                         reference=1.0, reference_label="no effect", percent=False,
+                         log_scale=True)

@@ -1,0 +1,508 @@
+"""The province's tables and its policy page, from the counties' indicator tables.
+
+* ``tables/province_indicators.csv``: every county's four headline indicators (estimate,
+  standard error, interval, verdict), read from each county's ``tables/indicators.csv``.
+* ``tables/province_ranking.csv``: one row per county and indicator with ``county,
+  indicator, estimate, ci_low, ci_high, decision, rank, rank_low, rank_high`` (rank 1 = the
+  largest value; ``rank_low..rank_high`` the marginal 95% confidence set for the rank) and
+  ``rank_low_simultaneous, rank_high_simultaneous`` (the simultaneous sets), by
+  :func:`evalkit.survey.ranking.rank_confidence_sets` with the counties' standard errors
+  (independent samples: diagonal covariance) and the params' seed and level.
+* ``tables/province_rates.csv``: the province-wide rates, with the counties as strata of one
+  design (:class:`evalkit.survey.design.SurveyDesign`; each county's own strata, if any, nested
+  inside), and the frame counts summed over the counties for the incidence.
+* ``tables/province_status.csv``: each county's status (done, unchanged, failed) and error.
+* ``index.html``: the province page (zh or en by ``lang``), self-contained.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import html
+import json
+import os
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from evalkit.contract.errors import EvalkitError
+
+COUNTIES_SUBDIR = "counties"
+STATUS_FAILED = "failed"
+RANKING_COLUMNS = ("county", "indicator", "estimate", "ci_low", "ci_high", "decision", "rank",
+                   "rank_low", "rank_high", "rank_low_simultaneous", "rank_high_simultaneous")
+HEADLINE = ("wrong_exit", "missed", "incidence", "recognition")
+WORST = 5  # "which counties are surely among the five worst"
+
+
+def read_county_indicators(counties_dir: Path, names: Sequence[str]) -> pd.DataFrame:
+    """The headline rows of each county's ``tables/indicators.csv``, one table."""
+    frames = []
+    for name in names:
+        path = counties_dir / name / "tables" / "indicators.csv"
+        table = pd.read_csv(path)
+        table = table[table["indicator"].isin(HEADLINE)]
+        frames.append(table.assign(county=name))
+    if not frames:
+        return pd.DataFrame(columns=["county", "indicator"])
+    out = pd.concat(frames, ignore_index=True)
+    columns = ["county", "indicator", "label", "label_zh", "official", "estimate", "se",
+               "ci_low", "ci_high", "threshold", "direction", "decision", "n_households"]
+    return out[[c for c in columns if c in out.columns]]
+
+
+def ranking_table(indicators: pd.DataFrame, level: float = 0.95, seed: int = 0
+                  ) -> pd.DataFrame:
+    """Rank the counties on each indicator with marginal and simultaneous rank sets.
+
+    Counties without a finite estimate and standard error are left out of that indicator's
+    ranking. Rank 1 is the largest value (for the wrong-exit rate: the worst county; for
+    recognition: the best).
+    """
+    from evalkit.survey.ranking import rank_confidence_sets
+
+    rows = []
+    for key in HEADLINE:
+        part = indicators[indicators["indicator"] == key].reset_index(drop=True)
+        ok = np.isfinite(part["estimate"].to_numpy(float)) & np.isfinite(
+            part["se"].to_numpy(float))
+        part = part[ok].reset_index(drop=True)
+        if part.empty:
+            continue
+        marginal = rank_confidence_sets(part["estimate"], part["se"], level=level,
+                                        simultaneous=False, seed=seed)
+        joint = rank_confidence_sets(part["estimate"], part["se"], level=level,
+                                     simultaneous=True, seed=seed)
+        rows.append(pd.DataFrame({
+            "county": part["county"], "indicator": key, "estimate": part["estimate"],
+            "ci_low": part["ci_low"], "ci_high": part["ci_high"],
+            "decision": part["decision"], "rank": marginal["rank"],
+            "rank_low": marginal["rank_low"], "rank_high": marginal["rank_high"],
+            "rank_low_simultaneous": joint["rank_low"],
+            "rank_high_simultaneous": joint["rank_high"],
+        }))
+    if not rows:
+        return pd.DataFrame(columns=list(RANKING_COLUMNS))
+    return pd.concat(rows, ignore_index=True)[list(RANKING_COLUMNS)]
+
+
+def surely_worst(ranking: pd.DataFrame, key: str, direction: str, k: int = WORST) -> list[str]:
+    """Counties whose simultaneous rank set lies wholly among the ``k`` worst.
+
+    The worst are the largest values for an indicator that must stay below its line (rank
+    1..k) and the smallest for one that must reach it (ranks p-k+1..p).
+    """
+    part = ranking[ranking["indicator"] == key]
+    p = len(part)
+    if direction == "below":
+        hit = part["rank_high_simultaneous"] <= k
+    else:
+        hit = part["rank_low_simultaneous"] >= p - k + 1
+    return part.loc[hit, "county"].tolist()
+
+
+def stacked_design(inspections: Sequence[Any], design: dict[str, Any]) -> tuple[Any, Any]:
+    """One design for the province: counties as strata (their own strata nested inside).
+
+    ``inspections`` carry each county's survey columns and frame counts (validated by the
+    county's task). PSU codes are nested in the strata, as R's ``svydesign(nest = TRUE)``.
+    """
+    from evalkit.survey.design import SurveyDesign
+
+    surveys, frames = [], []
+    for item in inspections:
+        surveys.append(item.rates_data.assign(_county=item.name))
+        frames.append(item.frame_totals)
+    data = pd.concat(surveys, ignore_index=True)
+    strata = design.get("strata")
+    if strata:
+        data["_stratum"] = data["_county"].astype(str) + "/" + data[strata].astype(str)
+    else:
+        data["_stratum"] = data["_county"]
+    options = {k: v for k, v in design.items() if v is not None and k != "strata"}
+    return SurveyDesign(data, strata="_stratum", **options), pd.concat(frames,
+                                                                        ignore_index=True)
+
+
+def province_rates(inspections: Sequence[Any], values: dict[str, Any]) -> pd.DataFrame:
+    """The headline rates of the whole province, with verdicts against the thresholds."""
+    from evalkit.assessment import indicators
+
+    design, frame = stacked_design(inspections, values["design"])
+    results = indicators.assess(design, frame, values["thresholds"], method=values["ci_method"],
+                                level=values["level"], secondary=False)
+    table = indicators.indicator_table(results)
+    table.insert(0, "counties", len(inspections))
+    return table
+
+
+# --- the page ------------------------------------------------------------------------------
+
+_TEXT = {
+    "en": {
+        "title": "Province assessment", "counties": "counties", "failed": "failed",
+        "summary": "{n} counties: {ok} assessed, {failed} failed.",
+        "failed_head": "Counties that failed", "county": "County", "status": "Status",
+        "error": "Error", "by_county": "Every county's four indicators",
+        "province_wide": "Province-wide rates (counties as strata of one design)",
+        "estimate": "Estimate", "interval": "{level:.0%} interval", "verdict": "Verdict",
+        "threshold": "Threshold", "ranking": "Ranks with confidence sets",
+        "ranking_note": (
+            "Rank 1 is the highest value. The marginal set answers \"where does my county "
+            "stand\": it holds the county's true rank with {level:.0%} confidence. The "
+            "simultaneous sets hold every county's rank at once with {level:.0%} "
+            "confidence, so they answer \"which counties are surely among the five "
+            "worst\" (Mogstad, Romano, Shaikh and Wilhelm 2023)."),
+        "rank": "Rank", "marginal": "Marginal set", "simultaneous": "Simultaneous set",
+        "worst": "Surely among the five worst: {names}.", "none": "none",
+        "forest": "{label}: counties sorted, with {level:.0%} intervals",
+        "reports": "Each county's reports", "technical": "Technical notebook",
+        "tables": "Tables", "pass": "pass", "fail": "fail", "cannot tell": "cannot tell",
+        "done": "done", "unchanged (skipped)": "unchanged (skipped)",
+    },
+    "zh": {
+        "title": "全省评估", "counties": "个县", "failed": "失败",
+        "summary": "共 {n} 个县：{ok} 个完成评估，{failed} 个失败。",
+        "failed_head": "未能完成的县", "county": "县", "status": "状态", "error": "错误",
+        "by_county": "各县四项指标",
+        "province_wide": "全省指标（各县作为同一抽样设计的层）",
+        "estimate": "估计值", "interval": "{level:.0%} 置信区间", "verdict": "判定",
+        "threshold": "标准", "ranking": "排名及其置信集",
+        "ranking_note": (
+            "排名第 1 为数值最高者。边际置信集回答“本县排在哪里”：以 {level:.0%} 的置信度"
+            "包含本县的真实排名。联合置信集以 {level:.0%} 的置信度同时包含所有县的真实排名，"
+            "因而回答“哪些县确定排在最差的五名之内”（Mogstad、Romano、Shaikh、Wilhelm，2023）。"),
+        "rank": "排名", "marginal": "边际置信集", "simultaneous": "联合置信集",
+        "worst": "确定位于最差五名之内：{names}。", "none": "无",
+        "forest": "{label}：各县排序及 {level:.0%} 置信区间",
+        "reports": "各县报告", "technical": "技术笔记本", "tables": "数据表",
+        "pass": "达标", "fail": "未达标", "cannot tell": "无法判定",
+        "done": "完成", "unchanged (skipped)": "未变（跳过）",
+    },
+}
+
+
+def _t(lang: str, key: str, **values: Any) -> str:
+    return _TEXT[lang][key].format(**values)
+
+
+def _pct(value: Any, digits: int = 1) -> str:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return "–"
+    return f"{v * 100:.{digits}f}%" if np.isfinite(v) else "–"
+
+
+def _label(key: str, lang: str) -> str:
+    from evalkit.assessment.indicators import SPECS
+
+    spec = SPECS[key]
+    return spec.label_zh if lang == "zh" else spec.label_en
+
+
+def forest_figure(part: pd.DataFrame, key: str, lang: str, level: float,
+                  threshold: float | None) -> Any:
+    """A sorted forest plot of one indicator over the counties, with the threshold line.
+
+    ``part`` holds one indicator's rows of the ranking table (county, estimate, ci_low,
+    ci_high, decision); colours follow the verdicts.
+    """
+    from evalkit.report import fonts, plots
+
+    part = part.sort_values("estimate", ascending=False)
+    palette = {"pass": "#1a7f37", "fail": "#cf222e", "cannot tell": "#bf8700"}
+    colours = [palette.get(str(d), "#57606a") for d in part["decision"]]
+    with fonts.context():  # Chinese titles and county names need the shipped CJK font
+        return plots.interval_plot(
+            part["county"].tolist(), part["estimate"], part["ci_low"], part["ci_high"],
+            title=_t(lang, "forest", label=_label(key, lang), level=level),
+            reference=threshold, reference_label=_t(lang, "threshold"), colours=colours)
+
+
+def forest_png(part: pd.DataFrame, key: str, lang: str, level: float,
+               threshold: float | None) -> bytes:
+    """:func:`forest_figure` as PNG bytes (for the self-contained page)."""
+    from evalkit.report import plots
+
+    return plots.figure_png(forest_figure(part, key, lang, level, threshold), dpi=90)
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    esc = html.escape
+    head = "".join(f"<th>{esc(h)}</th>" for h in headers)
+    body = "\n".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
+    return f"<table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n{body}\n</tbody>\n</table>"
+
+
+def province_page(*, name: str, lang: str, level: float, thresholds: dict[str, float],
+                  statuses: Sequence[Any], indicators: pd.DataFrame, ranking: pd.DataFrame,
+                  rates: pd.DataFrame | None, tables: Sequence[str], county_links: bool,
+                  technical_href: str | None) -> str:
+    """The province page: verdicts, forest plots, province-wide rates, rank sets, failures."""
+    esc = html.escape
+    verdict = {k: _t(lang, k) for k in ("pass", "fail", "cannot tell")}
+    failed = [s for s in statuses if s.status == "failed"]
+    parts = [f"<h1>{esc(_t(lang, 'title'))}: {esc(name)}</h1>",
+             f"<p>{esc(_t(lang, 'summary', n=len(statuses), ok=len(statuses) - len(failed), failed=len(failed)))}</p>"]  # noqa: E501
+    if failed:
+        parts.append(f"<h2 class=\"bad\">{esc(_t(lang, 'failed_head'))}</h2>")
+        parts.append(_table([_t(lang, "county"), _t(lang, "error")],
+                            [[f"<b>{esc(s.name)}</b>", esc(s.error or "")] for s in failed]))
+    if rates is not None and not rates.empty:
+        parts.append(f"<h2>{esc(_t(lang, 'province_wide'))}</h2>")
+        parts.append(_table(
+            ["", _t(lang, "estimate"), _t(lang, "interval", level=level), _t(lang, "threshold"),
+             _t(lang, "verdict")],
+            [[esc(_label(r.indicator, lang)), _pct(r.estimate, 2),
+              f"{_pct(r.ci_low, 2)} – {_pct(r.ci_high, 2)}", _pct(r.threshold, 0),
+              esc(verdict.get(str(r.decision), "–"))] for r in rates.itertuples()]))
+    parts.append(f"<h2>{esc(_t(lang, 'by_county'))}</h2>")
+    headers = [_t(lang, "county")] + [_label(k, lang) for k in HEADLINE] + [_t(lang, "status")]
+    rows = []
+    for s in statuses:
+        cells = [f"<a href=\"counties/{esc(s.name)}/index.html\">{esc(s.name)}</a>"
+                 if county_links and s.status != "failed" else esc(s.name)]
+        for key in HEADLINE:
+            hit = indicators[(indicators["county"] == s.name) & (indicators["indicator"] == key)]
+            if hit.empty:
+                cells.append("–")
+                continue
+            r = hit.iloc[0]
+            d = str(r["decision"])
+            cells.append(f"{_pct(r['estimate'])} <span class=\"ci\">[{_pct(r['ci_low'])}, "
+                         f"{_pct(r['ci_high'])}]</span><br><span class=\"{esc(d.replace(' ', '-'))}"
+                         f"\">{esc(verdict.get(d, '–'))}</span>")
+        status = _t(lang, s.status) if s.status in _TEXT[lang] else s.status
+        cells.append(f"<span class=\"bad\">{esc(_t(lang, 'failed'))}</span>"
+                     if s.status == "failed" else esc(status))
+        rows.append(cells)
+    parts.append(_table(headers, rows))
+    parts.append(f"<h2>{esc(_t(lang, 'ranking'))}</h2>")
+    parts.append(f"<p>{esc(_t(lang, 'ranking_note', level=level))}</p>")
+    from evalkit.assessment.indicators import SPECS
+
+    for key in HEADLINE:
+        part = ranking[ranking["indicator"] == key]
+        if part.empty:
+            continue
+        parts.append(f"<h3>{esc(_label(key, lang))}</h3>")
+        png = forest_png(part, key, lang, level, thresholds.get(key))
+        parts.append(f"<img alt=\"{esc(_label(key, lang))}\" "
+                     f"src=\"data:image/png;base64,{base64.b64encode(png).decode()}\">")
+        if len(part) > WORST:  # with five counties or fewer every one is "in the five worst"
+            worst = surely_worst(ranking, key, SPECS[key].direction)
+            parts.append(f"<p>{esc(_t(lang, 'worst', names=', '.join(worst) or _t(lang, 'none')))}"
+                         "</p>")
+        part = part.sort_values(["rank", "county"])
+        parts.append(_table(
+            [_t(lang, "county"), _t(lang, "estimate"), _t(lang, "rank"), _t(lang, "marginal"),
+             _t(lang, "simultaneous")],
+            [[esc(r.county), _pct(r.estimate, 2), str(r.rank),
+              f"{r.rank_low}–{r.rank_high}",
+              f"{r.rank_low_simultaneous}–{r.rank_high_simultaneous}"]
+             for r in part.itertuples()]))
+    links = []
+    if technical_href:
+        links.append(f"<li><a href=\"{esc(technical_href)}\">{esc(_t(lang, 'technical'))}</a>"
+                     "</li>")
+    links += [f"<li><a href=\"{esc(t)}\">{esc(t)}</a></li>" for t in tables]
+    parts.append(f"<h2>{esc(_t(lang, 'tables'))}</h2>\n<ul>\n" + "\n".join(links) + "\n</ul>")
+    body = "\n".join(parts)
+    return f"""<!DOCTYPE html>
+<html lang="{'zh' if lang == 'zh' else 'en'}">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<title>{esc(_t(lang, 'title'))}: {esc(name)}</title>
+<style>
+body {{ font-family: system-ui, -apple-system, "Segoe UI", "Noto Sans CJK SC", "PingFang SC",
+  "Microsoft YaHei", sans-serif; max-width: 60rem; margin: 2rem auto; padding: 0 1rem;
+  line-height: 1.5; color: #222; }}
+table {{ border-collapse: collapse; margin: 0.5rem 0 1.5rem; }}
+th, td {{ border-bottom: 1px solid #ddd; padding: 0.25rem 0.6rem; text-align: left;
+  vertical-align: top; }}
+.ci {{ color: #666; font-size: 0.85em; }} .pass {{ color: #1a7f37; }}
+.fail, .bad {{ color: #cf222e; font-weight: bold; }} .cannot-tell {{ color: #9a6700; }}
+img {{ max-width: 100%; }}
+</style>
+</head>
+<body>
+{body}
+</body>
+</html>
+"""
+
+
+def write_province_outputs(spec: Any, run_dir: Path, statuses: Sequence[Any],
+                           inspections: dict[str, Any], *, tables_only: bool,
+                           notebook: bool, notebooks_dir: Path,
+                           progress: Callable[[str], None]) -> pd.DataFrame:
+    """Write the province tables, the technical notebook (full runs) and ``index.html``."""
+    values = spec.values
+    tables_dir = run_dir / "tables"
+    ok = [s.name for s in statuses if s.status != STATUS_FAILED]
+    indicators = read_county_indicators(run_dir / COUNTIES_SUBDIR, ok)
+    ranking = ranking_table(indicators, level=values["level"], seed=values["seed"])
+    valid = [inspections[n] for n in ok if n in inspections
+             and inspections[n].problem is None]
+    rates = None
+    rates_error = None
+    if valid:
+        try:
+            rates = province_rates(valid, values)
+        except EvalkitError as exc:
+            rates_error = str(exc)
+            progress(f"province-wide rates not estimable: {rates_error}")
+    status = pd.DataFrame([{"county": s.name, "status": s.status, "error": s.error or "",
+                            "seconds": None if s.seconds is None else round(s.seconds, 1)}
+                           for s in statuses])
+    outputs = {"province_indicators.csv": indicators, "province_ranking.csv": ranking,
+               "province_status.csv": status}
+    if rates is not None:
+        outputs["province_rates.csv"] = rates
+    from evalkit.report.formatting import rounded
+
+    hashes = {}
+    for filename, table in outputs.items():
+        data = rounded(table, 10).to_csv(index=False).encode()
+        write_atomic(tables_dir / filename, data)
+        hashes[f"tables/{filename}"] = hashlib.sha256(data).hexdigest()
+    if rates is None:
+        (tables_dir / "province_rates.csv").unlink(missing_ok=True)
+    technical = None
+    if notebook and not tables_only:
+        technical = _run_province_notebook(run_dir, values["lang"], notebooks_dir, progress)
+    tables = sorted(hashes)
+    page = province_page(
+        name=spec.name, lang=values["lang"], level=values["level"],
+        thresholds=values["thresholds"], statuses=statuses, indicators=indicators,
+        ranking=ranking, rates=rates, tables=tables, county_links=not tables_only,
+        technical_href=technical)
+    write_atomic(run_dir / "index.html", page.encode())
+    manifest = {
+        "province": spec.name, "params_file": str(spec.source), "params": values,
+        "mode": "tables-only" if tables_only else "full",
+        "counties": {s.name: {"status": s.status, "error": s.error} for s in statuses},
+        "tables": hashes,
+        "written_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+    write_atomic(run_dir / "manifest.json",
+                 (json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode())
+    return ranking
+
+
+def _run_province_notebook(run_dir: Path, lang: str, notebooks_dir: Path,
+                           progress: Callable[[str], None]) -> str | None:
+    """Execute ``06_province.ipynb`` on the province folder and render it (when present)."""
+    source = notebooks_dir / "06_province.ipynb"
+    if not source.is_file():
+        return None
+    import nbformat
+    import papermill
+
+    from evalkit.report.render import render_notebook
+    from evalkit.run import pipeline
+
+    pipeline.prepare_kernel_environment()
+    executed = run_dir / "notebooks" / "06_province.ipynb"
+    executed.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        papermill.execute_notebook(
+            source, executed, parameters={"province_dir": str(run_dir), "lang": lang},
+            kernel_name=pipeline.KERNEL_NAME, progress_bar=False,
+            extra_arguments=list(pipeline.KERNEL_QUIET), cwd=str(run_dir))
+    except Exception as exc:  # noqa: BLE001 - the page is still written
+        progress(f"06_province.ipynb failed: {' '.join(str(exc).split())[:200]}")
+        return None
+    nb = nbformat.read(executed, as_version=4)
+    for cell in nb.cells:  # papermill draws a random id for its cell: fixed, as `evalkit run`
+        if "injected-parameters" in cell.get("metadata", {}).get("tags", []):
+            cell["id"] = "injected-parameters"
+    nbformat.write(nb, executed)
+    render_notebook(nb, run_dir / "06_province.html", hide_code=False, lang=lang)
+    return "06_province.html"
+
+
+# --- a finished province run, for notebook 06 ----------------------------------------------------
+
+
+@dataclass
+class ProvinceRun:
+    """The tables of a province run (or of the in-memory example province)."""
+
+    name: str
+    lang: str
+    level: float
+    thresholds: dict[str, float]
+    status: pd.DataFrame
+    indicators: pd.DataFrame
+    ranking: pd.DataFrame
+    rates: pd.DataFrame | None
+
+    def worst(self, key: str, k: int = WORST) -> list[str]:
+        """Counties surely among the ``k`` worst on ``key`` (simultaneous sets)."""
+        from evalkit.assessment.indicators import SPECS
+
+        return surely_worst(self.ranking, key, SPECS[key].direction, k)
+
+    def rank_sets(self, key: str) -> pd.DataFrame:
+        """One indicator's ranking, best rank first, sets written ``low-high``."""
+        part = self.ranking[self.ranking["indicator"] == key].sort_values(["rank", "county"])
+        return pd.DataFrame({
+            "county": part["county"].to_numpy(), "estimate": part["estimate"].to_numpy(),
+            "decision": part["decision"].to_numpy(), "rank": part["rank"].to_numpy(),
+            "marginal_set": [f"{a}-{b}" for a, b in zip(part["rank_low"],
+                                                         part["rank_high"], strict=True)],
+            "simultaneous_set": [f"{a}-{b}" for a, b in zip(
+                part["rank_low_simultaneous"], part["rank_high_simultaneous"], strict=True)],
+        })
+
+    def figure(self, key: str) -> Any:
+        part = self.ranking[self.ranking["indicator"] == key]
+        return forest_figure(part, key, self.lang, self.level, self.thresholds.get(key))
+
+
+def load_run(province_dir: str | Path) -> ProvinceRun:
+    """Read a province run folder written by ``evalkit province``."""
+    folder = Path(province_dir)
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise EvalkitError(f"{folder}: not a province run folder ({exc})") from None
+    values = manifest["params"]
+    tables = folder / "tables"
+    rates_path = tables / "province_rates.csv"
+    return ProvinceRun(
+        name=manifest["province"], lang=values["lang"], level=values["level"],
+        thresholds=values["thresholds"],
+        status=pd.read_csv(tables / "province_status.csv", keep_default_na=False),
+        indicators=pd.read_csv(tables / "province_indicators.csv"),
+        ranking=pd.read_csv(tables / "province_ranking.csv"),
+        rates=pd.read_csv(rates_path) if rates_path.is_file() else None)
+
+
+# --- atomic writes on the client -------------------------------------------------------------
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file renamed into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise

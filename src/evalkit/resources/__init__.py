@@ -1,0 +1,1 @@
+"""Files shipped with evalkit: the packaged county (data), fonts, locale and templates."""

@@ -1,0 +1,424 @@
+"""Nonlinear Oaxaca-Blinder (Fairlie) decomposition of the poor/non-poor recognition gap.
+
+How much of the gap between the recognition rates of poor (registered) and non-poor
+households is "explained" by their different water access and medical reimbursement, and
+how much remains (Fairlie 1999, 2005; Bauer and Sinning 2008)?
+
+Choices, stated so results can be reproduced elsewhere:
+
+* **Pooled coefficients with a group indicator** (Neumark 1988; Fortin 2008; Jann 2008):
+  one survey-weighted logit over both groups, ``logit P(y=1) = a + c g + x' b`` with ``g``
+  the group indicator (1 = non-poor). The explained part evaluates both groups at the
+  same coefficients *without* the group shift (``g`` set to 0, i.e. at the poor households'
+  intercept), so ``c`` belongs to the unexplained part::
+
+      gap         = Ybar_A - Ybar_B                              (A: g = 0, B: g = 1)
+      explained   = mean_A F(a + x'b) - mean_B F(a + x'b)        (weighted means)
+      unexplained = gap - explained
+
+  Because A's predictions are its own fitted values, ``mean_A F(a + x'b) = Ybar_A`` (score
+  equations) and ``unexplained = mean_B F(a + x'b) - Ybar_B``: what non-poor recognition
+  would be at the poor households' intercept, minus what it is.
+* **Detailed contributions by Yun (2004) weights** instead of Fairlie's sequential
+  replacement of matched households (which depends on the order of the variables and on
+  a random matching)::
+
+      contribution_k = explained * D_k / D,   D_k = sum_{j in set k} (xbar_Aj - xbar_Bj) b_j,
+      D = sum_k D_k
+
+  path independent and adding up to the explained part exactly. When ``D`` is near zero
+  (group differences that cancel) the weights are unstable and the contributions are
+  reported as NaN with a note.
+* **Intervals** from a design-respecting bootstrap (default) or by linearization:
+
+  - ``bootstrap``: the Rao-Wu rescaling bootstrap (Rao and Wu 1988; Rao, Wu and Yue 1992;
+    R's ``as.svrepdesign(type = "subbootstrap")``): in each stratum ``n_h - 1`` PSUs are
+    drawn with replacement and weights multiplied by ``1 - l_h + l_h n_h/(n_h - 1) r_hi``
+    with ``r_hi`` the times PSU i was drawn and ``l_h = sqrt(1 - f_h)`` (``f_h`` the
+    first-stage sampling fraction, 0 without fpc). Every replicate refits the pooled
+    model (Newton, vectorized over replicates). Intervals are the bootstrap percentiles
+    and ``se`` is the replicates' interquartile range / 1.349, not their standard
+    deviation: the detailed contributions are ratios ``D_k / D`` whose replicate
+    distribution has a few wild values whenever ``D`` comes near zero in a replicate, which
+    inflate a standard deviation but not quantiles. Strata with one PSU do not vary;
+    later-stage fpc terms are not reproduced (as in R's replicate designs).
+  - ``linearization``: the components are a smooth function ``phi(T, b)`` of weighted
+    totals ``T = sum_i w_i t_i`` (group sizes, outcome, prediction and covariate totals
+    per group) and the pooled coefficients. Influence values
+    ``z_i = dphi/dT . w_i t_i + (dphi/db + dphi/dT dT/db)' h_i``, with ``h_i`` the
+    coefficients' influence values of :func:`evalkit.survey.models.logit`, go through
+    :meth:`SurveyDesign.variance_of_totals` (Binder 1983). Derivatives of ``phi`` are taken
+    by complex-step differentiation (exact to rounding, Squire and Trapp 1998).
+
+  Linearization gives Wald intervals ``estimate +/- t se`` with the design degrees of
+  freedom; when the Yun weights are unstable (``D`` small against its standard error) the
+  linearized errors of the detailed contributions are optimistic, and the bootstrap
+  percentiles are the safer reading.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+import pandas as pd
+from scipy import special
+
+from evalkit.contract.errors import EvalkitError, NotEstimableError
+from evalkit.survey.estimate import t_quantile
+
+if TYPE_CHECKING:
+    from evalkit.survey.design import SurveyDesign
+
+__all__ = ["DEFAULT_FACTORS", "Decomposition", "controls_from_formula", "fairlie",
+           "rao_wu_weights"]
+
+#: Factor sets of the seed county's disparities (data contract names).
+DEFAULT_FACTORS: dict[str, list[str]] = {
+    "water": ["water_at_door"],
+    "reimbursement": ["reimbursement_gap"],
+}
+
+# Below this |D| / max_k |D_k| the Yun weights are treated as undefined.
+_CANCELLATION = 1e-8
+# Replicates are processed in chunks so memory stays near this many doubles.
+_CHUNK_CELLS = 20_000_000
+# Interquartile range of the standard normal distribution.
+_IQR_TO_SD = 1.3489795003921634
+
+
+def controls_from_formula(formula: str, group: str = "nonpoor",
+                          factors: Mapping[str, Sequence[str]] | None = None) -> list[str]:
+    """The formula's other data variables (not the group, not a factor), in formula order.
+
+    So the decomposition controls for what the satisfaction model controls for: with the
+    default formula, ``dibao`` and ``log_income``. Interactions are not carried over: the
+    pooled model has one coefficient per variable.
+    """
+    from formulaic import Formula
+
+    from evalkit.contract.formula import parse_formula
+
+    rhs = parse_formula(formula, role="decomposition").rhs
+    excluded = {group, *(v for columns in (factors or DEFAULT_FACTORS).values()
+                         for v in columns)}
+    wanted = Formula(rhs).required_variables
+    ordered: list[str] = []
+    for term in Formula(rhs):  # terms of one formula
+        for factor in term.factors:
+            for name in sorted(str(v) for v in wanted if str(v) in str(factor)):
+                if name not in excluded and name not in ordered:
+                    ordered.append(name)
+    return ordered
+
+
+def rao_wu_weights(design: SurveyDesign, replicates: int, seed: int) -> np.ndarray:
+    """Rao-Wu rescaling bootstrap replicate weights, ``(n_rows, replicates)``.
+
+    See the module docstring. Rows outside the design's domain get weight 0 in every
+    replicate. Randomness comes only from ``numpy.random.default_rng(seed)``.
+    """
+    if replicates < 2:
+        raise EvalkitError(f"bootstrap: replicates={replicates}; expected at least 2")
+    multipliers = _rao_wu_multipliers(design, replicates, np.random.default_rng(seed))
+    return design.weight_values[:, None] * multipliers[:, design.psu_codes].T
+
+
+def _rao_wu_multipliers(design: SurveyDesign, replicates: int,
+                        rng: np.random.Generator) -> np.ndarray:
+    """Weight multipliers per replicate and first-stage PSU, ``(replicates, n_psu)``."""
+    psu_stratum = design.psu_strata
+    n_psu = psu_stratum.size
+    n_h = design.stratum_psu_counts.astype(np.int64)
+    m_h = np.maximum(n_h - 1, 0)
+    # PSUs listed stratum by stratum, so a draw is an offset plus a position.
+    order = np.argsort(psu_stratum, kind="stable")
+    start = np.concatenate([[0], np.cumsum(n_h)[:-1]])
+    slot_stratum = np.repeat(np.arange(n_h.size), m_h)
+    u = rng.random((replicates, slot_stratum.size))
+    position = np.minimum((u * n_h[slot_stratum]).astype(np.int64), n_h[slot_stratum] - 1)
+    drawn = order[start[slot_stratum] + position]  # (B, slots)
+    flat = (np.arange(replicates)[:, None] * n_psu + drawn).ravel()
+    counts = np.bincount(flat, minlength=replicates * n_psu).reshape(replicates, n_psu)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        fpc = design.stratum_fpc_factor
+        lam = np.sqrt(np.where(n_h > 1, m_h * fpc / np.maximum(n_h - 1, 1), 0.0))
+        scale = np.where(m_h > 0, n_h / np.maximum(m_h, 1), 0.0)
+    lam_psu = lam[psu_stratum]
+    return 1.0 - lam_psu + lam_psu * scale[psu_stratum] * counts
+
+
+@dataclass
+class Decomposition:
+    """Result of :func:`fairlie`: the table, the pooled model and the bootstrap draws."""
+
+    table: pd.DataFrame
+    coefficients: pd.Series
+    yun_weights: pd.Series
+    method: str
+    level: float
+    df: int
+    formula: str
+    replicates: np.ndarray | None = field(default=None, repr=False)
+    notes: list[str] = field(default_factory=list)
+    failed_replicates: int = 0  # bootstrap replicates whose model could not be fitted
+
+
+def _phi(totals: np.ndarray, slopes: np.ndarray, n_vars: int, sets: list[np.ndarray]
+         ) -> np.ndarray:
+    """Components from totals and decomposition-variable slopes (complex-safe).
+
+    ``totals`` (..., 6 + 2m): W_A, W_B, Y_A, Y_B, P_A, P_B, X_A (m), X_B (m).
+    Returns (..., 5 + K): rate_A, rate_B, gap, contribution per set (K), explained,
+    unexplained.
+    """
+    W_A, W_B, Y_A, Y_B, P_A, P_B = (totals[..., j] for j in range(6))
+    xbar_a = totals[..., 6:6 + n_vars] / W_A[..., None]
+    xbar_b = totals[..., 6 + n_vars:6 + 2 * n_vars] / W_B[..., None]
+    rate_a, rate_b = Y_A / W_A, Y_B / W_B
+    gap = rate_a - rate_b
+    explained = P_A / W_A - P_B / W_B
+    delta = (xbar_a - xbar_b) * slopes
+    d_total = delta.sum(axis=-1)
+    parts = [explained * delta[..., idx].sum(axis=-1) / d_total for idx in sets]
+    return np.stack([rate_a, rate_b, gap, *parts, explained, gap - explained], axis=-1)
+
+
+def _row_totals(g: np.ndarray, y: np.ndarray, p: np.ndarray, V: np.ndarray) -> np.ndarray:
+    """Per-row contributions ``t_i`` to the totals of :func:`_phi` (unweighted)."""
+    a = 1.0 - g
+    return np.column_stack([a, g, a * y, g * y, a * p, g * p, a[:, None] * V, g[:, None] * V])
+
+
+def fairlie(design: SurveyDesign, outcome: str = "recognizes", group: str = "nonpoor",
+            factors: Mapping[str, Sequence[str]] | None = None,
+            controls: Sequence[str] = ("dibao", "log_income"),
+            method: Literal["bootstrap", "linearization"] = "bootstrap",
+            replicates: int = 200, seed: int = 0, level: float = 0.95) -> Decomposition:
+    """Decompose the recognition gap between ``group == 0`` and ``group == 1`` households.
+
+    ``factors`` maps a name to the columns whose group differences it stands for (default
+    :data:`DEFAULT_FACTORS`: water at the door, reimbursement gap); ``controls`` are the
+    other covariates, reported together as ``other``. See the module docstring for the
+    estimator, the Yun weights and both interval methods.
+
+    The table has one row per component: ``rate_poor``/``rate_nonpoor`` (or
+    ``rate_<group>_0``/``_1``), ``gap`` (group 0 minus group 1), one row per factor,
+    ``other``, ``explained`` and ``unexplained``, with ``estimate, se, ci_low, ci_high`` and
+    ``share_of_gap``.
+    """
+    from evalkit.survey.models import batch_logit, logit
+
+    factors = dict(DEFAULT_FACTORS if factors is None else factors)
+    controls = list(controls)
+    if method not in ("bootstrap", "linearization"):
+        raise EvalkitError(
+            f"fairlie: method {method!r}; expected 'bootstrap' or 'linearization'"
+        )
+    variables = [v for columns in factors.values() for v in columns] + controls
+    if len(set(variables)) != len(variables) or group in variables:
+        raise EvalkitError(
+            "fairlie: each covariate must appear once, in one factor set or the controls, "
+            "and not be the group variable"
+        )
+    data = design.data
+    for column in [outcome, group, *variables]:
+        if column not in data.columns:
+            raise EvalkitError(
+                f"fairlie: column {column!r} is not in the data; expected survey columns"
+            )
+    g_values = pd.to_numeric(data[group], errors="coerce")
+    in_domain = design.domain & g_values.notna().to_numpy()
+    if not np.isin(g_values[in_domain], [0, 1]).all():
+        raise EvalkitError(f"fairlie: group column {group!r} must be 0 or 1")
+    g_present = np.unique(g_values[in_domain])
+    if g_present.size < 2:
+        raise NotEstimableError(
+            f"fairlie: the sampled households do not include both values of {group!r}: "
+            "there is no gap between two groups to decompose",
+            "one_group", group=group)
+    formula = f"{outcome} ~ {' + '.join([group, *variables])}"
+    pooled = logit(design, formula)
+    notes: list[str] = []
+    if pooled.aliased:
+        # A control constant or collinear in this sample carries no group difference:
+        # it is left out (and said so); a constant factor or group makes the split
+        # not estimable.
+        essential = [name for name in pooled.aliased if name not in controls]
+        if essential:
+            raise NotEstimableError(
+                f"fairlie: {', '.join(essential)} is constant or collinear in this sample, "
+                "so its part of the gap is not estimable",
+                "terms_dropped", terms=", ".join(essential))
+        controls = [c for c in controls if c not in pooled.aliased]
+        variables = [v for columns in factors.values() for v in columns] + controls
+        notes.append(f"left out of the pooled model, constant or collinear in this sample: "
+                     f"{', '.join(pooled.aliased)}")
+        formula = f"{outcome} ~ {' + '.join([group, *variables])}"
+        pooled = logit(design, formula)
+    names = list(pooled.params.index)
+    if names != ["Intercept", group, *variables]:
+        raise EvalkitError(
+            f"fairlie: covariates must be numeric columns; the pooled model has terms {names}"
+        )
+    rows = pooled._rows
+    X = pooled._X
+    y = pooled.response[rows]
+    g = X[:, 1]
+    V = X[:, 2:]
+    n_vars = len(variables)
+    sets: list[np.ndarray] = []
+    set_names: list[str] = []
+    position = 0
+    for name, columns in factors.items():
+        sets.append(np.arange(position, position + len(columns)))
+        set_names.append(name)
+        position += len(columns)
+    if controls:
+        sets.append(np.arange(position, n_vars))
+        set_names.append("other")
+    if not (np.any(g == 0) and np.any(g == 1)):
+        raise EvalkitError(f"fairlie: both values of {group!r} must occur in the sample")
+    beta = pooled.params.to_numpy()
+    X_no_group = X.copy()
+    X_no_group[:, 1] = 0.0
+
+    def components(weights: np.ndarray, betas: np.ndarray) -> np.ndarray:
+        """Components for weight columns (n, B) and coefficients (B, p)."""
+        p = special.expit(X_no_group @ betas.T)  # (n, B)
+        totals = np.stack([
+            weights.T @ (1 - g), weights.T @ g, weights.T @ ((1 - g) * y),
+            weights.T @ (g * y), np.sum(weights * p * (1 - g)[:, None], axis=0),
+            np.sum(weights * p * g[:, None], axis=0),
+        ], axis=-1)
+        x_a = weights.T @ ((1 - g)[:, None] * V)
+        x_b = weights.T @ (g[:, None] * V)
+        return _phi(np.concatenate([totals, x_a, x_b], axis=1), betas[:, 2:], n_vars, sets)
+
+    w = design.weight_values[rows]
+    estimate = components(w[:, None], beta[None, :])[0]
+    delta_shares = _yun_weights(w, g, V, beta[2:], sets)
+    if not np.all(np.isfinite(delta_shares)):
+        notes.append("group differences in the covariates cancel out (D near 0): Yun weights "
+                     "and the detailed contributions are undefined")
+    draws: np.ndarray | None = None
+    failed_replicates = 0
+    # The linearized SE is cheap (one variance_of_totals call) and is reported beside the
+    # bootstrap one as a check, so it is computed whatever the method.
+    se_linearized = _linearized_se(design, pooled, w, g, y, V, X_no_group, beta, n_vars,
+                                   sets)
+    df = design.df
+    if method == "bootstrap":
+        rng = np.random.default_rng(seed)
+        multipliers = _rao_wu_multipliers(design, replicates, rng)
+        unit = design.psu_codes[rows]
+        chunk = max(1, _CHUNK_CELLS // max(rows.size, 1))
+        pieces = []
+        for first in range(0, replicates, chunk):  # chunks of replicates, for memory
+            block = w[:, None] * multipliers[first:first + chunk][:, unit].T
+            betas = batch_logit(X, y, block, beta)
+            pieces.append(components(block, betas))
+        draws = np.concatenate(pieces, axis=0)
+        # A replicate whose pooled model cannot be fitted (singular or separated: see
+        # models.batch_logit) is dropped and counted, never fatal.
+        fitted = np.isfinite(draws[:, -2])  # the explained part needs the coefficients
+        failed_replicates = int(replicates - fitted.sum())
+        draws = draws[fitted]
+        if failed_replicates:
+            notes.append(
+                f"{failed_replicates} of {replicates} bootstrap replicates could not refit the "
+                "pooled model (the drawn villages left a covariate without variation or "
+                "separated the answers) and were dropped; the intervals rest on the other "
+                f"{replicates - failed_replicates}"
+            )
+        if draws.shape[0] < max(20, replicates // 2):
+            notes.append(
+                f"only {draws.shape[0]} of {replicates} bootstrap replicates could be fitted: "
+                "the bootstrap intervals are not estimable; linearized intervals are shown"
+            )
+            method = "linearization"
+    if method == "linearization":
+        se = se_linearized
+        t = t_quantile(level, df)
+        low, high = estimate - t * se, estimate + t * se
+    else:
+        assert draws is not None
+        # Robust to the heavy tails of ratio statistics (module docstring).
+        quartiles = np.nanpercentile(draws, [25, 75], axis=0)
+        se = (quartiles[1] - quartiles[0]) / _IQR_TO_SD
+        bounds = np.nanpercentile(draws, [50 * (1 - level), 50 * (1 + level)], axis=0)
+        low, high = bounds[0], bounds[1]
+    labels = (["rate_poor", "rate_nonpoor"] if group == "nonpoor"
+              else [f"rate_{group}_0", f"rate_{group}_1"])
+    component_names = [*labels, "gap", *set_names, "explained", "unexplained"]
+    table = pd.DataFrame({
+        "component": component_names,
+        "estimate": estimate,
+        "se": se,
+        "ci_low": low,
+        "ci_high": high,
+        "se_linearized": se_linearized,
+    })
+    gap = estimate[2]
+    table["share_of_gap"] = np.where(np.arange(len(table)) >= 3, estimate / gap, np.nan)
+    return Decomposition(
+        table=table,
+        coefficients=pooled.params,
+        yun_weights=pd.Series(delta_shares, index=set_names, name="weight"),
+        method=method,
+        level=level,
+        df=df,
+        formula=formula,
+        replicates=draws,
+        notes=notes,
+        failed_replicates=failed_replicates,
+    )
+
+
+def _yun_weights(w: np.ndarray, g: np.ndarray, V: np.ndarray, slopes: np.ndarray,
+                 sets: list[np.ndarray]) -> np.ndarray:
+    xbar_a = (w * (1 - g)) @ V / np.sum(w * (1 - g))
+    xbar_b = (w * g) @ V / np.sum(w * g)
+    delta = (xbar_a - xbar_b) * slopes
+    total = delta.sum()
+    if abs(total) <= _CANCELLATION * max(np.abs(delta).max(), 1e-300):
+        return np.full(len(sets), np.nan)
+    return np.array([delta[idx].sum() / total for idx in sets])
+
+
+def _linearized_se(design: SurveyDesign, pooled, w: np.ndarray, g: np.ndarray,
+                   y: np.ndarray, V: np.ndarray, X_no_group: np.ndarray, beta: np.ndarray,
+                   n_vars: int, sets: list[np.ndarray]) -> np.ndarray:
+    """Standard errors of the components by linearization (module docstring)."""
+    p = special.expit(X_no_group @ beta)
+    t_rows = _row_totals(g, y, p, V)  # (m, t)
+    totals = w @ t_rows
+    slopes = beta[2:]
+    n_totals = totals.size
+    n_slopes = slopes.size
+    h = 1e-30
+    point = np.concatenate([totals, slopes]).astype(complex)
+    k = _phi(totals, slopes, n_vars, sets).size
+    jac = np.empty((k, n_totals + n_slopes))
+    for j in range(n_totals + n_slopes):  # complex step per argument (a few dozen)
+        shifted = point.copy()
+        shifted[j] += 1j * h * max(abs(point[j].real), 1.0)
+        value = _phi(shifted[:n_totals], shifted[n_totals:], n_vars, sets)
+        jac[:, j] = value.imag / (h * max(abs(point[j].real), 1.0))
+    d_totals = jac[:, :n_totals]  # (k, t)
+    d_slopes = np.zeros((k, beta.size))
+    d_slopes[:, 2:] = jac[:, n_totals:]
+    # Totals that depend on the coefficients: the prediction totals P_A and P_B.
+    density = p * (1 - p)
+    d_p_total = np.zeros((n_totals, beta.size))
+    d_p_total[4] = (w * (1 - g) * density) @ X_no_group
+    d_p_total[5] = (w * g * density) @ X_no_group
+    d_beta = d_slopes + d_totals @ d_p_total  # (k, p)
+    influence_rows = (w[:, None] * t_rows) @ d_totals.T  # (m, k)
+    influence = np.zeros((len(design.data), k))
+    influence[pooled._rows] = influence_rows
+    influence += pooled.influence @ d_beta.T
+    variance = np.diag(design.variance_of_totals(influence))
+    return np.sqrt(np.maximum(variance, 0.0))

@@ -1,0 +1,703 @@
+"""The survey design object and its linearization variance estimators.
+
+A :class:`SurveyDesign` is made once from the sample (strata, PSUs, weights, fpc) and every
+estimator is a method on it, as in R's survey package (Lumley 2010, ch. 2-3). Semantics follow
+``survey::svydesign`` / ``svyrecvar`` (survey 4.1-1):
+
+* ``fpc`` is the population count of PSUs in the stratum, or, when every value is below 1, the
+  sampling fraction. Without fpc the first stage is treated as drawn with replacement.
+* Variance of an estimated total with stage-1 PSU totals ``t_hi`` of the weighted influence
+  values (Binder 1983; Lumley 2010, eq. 2.2)::
+
+      V = sum_h (1 - f_h) * n_h / (n_h - 1) * sum_i (t_hi - tbar_h)^2
+
+  plus, when fpc is given for later stages, the within-PSU terms of the later stages weighted
+  by the earlier sampling fractions (the multistage formula of ``survey:::multistage``).
+* Degrees of freedom are the number of PSUs minus the number of strata; intervals use
+  t quantiles with those degrees of freedom.
+* Domains (``by=`` or :meth:`SurveyDesign.subset`) keep the full design: influence values are
+  set to zero outside the domain rather than dropping rows, so PSUs and strata with no
+  domain members still count (Lumley 2010, sec. 2.3).
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from evalkit.contract.errors import EvalkitError
+from evalkit.survey.estimate import Estimate, check_level, t_quantile, weighted_variance
+
+LonelyPSU = Literal["fail", "adjust", "certainty", "remove", "average"]
+LONELY_PSU_OPTIONS: tuple[str, ...] = ("fail", "adjust", "certainty", "remove", "average")
+
+# R's onestrat treats a stratum whose finite population correction is below this as a
+# certainty (self-representing) stratum contributing no variance.
+_CERTAINTY_TOLERANCE = 1e-7
+
+
+@dataclass(frozen=True)
+class _Stage:
+    """One sampling stage: units nested in groups (stratum x earlier clusters)."""
+
+    unit: np.ndarray  # code of the sampled unit of each row, 0..n_units-1
+    unit_group: np.ndarray  # group code of each unit
+    group_size: np.ndarray  # number of sampled units in each group (n_h)
+    group_fpc: np.ndarray  # (N_h - n_h) / N_h, or 1 without fpc
+    group_weight: np.ndarray  # product of earlier sampling fractions n/N (1 at stage 1)
+    group_parent: np.ndarray  # parent code of each group (all 0 at stage 1)
+
+
+@dataclass(frozen=True)
+class SurveyDesign:
+    """A complex survey design: strata, clusters (PSUs and later stages), weights and fpc.
+
+    Parameters
+    ----------
+    data:
+        The sample, one row per observation (household).
+    psu:
+        Column of the primary sampling unit (village), or a list of columns for a multistage
+        design (``["village", "household_id"]``). ``None``: every row is its own PSU.
+    strata:
+        Column of the first-stage strata, or ``None``.
+    weights:
+        Column of sampling weights (inverse inclusion probabilities). When ``None``,
+        ``probs`` gives them, else they follow from ``fpc`` (``N_h / n_h`` per stage), else 1.
+    probs:
+        Column of inclusion probabilities, used when ``weights`` is ``None``.
+    fpc:
+        Finite population correction per stage: a column (or list, one per stage) holding the
+        population count of units in the stratum, or sampling fractions below 1.
+        ``None``: sampling with replacement at the first stage (no later-stage terms).
+    lonely_psu:
+        What to do with a stratum holding a single PSU, as R's ``survey.lonely.psu``:
+        ``"fail"`` (default, error), ``"adjust"`` (centre it at zero, i.e. the population
+        mean of the influence values), ``"certainty"`` and ``"remove"`` (no contribution),
+        ``"average"`` (the average variance of the other strata).
+    """
+
+    data: pd.DataFrame
+    psu: str | Sequence[str] | None = None
+    strata: str | None = None
+    weights: str | None = None
+    probs: str | None = None
+    fpc: str | Sequence[str] | float | None = None
+    lonely_psu: LonelyPSU = "fail"
+    domain: np.ndarray | None = field(default=None, repr=False)
+    _w: np.ndarray = field(init=False, repr=False)
+    _stages: tuple[_Stage, ...] = field(init=False, repr=False)
+    _stratum: np.ndarray = field(init=False, repr=False)
+    _n_strata: int = field(init=False, repr=False)
+    _n_psu: int = field(init=False, repr=False)
+    # Calibration steps (evalkit.survey.calibration) applied to the influence values before the
+    # per-PSU totals, as R's design$postStrata; and, for a design built from a calibrated
+    # one row per person, the calibrated row each row belongs to.
+    _calibration: tuple = field(init=False, repr=False, default=())
+    _calibration_rows: np.ndarray | None = field(init=False, repr=False, default=None)
+
+    def __post_init__(self) -> None:
+        data = self.data
+        if not isinstance(data, pd.DataFrame):
+            raise EvalkitError("SurveyDesign: data must be a pandas DataFrame")
+        if len(data) == 0:
+            raise EvalkitError("SurveyDesign: the sample has no rows")
+        if self.lonely_psu not in LONELY_PSU_OPTIONS:
+            raise EvalkitError(
+                f"SurveyDesign: lonely_psu={self.lonely_psu!r}; expected one of "
+                + ", ".join(LONELY_PSU_OPTIONS)
+            )
+        n = len(data)
+        psu_cols = _as_list(self.psu)
+        if self.strata is not None:
+            stratum = _codes(data, self.strata, "strata")
+        else:
+            stratum = np.zeros(n, dtype=np.int64)
+        n_strata = int(stratum.max()) + 1
+
+        # Cluster codes per stage, each nested in everything before it (R's nest=TRUE).
+        stage_cols: list[str | None] = list(psu_cols) if psu_cols else [None]
+        fpc_specs = self._fpc_specs(len(stage_cols))
+        parent = stratum
+        stages: list[_Stage] = []
+        # Product of the earlier stages' sampling fractions n/N: it weights later-stage
+        # variance terms and, without weights or probs, is the inclusion probability.
+        sampled_fraction = np.ones(n)
+        for stage_index, col in enumerate(stage_cols):
+            raw_unit = np.arange(n) if col is None else _codes(data, col, "psu")
+            unit = _combine(parent, raw_unit)
+            n_units = int(unit.max()) + 1
+            unit_parent = np.zeros(n_units, dtype=np.int64)
+            unit_parent[unit] = parent
+            n_groups = int(parent.max()) + 1
+            group_size = np.bincount(unit_parent, minlength=n_groups).astype(float)
+            group_fpc, population = self._group_fpc(
+                fpc_specs[stage_index], parent, group_size, stage_index
+            )
+            if stage_index == 0:
+                group_parent = np.zeros(n_groups, dtype=np.int64)
+            else:
+                # R's multistage calls onestage separately inside each earlier cluster.
+                group_parent = np.arange(n_groups, dtype=np.int64)
+            stages.append(
+                _Stage(
+                    unit=unit,
+                    unit_group=unit_parent,
+                    group_size=group_size,
+                    group_fpc=group_fpc,
+                    group_weight=_group_values(sampled_fraction, parent, n_groups),
+                    group_parent=group_parent,
+                )
+            )
+            if population is not None:
+                fraction = group_size / population
+                sampled_fraction = sampled_fraction * fraction[parent]
+            parent = unit
+            if fpc_specs[stage_index] is None:
+                # R computes later-stage terms only when fpc is given for them.
+                break
+
+        weights = self._resolve_weights(sampled_fraction,
+                                        any(s is not None for s in fpc_specs))
+        stage1 = stages[0]
+        lonely = stage1.group_size == 1
+        certain = stage1.group_fpc < _CERTAINTY_TOLERANCE
+        if self.lonely_psu == "fail" and np.any(lonely & ~certain):
+            names = _labels(data, self.strata, stratum, np.flatnonzero(lonely & ~certain))
+            raise EvalkitError(
+                f"SurveyDesign: stratum {names} has only one PSU; choose "
+                "lonely_psu='adjust', 'certainty', 'remove' or 'average'"
+            )
+        object.__setattr__(self, "_w", weights)
+        object.__setattr__(self, "_stages", tuple(stages))
+        object.__setattr__(self, "_stratum", stratum)
+        object.__setattr__(self, "_n_strata", n_strata)
+        object.__setattr__(self, "_n_psu", int(stage1.unit.max()) + 1)
+        if self.domain is None:
+            object.__setattr__(self, "domain", np.ones(n, dtype=bool))
+
+    # --- construction helpers -------------------------------------------------------
+    def _fpc_specs(self, n_stages: int) -> list[str | float | None]:
+        if self.fpc is None:
+            return [None] * n_stages
+        if isinstance(self.fpc, str | int | float):
+            specs: list[str | float | None] = [self.fpc]
+        else:
+            specs = list(self.fpc)
+        if len(specs) != n_stages:
+            # As R's svydesign (which stops on "non-conformable arrays"): without the later
+            # stages' population counts neither the weights nor the variance are known.
+            raise EvalkitError(
+                f"SurveyDesign: fpc has {len(specs)} stage(s) but psu has {n_stages}; give "
+                "an fpc column for every stage, or pass weights and only the first-stage "
+                "psu and fpc"
+            )
+        return specs
+
+    def _group_fpc(
+        self,
+        spec: str | float | None,
+        group: np.ndarray,
+        group_size: np.ndarray,
+        stage_index: int,
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """Return (N - n)/N per group and the population count N (None without fpc)."""
+        if spec is None:
+            return np.ones_like(group_size), None
+        if isinstance(spec, str):
+            values = _numeric(self.data, spec, "fpc")
+        else:
+            values = np.full(len(group), float(spec))
+        if np.any(values <= 0):
+            row = int(np.flatnonzero(values <= 0)[0])
+            raise EvalkitError(
+                f"SurveyDesign: fpc column {spec!r} row {row + 1} is {values[row]}; "
+                "expected a population count >= 1 or a sampling fraction in (0, 1]"
+            )
+        n_groups = len(group_size)
+        first = np.full(n_groups, np.nan)
+        first[group[::-1]] = values[::-1]
+        if not np.allclose(values, first[group], rtol=1e-12, atol=0):
+            row = int(np.flatnonzero(~np.isclose(values, first[group], rtol=1e-12, atol=0))[0])
+            raise EvalkitError(
+                f"SurveyDesign: fpc column {spec!r} row {row + 1} differs from other rows of "
+                "its stratum; expected one value per stratum"
+            )
+        if np.all(values <= 1):
+            # Sampling fractions, as R's as.fpc: population = sample size / fraction.
+            population = group_size / first
+        else:
+            population = first
+        if np.any(population < group_size - 1e-9):
+            g = int(np.flatnonzero(population < group_size - 1e-9)[0])
+            raise EvalkitError(
+                f"SurveyDesign: fpc column {spec!r} at stage {stage_index + 1} gives a "
+                f"population of {population[g]:g} units but {int(group_size[g])} were "
+                "sampled; expected population >= sample"
+            )
+        return (population - group_size) / population, population
+
+    def _resolve_weights(self, probs_from_fpc: np.ndarray, has_fpc: bool) -> np.ndarray:
+        if self.weights is not None:
+            w = _numeric(self.data, self.weights, "weights")
+        elif self.probs is not None:
+            p = _numeric(self.data, self.probs, "probs")
+            if np.any((p <= 0) | (p > 1)):
+                row = int(np.flatnonzero((p <= 0) | (p > 1))[0])
+                raise EvalkitError(
+                    f"SurveyDesign: probs column {self.probs!r} row {row + 1} is {p[row]}; "
+                    "expected an inclusion probability in (0, 1]"
+                )
+            w = 1.0 / p
+        elif has_fpc:
+            w = 1.0 / probs_from_fpc
+        else:
+            w = np.ones(len(self.data))
+        if np.any(~(w > 0)):
+            row = int(np.flatnonzero(~(w > 0))[0])
+            raise EvalkitError(
+                f"SurveyDesign: weight of row {row + 1} is {w[row]}; expected a positive number"
+            )
+        return w
+
+    # --- structure --------------------------------------------------------------------
+    @property
+    def weight_values(self) -> np.ndarray:
+        """Sampling weights, zero outside the current domain (as R's weights())."""
+        return np.where(self.domain, self._w, 0.0)
+
+    @property
+    def df(self) -> int:
+        """Design degrees of freedom: PSUs minus strata that hold domain members."""
+        return _degrees_of_freedom(self._stages[0].unit, self._stratum, self.domain)
+
+    @property
+    def psu_codes(self) -> np.ndarray:
+        """First-stage PSU of each row as a dense integer code (nested in strata)."""
+        return self._stages[0].unit
+
+    @property
+    def psu_strata(self) -> np.ndarray:
+        """Stratum code of each first-stage PSU (indexed by :attr:`psu_codes`)."""
+        return self._stages[0].unit_group
+
+    @property
+    def stratum_psu_counts(self) -> np.ndarray:
+        """Number of sampled PSUs ``n_h`` in each stratum."""
+        return self._stages[0].group_size
+
+    @property
+    def stratum_fpc_factor(self) -> np.ndarray:
+        """First-stage ``(N_h - n_h) / N_h`` per stratum (1 without fpc)."""
+        return self._stages[0].group_fpc
+
+    @property
+    def n_psu(self) -> int:
+        return self._n_psu
+
+    @property
+    def n_strata(self) -> int:
+        return self._n_strata
+
+    @property
+    def is_simple_random_sample(self) -> bool:
+        """True for one-stage, unclustered, unstratified designs with equal weights."""
+        stage1 = self._stages[0]
+        return (
+            len(self._stages) == 1
+            and self._n_strata == 1
+            and self._n_psu == len(self.data)
+            and stage1.group_size.size == 1
+            and bool(np.allclose(self._w, self._w[0]))
+        )
+
+    def subset(self, mask: np.ndarray | pd.Series | str) -> SurveyDesign:
+        """The design restricted to a domain, keeping the full design for variances.
+
+        ``mask`` is a boolean array/Series or the name of a 0/1 column. As R's
+        ``subset.survey.design``, rows outside the domain keep their PSU and stratum and
+        contribute zero to every total (Lumley 2010, sec. 2.3).
+        """
+        if isinstance(mask, str):
+            mask_values = _numeric(self.data, mask, "subset") != 0
+        else:
+            mask_values = np.asarray(mask, dtype=bool)
+        if mask_values.shape != (len(self.data),):
+            raise EvalkitError(
+                f"SurveyDesign.subset: mask has {mask_values.size} values; "
+                f"expected {len(self.data)}"
+            )
+        # The design structure is shared, not rebuilt: only the domain changes.
+        sub = copy.copy(self)
+        object.__setattr__(sub, "domain", self.domain & mask_values)
+        return sub
+
+    # --- calibration (evalkit.survey.calibration) -------------------------------------------
+    @property
+    def is_calibrated(self) -> bool:
+        """True when the weights were post-stratified, raked or calibrated."""
+        return bool(self._calibration)
+
+    def poststratify(self, column: str | Sequence[str], counts) -> SurveyDesign:
+        """A new design post-stratified to population ``counts`` ``{level: count}`` of
+        ``column``, as R's ``postStratify``; see :func:`evalkit.survey.calibration.poststratify`."""
+        from evalkit.survey.calibration import poststratify
+
+        return poststratify(self, column, counts)
+
+    def rake(self, margins, **options) -> SurveyDesign:
+        """A new design raked to ``margins`` ``{column: {level: count}}``, as R's ``rake``;
+        see :func:`evalkit.survey.calibration.rake`."""
+        from evalkit.survey.calibration import rake
+
+        return rake(self, margins, **options)
+
+    def calibrate(self, formula: str | Sequence[str], totals, calfun: str = "linear",
+                  **options) -> SurveyDesign:
+        """A new design calibrated to model-matrix ``totals`` (``Intercept`` for the
+        population size), ``calfun`` ``"linear"`` or ``"raking"``, as R's ``calibrate``;
+        see :func:`evalkit.survey.calibration.calibrate`."""
+        from evalkit.survey.calibration import calibrate
+
+        return calibrate(self, formula, totals, calfun, **options)  # type: ignore[arg-type]
+
+    # --- variance engine ------------------------------------------------------------
+    def variance_of_totals(self, weighted_scores: np.ndarray) -> np.ndarray:
+        """Covariance matrix of the totals of ``weighted_scores`` under the design.
+
+        ``weighted_scores`` is ``(n,)`` or ``(n, k)``: influence values already multiplied by
+        the sampling weights (R's ``svyrecvar(x / prob, ...)``). Rows outside the domain must
+        already be zero. Returns a ``(k, k)`` array.
+        """
+        x = np.asarray(weighted_scores, dtype=float)
+        if x.ndim == 1:
+            x = x[:, None]
+        if self._calibration:
+            from evalkit.survey.calibration import residualise
+
+            x = residualise(self, x)
+        k = x.shape[1]
+        total = np.zeros((k, k))
+        for stage in self._stages:
+            total += self._stage_variance(stage, x)
+        return total
+
+    def _stage_variance(self, stage: _Stage, x: np.ndarray) -> np.ndarray:
+        n_units = stage.unit_group.size
+        n_groups = stage.group_size.size
+        k = x.shape[1]
+        unit_totals = np.empty((n_units, k))
+        for j in range(k):  # k is the number of statistics, not households
+            unit_totals[:, j] = np.bincount(stage.unit, weights=x[:, j], minlength=n_units)
+        group_sums = np.empty((n_groups, k))
+        for j in range(k):
+            group_sums[:, j] = np.bincount(
+                stage.unit_group, weights=unit_totals[:, j], minlength=n_groups
+            )
+        group_means = group_sums / stage.group_size[:, None]
+        lonely = stage.group_size == 1
+        centred = unit_totals - group_means[stage.unit_group]
+        if self.lonely_psu == "adjust":
+            # R centres a lonely PSU at zero, the population mean of influence values.
+            lonely_units = lonely[stage.unit_group]
+            centred[lonely_units] = unit_totals[lonely_units]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            scale = np.where(
+                lonely,
+                stage.group_fpc,
+                stage.group_fpc * stage.group_size / (stage.group_size - 1),
+            )
+        scale = np.where(stage.group_fpc < _CERTAINTY_TOLERANCE, 0.0, scale)
+        scale = scale * stage.group_weight
+        if self.lonely_psu == "average" and np.any(lonely):
+            # R drops lonely strata and rescales by strata / strata-with-a-variance.
+            scale = np.where(lonely, 0.0, scale)
+            groups_all = np.bincount(stage.group_parent)
+            groups_ok = np.bincount(stage.group_parent, weights=(~lonely).astype(float),
+                                    minlength=groups_all.size)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                inflate = groups_all / groups_ok
+            scale = scale * np.nan_to_num(inflate, nan=0.0, posinf=0.0)[stage.group_parent]
+        root = np.sqrt(scale)[stage.unit_group][:, None]
+        scaled = centred * root
+        return scaled.T @ scaled
+
+    # --- estimators ---------------------------------------------------------------------
+    def total(self, column: str, by: str | None = None, level: float = 0.95,
+              na_rm: bool = False) -> Estimate | pd.DataFrame:
+        """Horvitz-Thompson total ``sum_i w_i y_i`` with its linearization SE.
+
+        Design effect as R's ``svytotal(deff=TRUE)``: ``V / (s^2 N^2 (N - n)/(N n))`` with
+        ``s^2`` the weighted population variance estimate (``svyvar``).
+        """
+        if by is not None:
+            return self._by(by, lambda d: d.total(column, level=level, na_rm=na_rm))
+        design, y = self._prepare(column, na_rm)
+        w = design.weight_values
+        estimate = float(np.sum(w * y))
+        variance = float(design.variance_of_totals(w * y)[0, 0])
+        se = float(np.sqrt(variance))
+        n_obs = int(np.count_nonzero(w))
+        deff = _safe_ratio(variance, _srs_variance_of_total(y, w))
+        return design._wald(estimate, se, level, deff, n_obs)
+
+    def mean(self, column: str, by: str | None = None, level: float = 0.95,
+             na_rm: bool = False) -> Estimate | pd.DataFrame:
+        """Weighted mean (Hajek) ``sum w y / sum w``, linearized (Lumley 2010, sec. 2.2).
+
+        Influence values ``(y_i - ybar) / sum w``; deff as R's ``svymean(deff=TRUE)``.
+        """
+        if by is not None:
+            return self._by(by, lambda d: d.mean(column, level=level, na_rm=na_rm))
+        design, y = self._prepare(column, na_rm)
+        estimate, se, deff, n_obs = design._mean_parts(y)
+        return design._wald(estimate, se, level, deff, n_obs)
+
+    def ratio(self, numerator: str, denominator: str, by: str | None = None,
+              level: float = 0.95, na_rm: bool = False) -> Estimate | pd.DataFrame:
+        """Ratio of totals ``R = sum w y / sum w x`` by linearization.
+
+        Influence values ``(y_i - R x_i) / sum w x`` (Cochran 1977, sec. 6.4; Binder 1983),
+        as R's ``svyratio``. This is how people-level rates are estimated from a household
+        sample: ``y`` = people with the condition, ``x`` = household size. The design effect
+        compares with simple random sampling of the same number of households.
+        """
+        if by is not None:
+            return self._by(
+                by, lambda d: d.ratio(numerator, denominator, level=level, na_rm=na_rm)
+            )
+        design, y = self._prepare(numerator, na_rm, also=denominator)
+        x = design._values(denominator)
+        x = np.where(design.domain, x, 0.0)
+        w = design.weight_values
+        denominator_total = float(np.sum(w * x))
+        if denominator_total == 0:
+            raise EvalkitError(
+                f"SurveyDesign.ratio: the weighted total of {denominator!r} is zero in this "
+                "domain; expected a positive denominator"
+            )
+        estimate = float(np.sum(w * y)) / denominator_total
+        scores = (y - estimate * x) / denominator_total
+        variance = float(design.variance_of_totals(w * scores)[0, 0])
+        se = float(np.sqrt(variance))
+        n_obs = int(np.count_nonzero(w))
+        deff = _safe_ratio(variance, _srs_variance_of_total(scores, w))
+        return design._wald(estimate, se, level, deff, n_obs)
+
+    def proportion(self, column: str, method: str = "logit", level: float = 0.95,
+                   by: str | None = None, na_rm: bool = False) -> Estimate | pd.DataFrame:
+        """Proportion of a 0/1 column with a confidence interval by ``method``.
+
+        Design-based methods as R's ``svyciprop``: ``logit``, ``likelihood``, ``asin``,
+        ``beta`` (Korn and Graubard 1998), ``mean`` (Wald), ``xlogit``. For simple random
+        samples also ``wilson``, ``clopper-pearson``, ``jeffreys``, ``agresti-coull``.
+        See :mod:`evalkit.survey.intervals` for each formula and for zero or all events.
+        """
+        from evalkit.survey.intervals import proportion_interval
+
+        if by is not None:
+            return self._by(
+                by, lambda d: d.proportion(column, method=method, level=level, na_rm=na_rm)
+            )
+        design, y = self._prepare(column, na_rm)
+        values = y[design.domain]
+        if not np.all((values == 0) | (values == 1)):
+            bad = np.flatnonzero(design.domain & ~((y == 0) | (y == 1)))[0]
+            raise EvalkitError(
+                f"SurveyDesign.proportion: column {column!r} row {bad + 1} is {y[bad]!r}; "
+                "expected 0 or 1"
+            )
+        estimate, se, deff, n_obs = design._mean_parts(y)
+        return proportion_interval(design, y, estimate, se, deff, n_obs, method, level)
+
+    def logit(self, formula: str, **options):
+        """Survey-weighted logistic regression, as R's ``svyglm(family=quasibinomial())``.
+
+        Coefficients solve the weighted score equations; standard errors are the
+        linearization (sandwich) estimator of Binder (1983). See
+        :func:`evalkit.survey.models.logit`.
+        """
+        from evalkit.survey.models import logit
+
+        return logit(self, formula, **options)
+
+    def difference(self, variable: str, by: str, levels: Sequence[object],
+                   denominator: str | None = None, level: float = 0.95) -> Estimate:
+        """Change ``levels[1]`` minus ``levels[0]`` of a mean (or a ratio with
+        ``denominator``) on a design stacking two rounds, as R's ``svyby(..., covmat=TRUE)``
+        then ``svycontrast``. A PSU in both rounds carries their covariance. See
+        :func:`evalkit.survey.change.difference`.
+        """
+        from evalkit.survey.change import difference
+
+        return difference(self, variable, by, levels, denominator=denominator, level=level)
+
+    # --- internals ----------------------------------------------------------------------
+    def _values(self, column: str) -> np.ndarray:
+        return _numeric(self.data, column, "column", allow_nan=True)
+
+    def _prepare(self, column: str, na_rm: bool, also: str | None = None
+                 ) -> tuple[SurveyDesign, np.ndarray]:
+        y = self._values(column)
+        missing = np.isnan(y)
+        if also is not None:
+            missing = missing | np.isnan(self._values(also))
+        missing &= self.domain
+        design = self
+        if np.any(missing):
+            if not na_rm:
+                row = int(np.flatnonzero(missing)[0])
+                raise EvalkitError(
+                    f"SurveyDesign: column {column!r} has {int(missing.sum())} missing values "
+                    f"(first at row {row + 1}); pass na_rm=True to estimate over the rows "
+                    "where it is present"
+                )
+            design = self.subset(~missing)
+        y = np.where(design.domain, np.nan_to_num(y), 0.0)
+        if not np.any(design.domain):
+            raise EvalkitError(f"SurveyDesign: no rows in the domain for {column!r}")
+        return design, y
+
+    def _mean_parts(self, y: np.ndarray) -> tuple[float, float, float, int]:
+        w = self.weight_values
+        population = float(np.sum(w))
+        estimate = float(np.sum(w * y)) / population
+        scores = np.where(self.domain, (y - estimate) / population, 0.0)
+        variance = float(self.variance_of_totals(w * scores)[0, 0])
+        n_obs = int(np.count_nonzero(w))
+        deff = _safe_ratio(variance, _srs_variance_of_total(y, w) / population**2)
+        return estimate, float(np.sqrt(variance)), deff, n_obs
+
+    def _wald(self, estimate: float, se: float, level: float, deff: float,
+              n_obs: int) -> Estimate:
+        check_level(level)
+        df = self.df
+        quantile = t_quantile(level, df)
+        return Estimate(
+            estimate=estimate,
+            se=se,
+            ci=(estimate - quantile * se, estimate + quantile * se),
+            deff=deff,
+            df=df,
+            n=n_obs,
+            level=level,
+            method="linearization",
+        )
+
+    def _by(self, by: str, estimator) -> pd.DataFrame:
+        if by not in self.data.columns:
+            raise EvalkitError(f"SurveyDesign: by column {by!r} is not in the data")
+        groups = self.data[by]
+        levels = pd.unique(groups[self.domain & groups.notna().to_numpy()])
+        rows = []
+        for level_value in sorted(levels, key=str):  # loop over domains, not households
+            sub = self.subset((groups == level_value).to_numpy())
+            result = estimator(sub)
+            rows.append({by: level_value, **result.to_dict()})
+        return pd.DataFrame(rows)
+
+
+# --- module helpers ---------------------------------------------------------------------
+def _as_list(value: str | Sequence[str] | None) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    return list(value)
+
+
+def _column(data: pd.DataFrame, column: str, role: str) -> pd.Series:
+    if column not in data.columns:
+        close = difflib.get_close_matches(str(column), [str(c) for c in data.columns], n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise EvalkitError(
+            f"SurveyDesign: {role} column {column!r} is not in the data{hint}; columns are "
+            + ", ".join(map(str, data.columns[:20]))
+        )
+    return data[column]
+
+
+def _codes(data: pd.DataFrame, column: str, role: str) -> np.ndarray:
+    series = _column(data, column, role)
+    if series.isna().any():
+        row = int(np.flatnonzero(series.isna().to_numpy())[0])
+        raise EvalkitError(
+            f"SurveyDesign: {role} column {column!r} row {row + 1} is empty; "
+            "expected a value on every row"
+        )
+    codes, _ = pd.factorize(series, sort=True)
+    return codes.astype(np.int64)
+
+
+def _numeric(data: pd.DataFrame, column: str, role: str, allow_nan: bool = False) -> np.ndarray:
+    series = _column(data, column, role)
+    try:
+        values = pd.to_numeric(series, errors="raise").to_numpy(dtype=float, na_value=np.nan)
+    except (ValueError, TypeError) as exc:
+        converted = pd.to_numeric(series, errors="coerce")
+        bad = np.flatnonzero(converted.isna().to_numpy() & series.notna().to_numpy())
+        row = int(bad[0]) if bad.size else 0
+        raise EvalkitError(
+            f"SurveyDesign: {role} column {column!r} row {row + 1} is {series.iloc[row]!r}; "
+            "expected a number"
+        ) from exc
+    if not allow_nan and np.any(np.isnan(values)):
+        row = int(np.flatnonzero(np.isnan(values))[0])
+        raise EvalkitError(
+            f"SurveyDesign: {role} column {column!r} row {row + 1} is empty; expected a number"
+        )
+    return values
+
+
+def _combine(parent: np.ndarray, child: np.ndarray) -> np.ndarray:
+    """Codes of (parent, child) pairs, so clusters are nested in strata / earlier stages."""
+    key = parent.astype(np.int64) * (int(child.max()) + 1) + child
+    codes, _ = pd.factorize(key, sort=True)
+    return codes.astype(np.int64)
+
+
+def _group_values(row_values: np.ndarray, group: np.ndarray, n_groups: int) -> np.ndarray:
+    out = np.ones(n_groups)
+    out[group] = row_values
+    return out
+
+
+def _labels(data: pd.DataFrame, column: str | None, codes: np.ndarray,
+            which: np.ndarray) -> str:
+    if column is None:
+        return "(whole sample)"
+    series = data[column].to_numpy()
+    first_rows = [int(np.flatnonzero(codes == c)[0]) for c in which[:5]]
+    return ", ".join(repr(series[r]) for r in first_rows)
+
+
+def _degrees_of_freedom(psu: np.ndarray, stratum: np.ndarray, domain: np.ndarray) -> int:
+    """R's degf: PSUs minus strata among rows with nonzero weight (codes are dense)."""
+    psu_present = np.bincount(psu, weights=domain, minlength=1) > 0
+    strata_present = np.bincount(stratum, weights=domain, minlength=1) > 0
+    return int(psu_present.sum() - strata_present.sum())
+
+
+def _srs_variance_of_total(y: np.ndarray, w: np.ndarray) -> float:
+    """Variance of the estimated total of ``y`` under simple random sampling without
+    replacement of the same number of units: ``s^2 N^2 (N - n) / (N n)`` with ``N = sum w``
+    and ``s^2`` from :func:`~evalkit.survey.estimate.weighted_variance` (the denominator of R's
+    ``deff=TRUE``).
+    NaN when the weights do not describe a population larger than the sample (R: NA)."""
+    n = np.count_nonzero(w)
+    population = float(np.sum(w))
+    if population < n:
+        return float("nan")
+    return weighted_variance(y, w) * population**2 * (population - n) / (population * n)
+
+
+def _safe_ratio(a: float, b: float) -> float:
+    if not np.isfinite(b) or b <= 0:
+        return float("nan")
+    return float(a / b)

@@ -1,0 +1,104 @@
+"""What every estimator returns: an estimate with its standard error, interval and design
+degrees of freedom, and the few helpers every interval shares.
+
+The lowest layer of the design-based engine: it imports nothing from evalkit but the error
+type, so :mod:`evalkit.survey.design`, :mod:`evalkit.survey.intervals`,
+:mod:`evalkit.survey.models` and the
+rest can all build on it without import cycles.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from evalkit.contract.errors import EvalkitError
+
+__all__ = ["Estimate", "check_level", "one_sided_level", "t_quantile", "weighted_variance"]
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A design-based estimate with its standard error and confidence interval.
+
+    ``deff`` is the design effect against simple random sampling without replacement of the
+    same number of units (Kish 1965; ``deff=TRUE`` in R's survey package).
+    """
+
+    estimate: float
+    se: float
+    ci: tuple[float, float]
+    deff: float
+    df: int
+    n: int
+    level: float
+    method: str = "linearization"
+    note: str = ""
+
+    @property
+    def ci_low(self) -> float:
+        return self.ci[0]
+
+    @property
+    def ci_high(self) -> float:
+        return self.ci[1]
+
+    def to_dict(self) -> dict[str, float | int | str]:
+        return {
+            "estimate": self.estimate,
+            "se": self.se,
+            "ci_low": self.ci[0],
+            "ci_high": self.ci[1],
+            "deff": self.deff,
+            "df": self.df,
+            "n": self.n,
+            "level": self.level,
+            "method": self.method,
+            "note": self.note,
+        }
+
+    def __repr__(self) -> str:
+        return (
+            f"Estimate(estimate={self.estimate:.6g}, se={self.se:.6g}, "
+            f"ci=({self.ci[0]:.6g}, {self.ci[1]:.6g}), deff={self.deff:.4g}, "
+            f"df={self.df}, n={self.n}, method={self.method!r})"
+        )
+
+
+def weighted_variance(y: np.ndarray, w: np.ndarray) -> float:
+    """R's ``svyvar``: sum w (y - ybar)^2 / sum w * n / (n - 1), n = nonzero weights."""
+    n = np.count_nonzero(w)
+    if n < 2:
+        return float("nan")
+    total_w = np.sum(w)
+    ybar = np.sum(w * y) / total_w
+    return float(np.sum(w * (y - ybar) ** 2) / total_w * n / (n - 1))
+
+
+
+def check_level(level: float) -> None:
+    if not (0 < level < 1):
+        raise EvalkitError(f"confidence level {level!r}; expected a number between 0 and 1")
+
+
+def t_quantile(level: float, df: int) -> float:
+    """Two-sided t quantile with the design's degrees of freedom (normal when df is huge)."""
+    from scipy import stats  # imported on first use: building a design does not need it
+
+    check_level(level)
+    if df <= 0:
+        return float("nan")
+    return float(stats.t.ppf(1 - (1 - level) / 2, df))
+
+
+def one_sided_level(level: float) -> float:
+    """The two-sided level whose interval ends are the one-sided ``level`` bounds.
+
+    A verdict "below the line with confidence ``level``" reads the upper end of the
+    two-sided ``2 * level - 1`` interval (e.g. 95% one-sided = the ends of a 90% interval).
+    """
+    check_level(level)
+    if level <= 0.5:
+        raise EvalkitError(f"one-sided level {level!r}; expected a number above 0.5")
+    return 2.0 * level - 1.0

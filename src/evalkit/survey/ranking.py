@@ -1,0 +1,196 @@
+"""Confidence sets for ranks (Mogstad, Romano, Shaikh and Wilhelm 2023).
+
+Counties are ranked by an estimated rate; "ranked low in the province" is only news when the
+data can tell the counties apart. Following Mogstad, Romano, Shaikh and Wilhelm (2023),
+"Inference for Ranks with Applications to Mobility across Neighbourhoods and Academic
+Achievement across Countries", *Review of Economic Studies* (R package ``csranks``):
+
+Let ``theta_1..theta_p`` be the true values, ``theta_hat`` their estimates with covariance
+``Sigma`` (diagonal for counties sampled independently) and ``s_jk`` the standard error of
+the difference ``theta_hat_k - theta_hat_j``, ``s_jk^2 = Sigma_jj + Sigma_kk - 2 Sigma_jk``.
+Rank 1 is the largest value: ``r_j = 1 + #{k != j: theta_k > theta_j}``.
+
+* Simultaneous bounds on the differences ``Delta_jk = theta_k - theta_j``:
+  ``Delta_hat_jk -/+ c s_jk`` with ``c`` the ``level`` quantile of
+  ``max |Z_k - Z_j| / s_jk`` over the pairs considered, ``Z ~ N(0, Sigma)`` drawn by
+  simulation (seeded).
+* From them, for county ``j``: ``N-_j = #{k: Delta_hat_jk - c s_jk > 0}`` counties surely
+  above it and ``N+_j = #{k: Delta_hat_jk + c s_jk < 0}`` surely below it; the set of ranks
+  it may hold is ``{N-_j + 1, ..., p - N+_j}``.
+* Marginal set (``simultaneous=False``, "where does my county stand"): the maximum runs
+  over the ``p - 1`` pairs involving ``j`` only, one critical value per county; the set
+  covers ``r_j`` with probability at least ``level``.
+* Simultaneous sets (``simultaneous=True``, "which counties are surely in the bottom
+  five"): the maximum runs over all pairs; all ``p`` sets cover their ranks at once with
+  probability at least ``level``.
+* Step-down (``stepdown=True``, the paper's Algorithm 3.1, Romano and Wolf 2005): each
+  bound is a one-sided test of ``theta_k <= theta_j``; hypotheses rejected in one step are
+  dropped and the critical value is recomputed over those left, until nothing new is
+  rejected. The sets are never wider than the single-step ones, with the same coverage.
+
+Draws are processed in blocks, so memory stays ``O(block * p^2)`` whatever ``draws``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from evalkit.contract.errors import EvalkitError
+
+DEFAULT_DRAWS = 2000
+_BLOCK_ELEMENTS = 4_000_000  # draws * p * p per block
+
+
+def _covariance(se: np.ndarray, p: int) -> np.ndarray:
+    if se.ndim == 1:
+        if se.shape[0] != p:
+            raise EvalkitError(f"rank_confidence_sets: {se.shape[0]} standard errors for {p} "
+                               "estimates; expected one each")
+        if not np.all(np.isfinite(se)) or np.any(se < 0):
+            raise EvalkitError("rank_confidence_sets: standard errors must be finite and >= 0")
+        return np.diag(se**2)
+    if se.shape != (p, p):
+        raise EvalkitError(f"rank_confidence_sets: covariance of shape {se.shape} for {p} "
+                           "estimates; expected a vector of standard errors or a p x p matrix")
+    if not np.all(np.isfinite(se)) or not np.allclose(se, se.T):
+        raise EvalkitError("rank_confidence_sets: the covariance must be finite and symmetric")
+    return se
+
+
+def _factor(cov: np.ndarray) -> np.ndarray:
+    """A matrix ``L`` with ``L L' = cov`` (eigen-decomposition: allows singular ``cov``)."""
+    if np.count_nonzero(cov - np.diag(np.diag(cov))) == 0:
+        return np.diag(np.sqrt(np.diag(cov)))
+    values, vectors = np.linalg.eigh(cov)
+    if values.min() < -1e-10 * max(1.0, abs(values.max())):
+        raise EvalkitError("rank_confidence_sets: the covariance is not positive semi-definite")
+    return vectors * np.sqrt(np.clip(values, 0.0, None))
+
+
+def _pair_se(cov: np.ndarray) -> np.ndarray:
+    d = np.diag(cov)
+    var = d[:, None] + d[None, :] - 2.0 * cov
+    return np.sqrt(np.clip(var, 0.0, None))
+
+
+def _scaled(diff: np.ndarray, s: np.ndarray) -> np.ndarray:
+    """``diff / s`` where a zero ``s`` means an exact difference: +-inf, or 0 when equal."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = diff / s
+    return np.where(np.isnan(t), 0.0, t)
+
+
+def _block_maxima(z: np.ndarray, s: np.ndarray, up: np.ndarray, down: np.ndarray | None
+                  ) -> np.ndarray:
+    """Simulated maxima of the pair statistics, one column per family ``j``.
+
+    ``t[r, j, k] = (Z_k - Z_j) / s_jk``. Column ``j`` is the maximum of ``t[r, j, k]`` over
+    the pairs with ``up[j, k]`` and of ``t[r, k, j] = -t[r, j, k]`` over those with
+    ``down[j, k]`` (``down`` is None for the simultaneous family, whose maximum is then the
+    row maximum of the result).
+    """
+    draws, p = z.shape
+    block = max(1, _BLOCK_ELEMENTS // max(1, p * p))
+    out = np.empty((draws, p))
+    for start in range(0, draws, block):
+        zb = z[start:start + block]
+        t = _scaled(zb[:, None, :] - zb[:, :, None], s)
+        m = np.where(up, t, -np.inf).max(axis=2)
+        if down is not None:
+            m = np.maximum(m, np.where(down, -t, -np.inf).max(axis=2))
+        out[start:start + zb.shape[0]] = m
+    return out
+
+
+def _quantile(values: np.ndarray, level: float) -> np.ndarray:
+    """``level`` quantile along axis 0 (the higher order statistic: conservative)."""
+    finite = np.where(np.isfinite(values), values, -np.inf)
+    return np.quantile(finite, level, axis=0, method="higher")
+
+
+def rank_confidence_sets(
+    estimates: Sequence[float] | np.ndarray | pd.Series,
+    se: Sequence[float] | np.ndarray | pd.Series,
+    level: float = 0.95,
+    simultaneous: bool = True,
+    seed: int = 0,
+    *,
+    stepdown: bool = True,
+    draws: int = DEFAULT_DRAWS,
+) -> pd.DataFrame:
+    """Confidence sets for the ranks of ``estimates`` (rank 1 = the largest value).
+
+    ``se`` is a vector of standard errors (independent estimates: diagonal covariance) or
+    a full covariance matrix. Returns, in input order, ``estimate``, ``rank`` (the rank of
+    the estimate, ties sharing the best rank), ``rank_low`` and ``rank_high`` (the set of
+    ranks is every integer between them), and ``surely_above`` / ``surely_below`` (the
+    counts ``N-`` and ``N+`` of the module docstring). Method: see the module docstring
+    (Mogstad, Romano, Shaikh and Wilhelm 2023). ``seed`` fixes the simulation draws;
+    ``draws`` is their number.
+    """
+    theta = np.asarray(estimates, dtype=float).ravel()
+    p = theta.size
+    if p == 0:
+        raise EvalkitError("rank_confidence_sets: no estimates to rank")
+    if not np.all(np.isfinite(theta)):
+        raise EvalkitError("rank_confidence_sets: estimates must be finite (drop the counties "
+                           "that could not be estimated before ranking)")
+    if not 0 < level < 1:
+        raise EvalkitError(f"rank_confidence_sets: level={level}; expected 0 < level < 1")
+    if draws < 1:
+        raise EvalkitError(f"rank_confidence_sets: draws={draws}; expected at least 1")
+    cov = _covariance(np.asarray(se, dtype=float), p)
+    factor = _factor(cov)
+    s = _pair_se(cov)
+    t_obs = _scaled(theta[None, :] - theta[:, None], s)  # (theta_k - theta_j) / s_jk
+    off_diagonal = ~np.eye(p, dtype=bool)
+    z = np.random.default_rng(seed).standard_normal((draws, p)) @ factor.T
+    if simultaneous:
+        # One family: every ordered pair (j, k), hypothesis theta_k <= theta_j.
+        active = off_diagonal.copy()
+        rejected = np.zeros((p, p), dtype=bool)  # rejected[j, k]: surely theta_k > theta_j
+        while True:
+            crit = _quantile(_block_maxima(z, s, active, None).max(axis=1), level)
+            new = active & (t_obs > crit)
+            rejected |= new
+            active &= ~new
+            if not stepdown or not new.any():
+                break
+        above = rejected.sum(axis=1)
+        below = rejected.sum(axis=0)
+    else:
+        # Family j: the pairs involving county j, in both directions.
+        up = off_diagonal.copy()    # up[j, k]: "theta_k <= theta_j" still under test
+        down = off_diagonal.copy()  # down[j, k]: "theta_k >= theta_j" still under test
+        surely_up = np.zeros((p, p), dtype=bool)
+        surely_down = np.zeros((p, p), dtype=bool)
+        while True:
+            crit = _quantile(_block_maxima(z, s, up, down), level)[:, None]
+            new_up = up & (t_obs > crit)
+            new_down = down & (-t_obs > crit)
+            surely_up |= new_up
+            surely_down |= new_down
+            up &= ~new_up
+            down &= ~new_down
+            if not stepdown or not (new_up.any() or new_down.any()):
+                break
+        above = surely_up.sum(axis=1)
+        below = surely_down.sum(axis=1)
+    point = p - _ascending_rank_max(theta) + 1
+    return pd.DataFrame({
+        "estimate": theta,
+        "rank": point.astype(int),
+        "rank_low": (above + 1).astype(int),
+        "rank_high": (p - below).astype(int),
+        "surely_above": above.astype(int),
+        "surely_below": below.astype(int),
+    })
+
+
+def _ascending_rank_max(values: np.ndarray) -> np.ndarray:
+    """Rank in ascending order with ties given the highest rank (so descending min-rank)."""
+    order = np.sort(values)
+    return np.searchsorted(order, values, side="right")

@@ -1,0 +1,61 @@
+"""Rates from weighted village totals, batched over many replicate samples at once.
+
+The simulations of :mod:`evalkit.sampling.plan` and the power calculations of
+:mod:`evalkit.sampling.power` estimate the same people-level rate on thousands of replicate samples.
+Building a :class:`~evalkit.survey.design.SurveyDesign` per replicate would cost a Python loop over
+replicates, so this module holds the batched form of the two calculations: the ratio and its
+linearization SE from village totals (equal to ``SurveyDesign.ratio`` on one replicate, which
+``tests/test_sampling.py`` checks) and the logit or Wald interval of many rates at once
+(equal to :func:`evalkit.survey.intervals.logit_interval` element by element).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import stats
+
+__all__ = ["rate_intervals", "ratio_from_village_totals"]
+
+
+def rate_intervals(r: np.ndarray, se: np.ndarray, df: int, level: float, method: str
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """svyciprop's ``logit`` (``expit(logit R +/- t se / (R (1 - R)))``) or ``mean`` (Wald)
+    interval for rates ``r`` (one per replicate) from their linearized SEs, ``t`` with
+    ``df`` degrees of freedom at two-sided ``level`` (Lumley 2010, sec. 2.3.1). A rate of
+    exactly 0 or 1, or a zero SE, gives the degenerate interval at that value, as
+    :mod:`evalkit.assessment.indicators` does for the logit. The one vectorized form of
+    :func:`evalkit.survey.intervals.logit_interval` (scalar), used by the simulations here and in
+    :mod:`evalkit.sampling.power`."""
+    t = float(stats.t.ppf(0.5 + level / 2.0, df))
+    if method == "mean":
+        return r - t * se, r + t * se
+    inside = (r > 0) & (r < 1) & (se > 0)
+    safe = np.where(inside, r, 0.5)
+    eta = np.log(safe / (1 - safe))
+    half = t * se / (safe * (1 - safe))
+    low = np.where(inside, 1 / (1 + np.exp(-(eta - half))), r)
+    high = np.where(inside, 1 / (1 + np.exp(-(eta + half))), r)
+    return low, high
+
+
+def ratio_from_village_totals(yw: np.ndarray, xw: np.ndarray, selected: np.ndarray,
+                              stratum: np.ndarray, n_strata: int
+                              ) -> tuple[np.ndarray, np.ndarray]:
+    """Ratio estimate and with-replacement linearization SE per replicate (rows) from
+    weighted village totals (columns), as ``SurveyDesign(psu=village, strata=...,
+    weights=...).ratio`` (Binder 1983; R's svyratio): village scores
+    ``z_v = (Yw_v - R Xw_v) / Xhat``, ``V = sum_h n_h / (n_h - 1) sum_v (z_v - zbar_h)^2``.
+    Unselected villages have ``selected`` False and contribute nothing."""
+    sel = selected.astype(float)
+    X = (xw * sel).sum(axis=1)
+    R = (yw * sel).sum(axis=1) / X
+    z = (yw - R[:, None] * xw) / X[:, None] * sel
+    var = np.zeros(len(R))
+    # A loop over the few strata; each is one array computation over replicates.
+    for h in range(n_strata):
+        in_h = stratum == h
+        n_h = sel[:, in_h].sum(axis=1)
+        zbar = z[:, in_h].sum(axis=1) / n_h
+        dev = (z[:, in_h] - zbar[:, None]) * sel[:, in_h]
+        var += n_h / (n_h - 1) * (dev * dev).sum(axis=1)
+    return R, np.sqrt(var)
