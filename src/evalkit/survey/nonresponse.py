@@ -273,10 +273,10 @@ def adjust_sample(survey: pd.DataFrame, sample: pd.DataFrame, weights: str | Non
                   ) -> tuple[pd.DataFrame, RunNonresponse]:
     """The respondents of ``survey`` with non-response-adjusted weights, and the report.
 
-    ``sample`` is every sampled row (:func:`evalkit.data.load_sample`: the design columns,
-    ``responded`` and ``replaces``), ``survey`` its respondents with their answers (same
-    ``household_id``). The units of the weighting-class adjustment (module docstring) are
-    the households of the field list, a replaced one standing in for by its reserve with
+    ``sample`` is every sampled row (:func:`evalkit.contract.data.load_sample`: the design
+    columns, ``responded`` and ``replaces``), ``survey`` its respondents with their answers
+    (same ``household_id``). The units of the weighting-class adjustment (module docstring)
+    are the households of the field list, a replaced one represented by its reserve with
     the same weight, so a fully replaced cell keeps factor 1 and its response rate still
     shows the replacements. ``settings`` is the params' ``nonresponse`` block. The adjusted
     weight replaces column ``weights``; the design weight is kept as
