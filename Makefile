@@ -16,7 +16,7 @@ export OMP_NUM_THREADS = 1
 export OPENBLAS_NUM_THREADS = 1
 export MKL_NUM_THREADS = 1
 
-.PHONY: report province test lint unit nbval refresh bench venv clean
+.PHONY: report province test lint unit nbval refresh bench bench-province venv clean
 
 report: $(STAMP)
 	$(PY) -m evalkit run $(PARAMS) --out $(OUT)
@@ -53,7 +53,13 @@ bench: $(STAMP)
 	$(PY) bench/bench_models.py
 	$(PY) bench/bench_sampling.py
 	$(PY) bench/run_timing.py --params $(PARAMS)
-	$(PY) bench/province_timing.py --full 24 --tables 100
+	$(MAKE) bench-province
+
+# The province part only: figures to bench/results/province.json and the README's table.
+# BENCH_ARGS="--full 0" measures only the 100 counties --tables-only.
+bench-province: $(STAMP)
+	$(PY) bench/province_timing.py --full 24 --tables 100 --json bench/results/province.json \
+		--readme README.md $(BENCH_ARGS)
 
 venv: $(STAMP)
 

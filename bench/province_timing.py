@@ -1,38 +1,54 @@
 """Province runs on Dask: seconds per county, the speed-up of a second worker, the fast path.
 
-Measures, each in a fresh output folder (no resume):
+Measures, each in a fresh output folder (no resume), with the machine's load average
+recorded beside every figure (the figures are wall-clock times: on a shared machine they
+are upper bounds):
 
 * ``--full N`` synthetic counties with full reports (four notebooks, HTML) on a LocalCluster
   with 1 and then 2 workers: seconds per county and the speed-up (goal: at least 1.8x on 2
   cores);
-* ``--tables N`` counties with ``--tables-only`` on 2 workers (goal: under 30 s for 100);
+* ``--tables N`` counties with ``--tables-only`` on 2 workers (goal: under 30 s for 100),
+  with the median seconds of one county's task;
 * a projection for a national rerun of 832 counties on a 64-worker cluster from the
-  measured per-county cost of one worker (cost per county / 64 workers x 832, plus the
-  cluster's start), printed beside the figures.
+  measured per-county cost of one worker: ``seconds per county x ceil(832 / 64)`` plus the
+  measured start of the cluster and the client's own work (from the tables-only run).
+
+The figures go to ``--json`` (``make bench-province`` writes
+``bench/results/province.json``); with ``--readme README.md`` the block between
+``<!-- bench:province -->`` and ``<!-- /bench:province -->`` of the README is rewritten
+from them, so the README's projection is the measured one.
 
 Usage: python bench/province_timing.py [--full 24] [--tables 100] [--json FILE]
+       [--readme README.md]
 Prints each figure beside its goal; exits non-zero on a miss.
+
+evalkit is imported inside :func:`main`, not at the top: LocalCluster's workers start with
+``spawn`` and import this script again, which must stay cheap.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
+import re
+import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
-
-from evalkit.run.province import run_province
-from evalkit.synth import county as synth
+from typing import Any
 
 SEED = 20190815
 NATIONAL = 832
 CLUSTER = 64
+BEGIN, END = "<!-- bench:province -->", "<!-- /bench:province -->"
 
 
 def _province(folder: Path, n: int) -> Path:
+    from evalkit.synth import county as synth
+
     synth.write_province_data(folder / "data", seed=SEED, n_counties=n)
     params = folder / "province.yaml"
     params.write_text(f"run_name: bench\nprovince:\n  name: bench {n}\n  counties_dir: data\n",
@@ -40,57 +56,152 @@ def _province(folder: Path, n: int) -> Path:
     return params
 
 
-def _timed(params: Path, out: Path, workers: int, tables_only: bool) -> tuple[float, int]:
+def _load() -> float:
+    return round(os.getloadavg()[0], 2)
+
+
+def _timed(params: Path, out: Path, workers: int, tables_only: bool) -> dict[str, Any]:
+    """Run the province; wall seconds, the seconds to the first county, the tasks' own."""
+    from evalkit.run.province import run_province
+
+    marks: dict[str, float] = {}
     t0 = time.perf_counter()
+
+    def progress(message: str) -> None:
+        now = time.perf_counter() - t0
+        if message.startswith("Dask:"):
+            marks["cluster_up"] = now
+        if "counties (" in message:
+            marks["last"] = now
+
+    load_before = _load()
     result = run_province(params, out, workers=workers, tables_only=tables_only,
-                          notebook=False)
-    return time.perf_counter() - t0, len(result.failed)
+                          notebook=False, progress=progress)
+    seconds = time.perf_counter() - t0
+    task = [s.seconds for s in result.statuses if s.seconds is not None]
+    return {
+        "seconds": round(seconds, 1),
+        "failed": len(result.failed),
+        "cluster_start_seconds": round(marks.get("cluster_up", float("nan")), 1),
+        "after_last_county_seconds": round(seconds - marks.get("last", seconds), 1),
+        "median_task_seconds": round(statistics.median(task), 2) if task else None,
+        "load_before": load_before,
+        "load_after": _load(),
+    }
+
+
+def _readme_block(figures: dict[str, Any]) -> str:
+    """The README's scale table, from the figures."""
+    lines = [BEGIN, "", "| measurement | figure | goal | load average |", "|---|---|---|---|"]
+    tables = figures.get("tables")
+    if tables:
+        n = tables["counties"]
+        lines.append(
+            f"| {n} counties `--tables-only`, 2 workers | {tables['seconds']} s (cluster start "
+            f"{tables['cluster_start_seconds']} s; median county task "
+            f"{tables['median_task_seconds']} s; client after the last county "
+            f"{tables['after_last_county_seconds']} s) | under 30 s for 100"
+            f"{'' if tables['seconds'] < 30 else ': **missed** here'} | "
+            f"{tables['load_before']} / {tables['load_after']} |")
+    full = figures.get("full")
+    if full:
+        n = full["counties"]
+        for w in ("1", "2"):
+            run = full["workers"][w]
+            lines.append(f"| {n} counties with full reports, {w} worker{'s' if w == '2' else ''}"
+                         f" | {run['seconds']} s ({run['seconds_per_county']} s per county), "
+                         f"{run['failed']} failed | | {run['load_before']} / "
+                         f"{run['load_after']} |")
+        lines.append(f"| speed-up of 2 workers | {full['speedup']}x | at least 1.8x"
+                     f"{'' if full['speedup'] >= 1.8 else ': **missed** here'} | |")
+    projection = figures.get("projection")
+    if projection:
+        lines.append(f"| projection: {NATIONAL} counties on {CLUSTER} workers | about "
+                     f"{projection['minutes']} min ({projection['formula']}) | | |")
+    else:
+        lines.append(f"| projection: {NATIONAL} counties on {CLUSTER} workers | not measured "
+                     "yet: `make bench-province` runs the full-report part | | |")
+    lines += ["", f"Measured {figures['measured_at']} on {figures['cores']} cores; the load "
+              "average (before / after) shows how busy the machine was. Written by "
+              "`bench/province_timing.py` to `bench/results/province.json`.", "", END]
+    return "\n".join(lines)
+
+
+def _update_readme(path: Path, figures: dict[str, Any]) -> None:
+    text = path.read_text(encoding="utf-8")
+    pattern = re.compile(re.escape(BEGIN) + ".*?" + re.escape(END), re.S)
+    if not pattern.search(text):
+        print(f"bench: {path} has no {BEGIN} block; not updated", file=sys.stderr)
+        return
+    path.write_text(pattern.sub(lambda _m: _readme_block(figures), text), encoding="utf-8")
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--full", type=int, default=24, help="counties with full reports")
     parser.add_argument("--tables", type=int, default=100, help="counties, --tables-only")
-    parser.add_argument("--json", type=Path, default=None, help="also write figures here")
+    parser.add_argument("--json", type=Path, default=None, help="write the figures here")
+    parser.add_argument("--readme", type=Path, default=None,
+                        help="rewrite this README's bench:province block from the figures")
     args = parser.parse_args()
-    figures: dict[str, float | int] = {"cores": os.cpu_count() or 1}
+    previous: dict[str, Any] = {}
+    if args.json and args.json.is_file():  # a partial run keeps the other part's figures
+        previous = json.loads(args.json.read_text(encoding="utf-8"))
+    figures: dict[str, Any] = {
+        "cores": os.cpu_count() or 1,
+        "measured_at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "tables": previous.get("tables"), "full": previous.get("full"),
+        "projection": previous.get("projection")}
     misses = []
     with tempfile.TemporaryDirectory(prefix="evalkit-bench-province-") as tmp:
         folder = Path(tmp)
         if args.tables:
             params = _province(folder / "tables", args.tables)
-            seconds, failed = _timed(params, folder / "out-tables", 2, True)
-            figures.update(tables_counties=args.tables, tables_seconds=round(seconds, 1),
-                           tables_failed=failed)
-            print(f"{args.tables} counties --tables-only on 2 workers: {seconds:.1f} s "
-                  f"({seconds / args.tables:.2f} s per county; goal for 100: under 30 s)")
-            if args.tables >= 100 and seconds >= 30:
+            run = _timed(params, folder / "out-tables", 2, True)
+            figures["tables"] = {"counties": args.tables, **run}
+            print(f"{args.tables} counties --tables-only on 2 workers: {run['seconds']} s "
+                  f"(cluster start {run['cluster_start_seconds']} s, median task "
+                  f"{run['median_task_seconds']} s, client after the last county "
+                  f"{run['after_last_county_seconds']} s; load {run['load_before']} -> "
+                  f"{run['load_after']}; goal for 100: under 30 s)")
+            if args.tables >= 100 and run["seconds"] >= 30:
                 misses.append("tables-only")
         if args.full:
             params = _province(folder / "full", args.full)
-            per_worker = {}
+            runs = {}
             for workers in (1, 2):
-                seconds, failed = _timed(params, folder / f"out-full-{workers}", workers, False)
-                per_worker[workers] = seconds
-                figures[f"full_{workers}_workers_seconds"] = round(seconds, 1)
-                figures[f"full_{workers}_workers_failed"] = failed
+                run = _timed(params, folder / f"out-full-{workers}", workers, False)
+                run["seconds_per_county"] = round(run["seconds"] / args.full, 1)
+                runs[str(workers)] = run
                 print(f"{args.full} counties with full reports on {workers} worker"
-                      f"{'s' if workers > 1 else ''}: {seconds:.1f} s "
-                      f"({seconds / args.full:.1f} s per county; {failed} failed)")
-            speedup = per_worker[1] / per_worker[2]
-            figures.update(full_counties=args.full, speedup=round(speedup, 2))
+                      f"{'s' if workers > 1 else ''}: {run['seconds']} s "
+                      f"({run['seconds_per_county']} s per county; {run['failed']} failed; "
+                      f"load {run['load_before']} -> {run['load_after']})")
+            speedup = round(runs["1"]["seconds"] / runs["2"]["seconds"], 2)
+            figures["full"] = {"counties": args.full, "workers": runs, "speedup": speedup}
             print(f"speed-up of 2 workers over 1: {speedup:.2f}x (goal: at least 1.8x)")
             if speedup < 1.8:
                 misses.append("speed-up")
-            per_county = per_worker[1] / args.full
-            national = per_county * NATIONAL / CLUSTER
-            figures.update(seconds_per_county_one_worker=round(per_county, 1),
-                           national_832_on_64_workers_minutes=round(national / 60, 1))
-            print(f"projection: {NATIONAL} counties on {CLUSTER} workers ~ "
-                  f"{per_county:.1f} s x {NATIONAL} / {CLUSTER} = {national / 60:.1f} min "
-                  "(plus cluster start; one core per worker)")
+    full = figures.get("full")
+    if full:
+        one = full["workers"]["1"]
+        per_county = (one["seconds"] - one["cluster_start_seconds"]
+                      - one["after_last_county_seconds"]) / full["counties"]
+        rounds = math.ceil(NATIONAL / CLUSTER)
+        overhead = one["cluster_start_seconds"] + one["after_last_county_seconds"]
+        seconds = per_county * rounds + overhead
+        figures["projection"] = {
+            "seconds_per_county_one_worker": round(per_county, 1), "rounds": rounds,
+            "overhead_seconds": round(overhead, 1), "minutes": round(seconds / 60, 1),
+            "formula": f"{per_county:.1f} s per county x {rounds} counties per worker + "
+                       f"{overhead:.0f} s cluster start and client"}
+        print(f"projection: {NATIONAL} counties on {CLUSTER} workers ~ "
+              f"{figures['projection']['formula']} = {seconds / 60:.1f} min")
     if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
+    if args.readme:
+        _update_readme(args.readme, figures)
     if misses:
         print("bench: missed goal(s): " + ", ".join(misses), file=sys.stderr)
         return 1

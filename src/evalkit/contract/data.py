@@ -27,6 +27,7 @@ import difflib
 import io
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -284,7 +285,7 @@ def _read_table(path: Path, label: str, problems: list[Problem]) -> _Table | Non
         seen.setdefault(names[i], i)
     body: list[list[str]] = []
     for r, row in enumerate(rows[1:], start=2):
-        cells = [str(c).strip() for c in row]
+        cells = list(map(str.strip, map(str, row)))
         if len(cells) > width and any(cells[width:]):
             problems.append(Problem(label, r, None, None,
                                     f"at most {width} values, as many as header columns "
@@ -300,7 +301,8 @@ def _read_table(path: Path, label: str, problems: list[Problem]) -> _Table | Non
         return None
     frame = pd.DataFrame(body, columns=[names[i] for i in keep], dtype=object)
     frame.index = pd.RangeIndex(2, 2 + len(body))
-    for column in frame.columns:
+    has_nul = any("\x00" in "".join(cells) for cells in body)
+    for column in frame.columns if has_nul else ():
         nul = frame[column].str.contains("\x00", regex=False)
         for r in frame.index[nul.to_numpy(dtype=bool)]:
             problems.append(Problem(label, int(r), column, None,
@@ -316,13 +318,37 @@ def _read_table(path: Path, label: str, problems: list[Problem]) -> _Table | Non
 # --------------------------------------------------------------------------------------
 # column parsers: vectorized over a column, returning values and a mask of bad cells
 # --------------------------------------------------------------------------------------
+def _by_unique(values: pd.Series, compute: Callable[[pd.Series], pd.Series]) -> pd.Series:
+    """``compute(values)``, evaluated once per distinct cell text and spread back.
+
+    The same result as ``compute(values)`` for an element-wise ``compute``, at a fraction
+    of the cost: a survey column holds a few distinct texts (codes, flags, sizes) among
+    thousands of cells, and pandas' string methods loop over every cell in Python.
+    """
+    codes, uniques = pd.factorize(values.to_numpy(dtype=object), use_na_sentinel=True)
+    if len(uniques) == len(values) or (codes < 0).any():
+        return compute(values)
+    result = compute(pd.Series(uniques, dtype=object))
+    return pd.Series(result.to_numpy()[codes], index=values.index, name=values.name)
+
+
 def _is_empty(text: pd.Series) -> pd.Series:
-    return text.str.lower().isin(EMPTY_MARKERS)
+    return _by_unique(text, lambda s: s.str.lower().isin(EMPTY_MARKERS))
 
 
 def _numbers(text: pd.Series, percent: bool = False) -> pd.Series:
-    cleaned = (text.str.replace(",", "", regex=False).str.replace("，", "", regex=False)
-               .str.replace("％", "%", regex=False))
+    return _by_unique(text, lambda s: _numbers_each(s, percent))
+
+
+def _numbers_each(text: pd.Series, percent: bool) -> pd.Series:
+    try:
+        joined = "".join(text.tolist())
+    except TypeError:  # not all text: take the general path
+        joined = ",，％"
+    cleaned = text
+    if any(mark in joined for mark in (",", "，", "％")):  # else the replaces change nothing
+        cleaned = (text.str.replace(",", "", regex=False).str.replace("，", "", regex=False)
+                   .str.replace("％", "%", regex=False))
     if percent:
         is_pct = cleaned.str.endswith("%")
         values = pd.to_numeric(cleaned.str.rstrip("%"), errors="coerce").astype(float)
@@ -365,11 +391,12 @@ class _Checker:
     def text(self, column: str) -> None:
         values = self.data[column]
         self.report(column, _is_empty(values), "a value (this cell is empty)")
-        self.out[column] = values.astype("string").astype(object)
+        self.out[column] = _by_unique(values, lambda s: s.astype("string").astype(object))
 
     def code(self, column: str, codes: dict[str, tuple[str, ...]]) -> None:
         values = self.data[column]
-        mapped = _normal_code(values).map(_code_lookup(codes))
+        lookup = _code_lookup(codes)
+        mapped = _by_unique(values, lambda s: _normal_code(s).map(lookup))
         self.report(column, mapped.isna(), _describe_codes(codes))
         self.out[column] = mapped
 
@@ -405,11 +432,16 @@ class _Checker:
 
     def flag(self, column: str) -> None:
         values = self.data[column]
-        mapped = values.str.lower().map(FLAG_VALUES)
-        numeric = _numbers(values)
-        mapped = mapped.fillna(numeric.where(numeric.isin([0.0, 1.0])))
+        mapped = _by_unique(values, _flag_each)
         self.report(column, mapped.isna(), "0 or 1 (否/是)")
         self.out[column] = mapped
+
+
+def _flag_each(values: pd.Series) -> pd.Series:
+    """A flag cell's 0/1 (否/是, yes/no, 0/1, 1.0), NaN when it is none of them."""
+    mapped = values.str.lower().map(FLAG_VALUES)
+    numeric = _numbers_each(values, False)
+    return mapped.fillna(numeric.where(numeric.isin([0.0, 1.0])))
 
 
 def _missing_columns(label: str, columns: pd.Index, required: dict[str, str],

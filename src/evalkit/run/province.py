@@ -53,7 +53,6 @@ import yaml
 
 from evalkit.contract.errors import EvalkitError
 from evalkit.report.province import COUNTIES_SUBDIR, STATUS_FAILED
-from evalkit.run.pipeline import publish_dir
 
 PROVINCE_KEYS = ("name", "counties_dir", "counties")
 TABLES_DIR = "tables"
@@ -218,9 +217,19 @@ class CountyJob:
     notebooks: dict[str, bytes] = field(default_factory=dict)
     tables_only: bool = False
     notebook_workers: int = 1
+    # evalkit's code hash as the client computed it (its cache key): a tables-only task
+    # records it instead of importing the notebook runner (nbformat, seconds per worker)
+    # and hashing the package again for every county.
+    code_sha256: str = ""
 
     def params_bytes(self) -> bytes:
-        return yaml.safe_dump(self.values, sort_keys=False, allow_unicode=True).encode()
+        """The county's ``params.yaml`` (made once: the client's cache check and the task
+        both need it, and the YAML dump costs more than the county's estimates)."""
+        cached = self.__dict__.get("_params_bytes")
+        if cached is None:
+            cached = yaml.safe_dump(self.values, sort_keys=False, allow_unicode=True).encode()
+            self.__dict__["_params_bytes"] = cached
+        return cached
 
     def cache_key(self, code: str) -> dict[str, Any]:
         """What the county's manifest must hold for its outputs to be reused."""
@@ -323,7 +332,6 @@ def _tables_only_files(job: CountyJob, inputs: Any) -> dict[str, bytes]:
     """``tables/indicators.csv`` as notebook 02 writes it, and a manifest (the cache key)."""
     from evalkit.assessment import indicators
     from evalkit.report.formatting import rounded
-    from evalkit.run.pipeline import code_sha256
 
     v = job.values
     results = indicators.assess(inputs.design, inputs.frame, v["thresholds"],
@@ -331,7 +339,12 @@ def _tables_only_files(job: CountyJob, inputs: Any) -> dict[str, bytes]:
     buffer = io.StringIO()
     rounded(indicators.indicator_table(results), 10).to_csv(buffer, index=False)
     table = buffer.getvalue().encode()
-    key = job.cache_key(code_sha256())
+    code = job.code_sha256
+    if not code:
+        from evalkit.run.pipeline import code_sha256
+
+        code = code_sha256()
+    key = job.cache_key(code)
     manifest = {
         "run_name": job.name, "mode": "tables-only", "params": v,
         "inputs": {k: {"sha256": h} for k, h in key["inputs"].items()},
@@ -399,6 +412,8 @@ def write_county_dir(counties_dir: Path, name: str, files: dict[str, bytes]) -> 
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
         os.chmod(partial, 0o755)
+        from evalkit.run.pipeline import publish_dir
+
         publish_dir(partial, counties_dir / name)
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
@@ -529,7 +544,8 @@ def run_province(
         except OSError as exc:
             statuses[county.name] = CountyStatus(county.name, STATUS_FAILED, _one_line(exc))
             continue
-        jobs[county.name] = CountyJob(county.name, values, files, notebooks, tables_only)
+        jobs[county.name] = CountyJob(county.name, values, files, notebooks, tables_only,
+                                      code_sha256=code)
     for name in (c.name for c in spec.counties):
         status = statuses.get(name)
         if status is not None:
