@@ -304,3 +304,37 @@ def test_run_with_followup_writes_05_the_table_and_the_section(tmp_path):
         assert csv.loc[key, "ci_low"] <= true_change <= csv.loc[key, "ci_high"], key
     summary = (run_dir / "04_summary.html").read_text(encoding="utf-8")
     assert "评估以来的变化" in summary and "整改后复查" in summary
+
+
+def test_policy_section_reads_the_tables_notebook_05_wrote(table, inputs, tmp_path):
+    """The section of notebook 04 recomputes nothing: a number changed in a table changes it."""
+    from evalkit.assessment.summary import SOURCES
+    from evalkit.report.formatting import rounded
+
+    explained = followup.recognition_explained(inputs, DEFAULTS["satisfaction"]["formula"])
+    rounded(table, 10).to_csv(tmp_path / "followup.csv", index=False)  # as notebook 05
+    rounded(explained, 10).to_csv(tmp_path / "followup_recognition.csv", index=False)
+    followup.sample_table(inputs).to_csv(tmp_path / "followup_sample.csv", index=False)
+    assert {SOURCES[n][0] for n in ("followup.csv", "followup_recognition.csv",
+                                    "followup_sample.csv")} == {"05_followup"}
+    for lang in ("en", "zh"):
+        direct = followup.section_html(table, explained, lang=lang, level=0.95,
+                                       label="re-check", **followup.sample_counts(inputs))
+        assert followup.section_from_tables(tmp_path, lang=lang, level=0.95) == direct
+    counts = followup.sample_counts(inputs)
+    assert f"{counts['households']:,} households in {counts['villages']} villages" in (
+        followup.section_from_tables(tmp_path, lang="en", level=0.95))
+    # Change numbers in the tables: the sentences follow.
+    changed = pd.read_csv(tmp_path / "followup.csv")
+    row = changed.index[changed["indicator"] == "public_welfare_job"][0]
+    changed.loc[row, "after"] = 0.4321
+    changed.to_csv(tmp_path / "followup.csv", index=False)
+    sample = pd.read_csv(tmp_path / "followup_sample.csv").assign(households=1234)
+    sample.to_csv(tmp_path / "followup_sample.csv", index=False)
+    html = followup.section_from_tables(tmp_path, lang="en", level=0.95)
+    assert "re-check estimate 43.2%" in html
+    assert "1,234 households in" in html
+    (tmp_path / "followup_sample.csv").unlink()
+    with pytest.raises(EvalkitError, match=r"followup_sample.csv: not found; notebook "
+                                           r"05_followup writes it"):
+        followup.section_from_tables(tmp_path, lang="en", level=0.95)

@@ -50,3 +50,13 @@ def test_committed_outputs_hold_no_figure_reprs_or_errors(notebook):
             assert output["output_type"] != "error", cell.source[:80]
             text = output.get("text", "") + str(output.get("data", {}).get("text/plain", ""))
             assert "<Figure size" not in text, cell.source[:80]
+
+
+def test_committed_tables_show_no_nan(notebook):
+    """A missing number in a technical report says why, or is left out (formatting.shown)."""
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []) if cell.cell_type == "code" else []:
+            data = output.get("data", {})
+            text = (output.get("text", "") + str(data.get("text/plain", ""))
+                    + str(data.get("text/html", "")) + str(data.get("text/markdown", "")))
+            assert not re.search(r"\bNaN\b|\bnan\b|<NA>", text), cell.source[:80]

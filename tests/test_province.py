@@ -274,3 +274,69 @@ def test_province_page_in_chinese_marks_failures_offline() -> None:
     assert "全省评估" in page and "未能完成的县" in page and "survey.csv: bad" in page
     assert "联合置信集" in page and "data:image/png;base64," in page
     assert "<script" not in page and "https://" not in page
+
+
+def _ranking_of(values: dict[str, list[float]], se: float = 1e-5) -> pd.DataFrame:
+    from evalkit.report.province import ranking_table
+
+    rows = [{"county": f"c{i}", "indicator": key, "estimate": v, "se": se,
+             "ci_low": v - 2 * se, "ci_high": v + 2 * se, "decision": "cannot tell"}
+            for key, series in values.items() for i, v in enumerate(series, start=1)]
+    return ranking_table(pd.DataFrame(rows), seed=1)
+
+
+def test_the_worst_end_of_the_ranks_follows_each_indicator() -> None:
+    """Rank 1 is the largest value: the worst wrong-exit rate, but the best recognition.
+    With tiny standard errors the simultaneous sets are points, so the counties surely in
+    the five worst are exactly the five highest wrong-exit rates and the five lowest
+    recognition rates, and the page's words say which end is worst."""
+    from evalkit.report.province import rank_order_text, surely_worst, worst_text
+
+    values = {"wrong_exit": [0.01, 0.02, 0.03, 0.04, 0.05, 0.06, 0.07],
+              "recognition": [0.91, 0.92, 0.93, 0.94, 0.95, 0.96, 0.97]}
+    ranking = _ranking_of(values)
+    assert surely_worst(ranking, "wrong_exit", "below") == ["c3", "c4", "c5", "c6", "c7"]
+    assert surely_worst(ranking, "recognition", "at_least") == ["c1", "c2", "c3", "c4", "c5"]
+    assert worst_text(ranking, "wrong_exit", "en") == (
+        "Surely among the 5 worst (the highest wrong-exit rate): c3, c4, c5, c6, c7.")
+    assert worst_text(ranking, "recognition", "en") == (
+        "Surely among the 5 worst (the lowest recognition rate): c1, c2, c3, c4, c5.")
+    assert worst_text(ranking, "recognition", "zh") == (
+        "确定位于最差 5 名之内（群众认可度最低）：c1、c2、c3、c4、c5。")
+    assert "the worst" in rank_order_text("wrong_exit", 7, "en")
+    assert rank_order_text("recognition", 7, "en") == (
+        "Rank 1 is the county with the highest recognition rate, the best; the 5 worst are "
+        "the lowest, ranks 3 to 7.")
+    # Swap the order: the sets and the words follow the numbers.
+    flipped = _ranking_of({"recognition": values["recognition"][::-1]})
+    assert worst_text(flipped, "recognition", "en").endswith("c3, c4, c5, c6, c7.")
+    # Five counties or fewer: every one is among the five worst; say so, name none.
+    few = _ranking_of({"recognition": [0.91, 0.95, 0.97]})
+    assert worst_text(few, "recognition", "en") == (
+        "With 3 counties, every county is among the 5 worst: the sets cannot single any out.")
+
+
+def test_province_page_words_come_from_the_locale_files() -> None:
+    from evalkit.report import i18n
+    from evalkit.report.province import province_page
+    from evalkit.run.province import CountyStatus
+
+    ranking = _ranking_of({"wrong_exit": [0.01, 0.02, 0.03, 0.04, 0.05, 0.06],
+                           "recognition": [0.91, 0.92, 0.93, 0.94, 0.95, 0.96]})
+    indicators = ranking[["county", "indicator", "estimate", "ci_low", "ci_high",
+                          "decision"]].copy()
+    statuses = [CountyStatus(f"c{i}", "done") for i in range(1, 7)]
+    pages = {}
+    for lang in ("zh", "en"):
+        page = pages[lang] = province_page(name="某省", lang=lang, level=0.95,
+                             thresholds={"wrong_exit": 0.02, "recognition": 0.9},
+                             statuses=statuses, indicators=indicators, ranking=ranking,
+                             rates=None, tables=[], county_links=False, technical_href=None)
+        assert i18n.text("status.cannot_tell", lang) in page  # the county pages' word
+        assert i18n.text("province.ranking_note", lang, level="95%", k=5).replace(
+            '"', "&quot;").replace("'", "&#x27;") in page
+        assert i18n.text("province.status.done", lang) in page
+    assert "无法判定" not in pages["zh"] and "无法判断" in pages["zh"]
+    assert "Rank 1 is the county with the highest recognition rate, the best" in pages["en"]
+    # Wide tables scroll inside their own box on a phone, not the whole page.
+    assert pages["zh"].count('<div class="table-wrap"><table>') == pages["zh"].count("<table>")

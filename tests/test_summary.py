@@ -166,3 +166,48 @@ def test_a_missing_table_is_one_line_naming_its_notebook(tmp_path):
     message = str(info.value)
     assert "indicators.csv: not found; notebook 02_indicators writes it" in message
     assert "\n" not in message
+
+
+def test_english_verdict_words_are_lower_case_inside_sentences(tmp_path):
+    text = page_text(write_tables(tmp_path), lang="en")
+    assert ("Wrong-exit rate: cannot tell by the survey design, misses the line by the "
+            "official plain ratio.") in text
+    labels = "|".join(i18n.text(f"status.{s}", "en")
+                      for s in ("pass", "fail", "cannot_tell", "none"))
+    # A label word after a lower-case word or a comma is a capital inside a sentence.
+    inside = re.findall(rf"(?:[a-z,;]) (?:{labels})\b", text)
+    assert inside == [], inside
+    # Where the design-based verdict disagrees with the official one, the sentence reads.
+    table = pd.DataFrame(ROWS, columns=COLUMNS)
+    table.loc[1, ["decision", "official_decision"]] = ["fail", "pass"]
+    text = page_text(write_tables(tmp_path / "b", table), lang="en")
+    assert "By the survey design, however, it misses the line with 95% confidence." in text
+
+
+def test_the_official_plain_ratio_decides_as_the_design_brief_says(tmp_path):
+    """DESIGN.md: the official figure is the plain sample ratio against the exit line
+    ("below 2%", "at least 90%"); the design-based interval only says how sure the sample
+    is. The page must say the official ratio decides, whichever way the two disagree."""
+    from evalkit.survey.decision import official_decision
+
+    assert official_decision(0.0199, 0.02, "below") == "pass"
+    assert official_decision(0.02, 0.02, "below") == "fail"  # "below 2%": 2.0% is not below
+    assert official_decision(0.90, 0.90, "at_least") == "pass"  # "at least 90%"
+    table = pd.DataFrame(ROWS, columns=COLUMNS)
+    # Missed: the design-based verdict fails while the plain ratio passes.
+    table.loc[1, ["decision", "official_decision"]] = ["fail", "pass"]
+    # Wrong exits: the design-based verdict passes while the plain ratio fails.
+    table.loc[0, ["decision", "official_decision"]] = ["pass", "fail"]
+    for lang, rule, decides in (
+            ("en", "The exit assessment judges the official plain ratio: {figure}, {verdict}.",
+             "the exit rule judges that figure against the line: it is what the exit "
+             "decision uses"),
+            ("zh", "退出评估按官方简单比率判定：{figure}，{verdict}。",
+             "退出规则用它对照标准线判定，退出决定依据的就是这一比率")):
+        text = page_text(write_tables(tmp_path / lang, table), lang=lang)
+        assert i18n.catalog(lang)["decides.rule"] == rule
+        assert rule.format(figure="2.9%", verdict=i18n.text("official.fail", lang)) in text
+        assert rule.format(figure="1.1%", verdict=i18n.text("official.pass", lang)) in text
+        assert decides in text
+        # The page never says the design-based verdict decides the exit.
+        assert "decision uses the design" not in text and "以抽样设计结论为准" not in text

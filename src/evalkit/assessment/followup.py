@@ -355,17 +355,49 @@ def section_html(table: pd.DataFrame, explained: pd.DataFrame | None, *, lang: s
     return "".join(parts)
 
 
-def section_from_params(*, data: Mapping[str, str], design: Mapping[str, Any],
-                        followup: Mapping[str, Any], targets: Mapping[str, float] | None,
-                        thresholds: Mapping[str, float], level: float, ci_method: str,
-                        satisfaction: Mapping[str, Any], lang: str,
-                        params_dir: str | Path | None) -> str:
-    """The policy report's section, computed from the run's parameters (as notebook 05)."""
-    inputs = load_followup(data, design, followup, params_dir)
-    table = change_table(inputs, thresholds, targets, method=ci_method, level=level)
-    explained = recognition_explained(inputs, str(satisfaction["formula"]), level=level)
-    return section_html(table, explained, lang=lang, level=level, label=inputs.label,
-                        **sample_counts(inputs))
+def sample_table(inputs: FollowupInputs) -> pd.DataFrame:
+    """One row: the re-check's label, households, villages, and villages in both rounds.
+
+    Notebook 05 writes it as ``followup_sample.csv`` for the policy page's section.
+    """
+    return pd.DataFrame([{"label": inputs.label, **sample_counts(inputs)}])
+
+
+def _cleared(table: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
+    """``columns`` with the empty cells a CSV round trip turns into NaN back to ``""``."""
+    out = table.copy()
+    for column in columns:
+        if column in out.columns:
+            out[column] = out[column].astype(object).where(out[column].notna(), "")
+    return out
+
+
+def section_from_tables(tables_dir: str | Path, *, lang: str, level: float) -> str:
+    """The policy report's section, read from the tables notebook 05 wrote.
+
+    ``followup.csv`` (:func:`change_table`), ``followup_recognition.csv``
+    (:func:`recognition_explained`) and ``followup_sample.csv`` (:func:`sample_table`): the
+    page recomputes nothing, so each of its numbers traces to one of these tables
+    (:data:`evalkit.assessment.summary.SOURCES`). A missing table is a one-line error naming
+    the notebook that writes it.
+    """
+    from evalkit.assessment.summary import read_table
+    from evalkit.contract.errors import EvalkitError
+
+    folder = Path(tables_dir)
+    table = read_table(folder, "followup.csv")
+    explained = read_table(folder, "followup_recognition.csv")
+    sample = read_table(folder, "followup_sample.csv")
+    assert table is not None and explained is not None and sample is not None
+    if sample.empty:
+        raise EvalkitError(f"{folder / 'followup_sample.csv'}: no row; expected one")
+    table = _cleared(table, ("decision_before", "decision_after", "target_status"))
+    table["distinguishable"] = table["distinguishable"].astype(str).str.lower().isin(
+        ("true", "1"))
+    first = sample.iloc[0]
+    return section_html(table, explained, lang=lang, level=level, label=str(first["label"]),
+                        households=int(first["households"]), villages=int(first["villages"]),
+                        shared=int(first["shared"]))
 
 
 def sample_counts(inputs: FollowupInputs) -> dict[str, int]:

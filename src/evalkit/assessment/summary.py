@@ -2,10 +2,12 @@
 
 Notebook 04 does not re-estimate anything: it reads ``indicators.csv`` (notebook 02,
 :func:`evalkit.assessment.indicators.indicator_table`), ``indicators_by_township.csv`` (02,
-:func:`evalkit.assessment.indicators.disaggregate`) and ``scenarios.csv`` (03, the satisfaction
-model's
-scenarios) from the run's tables folder, so every number and every sentence on the page traces
-to a table of the run (:data:`SOURCES` names the notebook and function behind each table).
+:func:`evalkit.assessment.indicators.disaggregate`) and ``scenarios.csv`` (03, the
+satisfaction model's scenarios) from the run's tables folder, and with a re-check round the
+``followup*.csv`` tables of notebook 05
+(:func:`evalkit.assessment.followup.section_from_tables`), so every number and every
+sentence on the page traces to a table of the run (:data:`SOURCES` names the notebook and
+function behind each table).
 
 Two derived quantities are computed here, from those tables only:
 
@@ -35,6 +37,11 @@ SOURCES: dict[str, tuple[str, str]] = {
     "scenarios.csv": ("03_satisfaction", "evalkit.survey.models.LogitResult.scenarios"),
     "cautions.csv": ("03_satisfaction", "evalkit.assessment.fragility.satisfaction_analysis"),
     "nonresponse.csv": ("02_indicators", "evalkit.survey.nonresponse.adjust_sample"),
+    # With a ``followup`` block: the section "what changed since the assessment".
+    "followup.csv": ("05_followup", "evalkit.assessment.followup.change_table"),
+    "followup_recognition.csv": ("05_followup",
+                                 "evalkit.assessment.followup.recognition_explained"),
+    "followup_sample.csv": ("05_followup", "evalkit.assessment.followup.sample_table"),
 }
 HEADLINE_KEYS: tuple[str, ...] = ("wrong_exit", "missed", "incidence", "recognition")
 

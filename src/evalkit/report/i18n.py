@@ -7,6 +7,11 @@ repeated here: they come from :data:`evalkit.assessment.indicators.SPECS`, the s
 defines
 each indicator.
 
+Verdict words come in two forms: ``status.<verdict>`` is a label (a card's badge, a table
+cell), capitalised in English ("Cannot tell"); ``verdict.<verdict>`` is the same verdict
+inside a sentence ("... cannot tell by the survey design"). Chinese has no case, so both
+forms are the same words.
+
 Numbers are written the same way in both languages (``2.9%``, ``+1.3``), which is how
 Chinese official documents write percentages.
 """

@@ -601,7 +601,7 @@ class PolicyReport:
         elif status == "cannot_tell":
             parts.append(t("decides.cannot_tell", level=self.level_text))
         else:
-            parts.append(t("decides.disagree", verdict=t(f"status.{status}"),
+            parts.append(t("decides.disagree", verdict=t(f"verdict.{status}"),
                            level=self.level_text))
         if status != official_status:
             deff = _number(row.get("deff"))
@@ -766,9 +766,9 @@ class PolicyReport:
         row = self.row(key)
         threshold = _number(row.get("threshold"))
         parts = [t("priority.head", indicator=i18n.indicator_label(key, self.lang),
-                   verdict=t(f"status.{item.decision}"),
+                   verdict=t(f"verdict.{item.decision}"),
                    official=t(f"official.{item.official_decision}")
-                   if item.official_decision in ("pass", "fail") else t("status.none"))]
+                   if item.official_decision in ("pass", "fail") else t("verdict.none"))]
         if item.hotspots:
             places = t("priority.list_sep").join(
                 t("priority.place", township=h.township,

@@ -146,52 +146,66 @@ def province_rates(inspections: Sequence[Any], values: dict[str, Any]) -> pd.Dat
 
 # --- the page ------------------------------------------------------------------------------
 
-_TEXT = {
-    "en": {
-        "title": "Province assessment", "counties": "counties", "failed": "failed",
-        "summary": "{n} counties: {ok} assessed, {failed} failed.",
-        "failed_head": "Counties that failed", "county": "County", "status": "Status",
-        "error": "Error", "by_county": "Every county's four indicators",
-        "province_wide": "Province-wide rates (counties as strata of one design)",
-        "estimate": "Estimate", "interval": "{level:.0%} interval", "verdict": "Verdict",
-        "threshold": "Threshold", "ranking": "Ranks with confidence sets",
-        "ranking_note": (
-            "Rank 1 is the highest value. The marginal set answers \"where does my county "
-            "stand\": it holds the county's true rank with {level:.0%} confidence. The "
-            "simultaneous sets hold every county's rank at once with {level:.0%} "
-            "confidence, so they answer \"which counties are surely among the five "
-            "worst\" (Mogstad, Romano, Shaikh and Wilhelm 2023)."),
-        "rank": "Rank", "marginal": "Marginal set", "simultaneous": "Simultaneous set",
-        "worst": "Surely among the five worst: {names}.", "none": "none",
-        "forest": "{label}: counties sorted, with {level:.0%} intervals",
-        "reports": "Each county's reports", "technical": "Technical notebook",
-        "tables": "Tables", "pass": "pass", "fail": "fail", "cannot tell": "cannot tell",
-        "done": "done", "unchanged (skipped)": "unchanged (skipped)",
-    },
-    "zh": {
-        "title": "全省评估", "counties": "个县", "failed": "失败",
-        "summary": "共 {n} 个县：{ok} 个完成评估，{failed} 个失败。",
-        "failed_head": "未能完成的县", "county": "县", "status": "状态", "error": "错误",
-        "by_county": "各县四项指标",
-        "province_wide": "全省指标（各县作为同一抽样设计的层）",
-        "estimate": "估计值", "interval": "{level:.0%} 置信区间", "verdict": "判定",
-        "threshold": "标准", "ranking": "排名及其置信集",
-        "ranking_note": (
-            "排名第 1 为数值最高者。边际置信集回答“本县排在哪里”：以 {level:.0%} 的置信度"
-            "包含本县的真实排名。联合置信集以 {level:.0%} 的置信度同时包含所有县的真实排名，"
-            "因而回答“哪些县确定排在最差的五名之内”（Mogstad、Romano、Shaikh、Wilhelm，2023）。"),
-        "rank": "排名", "marginal": "边际置信集", "simultaneous": "联合置信集",
-        "worst": "确定位于最差五名之内：{names}。", "none": "无",
-        "forest": "{label}：各县排序及 {level:.0%} 置信区间",
-        "reports": "各县报告", "technical": "技术笔记本", "tables": "数据表",
-        "pass": "达标", "fail": "未达标", "cannot tell": "无法判定",
-        "done": "完成", "unchanged (skipped)": "未变（跳过）",
-    },
-}
-
-
 def _t(lang: str, key: str, **values: Any) -> str:
-    return _TEXT[lang][key].format(**values)
+    """The province page's text ``province.<key>`` from ``locale/<lang>.json``
+    (:mod:`evalkit.report.i18n`, the county pages' catalogue)."""
+    from evalkit.report import i18n
+
+    return i18n.text(f"province.{key}", lang, **values)
+
+
+def _level(level: float) -> str:
+    from evalkit.report.i18n import format_line
+
+    return format_line(level)
+
+
+def _verdict(decision: object, lang: str) -> str:
+    """A verdict label in the county pages' words (``status.*``: 达标, 未达标, 无法判断)."""
+    from evalkit.report import i18n
+
+    key = str(decision).replace(" ", "_")
+    return i18n.text(f"status.{key}", lang) if key in ("pass", "fail", "cannot_tell") else "–"
+
+
+#: ``status`` of a county (:mod:`evalkit.province`) -> its ``province.status.*`` key.
+_STATUS_KEYS = {"done": "done", "unchanged (skipped)": "unchanged", "failed": "failed"}
+
+
+def _status(status: str, lang: str) -> str:
+    key = _STATUS_KEYS.get(status)
+    return _t(lang, f"status.{key}") if key else status
+
+
+def rank_order_text(key: str, counties: int, lang: str, k: int = WORST) -> str:
+    """Which end of the ranks is the worst for ``key``: rank 1 is always the largest value,
+    the worst for a rate that must stay below its line, the best for one that must reach
+    it (recognition), whose ``k`` worst are the lowest ranks ``counties-k+1..counties``."""
+    from evalkit.assessment.indicators import SPECS
+    from evalkit.report import i18n
+
+    direction = SPECS[key].direction
+    return _t(lang, f"rank_order.{direction}",
+              indicator=i18n.indicator_label(key, lang, in_sentence=True), k=k,
+              first=max(1, counties - k + 1), last=counties)
+
+
+def worst_text(ranking: pd.DataFrame, key: str, lang: str, k: int = WORST) -> str:
+    """"Surely among the ``k`` worst" for ``key``, in the indicator's direction: the
+    highest rates of wrong exits, missed assessments and incidence, the lowest recognition
+    (:func:`surely_worst` on the simultaneous sets). With ``k`` counties or fewer every
+    county is among the ``k`` worst, and the sentence says so instead of naming them all."""
+    from evalkit.assessment.indicators import SPECS
+    from evalkit.report import i18n
+
+    counties = int((ranking["indicator"] == key).sum())
+    if counties <= k:
+        return _t(lang, "worst.too_few", n=counties, k=k)
+    direction = SPECS[key].direction
+    names = surely_worst(ranking, key, direction, k)
+    return _t(lang, f"worst.{direction}",
+              indicator=i18n.indicator_label(key, lang, in_sentence=True), k=k,
+              names=_t(lang, "list_sep").join(names) or _t(lang, "none"))
 
 
 def _pct(value: Any, digits: int = 1) -> str:
@@ -224,7 +238,7 @@ def forest_figure(part: pd.DataFrame, key: str, lang: str, level: float,
     with fonts.context():  # Chinese titles and county names need the shipped CJK font
         return plots.interval_plot(
             part["county"].tolist(), part["estimate"], part["ci_low"], part["ci_high"],
-            title=_t(lang, "forest", label=_label(key, lang), level=level),
+            title=_t(lang, "forest", label=_label(key, lang), level=_level(level)),
             reference=threshold, reference_label=_t(lang, "threshold"), colours=colours)
 
 
@@ -240,7 +254,9 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     esc = html.escape
     head = "".join(f"<th>{esc(h)}</th>" for h in headers)
     body = "\n".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
-    return f"<table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n{body}\n</tbody>\n</table>"
+    # A table wider than a phone scrolls inside its own box, not the whole page.
+    return (f"<div class=\"table-wrap\"><table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n"
+            f"{body}\n</tbody>\n</table></div>")
 
 
 def province_page(*, name: str, lang: str, level: float, thresholds: dict[str, float],
@@ -249,7 +265,7 @@ def province_page(*, name: str, lang: str, level: float, thresholds: dict[str, f
                   technical_href: str | None) -> str:
     """The province page: verdicts, forest plots, province-wide rates, rank sets, failures."""
     esc = html.escape
-    verdict = {k: _t(lang, k) for k in ("pass", "fail", "cannot tell")}
+    verdict = {k: _verdict(k, lang) for k in ("pass", "fail", "cannot tell")}
     failed = [s for s in statuses if s.status == "failed"]
     parts = [f"<h1>{esc(_t(lang, 'title'))}: {esc(name)}</h1>",
              f"<p>{esc(_t(lang, 'summary', n=len(statuses), ok=len(statuses) - len(failed), failed=len(failed)))}</p>"]  # noqa: E501
@@ -260,7 +276,8 @@ def province_page(*, name: str, lang: str, level: float, thresholds: dict[str, f
     if rates is not None and not rates.empty:
         parts.append(f"<h2>{esc(_t(lang, 'province_wide'))}</h2>")
         parts.append(_table(
-            ["", _t(lang, "estimate"), _t(lang, "interval", level=level), _t(lang, "threshold"),
+            ["", _t(lang, "estimate"), _t(lang, "interval", level=_level(level)),
+             _t(lang, "threshold"),
              _t(lang, "verdict")],
             [[esc(_label(r.indicator, lang)), _pct(r.estimate, 2),
               f"{_pct(r.ci_low, 2)} – {_pct(r.ci_high, 2)}", _pct(r.threshold, 0),
@@ -281,15 +298,12 @@ def province_page(*, name: str, lang: str, level: float, thresholds: dict[str, f
             cells.append(f"{_pct(r['estimate'])} <span class=\"ci\">[{_pct(r['ci_low'])}, "
                          f"{_pct(r['ci_high'])}]</span><br><span class=\"{esc(d.replace(' ', '-'))}"
                          f"\">{esc(verdict.get(d, '–'))}</span>")
-        status = _t(lang, s.status) if s.status in _TEXT[lang] else s.status
-        cells.append(f"<span class=\"bad\">{esc(_t(lang, 'failed'))}</span>"
-                     if s.status == "failed" else esc(status))
+        cells.append(f"<span class=\"bad\">{esc(_status('failed', lang))}</span>"
+                     if s.status == "failed" else esc(_status(s.status, lang)))
         rows.append(cells)
     parts.append(_table(headers, rows))
     parts.append(f"<h2>{esc(_t(lang, 'ranking'))}</h2>")
-    parts.append(f"<p>{esc(_t(lang, 'ranking_note', level=level))}</p>")
-    from evalkit.assessment.indicators import SPECS
-
+    parts.append(f"<p>{esc(_t(lang, 'ranking_note', level=_level(level), k=WORST))}</p>")
     for key in HEADLINE:
         part = ranking[ranking["indicator"] == key]
         if part.empty:
@@ -298,10 +312,8 @@ def province_page(*, name: str, lang: str, level: float, thresholds: dict[str, f
         png = forest_png(part, key, lang, level, thresholds.get(key))
         parts.append(f"<img alt=\"{esc(_label(key, lang))}\" "
                      f"src=\"data:image/png;base64,{base64.b64encode(png).decode()}\">")
-        if len(part) > WORST:  # with five counties or fewer every one is "in the five worst"
-            worst = surely_worst(ranking, key, SPECS[key].direction)
-            parts.append(f"<p>{esc(_t(lang, 'worst', names=', '.join(worst) or _t(lang, 'none')))}"
-                         "</p>")
+        parts.append(f"<p>{esc(rank_order_text(key, len(part), lang))} "
+                     f"{esc(worst_text(ranking, key, lang))}</p>")
         part = part.sort_values(["rank", "county"])
         parts.append(_table(
             [_t(lang, "county"), _t(lang, "estimate"), _t(lang, "rank"), _t(lang, "marginal"),
@@ -333,6 +345,7 @@ th, td {{ border-bottom: 1px solid #ddd; padding: 0.25rem 0.6rem; text-align: le
 .ci {{ color: #666; font-size: 0.85em; }} .pass {{ color: #1a7f37; }}
 .fail, .bad {{ color: #cf222e; font-weight: bold; }} .cannot-tell {{ color: #9a6700; }}
 img {{ max-width: 100%; }}
+.table-wrap {{ overflow-x: auto; max-width: 100%; }}
 </style>
 </head>
 <body>
@@ -453,6 +466,13 @@ class ProvinceRun:
         from evalkit.assessment.indicators import SPECS
 
         return surely_worst(self.ranking, key, SPECS[key].direction, k)
+
+    def worst_sentence(self, key: str, k: int = WORST) -> str:
+        """Which end of the ranks is worst on ``key``, and who is surely among the ``k``
+        worst, in the run's language (:func:`rank_order_text`, :func:`worst_text`)."""
+        counties = int((self.ranking["indicator"] == key).sum())
+        return (f"{rank_order_text(key, counties, self.lang, k)} "
+                f"{worst_text(self.ranking, key, self.lang, k)}")
 
     def rank_sets(self, key: str) -> pd.DataFrame:
         """One indicator's ranking, best rank first, sets written ``low-high``."""

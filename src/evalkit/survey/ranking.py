@@ -90,17 +90,33 @@ def _block_maxima(z: np.ndarray, s: np.ndarray, up: np.ndarray, down: np.ndarray
     ``t[r, j, k] = (Z_k - Z_j) / s_jk``. Column ``j`` is the maximum of ``t[r, j, k]`` over
     the pairs with ``up[j, k]`` and of ``t[r, k, j] = -t[r, j, k]`` over those with
     ``down[j, k]`` (``down`` is None for the simultaneous family, whose maximum is then the
-    row maximum of the result).
+    row maximum of the result). ``up`` and ``down`` never hold the diagonal.
+
+    The block's statistics are computed in place in one buffer (``max(-t) = -min(t)``; the
+    ``0 / 0 = 0`` of :func:`_scaled` only where an off-diagonal ``s_jk`` is 0), so the values
+    are those of the plain expression at a fraction of the memory traffic.
     """
     draws, p = z.shape
     block = max(1, _BLOCK_ELEMENTS // max(1, p * p))
     out = np.empty((draws, p))
+    exact_pairs = bool(np.any((s == 0) & ~np.eye(p, dtype=bool)))
+    not_up = ~up
+    buffer = np.empty((min(block, draws), p, p))
     for start in range(0, draws, block):
         zb = z[start:start + block]
-        t = _scaled(zb[:, None, :] - zb[:, :, None], s)
-        m = np.where(up, t, -np.inf).max(axis=2)
+        t = buffer[:zb.shape[0]]
+        np.subtract(zb[:, None, :], zb[:, :, None], out=t)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            np.divide(t, s, out=t)
+        if exact_pairs:
+            np.copyto(t, 0.0, where=np.isnan(t))
+        low = None
         if down is not None:
-            m = np.maximum(m, np.where(down, -t, -np.inf).max(axis=2))
+            low = np.where(down, t, np.inf).min(axis=2)
+        np.copyto(t, -np.inf, where=not_up)
+        m = t.max(axis=2)
+        if low is not None:
+            m = np.maximum(m, -low)
         out[start:start + zb.shape[0]] = m
     return out
 
