@@ -115,10 +115,12 @@ def test_tables_only_matches_the_indicator_computation(tables_only_run) -> None:
 
     params, run_dir = tables_only_run
     data = params.parent / "data" / "county_02"
+    spec = load_province(params)
+    assert spec.values["calibration"]["method"] != "none"  # the default: calibrated weights
     inputs = assessment.load_inputs({"frame": str(data / "frame.csv"),
                                      "survey": str(data / "survey.csv")},
-                                    {"psu": "village", "weights": "weight"})
-    spec = load_province(params)
+                                    {"psu": "village", "weights": "weight"},
+                                    calibration=spec.values["calibration"])
     results = indicators.assess(inputs.design, inputs.frame, spec.values["thresholds"],
                                 method=spec.values["ci_method"], level=spec.values["level"])
     expected = rounded(indicators.indicator_table(results), 10).to_csv(index=False).encode()

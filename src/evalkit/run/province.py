@@ -304,7 +304,9 @@ def inspect_county(job: CountyJob) -> Inspection:
         params_path = _materialize(job, Path(tmp))
         base = params_path.parent
         try:
-            inputs = assessment.load_inputs(job.values["data"], job.values["design"], base)
+            # As notebook 02: calibrated to the frame's totals when the params say so.
+            inputs = assessment.load_inputs(job.values["data"], job.values["design"], base,
+                                            job.values.get("calibration"))
         except ProblemsError as exc:
             lines = [" ".join(line.split()) for line in str(exc).splitlines() if line.strip()]
             return Inspection(job.name, "; ".join(lines[:4]) + (
