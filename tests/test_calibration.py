@@ -236,3 +236,45 @@ def test_rake_warns_when_it_does_not_converge():
     with pytest.warns(RuntimeWarning, match="did not converge after 1 iterations"):
         DESIGNS["clus1"]().rake({c: ref["counts"][c] for c in ref["rake_columns"]},
                                 max_iterations=1, epsilon=1e-9)
+
+
+# --- design effects of calibrated designs and raking on an interaction margin -----------
+# tests/data/r/make_nonresponse_reference.R: svymean / svytotal(deff=TRUE) on the designs
+# above. R divides the design variance by the SRS variance computed with the calibrated
+# weights (svyvar on the calibrated design, N = sum of calibrated weights): evalkit does
+# the same.
+NR_REFERENCE = json.loads((DATA / "r" / "nonresponse_reference.json").read_text())
+
+
+@pytest.mark.parametrize(("name", "kind"), [(n, k) for n in DESIGNS for k in KINDS],
+                         ids=lambda p: str(p))
+def test_deff_of_calibrated_designs_equals_r(name, kind):
+    design, v = _calibrated(name, kind), VARIABLES[name]
+    ref = NR_REFERENCE["deff"][name][kind]
+    for value, expected in ((design.mean(v["y"]).deff, ref["mean"]),
+                            (design.total(v["total"]).deff, ref["total"]),
+                            (design.mean(v["prop"]).deff, ref["prop"])):
+        if abs(expected) < 1e-12:  # a calibration variable: both are rounding noise
+            assert abs(value) < 1e-12
+        else:
+            assert value == pytest.approx(expected, rel=RTOL)
+
+
+def test_rake_on_an_interaction_margin_equals_r():
+    ref = NR_REFERENCE["rake_interaction"]
+    joint = {(s, b): c for s, b, c in zip(ref["joint"]["stratum"], ref["joint"]["big"],
+                                          ref["joint"]["count"], strict=True)}
+    rec = dict(zip(ref["rec"]["level"], ref["rec"]["count"], strict=True))
+    raked = DESIGNS["twostage"]().rake({("stratum", "big"): joint, "rec": rec})
+    np.testing.assert_allclose(raked.weight_values, ref["weights"], rtol=RTOL)
+    mean, total = raked.mean("income"), raked.total("wrong")
+    assert mean.estimate == pytest.approx(ref["mean"]["estimate"], rel=RTOL)
+    assert mean.se == pytest.approx(np.ravel(ref["mean"]["se"])[0], rel=RTOL)
+    assert total.estimate == pytest.approx(ref["total"]["estimate"], rel=RTOL)
+    assert total.se == pytest.approx(np.ravel(ref["total"]["se"])[0], rel=RTOL)
+    # the cross-classified margin is hit up to R's stopping rule (no cell moves by 1)
+    sums = pd.Series(raked.weight_values).groupby(
+        [raked.data["stratum"].to_numpy(), raked.data["big"].to_numpy()]).sum()
+    for key, count in joint.items():
+        assert abs(sums.loc[key] - count) < 1
+    assert "stratum x big" in " ".join(describe(raked))

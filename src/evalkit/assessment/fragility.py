@@ -31,6 +31,7 @@ import pandas as pd
 from evalkit.assessment.satisfaction import scenario_table, sensitivity
 from evalkit.contract.errors import EvalkitError, NotEstimableError
 from evalkit.report import i18n
+from evalkit.survey.nonresponse import LOW_RESPONSE_RATE
 
 if TYPE_CHECKING:
     from evalkit.assessment.satisfaction import Sensitivity
@@ -298,3 +299,23 @@ def _interaction_cells(result: LogitResult, min_events: int) -> list[str]:
                     f"{', '.join(parts)} and {name} rest on few events"
                 )
     return notes
+
+
+# --------------------------------------------------------------------------------------
+# non-response (notebook 02's nonresponse.csv)
+# --------------------------------------------------------------------------------------
+def nonresponse_cautions(table: pd.DataFrame | None,
+                         threshold: float = LOW_RESPONSE_RATE) -> list[Caution]:
+    """A caution when a weighting cell of ``nonresponse.csv``
+    (:func:`evalkit.survey.nonresponse.adjust_sample`) responded less often than
+    ``threshold``; [] without such a cell or without the table."""
+    if table is None or table.empty or "response_rate" not in table:
+        return []
+    rates = pd.to_numeric(table["response_rate"], errors="coerce")
+    low = rates < threshold
+    if not low.any():
+        return []
+    worst = int(rates.idxmin())
+    return [caution("low_response", cells=int(low.sum()), total=len(table),
+                    threshold=f"{threshold:.0%}", lowest=f"{rates.loc[worst]:.0%}",
+                    cell=str(table.loc[worst, "cell"]))]

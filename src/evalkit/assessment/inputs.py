@@ -13,10 +13,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from evalkit.contract.data import load_frame, load_survey
+from evalkit.contract.data import load_frame, load_sample
 from evalkit.contract.errors import EvalkitError
 from evalkit.contract.paths import resolve_data_path
 from evalkit.survey.design import SurveyDesign
+from evalkit.survey.nonresponse import adjust_sample
 
 # The SurveyDesign arguments a params file's design block may set.
 DESIGN_KEYS = tuple(f.name for f in fields(SurveyDesign) if f.init and f.name not in
@@ -36,11 +37,15 @@ class RunInputs:
     # when the params' calibration method is none), and a sentence saying what was done.
     uncalibrated: SurveyDesign | None = None
     calibration_note: str = ""
+    # What was done about non-response (evalkit.survey.nonresponse.RunNonresponse): the table of
+    # weighting cells and a sentence; the design's weights are already adjusted.
+    nonresponse: Any = None
 
 
 def load_inputs(data: dict[str, str], design: dict[str, Any],
                 params_dir: str | Path | None = None,
-                calibration: dict[str, Any] | None = None) -> RunInputs:
+                calibration: dict[str, Any] | None = None,
+                nonresponse: dict[str, Any] | None = None) -> RunInputs:
     """Load frame and survey named by the ``data`` params and build the design.
 
     ``params_dir`` is the folder of the params file (relative data paths start there);
@@ -50,19 +55,26 @@ def load_inputs(data: dict[str, str], design: dict[str, Any],
     calibrated to the frame's county totals
     (:func:`evalkit.assessment.county_totals.frame_calibration`)
     and ``uncalibrated`` keeps the design before it.
+    Non-response (the survey's ``responded`` / ``replaces`` columns) is adjusted for first,
+    within the weighting cells of the params' ``nonresponse`` block (its defaults when None:
+    :func:`evalkit.survey.nonresponse.adjust_sample`), so every notebook's design, calibrated or
+    not, carries the adjusted weights; ``survey`` holds the respondents only.
     """
     base = Path(params_dir) if params_dir else Path.cwd()
     frame_path = resolve_data_path(data["frame"], base)
     survey_path = resolve_data_path(data["survey"], base)
     frame = load_frame(frame_path)
-    survey = load_survey(survey_path, frame=frame)
+    survey, sample = load_sample(survey_path, frame=frame)
     if "village_type" not in survey.columns:
         # Disaggregation by village type needs the frame's classification of each village.
         village_type = frame.set_index("village")["village_type"]
         survey = survey.assign(village_type=survey["village"].astype(str).map(village_type))
+        sample = sample.assign(village_type=sample["village"].astype(str).map(village_type))
+    survey, response = adjust_sample(survey, sample, design.get("weights"),
+                                     nonresponse, survey_path.name)
     built = checked_design(survey, design, frame, survey_path.name)
     calibrated, note = calibrate_design(built, frame, calibration)
-    return RunInputs(frame, survey, calibrated, frame_path, survey_path, built, note)
+    return RunInputs(frame, survey, calibrated, frame_path, survey_path, built, note, response)
 
 
 def checked_design(survey: pd.DataFrame, design: dict[str, Any],

@@ -36,6 +36,7 @@ SOURCES: dict[str, tuple[str, str]] = {
     "indicators_by_township.csv": ("02_indicators", "evalkit.assessment.indicators.disaggregate"),
     "scenarios.csv": ("03_satisfaction", "evalkit.assessment.satisfaction.scenario_table"),
     "cautions.csv": ("03_satisfaction", "evalkit.assessment.fragility.satisfaction_analysis"),
+    "nonresponse.csv": ("02_indicators", "evalkit.survey.nonresponse.adjust_sample"),
     # With a ``followup`` block: the section "what changed since the assessment".
     "followup.csv": ("05_followup", "evalkit.assessment.followup.change_table"),
     "followup_recognition.csv": ("05_followup",

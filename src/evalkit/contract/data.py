@@ -562,16 +562,108 @@ def prepare_survey(survey: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _response_prepass(data: pd.DataFrame, label: str, problems: list) -> pd.DataFrame:
+    """Check ``responded`` and ``replaces`` of a raw survey table and ready it for the checks.
+
+    ``data`` is the survey as read (text cells, index = spreadsheet row). ``responded`` is a
+    0/1 flag (1 = interviewed). ``replaces`` names, in a reserve household's row, the
+    ``household_id`` of the sampled household it replaced: that household must be a row of
+    the same file, of the same village and household type, not responded (its ``responded``
+    is 0, or 0 is implied when the file has no ``responded`` column), and replaced once.
+    A reserve row may leave its weight and probabilities empty: it takes those of the
+    household it replaced (same village and group, same inclusion probability).
+    Non-respondents' answer cells are not checked (they are usually empty). Problems are
+    appended to ``problems`` one per cell; returns the table the usual checks then read,
+    with a ``responded`` column of "0"/"1".
+    """
+    out = data.copy()
+    ids = out["household_id"].astype(str).str.strip()
+    row_of = pd.Series(out.index, index=ids.to_numpy())
+    row_of = row_of[~row_of.index.duplicated(keep="first")]
+    if "responded" in out.columns:
+        raw = out["responded"].astype(str).str.strip()
+        flag = raw.str.lower().map(FLAG_VALUES)
+        numeric = _numbers(raw)
+        flag = flag.fillna(numeric.where(numeric.isin([0.0, 1.0])))
+        for row in flag.index[flag.isna().to_numpy()]:
+            problems.append(Problem(
+                label, int(row), "responded", _shown(raw.loc[row]),
+                "0 or 1 (否/是): 1 if the household was interviewed, 0 if it was sampled "
+                "but not interviewed"))
+    else:
+        flag = pd.Series(1.0, index=out.index)
+    if "replaces" in out.columns:
+        target = out["replaces"].astype(str).str.strip()
+        named = ~_is_empty(target)
+        given_flag = "responded" in out.columns
+        replaced_rows = target[named].map(row_of)
+        seen: dict[str, int] = {}
+        htype = _normal_code(out["household_type"].astype(str)).map(
+            _code_lookup(schema.HOUSEHOLD_TYPES))
+        for row, value in target[named].items():  # reserve rows: a few per village
+            other = replaced_rows.loc[row]
+            shown = _shown(value)
+            if pd.isna(other):
+                problems.append(Problem(
+                    label, int(row), "replaces", shown,
+                    "the household_id of a sampled household in this file that this reserve "
+                    "household replaced (add that household's row with responded 0)"))
+                continue
+            other = int(other)
+            if value in seen:
+                problems.append(Problem(
+                    label, int(row), "replaces", shown,
+                    f"each sampled household replaced once (also in row {seen[value]})"))
+                continue
+            seen[value] = int(row)
+            if other == row:
+                problems.append(Problem(label, int(row), "replaces", shown,
+                                                 "the id of another household"))
+                continue
+            if given_flag and flag.loc[other] == 1:
+                problems.append(Problem(
+                    label, int(row), "replaces", shown,
+                    f"a household that did not respond (row {other} has responded 1)"))
+            if given_flag and flag.loc[row] == 0:
+                problems.append(Problem(
+                    label, int(row), "responded", _shown(out.at[row, "responded"]),
+                    "1 for a reserve household (record only the reserve that was interviewed)"))
+            same = (str(out.at[row, "village"]).strip() == str(out.at[other, "village"]).strip()
+                    and htype.loc[row] == htype.loc[other])
+            if not same:
+                problems.append(Problem(
+                    label, int(row), "replaces", shown,
+                    f"a household of the same village and household type (row {other} is "
+                    f"{_shown(out.at[other, 'village'])}, "
+                    f"{_shown(out.at[other, 'household_type'])})"))
+            for column in schema.DESIGN_COLUMNS:
+                if column in out.columns and not str(out.at[row, column]).strip():
+                    out.at[row, column] = out.at[other, column]
+            if not given_flag:
+                flag.loc[other] = 0.0
+    silent = (flag == 0).to_numpy()
+    for column, stand_in in schema.PLACEHOLDERS.items():
+        if column in out.columns:
+            out.loc[silent, column] = stand_in
+    out["responded"] = flag.map({0.0: "0", 1.0: "1"}).fillna("0")
+    return out
+
+
 def _check_survey(table: _Table, label: str, problems: list[Problem],
                   frame: pd.DataFrame | None) -> pd.DataFrame | None:
     data = table.data
     if _missing_columns(label, data.columns, schema.SURVEY_REQUIRED, problems):
         return None
     n_before = len(problems)
+    if schema.has_response_information(data.columns):
+        # responded / replaces: checked first; non-respondents' answers are not checked
+        data = _response_prepass(data, label, problems)
     ck = _Checker(label, data, problems)
     for c in ("township", "village", "household_id"):
         ck.text(c)
     ck.code("household_type", schema.HOUSEHOLD_TYPES)
+    if "responded" in data.columns:
+        ck.flag("responded")
     ck.integer("household_size", 1, MAX_HOUSEHOLD_SIZE)
     ck.integer("people_wrongly_exited", 0)
     ck.integer("people_missed", 0)
@@ -631,7 +723,8 @@ def _check_survey(table: _Table, label: str, problems: list[Problem],
     for c in ("township", "village", "household_id", "household_type", "recognition",
               "water_access", *(["stratum"] if "stratum" in survey else [])):
         survey[c] = survey[c].astype(str)
-    for c in ("household_size", "people_wrongly_exited", "people_missed", *FLAG_COLUMNS):
+    for c in ("household_size", "people_wrongly_exited", "people_missed", *FLAG_COLUMNS,
+              *(["responded"] if "responded" in survey else [])):
         survey[c] = survey[c].astype("int64")
     for c in ("reimbursement_share", "income_per_head", "weight", "village_prob", "incl_prob"):
         if c in survey:
@@ -667,12 +760,33 @@ def load_survey(path: str | Path, frame: pd.DataFrame | str | Path | None = None
     ``frame`` (a DataFrame from :func:`load_frame`, or a path to one) every village must be
     in the frame, in the same township. Raises :class:`EvalkitError` listing every problem.
     """
+    return load_sample(path, frame)[0]
+
+
+def load_sample(path: str | Path, frame: pd.DataFrame | str | Path | None = None
+                ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The survey's respondents (as :func:`load_survey`) and its whole sample.
+
+    The sample has one row per sampled household, respondents or not, and only the
+    sample and design columns (:data:`evalkit.contract.schema.SAMPLE_COLUMNS`, weight,
+    probabilities, stratum) with ``responded`` and ``replaces`` when the file has them
+    (the optional columns of the codebook that mark non-response). A non-respondent's
+    answers are never loaded: :func:`load_survey` returns the respondents only.
+    """
     if frame is not None and not isinstance(frame, pd.DataFrame):
         frame = load_frame(frame)
     report, survey = _survey_report(Path(path), frame)
     _raise_if_problems(report)
     assert survey is not None
-    return survey
+    keep = [c for c in (*schema.SAMPLE_COLUMNS, "weight", "stratum", "village_prob",
+                        "incl_prob", "household_prob", "responded", "replaces")
+            if c in survey.columns]
+    sample = survey.loc[:, keep].copy()
+    sample.attrs["source"] = survey.attrs.get("source", Path(path).name)
+    if "responded" in survey.columns:
+        survey = survey.loc[survey["responded"] == 1].reset_index(drop=True)
+        survey.attrs["source"] = sample.attrs["source"]
+    return survey, sample
 
 
 # --------------------------------------------------------------------------------------

@@ -7,6 +7,8 @@ names from here so that the contract lives in one place. The codebook in
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 #: The one default seed (the seed county's survey date, 2019-08-15): params, the synthetic
 #: county and province, and the command line all start from it.
 DEFAULT_SEED = 20190815
@@ -49,6 +51,10 @@ SURVEY_OPTIONAL: dict[str, str] = {
     "incl_prob": "inclusion probability of the household, 0 < p <= 1 (weight = 1/incl_prob)",
     "household_prob": "second-stage inclusion probability of the household within its village "
                       "and sampling group, 0 < p <= 1 (incl_prob = village_prob * household_prob)",
+    "responded": "1 if the sampled household was interviewed, 0 if not (refused, away, not "
+                 "found); a 0 row needs only the sample columns, its answers may be empty",
+    "replaces": "in a reserve household's row: the household_id of the sampled household it "
+                "replaced (a row of the same file, same village and type, not responded)",
 }
 
 # Chinese column headers accepted for each column (as Chinese spreadsheets name them).
@@ -81,6 +87,8 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "village_prob": ("村入样概率",),
     "incl_prob": ("入样概率",),
     "household_prob": ("户入样概率",),
+    "responded": ("是否应答", "应答"),
+    "replaces": ("替换户编号", "被替换户编号"),
 }
 
 # Columns that identify people. They may be present in an input file; the loader
@@ -132,3 +140,24 @@ FRAME_DERIVED: dict[str, str] = {
     "hh_total": "hh_registered + hh_nonregistered (the PPS size measure)",
     "people_total": "people_registered + people_nonregistered (rural population)",
 }
+
+# --- non-response: the survey's responded / replaces columns (evalkit.survey.nonresponse)
+#: The columns a non-respondent's row must fill in (the others may stay empty).
+SAMPLE_COLUMNS: tuple[str, ...] = ("township", "village", "household_id", "household_type",
+                                   "household_size")
+DESIGN_COLUMNS: tuple[str, ...] = ("weight", "village_prob", "incl_prob", "household_prob",
+                                    "stratum")
+# Neutral stand-ins the survey checks see in a non-respondent's empty answer cells; the
+# loaded sample keeps none of them (evalkit.contract.data.load_sample returns only
+# SAMPLE_COLUMNS and the design columns of non-respondents).
+PLACEHOLDERS: dict[str, str] = {
+    "people_wrongly_exited": "0", "people_missed": "0", "recognition": "satisfied",
+    "water_access": "in_home", "reimbursement_share": "", "dibao": "0",
+    "industry_support": "0", "microcredit": "0", "public_welfare_job": "0",
+    "income_per_head": "0",
+}
+
+
+def has_response_information(columns: Sequence[str]) -> bool:
+    """Whether a survey's columns say anything about non-response."""
+    return "responded" in columns or "replaces" in columns

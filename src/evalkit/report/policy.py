@@ -1143,7 +1143,11 @@ def report_from_params(*, data: Mapping[str, str], design: Mapping[str, Any],
     not estimable, fragile model cells, bootstrap replicates left out) are recomputed the
     same way (the decomposition with the run's ``seed``) and shown in their own section.
     """
-    from evalkit.assessment.fragility import indicator_cautions, satisfaction_analysis
+    from evalkit.assessment.fragility import (
+        indicator_cautions,
+        nonresponse_cautions,
+        satisfaction_analysis,
+    )
     from evalkit.assessment.indicators import assess, indicator_table
     from evalkit.assessment.inputs import load_inputs
 
@@ -1155,6 +1159,7 @@ def report_from_params(*, data: Mapping[str, str], design: Mapping[str, Any],
     names = list(satisfaction.get("scenarios") or [])
     scenarios = None
     cautions = indicator_cautions(table)
+    cautions += nonresponse_cautions(inputs.nonresponse.table)
     if satisfaction.get("formula"):
         analysis = satisfaction_analysis(
             inputs.design, str(satisfaction["formula"]), names,
@@ -1187,9 +1192,10 @@ def report_from_tables(tables_dir: str | Path, *, lang: str, level: float, ci_me
     ``households`` and ``villages`` describe the sample, ``weighted`` and ``clustered`` its
     design; ``county``, ``period`` and ``assessor`` identify the report (params, optional).
     The cautions are notebook 02's (:func:`evalkit.assessment.fragility.indicator_cautions` of
-    ``indicators.csv``) and notebook 03's (``cautions.csv``).
+    ``indicators.csv``) and notebook 03's (``cautions.csv``), and a low response rate in
+    a weighting cell of notebook 02's ``nonresponse.csv``.
     """
-    from evalkit.assessment.fragility import indicator_cautions
+    from evalkit.assessment.fragility import indicator_cautions, nonresponse_cautions
     from evalkit.assessment.summary import read_cautions, read_table
 
     indicators = read_table(tables_dir, "indicators.csv")
@@ -1202,4 +1208,6 @@ def report_from_tables(tables_dir: str | Path, *, lang: str, level: float, ci_me
                         period=period, assessor=assessor, weighted=weighted,
                         clustered=clustered,
                         cautions=(*indicator_cautions(indicators),
-                                  *read_cautions(tables_dir)))
+                                  *read_cautions(tables_dir),
+                                  *nonresponse_cautions(read_table(
+                                      tables_dir, "nonresponse.csv", required=False))))

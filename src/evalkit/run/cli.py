@@ -45,12 +45,13 @@ def _check_data_files(data_paths: dict[str, Path],
     try:
         inputs = assessment.load_inputs({"frame": str(frame), "survey": str(survey)},
                                         design or {},
-                                        calibration=(values or {}).get("calibration"))
+                                        calibration=(values or {}).get("calibration"),
+                                        nonresponse=(values or {}).get("nonresponse"))
     except ProblemsError as exc:
         raise ProblemsError(f"the run's data files have problems; nothing was run\n{exc}"
                             ) from None
     except EvalkitError as exc:
-        raise EvalkitError(f"{survey.name} with the params' design block: {exc}; nothing "
+        raise EvalkitError(f"{survey.name} with the params' design: {exc}; nothing "
                            "was run") from None
     if values is None:
         return

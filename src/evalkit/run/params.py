@@ -71,6 +71,11 @@ DEFAULTS: dict[str, Any] = {
         "method": "poststratify",
         "totals": ["hh_registered", "hh_exited", "hh_not_exited", "hh_nonregistered"],
     },
+    "nonresponse": {
+        "cells": ["household_type", "village"],
+        "min_cell_respondents": 5,
+        "max_factor": 2.0,
+    },
 }
 
 # Keys the runner adds for the notebooks; a params file may not set them.
@@ -233,6 +238,21 @@ def _frame_totals(value: Any) -> list[str]:
     return names
 
 
+# evalkit.survey.nonresponse.CELL_COLUMNS (kept here so params loads without numpy).
+NONRESPONSE_CELL_COLUMNS: tuple[str, ...] = ("household_type", "village", "township",
+                                             "village_type", "stratum")
+MAX_NONRESPONSE_FACTOR = 10.0
+
+
+def _cell_columns(value: Any) -> list[str]:
+    names = _names(value)
+    for item in names:
+        if item not in NONRESPONSE_CELL_COLUMNS:
+            raise _BadValueError(f"{_describe(item)} is not a weighting-cell column; expected "
+                                 f"names among {', '.join(NONRESPONSE_CELL_COLUMNS)}")
+    return names
+
+
 def _run_name(value: Any) -> str:
     if not isinstance(value, str) or not value:
         raise _BadValueError(f"expected a folder name, got {_got(value)}")
@@ -300,6 +320,11 @@ SCHEMA: dict[str, Any] = {
     "calibration": {
         "method": _choice(CALIBRATION_METHODS),
         "totals": _frame_totals,
+    },
+    "nonresponse": {
+        "cells": _cell_columns,
+        "min_cell_respondents": _integer(1, 1000),
+        "max_factor": _number(1, MAX_NONRESPONSE_FACTOR, hi_open=False),
     },
 }
 

@@ -42,7 +42,7 @@ import copy
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -172,22 +172,27 @@ def poststratify(design: SurveyDesign, column: str | Sequence[str],
     return _with_step(design, new_weights, step)
 
 
-def rake(design: SurveyDesign, margins: Mapping[str, Mapping | pd.Series], *,
+def rake(design: SurveyDesign, margins: Mapping[Any, Mapping | pd.Series], *,
          max_iterations: int = 10, epsilon: float = 1.0) -> SurveyDesign:
     """Rake ``design`` to the population counts of several margins, as R's ``rake``.
 
-    ``margins`` is ``{column: {level: count}}``. Each pass post-stratifies on every margin
-    in turn; raking stops when no cell of the cross-table of all margin columns moves by
-    ``epsilon`` or more (an absolute count; below 1 it is a fraction of the total weight,
-    as R), or after ``max_iterations`` passes (R's defaults 10 and 1; a warning then).
+    ``margins`` is ``{column: {level: count}}``; a margin keyed by a tuple of columns is
+    their cross-classification, ``{("village", "type"): {("V1", "a"): count, ...}}``, as
+    R's ``rake(design, list(~village + type, ...), ...)``. Each pass post-stratifies on
+    every margin in turn; raking stops when no cell of the cross-table of all margin
+    columns moves by ``epsilon`` or more (an absolute count; below 1 it is a fraction of
+    the total weight, as R), or after ``max_iterations`` passes (R's defaults 10 and 1; a
+    warning then).
     """
     check_full(design, "rake")
     if not isinstance(margins, Mapping) or not margins:
         raise EvalkitError("rake: margins must be a mapping {column: {level: count}}")
-    columns = [_as_columns(design, name, "rake")[0] for name in margins]
-    tables = [_count_table(margins[name], [name], "rake") for name in columns]
-    cell_codes = [_cells(design.data, [name]) for name in columns]
-    joint, _ = _cells(design.data, columns)
+    margin_columns = [_as_columns(design, key, "rake") for key in margins]
+    tables = [_count_table(margins[key], columns, "rake")
+              for key, columns in zip(margins, margin_columns, strict=True)]
+    cell_codes = [_cells(design.data, columns) for columns in margin_columns]
+    every = list(dict.fromkeys(c for columns in margin_columns for c in columns))
+    joint, _ = _cells(design.data, every)
     n_joint = int(joint.max()) + 1
     weights = design._w.copy()
     if epsilon < 1:
@@ -197,8 +202,9 @@ def rake(design: SurveyDesign, margins: Mapping[str, Mapping | pd.Series], *,
     last: list[tuple[np.ndarray, np.ndarray]] = []
     for _ in range(max_iterations):
         last = []
-        for name, table, (cells, labels) in zip(columns, tables, cell_codes, strict=True):
-            weights, _ = _poststratify_weights(weights, cells, labels, table, [name], "rake")
+        for columns, table, (cells, labels) in zip(margin_columns, tables, cell_codes,
+                                                   strict=True):
+            weights, _ = _poststratify_weights(weights, cells, labels, table, columns, "rake")
             last.append((cells, weights))
         new_table = np.bincount(joint, weights=weights, minlength=n_joint)
         delta = float(np.max(np.abs(old_table - new_table)))
@@ -209,7 +215,8 @@ def rake(design: SurveyDesign, margins: Mapping[str, Mapping | pd.Series], *,
     if not converged:
         warnings.warn(f"rake: raking did not converge after {max_iterations} iterations",
                       RuntimeWarning, stacklevel=2)
-    step = RakingStep(margins=tuple(last), label=f"rake on {', '.join(columns)}")
+    label = ", ".join(" x ".join(columns) for columns in margin_columns)
+    step = RakingStep(margins=tuple(last), label=f"rake on {label}")
     return _with_step(design, weights, step)
 
 
