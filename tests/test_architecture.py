@@ -33,11 +33,8 @@ LAYER_DEBTS = frozenset({
     # the cautions' wording (Caution.text) belongs in report/
     "evalkit.assessment.fragility imports evalkit.report.i18n",
 })
-# the listing's checks reuse contract.data's private readers (to go with data.py's split)
-PRIVATE_READ_DEBTS = frozenset(f"evalkit.assessment.listing reads data.{name}" for name in (
-    "_read", "_missing_columns", "_Checker", "_raise_if_problems", "_PARQUET_SUFFIXES",
-    "_by_row", "_frame_report", "_read_rows", "_is_empty", "_IDENTIFYING", "_shown"))
-OVERSIZE_DEBTS = frozenset({"contract.data", "report.policy"})
+PRIVATE_READ_DEBTS: frozenset[str] = frozenset()
+OVERSIZE_DEBTS = frozenset({"report.policy"})
 
 
 def _module_name(path: Path) -> str:

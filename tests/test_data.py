@@ -12,7 +12,6 @@ import pytest
 
 from evalkit.contract import schema
 from evalkit.contract.data import (
-    Problem,
     load_frame,
     load_survey,
     prepare_survey,
@@ -20,6 +19,7 @@ from evalkit.contract.data import (
 )
 from evalkit.contract.errors import EvalkitError
 from evalkit.contract.paths import resolve_data_path
+from evalkit.contract.problems import Problem
 
 HERE = Path(__file__).parent / "data" / "data_contract"
 FRAME = HERE / "frame_small.csv"

@@ -46,8 +46,10 @@ from evalkit.assessment.indicators import (
     frame_totals,
 )
 from evalkit.assessment.inputs import RunInputs, build_design, load_inputs
-from evalkit.contract.data import Problem, ProblemsError, ValidationReport, load_frame, load_survey
+from evalkit.contract.data import load_frame, load_survey
+from evalkit.contract.errors import ProblemsError
 from evalkit.contract.paths import resolve_data_path
+from evalkit.contract.problems import Problem, ValidationReport
 from evalkit.survey.change import difference, round_scores
 from evalkit.survey.decision import decide
 from evalkit.survey.design import SurveyDesign, t_quantile

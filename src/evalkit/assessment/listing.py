@@ -64,44 +64,46 @@ RESERVES_PER_CELL = 3
 # --- reading and checking --------------------------------------------------------------
 def _listing_report(path: Path, frame: pd.DataFrame | None):
     from evalkit.contract import data
+    from evalkit.contract.problems import ValidationReport, by_row
 
     label = path.name
-    table, problems = data._read(path)
+    table, problems = data.read_file(path)
     listing = None
     if table is not None:
         listing = _check_listing(table, label, problems, frame)
-    report = data.ValidationReport(label, "listing", 0 if table is None else len(table.data),
-                                   data._by_row(problems),
+    report = ValidationReport(label, "listing", 0 if table is None else len(table.data),
+                                   by_row(problems),
                                    [] if table is None else table.dropped)
     return report, listing
 
 
 def _check_listing(table, label: str, problems: list, frame: pd.DataFrame | None
                    ) -> pd.DataFrame | None:
-    from evalkit.contract import data
+    from evalkit.contract import cells, data
+    from evalkit.contract.problems import Problem, shown_value
 
     frame_data = table.data
-    if data._missing_columns(label, frame_data.columns, LISTING_COLUMNS, problems):
+    if cells.missing_columns(label, frame_data.columns, LISTING_COLUMNS, problems):
         return None
     n_before = len(problems)
-    ck = data._Checker(label, frame_data, problems)
+    ck = cells.Checker(label, frame_data, problems)
     for column in ("township", "village", "household_id"):
         ck.text(column)
     ck.code("household_type", schema.HOUSEHOLD_TYPES)
     ck.integer("household_size", 1, data.MAX_HOUSEHOLD_SIZE)
     out = ck.out
     hid = out["household_id"]
-    dup = hid.duplicated(keep="first") & ~data._is_empty(frame_data["household_id"])
+    dup = hid.duplicated(keep="first") & ~cells.is_empty(frame_data["household_id"])
     if dup.any():
         first = pd.Series(hid.index, index=hid.index).groupby(hid.to_numpy()).transform("min")
         for row in dup.index[dup.to_numpy()]:
-            problems.append(data.Problem(label, int(row), "household_id",
-                                         data._shown(hid.loc[row]),
+            problems.append(Problem(label, int(row), "household_id",
+                                         shown_value(hid.loc[row]),
                                          f"a household id used once (also in row "
                                          f"{int(first.loc[row])})"))
     if frame is not None:
         source = frame.attrs.get("source", "the frame")
-        unknown = ~out["village"].isin(frame["village"]) & ~data._is_empty(frame_data["village"])
+        unknown = ~out["village"].isin(frame["village"]) & ~cells.is_empty(frame_data["village"])
         ck.report("village", unknown, f"a village listed in the frame ({source})")
     if len(problems) > n_before:
         return None
@@ -114,13 +116,13 @@ def _check_listing(table, label: str, problems: list, frame: pd.DataFrame | None
 
 def validate_listing(path: str | Path, frame_path: str | Path | None = None):
     """Check a listing file (and its villages against a frame): a
-    :class:`~evalkit.contract.data.ValidationReport` with every problem, one line each."""
+    :class:`~evalkit.contract.problems.ValidationReport` with every problem, one line each."""
     from evalkit.contract import data
 
     frame = None
     frame_problems: list = []
     if frame_path is not None:
-        frame_report, frame = data._frame_report(Path(frame_path))
+        frame_report, frame = data.check_frame_file(Path(frame_path))
         frame_problems = frame_report.problems
     report = _listing_report(Path(path), frame)[0]
     report.problems = frame_problems + report.problems
@@ -130,10 +132,10 @@ def validate_listing(path: str | Path, frame_path: str | Path | None = None):
 def load_listing(path: str | Path, frame: pd.DataFrame | None = None) -> pd.DataFrame:
     """Load and validate a listing (identifying columns dropped); raises with every
     problem: an unknown village, a duplicate household, a type outside the codebook."""
-    from evalkit.contract import data
+    from evalkit.contract.problems import raise_if_problems
 
     report, listing = _listing_report(Path(path), frame)
-    data._raise_if_problems(report)
+    raise_if_problems(report)
     assert listing is not None
     return listing
 
@@ -141,21 +143,21 @@ def load_listing(path: str | Path, frame: pd.DataFrame | None = None) -> pd.Data
 def listing_contacts(path: str | Path) -> pd.DataFrame:
     """``household_id`` and the identifying columns of the listing, for the field list
     only (the interviewers need the head's name to find the household)."""
-    from evalkit.contract import data
+    from evalkit.contract import reading
 
     path = Path(path)
     problems: list = []
-    if path.suffix.lower() in data._PARQUET_SUFFIXES:
+    if path.suffix.lower() in reading.PARQUET_SUFFIXES:
         raw = pd.read_parquet(path).astype(str)
         rows = [list(raw.columns), *raw.itertuples(index=False, name=None)]
     else:
-        read = data._read_rows(path, path.name, problems)
+        read = reading.read_rows(path, path.name, problems)
         if read is None:
             raise EvalkitError(f"{path.name}: cannot read the listing")
         rows = read[0]
     header = [str(c).replace("\ufeff", "").strip() for c in rows[0]]
     names = [h.lower() for h in header]
-    wanted = [i for i, n in enumerate(names) if n in data._IDENTIFYING]
+    wanted = [i for i, n in enumerate(names) if n in reading.IDENTIFYING]
     if "household_id" not in names:
         raise EvalkitError(f"{path.name}: no household_id column")
     id_col = names.index("household_id")
