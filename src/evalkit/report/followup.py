@@ -33,7 +33,8 @@ def section_html(table: pd.DataFrame, explained: pd.DataFrame | None, *, lang: s
                  level: float, label: str, households: int, villages: int, shared: int
                  ) -> str:
     """"What changed since the assessment": the change table, targets, recognition."""
-    from evalkit.report.policy import escape_html, status_key, table_html
+    from evalkit.report.html_parts import escape_html, table_html
+    from evalkit.report.verdicts import status_key
 
     def t(key: str, **values: object) -> str:
         return i18n.text(key, lang, **values)
