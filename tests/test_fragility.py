@@ -19,6 +19,7 @@ from evalkit import SurveyDesign
 from evalkit.assessment import fragility, indicators
 from evalkit.report import plots
 from evalkit.report import policy as report
+from evalkit.report.cautions import caution_text
 from evalkit.survey import intervals
 from evalkit.survey.decomposition import fairlie
 from evalkit.survey.glm import batch_logit
@@ -320,7 +321,7 @@ def test_cautions_read_in_both_languages():
             ("model_fragile", {"count": 2}),
             ("no_interval", {"indicator": "missed"})):
         item = fragility.caution(key, **values)
-        en, zh = item.text("en"), item.text("zh")
+        en, zh = caution_text(item, "en"), caution_text(item, "zh")
         assert en and zh and en != zh
         assert "{" not in en + zh
 

@@ -22,6 +22,7 @@ from evalkit.assessment.fragility import nonresponse_cautions
 from evalkit.contract.data import load_sample, load_survey, validate_file
 from evalkit.contract.errors import EvalkitError, ProblemsError
 from evalkit.contract.paths import package_data_dir
+from evalkit.report.cautions import caution_text
 from evalkit.run.params import DEFAULTS, validate
 from evalkit.survey.nonresponse import NO_INFORMATION, adjust_for_nonresponse, adjust_sample
 
@@ -285,8 +286,9 @@ def test_low_response_gets_a_caution_in_both_languages():
     table = pd.DataFrame({"cell": ["exited / V1", "not_exited / V1"],
                           "response_rate": [0.95, 0.62]})
     (caution,) = nonresponse_cautions(table)
-    assert "1 of 2 weighting cells" in caution.text("en") and "62%" in caution.text("en")
-    assert "无应答" in caution.text("zh") and "62%" in caution.text("zh")
+    english = caution_text(caution, "en")
+    assert "1 of 2 weighting cells" in english and "62%" in english
+    assert "无应答" in caution_text(caution, "zh") and "62%" in caution_text(caution, "zh")
     assert nonresponse_cautions(table.assign(response_rate=0.9)) == []
     assert nonresponse_cautions(pd.DataFrame(columns=["cell", "response_rate"])) == []
 

@@ -16,6 +16,7 @@ from evalkit.assessment.fragility import caution
 from evalkit.contract.errors import EvalkitError
 from evalkit.report import i18n
 from evalkit.report import policy as report
+from evalkit.report.cautions import caution_text
 
 # The shape of notebook 02's indicators.csv (evalkit.assessment.indicators.indicator_table), with
 # numbers like the packaged county's: wrong exits and incidence cannot tell (official ratio
@@ -153,7 +154,7 @@ def test_cautions_travel_through_a_table(tmp_path):
     summary.write_cautions(made, tables / "cautions.csv")
     assert summary.read_cautions(tables) == made
     text = page_text(tables)
-    assert made[0].text("zh") in text and made[1].text("zh") in text
+    assert caution_text(made[0], "zh") in text and caution_text(made[1], "zh") in text
     (tables / "cautions.csv").write_text("key,values\nmodel_fragile,{oops\n", encoding="utf-8")
     with pytest.raises(EvalkitError, match=r"cautions.csv: row 2, column values"):
         summary.read_cautions(tables)

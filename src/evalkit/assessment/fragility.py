@@ -30,7 +30,6 @@ import pandas as pd
 
 from evalkit.assessment.satisfaction import scenario_table, sensitivity
 from evalkit.contract.errors import EvalkitError, NotEstimableError
-from evalkit.report import i18n
 from evalkit.survey.nonresponse import LOW_RESPONSE_RATE
 
 if TYPE_CHECKING:
@@ -47,20 +46,18 @@ STEPS: tuple[str, ...] = ("model", "effects", "scenarios", "decomposition", "sen
 class Caution:
     """One plain-language caveat: a locale key (``caution.<key>``) and its values.
 
-    Values that are indicator keys (``indicator``) or analysis steps (``analysis``) are
-    translated when the text is rendered.
+    The words are the report's (:func:`evalkit.report.cautions.caution_text`); values that
+    are indicator keys (``indicator``) or analysis steps (``analysis``) are translated then.
     """
 
     key: str
     values: tuple[tuple[str, Any], ...] = ()
 
-    def text(self, lang: str) -> str:
-        values = dict(self.values)
-        if "indicator" in values:
-            values["indicator"] = i18n.indicator_label(str(values["indicator"]), lang)
-        if "analysis" in values:
-            values["analysis"] = i18n.text(f"analysis.{values['analysis']}", lang)
-        return i18n.text(f"caution.{self.key}", lang, **values)
+
+def _percent(value: float) -> str:
+    """``0.0095 -> "0.9%"``: a rate as the cautions quote it (one decimal; the report's words
+    are put around it later, in :mod:`evalkit.report.cautions`)."""
+    return f"{value * 100:.1f}%"
 
 
 def caution(key: str, **values: Any) -> Caution:
@@ -80,8 +77,6 @@ def indicator_cautions(table: pd.DataFrame) -> list[Caution]:
     * an indicator without an interval (the design has no degrees of freedom in its
       domain): no verdict.
     """
-    from evalkit.report.i18n import format_percent
-
     cautions: list[Caution] = []
     for rec in table.to_dict("records"):
         key = str(rec["indicator"])
@@ -92,13 +87,13 @@ def indicator_cautions(table: pd.DataFrame) -> list[Caution]:
             cautions.append(caution("no_interval", indicator=key))
         elif note.startswith("no events"):
             cautions.append(caution("zero_events", indicator=key, households=households,
-                                    high=format_percent(float(high))))
+                                    high=_percent(float(high))))
         elif note.startswith("all events"):
             cautions.append(caution("all_events", indicator=key, households=households,
-                                    low=format_percent(float(low))))
+                                    low=_percent(float(low))))
         elif key == "incidence" and "zero-event rule" in note:
             cautions.append(caution("incidence_zero_events", indicator=key,
-                                    high=format_percent(float(high))))
+                                    high=_percent(float(high))))
     return cautions
 
 
@@ -124,9 +119,6 @@ class SatisfactionAnalysis:
         """One line for a step that is not estimable (markdown)."""
         return f"**Not estimable** for this sample: {self.reasons.get(step, 'not computed')}."
 
-    def caution_lines(self, lang: str) -> list[str]:
-        """The cautions as plain sentences in ``lang``."""
-        return [c.text(lang) for c in self.cautions]
 
 
 def _attempt(analysis: SatisfactionAnalysis, step: str, compute: Any) -> Any:

@@ -47,6 +47,7 @@ import pandas as pd
 from evalkit.contract import xlsx
 from evalkit.contract.errors import EvalkitError
 from evalkit.report import i18n
+from evalkit.report.cautions import caution_text
 from evalkit.report.charts import drivers_figure, line_scale, number_line_svg
 from evalkit.report.html_parts import (
     display_width,
@@ -333,7 +334,8 @@ class PolicyReport:
         """What to read with care: one sentence per caution ("" when there is none)."""
         if not self.cautions:
             return ""
-        items = "".join(f"<li>{escape_html(c.text(self.lang))}</li>" for c in self.cautions)
+        items = "".join(f"<li>{escape_html(caution_text(c, self.lang))}</li>"
+                        for c in self.cautions)
         return (f'<div class="ek-report ek-keep ek-cautions">'
                 f'<h2>{escape_html(self.t("section.cautions"))}</h2>'
                 f'<p class="ek-muted">{escape_html(self.t("section.cautions_intro"))}</p>'
