@@ -86,7 +86,11 @@ def calibrate_people_intercept(crit: np.ndarray, sizes: np.ndarray, k: int
 
 
 def independent_logistic_fit(X: np.ndarray, y: np.ndarray, tol: float = 1e-12) -> np.ndarray:
-    """Maximum-likelihood logistic regression by Newton-Raphson (y may be fractional)."""
+    """Maximum-likelihood logistic regression by Newton-Raphson (y may be fractional).
+
+    Deliberately not :func:`evalkit.survey.glm.glm_fit_logit`: the truth the survey must
+    recover is computed by independent code, so a bug in the engine cannot hide itself.
+    """
     beta = np.zeros(X.shape[1])
     for _ in range(100):
         eta = X @ beta
