@@ -14,6 +14,7 @@ import pandas as pd
 from evalkit.contract.errors import EvalkitError
 from evalkit.report import i18n
 from evalkit.report.i18n import format_line, format_percent
+from evalkit.survey.decision import decide
 
 HEADLINE_KEYS: tuple[str, ...] = ("wrong_exit", "missed", "incidence", "recognition")
 INDICATOR_COLUMNS: tuple[str, ...] = (
@@ -148,9 +149,10 @@ def rank_priorities(scenarios: pd.DataFrame, threshold: float | None = None,
     if threshold is None:
         table["reaches"] = None
     else:
-        table["reaches"] = np.where(
-            table["ci_low"] >= threshold, "pass",
-            np.where(table["ci_high"] < threshold, "fail", "cannot tell"))
+        # Whether a scenario reaches the line is the one threshold rule on its interval
+        # (a handful of scenarios, not households).
+        table["reaches"] = [decide((low, high), threshold, "at_least") for low, high in
+                            zip(table["ci_low"], table["ci_high"], strict=True)]
     table = table.sort_values("change", ascending=False, kind="stable").reset_index(drop=True)
     table.insert(0, "rank", np.arange(1, len(table) + 1))
     return table
