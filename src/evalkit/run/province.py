@@ -177,9 +177,10 @@ def inspect_county(job: CountyJob) -> Inspection:
         params_path = _materialize(job, Path(tmp))
         base = params_path.parent
         try:
-            # As notebook 02: calibrated to the frame's totals when the params say so.
+            # As notebook 02: non-response adjusted and calibrated as the params say.
             inputs = assessment.load_inputs(job.values["data"], job.values["design"], base,
-                                            job.values.get("calibration"))
+                                            job.values.get("calibration"),
+                                            job.values.get("nonresponse"))
         except ProblemsError as exc:
             lines = [" ".join(line.split()) for line in str(exc).splitlines() if line.strip()]
             return Inspection(job.name, "; ".join(lines[:4]) + (
