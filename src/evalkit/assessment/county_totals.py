@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from evalkit.contract.errors import EvalkitError
+from evalkit.contract.schema import CALIBRATION_METHODS
 from evalkit.survey.calibration import calibrate_matrix, check_full, poststratify
 
 if TYPE_CHECKING:
@@ -35,7 +36,6 @@ FRAME_TOTALS: dict[str, str] = {
     "people_not_exited": "people in households not yet exited",
     "people_nonregistered": "people in non-registered households",
 }
-CALIBRATION_METHODS: tuple[str, ...] = ("none", "poststratify", "linear", "raking")
 DEFAULT_FRAME_TOTALS: tuple[str, ...] = ("hh_registered", "hh_exited", "hh_not_exited",
                                          "hh_nonregistered")
 _TYPE_OF = {"exited": "exited", "not_exited": "not_exited", "nonregistered": "nonregistered"}

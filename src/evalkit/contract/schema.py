@@ -13,6 +13,17 @@ from collections.abc import Sequence
 #: county and province, and the command line all start from it.
 DEFAULT_SEED = 20190815
 
+#: How weights may be calibrated to the frame's county totals, and which totals
+#: (:mod:`evalkit.assessment.county_totals`; the ``calibration`` params block).
+CALIBRATION_METHODS: tuple[str, ...] = ("none", "poststratify", "linear", "raking")
+FRAME_TOTAL_NAMES: tuple[str, ...] = (
+    "hh_registered", "hh_exited", "hh_not_exited", "hh_nonregistered",
+    "people_exited", "people_not_exited", "people_nonregistered",
+)
+#: Survey columns a non-response weighting cell may be formed from (``nonresponse.cells``).
+WEIGHTING_CELL_COLUMNS: tuple[str, ...] = ("household_type", "village", "township",
+                                           "village_type", "stratum")
+
 # --- sampling frame: one row per village -------------------------------------------
 FRAME_COLUMNS: dict[str, str] = {
     "township": "township (乡镇) name or code",

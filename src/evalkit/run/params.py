@@ -30,7 +30,12 @@ from evalkit.contract.errors import EvalkitError
 from evalkit.contract.formula import parse_formula
 from evalkit.contract.paths import resolve_data_path
 from evalkit.contract.privacy import mask_identifiers
-from evalkit.contract.schema import DEFAULT_SEED
+from evalkit.contract.schema import (
+    CALIBRATION_METHODS,
+    DEFAULT_SEED,
+    FRAME_TOTAL_NAMES,
+    WEIGHTING_CELL_COLUMNS,
+)
 from evalkit.report.i18n import LANGUAGES
 
 # Mirror of params/default.yaml (tests/test_params.py fails if they drift apart).
@@ -220,37 +225,19 @@ def _names(value: Any) -> list[str]:
     return list(value)
 
 
-# evalkit.assessment.county_totals' methods and frame totals (kept here so params loads without
-# numpy).
-CALIBRATION_METHODS: tuple[str, ...] = ("none", "poststratify", "linear", "raking")
-FRAME_TOTAL_NAMES: tuple[str, ...] = (
-    "hh_registered", "hh_exited", "hh_not_exited", "hh_nonregistered",
-    "people_exited", "people_not_exited", "people_nonregistered",
-)
-
-
-def _frame_totals(value: Any) -> list[str]:
-    names = _names(value)
-    for item in names:
-        if item not in FRAME_TOTAL_NAMES:
-            raise _BadValueError(f"{_describe(item)} is not a frame total; expected names "
-                                 f"among {', '.join(FRAME_TOTAL_NAMES)}")
-    return names
-
-
-# evalkit.survey.nonresponse.CELL_COLUMNS (kept here so params loads without numpy).
-NONRESPONSE_CELL_COLUMNS: tuple[str, ...] = ("household_type", "village", "township",
-                                             "village_type", "stratum")
 MAX_NONRESPONSE_FACTOR = 10.0
 
 
-def _cell_columns(value: Any) -> list[str]:
-    names = _names(value)
-    for item in names:
-        if item not in NONRESPONSE_CELL_COLUMNS:
-            raise _BadValueError(f"{_describe(item)} is not a weighting-cell column; expected "
-                                 f"names among {', '.join(NONRESPONSE_CELL_COLUMNS)}")
-    return names
+def _names_among(allowed: tuple[str, ...], what: str) -> Callable[[Any], list[str]]:
+    """A check for a non-empty list of distinct names, each one of ``allowed``."""
+    def check(value: Any) -> list[str]:
+        names = _names(value)
+        for item in names:
+            if item not in allowed:
+                raise _BadValueError(f"{_describe(item)} is not {what}; expected names "
+                                     f"among {', '.join(allowed)}")
+        return names
+    return check
 
 
 def _run_name(value: Any) -> str:
@@ -319,10 +306,10 @@ SCHEMA: dict[str, Any] = {
     },
     "calibration": {
         "method": _choice(CALIBRATION_METHODS),
-        "totals": _frame_totals,
+        "totals": _names_among(FRAME_TOTAL_NAMES, "a frame total"),
     },
     "nonresponse": {
-        "cells": _cell_columns,
+        "cells": _names_among(WEIGHTING_CELL_COLUMNS, "a weighting-cell column"),
         "min_cell_respondents": _integer(1, 1000),
         "max_factor": _number(1, MAX_NONRESPONSE_FACTOR, hi_open=False),
     },

@@ -40,7 +40,7 @@ import numpy as np
 import pandas as pd
 
 from evalkit.contract.errors import EvalkitError
-from evalkit.contract.schema import has_response_information
+from evalkit.contract.schema import WEIGHTING_CELL_COLUMNS, has_response_information
 
 DEFAULT_CELLS: tuple[str, ...] = ("household_type", "village")
 
@@ -234,8 +234,7 @@ NONRESPONSE_DEFAULTS: dict[str, Any] = {
     "cells": list(DEFAULT_CELLS), "min_cell_respondents": 5, "max_factor": 2.0,
 }
 #: Survey columns a weighting cell may be formed from (``nonresponse.cells``).
-CELL_COLUMNS: tuple[str, ...] = ("household_type", "village", "township", "village_type",
-                                 "stratum")
+CELL_COLUMNS = WEIGHTING_CELL_COLUMNS
 #: A cell whose households responded less often than this gets a caution on the policy page.
 LOW_RESPONSE_RATE = 0.8
 @dataclass(frozen=True)
