@@ -39,15 +39,21 @@ def as_image(fig: Figure, dpi: int = 110):
     return Image(data=figure_png(fig, dpi=dpi), format="png")
 
 
+def _arms(estimate: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+    """Error-bar arm lengths of many rows, a ``2 x n`` array (see :func:`_xerr`)."""
+    below = np.where(np.isfinite(low), estimate - low, 0.0)
+    above = np.where(np.isfinite(high), high - estimate, 0.0)
+    return np.clip(np.vstack([below, above]), 0.0, None)
+
+
 def _xerr(estimate: float, low: float, high: float) -> list[list[float]]:
     """Error-bar lengths ``[[estimate - low], [high - estimate]]``, never negative.
 
     An interval not estimable (NaN bounds) draws no bar, only the point; a bound equal to
     the estimate up to rounding (a one-sided zero-event interval) draws a zero-length arm.
     """
-    below = estimate - low if np.isfinite(low) else 0.0
-    above = high - estimate if np.isfinite(high) else 0.0
-    return [[max(below, 0.0)], [max(above, 0.0)]]
+    return _arms(np.array([estimate], dtype=float), np.array([low], dtype=float),
+                 np.array([high], dtype=float)).tolist()
 
 
 def forest_plot(table: pd.DataFrame, title: str = "Indicators against their thresholds",
@@ -104,11 +110,17 @@ def interval_plot(labels, estimate, low, high, *, title: str,
     estimate = np.asarray(estimate, dtype=float) * scale
     low = np.asarray(low, dtype=float) * scale
     high = np.asarray(high, dtype=float) * scale
-    colours = colours or ["#0969da"] * len(estimate)
+    colours = np.asarray(colours or ["#0969da"] * len(estimate), dtype=object)
+    if colours.shape != estimate.shape:
+        raise ValueError(f"interval_plot: {colours.size} colours for {estimate.size} rows")
     fig, ax = plt.subplots(figsize=(7.5, 0.5 * len(estimate) + 1.3))
     y = np.arange(len(estimate))[::-1]
-    for yi, e, lo, hi, colour in zip(y, estimate, low, high, colours, strict=True):
-        ax.errorbar([e], [yi], xerr=_xerr(e, lo, hi), fmt="o", color=colour,
+    arms = _arms(estimate, low, high)
+    # One errorbar call per colour, not per row: a province's forest plot has hundreds of rows
+    # and each call builds its own artists (the per-row loop took 3x as long at 100 rows).
+    for colour in dict.fromkeys(colours.tolist()):
+        rows = colours == colour
+        ax.errorbar(estimate[rows], y[rows], xerr=arms[:, rows], fmt="o", color=colour,
                     elinewidth=3, capsize=5)
     if reference is not None:
         ax.axvline(reference * scale, color="#cf222e", linestyle="--", linewidth=1.5,

@@ -57,6 +57,44 @@ def read_county_indicators(counties_dir: Path, names: Sequence[str]) -> pd.DataF
     return out[[c for c in columns if c in out.columns]]
 
 
+def ranked_rows(indicators: pd.DataFrame, key: str) -> pd.DataFrame:
+    """One indicator's rows that can be ranked: a finite estimate and standard error."""
+    part = indicators[indicators["indicator"] == key].reset_index(drop=True)
+    ok = np.isfinite(part["estimate"].to_numpy(float)) & np.isfinite(
+        part["se"].to_numpy(float))
+    return part[ok].reset_index(drop=True)
+
+
+def rank_indicator(part: pd.DataFrame, key: str, level: float = 0.95, seed: int = 0
+                   ) -> pd.DataFrame:
+    """One indicator's rows of :func:`ranking_table` from its :func:`ranked_rows`."""
+    from evalkit.survey.ranking import rank_confidence_sets
+
+    if part.empty:
+        return pd.DataFrame(columns=list(RANKING_COLUMNS))
+    marginal = rank_confidence_sets(part["estimate"], part["se"], level=level,
+                                    simultaneous=False, seed=seed)
+    joint = rank_confidence_sets(part["estimate"], part["se"], level=level,
+                                 simultaneous=True, seed=seed)
+    return pd.DataFrame({
+        "county": part["county"], "indicator": key, "estimate": part["estimate"],
+        "ci_low": part["ci_low"], "ci_high": part["ci_high"],
+        "decision": part["decision"], "rank": marginal["rank"],
+        "rank_low": marginal["rank_low"], "rank_high": marginal["rank_high"],
+        "rank_low_simultaneous": joint["rank_low"],
+        "rank_high_simultaneous": joint["rank_high"],
+    })[list(RANKING_COLUMNS)]
+
+
+def join_rankings(parts: Sequence[pd.DataFrame]) -> pd.DataFrame:
+    """The per-indicator rankings (:func:`rank_indicator`, in :data:`HEADLINE` order) as one
+    table."""
+    parts = [p for p in parts if not p.empty]
+    if not parts:
+        return pd.DataFrame(columns=list(RANKING_COLUMNS))
+    return pd.concat(parts, ignore_index=True)[list(RANKING_COLUMNS)]
+
+
 def ranking_table(indicators: pd.DataFrame, level: float = 0.95, seed: int = 0
                   ) -> pd.DataFrame:
     """Rank the counties on each indicator with marginal and simultaneous rank sets.
@@ -65,31 +103,8 @@ def ranking_table(indicators: pd.DataFrame, level: float = 0.95, seed: int = 0
     ranking. Rank 1 is the largest value (for the wrong-exit rate: the worst county; for
     recognition: the best).
     """
-    from evalkit.survey.ranking import rank_confidence_sets
-
-    rows = []
-    for key in HEADLINE:
-        part = indicators[indicators["indicator"] == key].reset_index(drop=True)
-        ok = np.isfinite(part["estimate"].to_numpy(float)) & np.isfinite(
-            part["se"].to_numpy(float))
-        part = part[ok].reset_index(drop=True)
-        if part.empty:
-            continue
-        marginal = rank_confidence_sets(part["estimate"], part["se"], level=level,
-                                        simultaneous=False, seed=seed)
-        joint = rank_confidence_sets(part["estimate"], part["se"], level=level,
-                                     simultaneous=True, seed=seed)
-        rows.append(pd.DataFrame({
-            "county": part["county"], "indicator": key, "estimate": part["estimate"],
-            "ci_low": part["ci_low"], "ci_high": part["ci_high"],
-            "decision": part["decision"], "rank": marginal["rank"],
-            "rank_low": marginal["rank_low"], "rank_high": marginal["rank_high"],
-            "rank_low_simultaneous": joint["rank_low"],
-            "rank_high_simultaneous": joint["rank_high"],
-        }))
-    if not rows:
-        return pd.DataFrame(columns=list(RANKING_COLUMNS))
-    return pd.concat(rows, ignore_index=True)[list(RANKING_COLUMNS)]
+    return join_rankings([rank_indicator(ranked_rows(indicators, key), key, level, seed)
+                          for key in HEADLINE])
 
 
 def surely_worst(ranking: pd.DataFrame, key: str, direction: str, k: int = WORST) -> list[str]:
@@ -260,8 +275,13 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 def province_page(*, name: str, lang: str, level: float, thresholds: dict[str, float],
                   statuses: Sequence[Any], indicators: pd.DataFrame, ranking: pd.DataFrame,
                   rates: pd.DataFrame | None, tables: Sequence[str], county_links: bool,
-                  technical_href: str | None) -> str:
-    """The province page: verdicts, forest plots, province-wide rates, rank sets, failures."""
+                  technical_href: str | None, figures: dict[str, bytes] | None = None) -> str:
+    """The province page: verdicts, forest plots, province-wide rates, rank sets, failures.
+
+    ``figures`` holds each indicator's forest plot as PNG bytes (:func:`forest_png` of its
+    :func:`ranked_rows`) when they were drawn elsewhere (on the cluster); missing ones are
+    drawn here.
+    """
     esc = html.escape
     verdict = {k: _verdict(k, lang) for k in ("pass", "fail", "cannot tell")}
     failed = [s for s in statuses if s.status == "failed"]
@@ -307,7 +327,8 @@ def province_page(*, name: str, lang: str, level: float, thresholds: dict[str, f
         if part.empty:
             continue
         parts.append(f"<h3>{esc(_label(key, lang))}</h3>")
-        png = forest_png(part, key, lang, level, thresholds.get(key))
+        png = (figures or {}).get(key) or forest_png(part, key, lang, level,
+                                                     thresholds.get(key))
         parts.append(f"<img alt=\"{esc(_label(key, lang))}\" "
                      f"src=\"data:image/png;base64,{base64.b64encode(png).decode()}\">")
         parts.append(f"<p>{esc(rank_order_text(key, len(part), lang))} "

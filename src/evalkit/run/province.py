@@ -44,7 +44,7 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -495,23 +495,49 @@ def run_province(
                     failed += 1
                     report(f"{output.name}: FAILED: {output.error}; "
                            + _progress_line(done, failed, total, started))
+        ordered = [statuses[c.name] for c in spec.counties]
+        from evalkit.run.province_outputs import write_province_outputs
+
+        ranking = write_province_outputs(
+            spec, run_dir, ordered, inspections, tables_only=tables_only, notebook=notebook,
+            notebooks_dir=nb_dir, progress=report, start=_on_cluster(client, report))
     finally:
         client.close()
         if cluster is not None:
             cluster.close()
 
-    ordered = [statuses[c.name] for c in spec.counties]
-    from evalkit.run.province_outputs import write_province_outputs
-
-    ranking = write_province_outputs(
-        spec, run_dir, ordered, inspections, tables_only=tables_only, notebook=notebook,
-        notebooks_dir=nb_dir, progress=report)
     seconds = time.perf_counter() - t0
     bad = [s for s in ordered if s.status == STATUS_FAILED]
     report(f"province '{spec.name}' written to {run_dir} ({seconds:.1f} s; "
            f"{len(ordered) - len(bad)} of {len(ordered)} counties ok, {len(bad)} failed"
            + (": " + ", ".join(s.name for s in bad) if bad else "") + ")")
     return ProvinceResult(run_dir, ordered, seconds, ranking)
+
+
+def _on_cluster(client: Any, report: Callable[[str], None]
+                ) -> Callable[[Sequence[Any]], Callable[[], list[Any]]]:
+    """Start the province's own work (ranking, plots) on the cluster's workers, side by side;
+    the returned function waits for the results. If the cluster cannot finish them (a worker
+    lost), the client does them itself."""
+    from evalkit.run.province_outputs import compute_here
+
+    def start(calls: Sequence[Any]) -> Callable[[], list[Any]]:
+        futures = [client.submit(function, *args, pure=False,
+                                 key=f"province-{k}-{os.urandom(4).hex()}")
+                   for k, (function, args) in enumerate(calls)]
+
+        def wait() -> list[Any]:
+            try:
+                return client.gather(futures)
+            except EvalkitError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - the client can still do it alone
+                report(f"ranking on the cluster failed ({_one_line(exc)}); ranking here")
+                return compute_here(calls)()
+
+        return wait
+
+    return start
 
 
 def _result(future: Any, owner: dict[str, str], failed: Callable[[str, str], Any]) -> Any:

@@ -16,35 +16,65 @@ import pandas as pd
 from evalkit.contract.errors import EvalkitError
 from evalkit.report.province import (
     COUNTIES_SUBDIR,
+    HEADLINE,
     STATUS_FAILED,
+    forest_png,
+    join_rankings,
     province_page,
     province_rates,
-    ranking_table,
+    rank_indicator,
+    ranked_rows,
     read_county_indicators,
     write_atomic,
 )
+
+Call = tuple[Callable[..., Any], tuple[Any, ...]]
+"""A function and its arguments, one piece of the province's own work."""
+
+
+def compute_here(calls: Sequence[Call]) -> Callable[[], list[Any]]:
+    """``calls`` to run one after the other in this process (no cluster at hand): returns
+    the function that runs them and gives their results in order."""
+    return lambda: [function(*args) for function, args in calls]
 
 
 def write_province_outputs(spec: Any, run_dir: Path, statuses: Sequence[Any],
                            inspections: dict[str, Any], *, tables_only: bool,
                            notebook: bool, notebooks_dir: Path,
-                           progress: Callable[[str], None]) -> pd.DataFrame:
-    """Write the province tables, the technical notebook (full runs) and ``index.html``."""
+                           progress: Callable[[str], None],
+                           start: Callable[[Sequence[Call]], Callable[[], list[Any]]]
+                           = compute_here) -> pd.DataFrame:
+    """Write the province tables, the technical notebook (full runs) and ``index.html``.
+
+    ``start`` starts the ranking and the forest plots and returns the function that waits
+    for their results, in order: :func:`compute_here`, or the cluster's workers, while this
+    process estimates the province-wide rates (their data is here already).
+    """
     values = spec.values
     tables_dir = run_dir / "tables"
     ok = [s.name for s in statuses if s.status != STATUS_FAILED]
     indicators = read_county_indicators(run_dir / COUNTIES_SUBDIR, ok)
-    ranking = ranking_table(indicators, level=values["level"], seed=values["seed"])
     valid = [inspections[n] for n in ok if n in inspections
              and inspections[n].problem is None]
+    # The ranking, the forest plots and the province-wide rates do not depend on each other:
+    # on a cluster they run side by side, the ranking's simulation and the plots being the
+    # slow part of a large province.
+    parts = {key: ranked_rows(indicators, key) for key in HEADLINE}
+    drawn = [key for key in HEADLINE if not parts[key].empty]
+    calls: list[Call] = [(rank_indicator, (parts[key], key, values["level"], values["seed"]))
+                         for key in HEADLINE]
+    calls += [(forest_png, (parts[key], key, values["lang"], values["level"],
+                            values["thresholds"].get(key))) for key in drawn]
+    wait = start(calls)
     rates = None
-    rates_error = None
     if valid:
         try:
             rates = province_rates(valid, values)
         except EvalkitError as exc:
-            rates_error = str(exc)
-            progress(f"province-wide rates not estimable: {rates_error}")
+            progress(f"province-wide rates not estimable: {exc}")
+    results = wait()
+    ranking = join_rankings(results[:len(HEADLINE)])
+    figures = dict(zip(drawn, results[len(HEADLINE):], strict=True))
     status = pd.DataFrame([{"county": s.name, "status": s.status, "error": s.error or "",
                             "seconds": None if s.seconds is None else round(s.seconds, 1)}
                            for s in statuses])
@@ -69,7 +99,7 @@ def write_province_outputs(spec: Any, run_dir: Path, statuses: Sequence[Any],
         name=spec.name, lang=values["lang"], level=values["level"],
         thresholds=values["thresholds"], statuses=statuses, indicators=indicators,
         ranking=ranking, rates=rates, tables=tables, county_links=not tables_only,
-        technical_href=technical)
+        technical_href=technical, figures=figures)
     write_atomic(run_dir / "index.html", page.encode())
     manifest = {
         "province": spec.name, "params_file": str(spec.source), "params": values,
