@@ -13,6 +13,7 @@ import time
 import warnings
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -277,6 +278,46 @@ def test_province_page_in_chinese_marks_failures_offline() -> None:
     assert "全省评估" in page and "未能完成的县" in page and "survey.csv: bad" in page
     assert "联合置信集" in page and "data:image/png;base64," in page
     assert "<script" not in page and "https://" not in page
+
+
+def test_forest_plots_drawn_on_the_workers_give_the_same_page() -> None:
+    """The cluster draws each forest plot from the indicator's rankable rows
+    (:func:`ranked_rows`); the page must be byte for byte the one drawn in one process."""
+    from evalkit.report.province import (
+        HEADLINE,
+        forest_png,
+        province_page,
+        ranked_rows,
+        ranking_table,
+    )
+    from evalkit.run.province import CountyStatus
+
+    rng = np.random.default_rng(5)
+    rows = [{"county": f"c{k}", "indicator": key, "estimate": e, "se": 0.01,
+             "ci_low": e - 0.02, "ci_high": e + 0.02, "decision": "cannot tell"}
+            for key in ("wrong_exit", "recognition")
+            for k, e in enumerate(rng.uniform(0.1, 0.9, 6), start=1)]
+    rows.append({"county": "c7", "indicator": "wrong_exit", "estimate": np.nan, "se": np.nan,
+                 "ci_low": np.nan, "ci_high": np.nan, "decision": ""})
+    indicators = pd.DataFrame(rows)
+    thresholds = {"wrong_exit": 0.02, "recognition": 0.9}
+    common = dict(name="p", lang="en", level=0.95, thresholds=thresholds,
+                  statuses=[CountyStatus(f"c{k}", "done") for k in range(1, 8)],
+                  indicators=indicators, ranking=ranking_table(indicators, seed=3), rates=None,
+                  tables=[], county_links=False, technical_href=None)
+    figures = {key: forest_png(ranked_rows(indicators, key), key, "en", 0.95, thresholds[key])
+               for key in HEADLINE if not ranked_rows(indicators, key).empty}
+    assert set(figures) == {"wrong_exit", "recognition"}
+    assert "c7" not in ranked_rows(indicators, "wrong_exit")["county"].tolist()
+    assert province_page(**common, figures=figures) == province_page(**common)
+
+
+def test_interval_plot_refuses_colours_that_do_not_match_the_rows() -> None:
+    from evalkit.report import plots
+
+    with pytest.raises(ValueError, match="2 colours for 3 rows"):
+        plots.interval_plot(["a", "b", "c"], [0.1, 0.2, 0.3], [0.0, 0.1, 0.2],
+                            [0.2, 0.3, 0.4], title="t", colours=["#000", "#111"])
 
 
 def _ranking_of(values: dict[str, list[float]], se: float = 1e-5) -> pd.DataFrame:

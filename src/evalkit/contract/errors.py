@@ -29,3 +29,12 @@ class NotEstimableError(EvalkitError):
         super().__init__(message)
         self.key = key
         self.values = values
+
+
+def one_line(exc: BaseException) -> str:
+    """``exc`` as one line: its message with whitespace collapsed, prefixed by its type unless
+    it is an :class:`EvalkitError` (whose messages are written for the user already)."""
+    text = " ".join(str(exc).split())
+    if isinstance(exc, EvalkitError):
+        return text
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

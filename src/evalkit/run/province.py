@@ -44,16 +44,17 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from evalkit.contract.errors import EvalkitError
+from evalkit.contract.errors import EvalkitError, one_line
 from evalkit.contract.schema import DEFAULT_SEED
 from evalkit.report.province import COUNTIES_SUBDIR, STATUS_FAILED
+from evalkit.run.cluster import start_client, start_on_cluster
 from evalkit.run.province_params import load_province
 
 TABLES_DIR = "tables"
@@ -156,13 +157,6 @@ def _materialize(job: CountyJob, folder: Path) -> Path:
     return params_path
 
 
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    if isinstance(exc, EvalkitError):
-        return text
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-
-
 def inspect_county(job: CountyJob) -> Inspection:
     """Load and validate one county's files (a task). With ``tables_only`` also estimate.
 
@@ -187,13 +181,13 @@ def inspect_county(job: CountyJob) -> Inspection:
                 f"; ... ({len(lines) - 4} more lines)" if len(lines) > 4 else ""),
                 seconds=time.perf_counter() - t0)
         except Exception as exc:  # noqa: BLE001 - any bad county is contained and named
-            return Inspection(job.name, _one_line(exc), seconds=time.perf_counter() - t0)
+            return Inspection(job.name, one_line(exc), seconds=time.perf_counter() - t0)
         files: dict[str, bytes] = {}
         if job.tables_only:
             try:
                 files = _tables_only_files(job, inputs)
             except Exception as exc:  # noqa: BLE001
-                return Inspection(job.name, _one_line(exc), seconds=time.perf_counter() - t0)
+                return Inspection(job.name, one_line(exc), seconds=time.perf_counter() - t0)
     design = job.values["design"]
     keep = [c for c in (*RATE_COLUMNS, design.get("weights"), design.get("strata"),
                         design.get("fpc") if isinstance(design.get("fpc"), str) else None)
@@ -266,7 +260,7 @@ def run_county(job: CountyJob) -> CountyOutput:
             result = pipeline.run(params_path, folder / "out", notebooks_dir=folder / "notebooks",
                                   workers=job.notebook_workers, progress=None)
         except Exception as exc:  # noqa: BLE001 - contained: the others go on
-            message = _one_line(exc).split("; partial run kept in")[0]
+            message = one_line(exc).split("; partial run kept in")[0]
             return CountyOutput(job.name, {}, message, time.perf_counter() - t0)
         files = {p.relative_to(result.run_dir).as_posix(): p.read_bytes()
                  for p in sorted(result.run_dir.rglob("*")) if p.is_file()}
@@ -346,31 +340,6 @@ def _progress_line(done: int, failed: int, total: int, started: float) -> str:
     return f"{finished}/{total} counties ({done} done, {failed} failed), {elapsed:.0f} s{left}"
 
 
-def _start_client(workers: int | None, scheduler: str | None) -> tuple[Any, Any]:
-    """A dask.distributed Client: on ``scheduler``, or on an embedded LocalCluster."""
-    import logging
-
-    from distributed import Client, LocalCluster
-
-    for name in ("distributed", "distributed.scheduler", "distributed.worker",
-                 "distributed.nanny", "distributed.core", "distributed.http.proxy"):
-        logging.getLogger(name).setLevel(logging.ERROR)
-    if scheduler:
-        try:
-            return Client(scheduler, timeout="20s"), None
-        except (OSError, TimeoutError) as exc:
-            raise EvalkitError(f"--scheduler {scheduler}: cannot connect ({_one_line(exc)})"
-                               ) from None
-    n = workers or os.cpu_count() or 1
-    from evalkit.run.kernel import KERNEL_ENV_DEFAULTS
-
-    for key, value in KERNEL_ENV_DEFAULTS.items():
-        os.environ.setdefault(key, value)
-    cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                           dashboard_address=":0", silence_logs=logging.CRITICAL)
-    return Client(cluster), cluster
-
-
 def run_province(
     params_path: Path | str,
     out_dir: Path | str = "outputs",
@@ -418,7 +387,7 @@ def run_province(
             files = {frame_name: county.frame.read_bytes(),
                      survey_name: county.survey.read_bytes()}
         except OSError as exc:
-            statuses[county.name] = CountyStatus(county.name, STATUS_FAILED, _one_line(exc))
+            statuses[county.name] = CountyStatus(county.name, STATUS_FAILED, one_line(exc))
             continue
         jobs[county.name] = CountyJob(county.name, values, files, notebooks, tables_only,
                                       code_sha256=code)
@@ -433,7 +402,7 @@ def run_province(
            f"since the last run, {len(jobs) - len(cached)} to run"
            + (" (tables only)" if tables_only else ""))
 
-    client, cluster = _start_client(workers, scheduler)
+    client, cluster = start_client(workers, scheduler)
     inspections: dict[str, Inspection] = {}
     try:
         from distributed import as_completed
@@ -500,7 +469,7 @@ def run_province(
 
         ranking = write_province_outputs(
             spec, run_dir, ordered, inspections, tables_only=tables_only, notebook=notebook,
-            notebooks_dir=nb_dir, progress=report, start=_on_cluster(client, report))
+            notebooks_dir=nb_dir, progress=report, start=start_on_cluster(client, report))
     finally:
         client.close()
         if cluster is not None:
@@ -514,39 +483,13 @@ def run_province(
     return ProvinceResult(run_dir, ordered, seconds, ranking)
 
 
-def _on_cluster(client: Any, report: Callable[[str], None]
-                ) -> Callable[[Sequence[Any]], Callable[[], list[Any]]]:
-    """Start the province's own work (ranking, plots) on the cluster's workers, side by side;
-    the returned function waits for the results. If the cluster cannot finish them (a worker
-    lost), the client does them itself."""
-    from evalkit.run.province_outputs import compute_here
-
-    def start(calls: Sequence[Any]) -> Callable[[], list[Any]]:
-        futures = [client.submit(function, *args, pure=False,
-                                 key=f"province-{k}-{os.urandom(4).hex()}")
-                   for k, (function, args) in enumerate(calls)]
-
-        def wait() -> list[Any]:
-            try:
-                return client.gather(futures)
-            except EvalkitError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - the client can still do it alone
-                report(f"ranking on the cluster failed ({_one_line(exc)}); ranking here")
-                return compute_here(calls)()
-
-        return wait
-
-    return start
-
-
 def _result(future: Any, owner: dict[str, str], failed: Callable[[str, str], Any]) -> Any:
     """The task's result; a task that could not finish (a worker that died, a lost
     connection) becomes a failed county named with the reason, instead of stopping all."""
     try:
         return future.result()
     except Exception as exc:  # noqa: BLE001 - contained: the others go on
-        return failed(owner[future.key], f"task failed on the cluster: {_one_line(exc)}")
+        return failed(owner[future.key], f"task failed on the cluster: {one_line(exc)}")
 
 
 def _stderr(message: str) -> None:

@@ -37,11 +37,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy import special, stats
+from scipy import special
 
 from evalkit.contract.errors import EvalkitError
-from evalkit.survey.estimate import Estimate, check_level, weighted_variance
-from evalkit.survey.glm import glm_fit_logit
+from evalkit.survey.estimate import Estimate, check_level, t_ppf, weighted_variance
 
 if TYPE_CHECKING:
     from evalkit.survey.design import SurveyDesign
@@ -121,7 +120,7 @@ def interval_from_se(p: float, se: float, method: str, level: float, df: int, n_
     adjustment). Requires ``0 < p < 1``, ``se > 0`` and ``df > 0``.
     """
     alpha = 1 - level
-    t = float(stats.t.ppf(1 - alpha / 2, df))
+    t = float(t_ppf(1 - alpha / 2, df))
     if method == "mean":
         return p - t * se, p + t * se
     if method in ("logit", "xlogit"):
@@ -169,8 +168,10 @@ def logit_interval(p: float, se: float, t: float) -> tuple[float, float]:
 def _korn_graubard(p: float, n_eff: float, alpha: float, n_rows: int, df: int
                    ) -> tuple[float, float]:
     """Clopper-Pearson at effective size ``n_eff * (t_{n-1} / t_df)^2`` (K&G 1998)."""
+    from scipy import stats  # only this method and the likelihood one need it
+
     if df > 0:
-        n_eff = n_eff * (stats.t.ppf(alpha / 2, n_rows - 1) / stats.t.ppf(alpha / 2, df)) ** 2
+        n_eff = n_eff * (t_ppf(alpha / 2, n_rows - 1) / t_ppf(alpha / 2, df)) ** 2
     successes = n_eff * p
     failures = n_eff * (1 - p)
     low = 0.0 if p <= 0 else float(stats.beta.ppf(alpha / 2, successes, failures + 1))
@@ -181,6 +182,8 @@ def _korn_graubard(p: float, n_eff: float, alpha: float, n_rows: int, df: int
 def _likelihood_interval(design: SurveyDesign, y: np.ndarray, p: float, se: float,
                          level: float, df: int) -> tuple[float, float]:
     """Scaled profile-likelihood interval, following ``survey:::confint.svyglm``."""
+    from scipy import stats
+
     # R subsets a design by dropping rows outside the domain (keeping the PSU counts), so
     # svyglm sees only domain rows: weights rescaled to mean 1 over them, n = their number.
     w_design = design.weight_values
@@ -207,7 +210,7 @@ def _likelihood_interval(design: SurveyDesign, y: np.ndarray, p: float, se: floa
         change = (deviance - deviance_hat) / dispersion
         return np.sign(beta - beta_hat) * np.sqrt(np.maximum(change, 0.0))
 
-    alpha = stats.norm.cdf(stats.t.ppf((1 - level) / 2, df) * np.sqrt(lam)) / 2
+    alpha = stats.norm.cdf(t_ppf((1 - level) / 2, df) * np.sqrt(lam)) / 2
     # R's MASS-style grid: steps of del * se around the estimate until |z| reaches zmax.
     zmax = float(np.sqrt(stats.f.isf(alpha, 1, n_rows - 1)))
     step_size = zmax / 5 * se_beta
@@ -301,6 +304,8 @@ def glm_logit_intercept(y: np.ndarray, prior_weights: np.ndarray, epsilon: float
     Returns the final coefficient, the fitted probability per row and the working weights
     ``w mu (1 - mu)`` of the last iteration's fit (evaluated at the previous iterate).
     """
+    from evalkit.survey.glm import glm_fit_logit  # loads scipy.linalg: on first use
+
     good = prior_weights > 0
     fit = glm_fit_logit(np.ones((int(good.sum()), 1)), y[good], prior_weights[good],
                         ["Intercept"], epsilon=epsilon, max_iterations=max_iterations)
