@@ -50,6 +50,7 @@ refresh: $(STAMP)
 # Each bench script prints its measurements beside its goal and exits non-zero on a miss.
 bench: $(STAMP)
 	$(PY) bench/bench_design.py
+	$(PY) bench/first_interval.py $(if $(SVY_PYTHON),--svy-python $(SVY_PYTHON))
 	$(PY) bench/bench_models.py
 	$(PY) bench/bench_sampling.py
 	$(PY) bench/run_timing.py --params $(PARAMS)
