@@ -256,6 +256,15 @@ def test_full_province_tables_equal_separate_runs(tmp_path: Path) -> None:
         for rel in tables:
             assert (mine / rel).read_bytes() == (alone.run_dir / rel).read_bytes(), rel
         assert (mine / "04_summary.html").is_file()
+        # The manifest names the county's own files and the client's code, not the worker's
+        # temporary copies.
+        manifest = json.loads((mine / "manifest.json").read_text(encoding="utf-8"))
+        own = json.loads((alone.run_dir / "manifest.json").read_text(encoding="utf-8"))
+        assert manifest["inputs"]["data.survey"]["path"] == str(county.survey)
+        assert manifest["inputs"]["data.frame"]["path"] == str(county.frame)
+        assert manifest["git"] == own["git"]
+        assert manifest["inputs"]["data.survey"]["sha256"] == own["inputs"]["data.survey"][
+            "sha256"]
 
 
 def test_province_page_in_chinese_marks_failures_offline() -> None:

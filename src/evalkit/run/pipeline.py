@@ -22,7 +22,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -415,8 +415,15 @@ def run(
     kernel_name: str = KERNEL_NAME,
     start_timeout: int = 120,
     cell_timeout: int | None = None,
+    origins: Mapping[str, str] | None = None,
+    git: tuple[str, bool | None] | None = None,
 ) -> RunResult:
     """Execute the assessment described by ``params_path`` into ``out_dir/<run_name>/``.
+
+    ``origins`` and ``git`` are for a run made elsewhere than its inputs live (a province's
+    county on a Dask worker, from copies in a temporary folder): the manifest then records
+    the inputs' original paths (by manifest key: ``params``, ``data.frame``,
+    ``notebooks/<file>``) and the git state of the code they came with.
 
     Raises :class:`EvalkitError` for a bad params file (before anything runs) and
     :class:`NotebookFailedError` when a notebook raises; then the partial folder is kept for
@@ -445,8 +452,10 @@ def run(
 
     inputs = {"params": params.source, **params.data_paths}
     inputs.update({f"notebooks/{s.filename}": nb_dir / s.filename for s in plan})
+    origins = origins or {}
     input_hashes = {
-        key: {"path": str(path), "sha256": sha256_file(path)} for key, path in inputs.items()
+        key: {"path": origins.get(key, str(path)), "sha256": sha256_file(path)}
+        for key, path in inputs.items()
     }
 
     out, partial = output_folder(out_dir, params.run_name)
@@ -483,10 +492,10 @@ def run(
     tables = sorted(
         p.relative_to(partial).as_posix() for p in (partial / TABLES_DIR).rglob("*") if p.is_file()
     )
-    commit, dirty = git_state(nb_dir)
+    commit, dirty = git or git_state(nb_dir)
     manifest: dict[str, Any] = {
         "run_name": params.run_name,
-        "params_file": str(params.source),
+        "params_file": origins.get("params", str(params.source)),
         "params": params.values,
         "inputs": input_hashes,
         "git": {"commit": commit, "dirty": dirty},

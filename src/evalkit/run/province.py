@@ -95,6 +95,10 @@ class CountyJob:
     # records it instead of importing the notebook runner (nbformat, seconds per worker)
     # and hashing the package again for every county.
     code_sha256: str = ""
+    # Where the inputs live on the client, by manifest key, and the git state of the code
+    # there: the county's manifest names these, not the worker's temporary copies.
+    origins: dict[str, str] = field(default_factory=dict)
+    git: tuple[str, bool | None] | None = None
 
     def params_bytes(self) -> bytes:
         """The county's ``params.yaml`` (made once: the client's cache check and the task
@@ -258,7 +262,8 @@ def run_county(job: CountyJob) -> CountyOutput:
         params_path = _materialize(job, folder)
         try:
             result = pipeline.run(params_path, folder / "out", notebooks_dir=folder / "notebooks",
-                                  workers=job.notebook_workers, progress=None)
+                                  workers=job.notebook_workers, progress=None,
+                                  origins=job.origins, git=job.git)
         except Exception as exc:  # noqa: BLE001 - contained: the others go on
             message = one_line(exc).split("; partial run kept in")[0]
             return CountyOutput(job.name, {}, message, time.perf_counter() - t0)
@@ -370,6 +375,7 @@ def run_province(
     run_dir = out / spec.run_name
     counties_dir = run_dir / COUNTIES_SUBDIR
     code = provenance.code_sha256()
+    git = None if tables_only else provenance.git_state(nb_dir)
 
     statuses: dict[str, CountyStatus] = {}
     jobs: dict[str, CountyJob] = {}
@@ -389,8 +395,11 @@ def run_province(
         except OSError as exc:
             statuses[county.name] = CountyStatus(county.name, STATUS_FAILED, one_line(exc))
             continue
+        origins = {"params": str(spec.source), "data.frame": str(county.frame),
+                   "data.survey": str(county.survey),
+                   **{f"notebooks/{n}": str(nb_dir / n) for n in notebooks}}
         jobs[county.name] = CountyJob(county.name, values, files, notebooks, tables_only,
-                                      code_sha256=code)
+                                      code_sha256=code, origins=origins, git=git)
     for name in (c.name for c in spec.counties):
         status = statuses.get(name)
         if status is not None:
