@@ -321,6 +321,56 @@ def test_forest_plots_drawn_on_the_workers_give_the_same_page() -> None:
     assert province_page(**common, figures=figures) == province_page(**common)
 
 
+@pytest.mark.parametrize("method,totals", [
+    ("poststratify", None),
+    pytest.param("linear", ["hh_exited", "hh_not_exited", "hh_nonregistered", "people_exited"],
+                 marks=pytest.mark.slow),
+    pytest.param("raking", ["hh_registered", "hh_nonregistered", "people_not_exited"],
+                 marks=pytest.mark.slow),
+])
+def test_province_rates_use_each_countys_calibrated_weights(tmp_path: Path, method: str,
+                                                            totals: list[str] | None) -> None:
+    """Calibrating the stacked design within counties gives every household the weight its
+    county's own calibrated run gives it, so the province-wide rates are those of the
+    counties' own designs put together."""
+    import copy
+
+    from evalkit.assessment.county_totals import DEFAULT_FRAME_TOTALS, frame_calibration
+    from evalkit.assessment.inputs import load_inputs
+    from evalkit.report.province import province_rates, stacked_design
+    from evalkit.run.params import DEFAULTS
+    from evalkit.run.province import CountyJob, inspect_county
+
+    written = synth.write_province_data(tmp_path / "data", seed=77, n_counties=3)
+    values = copy.deepcopy(DEFAULTS)
+    values["calibration"] = {"method": method, "totals": totals}
+    inspections, own = [], []
+    for k, paths in enumerate(written.values(), start=1):
+        county = dict(values, run_name=f"c{k}", data={"frame": "frame.csv",
+                                                    "survey": "survey.csv"})
+        job = CountyJob(f"c{k}", county, {"frame.csv": paths["frame"].read_bytes(),
+                                          "survey.csv": paths["survey"].read_bytes()},
+                        tables_only=True)
+        inspections.append(inspect_county(job))
+        assert inspections[-1].problem is None
+        alone = load_inputs({"frame": str(paths["frame"]), "survey": str(paths["survey"])},
+                            values["design"], paths["frame"].parent, values["calibration"])
+        own.append(alone.design.weight_values)
+    design, frame = stacked_design(inspections, values["design"])
+    stacked = frame_calibration(design, frame, method, totals or DEFAULT_FRAME_TOTALS,
+                                by="_county")
+    np.testing.assert_allclose(stacked.weight_values, np.concatenate(own), rtol=1e-9)
+    assert not np.allclose(design.weight_values, stacked.weight_values)
+    rates = province_rates(inspections, values).set_index("indicator")
+    data = stacked.data
+    w = stacked.weight_values
+    exited = data["exited"].to_numpy(float) == 1
+    size = data["household_size"].to_numpy(float)
+    wrong = data["people_wrongly_exited"].to_numpy(float)
+    expected = (w * wrong)[exited].sum() / (w * size)[exited].sum()
+    assert rates.loc["wrong_exit", "estimate"] == pytest.approx(expected, rel=1e-12)
+
+
 def test_interval_plot_refuses_colours_that_do_not_match_the_rows() -> None:
     from evalkit.report import plots
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -42,7 +42,8 @@ _TYPE_OF = {"exited": "exited", "not_exited": "not_exited", "nonregistered": "no
 
 
 def frame_calibration(design: SurveyDesign, frame: pd.DataFrame, method: str = "poststratify",
-                      totals: Sequence[str] = DEFAULT_FRAME_TOTALS) -> SurveyDesign:
+                      totals: Sequence[str] = DEFAULT_FRAME_TOTALS, by: str | None = None
+                      ) -> SurveyDesign:
     """``design`` calibrated to the sampling frame's county totals ``totals``.
 
     ``method``: ``"none"`` (the design unchanged), ``"poststratify"`` (household totals
@@ -52,6 +53,14 @@ def frame_calibration(design: SurveyDesign, frame: pd.DataFrame, method: str = "
     household size within the type for ``people_*``). ``hh_registered`` is implied by
     ``hh_exited`` and ``hh_not_exited`` together and then adds no constraint. The frame
     covers every village of the county, so its sums are the population totals.
+
+    ``by`` names a column of both the survey and the frame (the county, in a province's
+    stacked design): each of its groups is calibrated to its own frame's totals. The cells
+    are crossed with the groups (post-stratification) or every model column is multiplied
+    by each group's indicator (linear, raking): the calibration equations of the groups
+    are then separate, so the weights are those of calibrating each group alone, and the
+    residuals of the linearization (Deville and Sarndal 1992; Lumley 2010, sec. 7.4) are
+    each group's own.
     """
     if method not in CALIBRATION_METHODS:
         raise EvalkitError(f"calibration: method {method!r}; expected one of "
@@ -66,49 +75,81 @@ def frame_calibration(design: SurveyDesign, frame: pd.DataFrame, method: str = "
             f"calibration: totals {', '.join(unknown) or '(none)'}; expected frame totals "
             "among " + ", ".join(FRAME_TOTALS)
         )
-    county = _frame_sums(frame)
     for needed in ("household_type", "household_size"):
         if needed not in design.data.columns:
             raise EvalkitError(f"calibration: the survey has no {needed!r} column")
+    if by is None:
+        group = np.zeros(len(design.data), dtype=int)
+        sums = [_frame_sums(frame)]
+        labels: list[str] = []
+    else:
+        if by not in design.data.columns or by not in frame.columns:
+            raise EvalkitError(f"calibration: by={by!r} must be a column of the survey and "
+                               "of the frame")
+        labels = sorted(frame[by].astype(str).unique())
+        group = pd.Categorical(design.data[by].astype(str), categories=labels).codes
+        if np.any(group < 0):
+            raise EvalkitError(f"calibration: a survey row's {by} is not in the frame")
+        sums = [_frame_sums(frame[frame[by].astype(str) == g]) for g in labels]
     if {"hh_exited", "hh_not_exited"} <= set(names) and "hh_registered" in names:
         names.remove("hh_registered")
     types = design.data["household_type"].astype(str)
     if method == "poststratify":
-        if any(n.startswith("people_") for n in names):
-            raise EvalkitError(
-                "calibration: poststratify reaches household totals only; use method "
-                "linear or raking for people totals"
-            )
-        if set(names) == {"hh_exited", "hh_not_exited", "hh_nonregistered"}:
-            counts = {t: county[f"hh_{t}"] for t in _TYPE_OF}
-            return poststratify(design, "household_type", counts)
-        if set(names) == {"hh_registered", "hh_nonregistered"}:
-            registered = types.isin(["exited", "not_exited"]).map({True: "registered",
-                                                                  False: "nonregistered"})
-            data = design.data.assign(_registered=registered.to_numpy())
-            counts = {"registered": county["hh_registered"],
-                      "nonregistered": county["hh_nonregistered"]}
-            step_design = copy.copy(design)
-            object.__setattr__(step_design, "data", data)
-            out = poststratify(step_design, "_registered", counts)
-            object.__setattr__(out, "data", design.data)
-            return out
-        raise EvalkitError(
-            "calibration: poststratify needs the totals of a partition of households: "
-            "hh_exited, hh_not_exited and hh_nonregistered, or hh_registered and "
-            "hh_nonregistered"
-        )
+        return _poststratify_types(design, names, types, sums, by, labels)
     size = pd.to_numeric(design.data["household_size"], errors="coerce").to_numpy(float)
-    columns = []
+    columns, population, column_names = [], [], []
     for name in names:
         kind, what = name.split("_", 1)
         member = (types.isin(["exited", "not_exited"]) if what == "registered"
                   else types == what).to_numpy(dtype=float)
-        columns.append(member if kind == "hh" else member * size)
-    matrix = np.column_stack(columns)
-    population = np.array([county[n] for n in names])
-    return calibrate_matrix(design, matrix, names, population, method,
-                             f"calibrate ({method}) to frame totals {', '.join(names)}")
+        value = member if kind == "hh" else member * size
+        for k, county in enumerate(sums):
+            columns.append(value * (group == k))
+            population.append(county[name])
+            column_names.append(name if by is None else f"{labels[k]}:{name}")
+    return calibrate_matrix(design, np.column_stack(columns), column_names,
+                            np.array(population), method,
+                            f"calibrate ({method}) to frame totals {', '.join(names)}"
+                            + ("" if by is None else f" within each {by}"))
+
+
+def _poststratify_types(design: SurveyDesign, names: list[str], types: pd.Series,
+                        sums: list[dict[str, float]], by: str | None, labels: list[str]
+                        ) -> SurveyDesign:
+    """The post-stratification branch of :func:`frame_calibration`."""
+    if any(n.startswith("people_") for n in names):
+        raise EvalkitError(
+            "calibration: poststratify reaches household totals only; use method "
+            "linear or raking for people totals"
+        )
+    keys = [None] if by is None else labels
+
+    def cell(key: str | None, level: str) -> Any:
+        return level if key is None else (key, level)
+
+    if set(names) == {"hh_exited", "hh_not_exited", "hh_nonregistered"}:
+        counts = {cell(key, t): county[f"hh_{t}"]
+                  for key, county in zip(keys, sums, strict=True) for t in _TYPE_OF}
+        return poststratify(design, "household_type" if by is None else [by, "household_type"],
+                            counts)
+    if set(names) == {"hh_registered", "hh_nonregistered"}:
+        registered = types.isin(["exited", "not_exited"]).map({True: "registered",
+                                                              False: "nonregistered"})
+        data = design.data.assign(_registered=registered.to_numpy())
+        counts = {cell(key, level): county[f"hh_{level}"]
+                  for key, county in zip(keys, sums, strict=True)
+                  for level in ("registered", "nonregistered")}
+        step_design = copy.copy(design)
+        object.__setattr__(step_design, "data", data)
+        out = poststratify(step_design, "_registered" if by is None else [by, "_registered"],
+                           counts)
+        object.__setattr__(out, "data", design.data)
+        return out
+    raise EvalkitError(
+        "calibration: poststratify needs the totals of a partition of households: "
+        "hh_exited, hh_not_exited and hh_nonregistered, or hh_registered and "
+        "hh_nonregistered"
+    )
 
 
 def frame_total_check(design: SurveyDesign, frame: pd.DataFrame,

@@ -133,7 +133,7 @@ def stacked_design(inspections: Sequence[Any], design: dict[str, Any]) -> tuple[
     surveys, frames = [], []
     for item in inspections:
         surveys.append(item.rates_data.assign(_county=item.name))
-        frames.append(item.frame_totals)
+        frames.append(item.frame_totals.assign(_county=item.name))
     data = pd.concat(surveys, ignore_index=True)
     strata = design.get("strata")
     if strata:
@@ -146,10 +146,24 @@ def stacked_design(inspections: Sequence[Any], design: dict[str, Any]) -> tuple[
 
 
 def province_rates(inspections: Sequence[Any], values: dict[str, Any]) -> pd.DataFrame:
-    """The headline rates of the whole province, with verdicts against the thresholds."""
+    """The headline rates of the whole province, with verdicts against the thresholds.
+
+    One design over the counties (:func:`stacked_design`) with the weights each county's
+    own run uses: adjusted for non-response already (the inspections carry the adjusted
+    sample), then, when the params calibrate, each county calibrated to its own frame's
+    totals (:func:`evalkit.assessment.county_totals.frame_calibration` with
+    ``by="_county"``).
+    """
     from evalkit.assessment import indicators
+    from evalkit.assessment.county_totals import DEFAULT_FRAME_TOTALS, frame_calibration
 
     design, frame = stacked_design(inspections, values["design"])
+    calibration = values.get("calibration") or {}
+    if calibration.get("method", "none") != "none":
+        # Each county calibrated to its own frame, as its own run does (notebook 02).
+        design = frame_calibration(design, frame, calibration["method"],
+                                   calibration.get("totals") or DEFAULT_FRAME_TOTALS,
+                                   by="_county")
     results = indicators.assess(design, frame, values["thresholds"], method=values["ci_method"],
                                 level=values["level"], secondary=False)
     table = indicators.indicator_table(results)

@@ -60,9 +60,10 @@ from evalkit.run.province_params import load_province
 TABLES_DIR = "tables"
 HEADLINE_KEYS = ("wrong_exit", "missed", "incidence", "recognition")
 # Columns of the survey that the province-wide rates need (plus the design's own columns).
-RATE_COLUMNS = ("village", "household_size", "people_wrongly_exited", "people_missed",
-                "recognizes", "exited", "nonpoor")
-FRAME_COLUMNS_PREFIX = "people"
+RATE_COLUMNS = ("village", "household_type", "household_size", "people_wrongly_exited",
+                "people_missed", "recognizes", "exited", "nonpoor")
+# The frame's population counts: people (the incidence) and households (calibration).
+FRAME_COLUMNS_PREFIXES = ("people", "hh_")
 # The province's technical notebook: run by `evalkit province` on the province folder, and
 # refreshed with the county notebooks (`make refresh`), whose default is an example province.
 NOTEBOOK_NAME = "06_province"
@@ -198,7 +199,7 @@ def inspect_county(job: CountyJob) -> Inspection:
             if c]
     rates = inputs.survey[list(dict.fromkeys(keep))].copy()
     frame = inputs.frame[[c for c in inputs.frame.columns
-                          if c.startswith(FRAME_COLUMNS_PREFIX)]].copy()
+                          if c.startswith(FRAME_COLUMNS_PREFIXES)]].copy()
     return Inspection(job.name, None, rates, frame, files, time.perf_counter() - t0)
 
 
