@@ -107,6 +107,17 @@ def test_tables_only_ranking_and_rates(tables_only_run) -> None:
     page = (run_dir / "index.html").read_text(encoding="utf-8")
     assert "Test province" in page and "Simultaneous set" in page
     assert "http://" not in page and "https://" not in page
+    # Every table in the province's and a county's manifest names the function that made it.
+    import importlib
+
+    for manifest_path in (run_dir / "manifest.json",
+                          run_dir / "counties" / "county_01" / "manifest.json"):
+        entries = json.loads(manifest_path.read_text(encoding="utf-8"))["tables"]
+        assert entries
+        for rel, entry in entries.items():
+            assert len(entry["sha256"]) == 64, rel
+            module, name = entry["producer"].rsplit(".", 1)
+            assert callable(getattr(importlib.import_module(module), name)), rel
 
 
 def test_tables_only_matches_the_indicator_computation(tables_only_run) -> None:

@@ -13,6 +13,9 @@ from collections.abc import Sequence
 #: county and province, and the command line all start from it.
 DEFAULT_SEED = 20190815
 
+#: R survey's ``options(survey.lonely.psu = ...)``: what to do with a stratum of one PSU.
+LONELY_PSU_OPTIONS: tuple[str, ...] = ("fail", "adjust", "certainty", "remove", "average")
+
 #: Interval methods for a proportion (the ``ci_method`` params key;
 #: :mod:`evalkit.survey.intervals`): R ``svyciprop``'s design-based methods (Lumley 2010,
 #: sec. 2.3.1) and, for a simple random sample only, the classical binomial intervals. One

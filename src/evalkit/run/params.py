@@ -36,6 +36,7 @@ from evalkit.contract.schema import (
     CI_METHODS,
     DEFAULT_SEED,
     FRAME_TOTAL_NAMES,
+    LONELY_PSU_OPTIONS,
     WEIGHTING_CELL_COLUMNS,
 )
 from evalkit.report.i18n import LANGUAGES
@@ -88,8 +89,8 @@ DEFAULTS: dict[str, Any] = {
 # Keys the runner adds for the notebooks; a params file may not set them.
 RUNNER_KEYS: tuple[str, ...] = ("tables_dir", "params_dir")
 
-# R survey's options(survey.lonely.psu = ...).
-LONELY_PSU: tuple[str, ...] = ("fail", "remove", "adjust", "average", "certainty")
+# R survey's options(survey.lonely.psu = ...): the one list, in contract.schema.
+LONELY_PSU: tuple[str, ...] = LONELY_PSU_OPTIONS
 
 #: Documented maxima (README, "Limits"): beyond them a run takes many minutes for no gain in
 #: what the reports show (Monte Carlo error of a coverage at 10,000 draws is below 0.3

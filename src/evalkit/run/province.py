@@ -206,6 +206,7 @@ def inspect_county(job: CountyJob) -> Inspection:
 def _tables_only_files(job: CountyJob, inputs: Any) -> dict[str, bytes]:
     """``tables/indicators.csv`` as notebook 02 writes it, and a manifest (the cache key)."""
     from evalkit.assessment import indicators
+    from evalkit.assessment.summary import producer
     from evalkit.report.formatting import rounded
 
     v = job.values
@@ -224,7 +225,9 @@ def _tables_only_files(job: CountyJob, inputs: Any) -> dict[str, bytes]:
         "run_name": job.name, "mode": "tables-only", "params": v,
         "inputs": {k: {"sha256": h} for k, h in key["inputs"].items()},
         "code_sha256": key["code_sha256"],
-        "tables": {f"{TABLES_DIR}/indicators.csv": _sha(table)},
+        # The entry format of `evalkit run`'s manifest: the bytes' hash and who made them.
+        "tables": {f"{TABLES_DIR}/indicators.csv": {"sha256": _sha(table),
+                                                    "producer": producer("indicators.csv")}},
     }
     return {
         f"{TABLES_DIR}/indicators.csv": table,

@@ -32,6 +32,15 @@ Call = tuple[Callable[..., Any], tuple[Any, ...]]
 """A function and its arguments, one piece of the province's own work."""
 
 
+# Who makes each province table (the manifest's entry format is `evalkit run`'s).
+PRODUCERS = {
+    "province_indicators.csv": "evalkit.report.province.read_county_indicators",
+    "province_ranking.csv": "evalkit.report.province.ranking_table",
+    "province_status.csv": "evalkit.run.province.run_province",
+    "province_rates.csv": "evalkit.report.province.province_rates",
+}
+
+
 def compute_here(calls: Sequence[Call]) -> Callable[[], list[Any]]:
     """``calls`` to run one after the other in this process (no cluster at hand): returns
     the function that runs them and gives their results in order."""
@@ -88,7 +97,8 @@ def write_province_outputs(spec: Any, run_dir: Path, statuses: Sequence[Any],
     for filename, table in outputs.items():
         data = rounded(table, 10).to_csv(index=False).encode()
         write_atomic(tables_dir / filename, data)
-        hashes[f"tables/{filename}"] = hashlib.sha256(data).hexdigest()
+        hashes[f"tables/{filename}"] = {"sha256": hashlib.sha256(data).hexdigest(),
+                                        "producer": PRODUCERS[filename]}
     if rates is None:
         (tables_dir / "province_rates.csv").unlink(missing_ok=True)
     technical = None

@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from evalkit.contract.errors import EvalkitError
+from evalkit.contract.schema import LONELY_PSU_OPTIONS
 from evalkit.survey.columns import as_list, column_codes, group_labels, numeric_column, safe_ratio
 from evalkit.survey.estimate import Estimate, check_level, t_quantile
 from evalkit.survey.variance import (
@@ -45,7 +46,6 @@ from evalkit.survey.variance import (
 )
 
 LonelyPSU = Literal["fail", "adjust", "certainty", "remove", "average"]
-LONELY_PSU_OPTIONS: tuple[str, ...] = ("fail", "adjust", "certainty", "remove", "average")
 
 
 @dataclass(frozen=True)
