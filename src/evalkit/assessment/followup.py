@@ -46,6 +46,7 @@ from evalkit.assessment.indicators import (
     frame_totals,
 )
 from evalkit.assessment.inputs import RunInputs, build_design, load_inputs
+from evalkit.contract import locale
 from evalkit.contract.data import load_frame, load_survey
 from evalkit.contract.errors import ProblemsError
 from evalkit.contract.paths import resolve_data_path
@@ -59,8 +60,7 @@ ROUND = "round"
 BEFORE, AFTER = "before", "after"
 #: Targets that are not rates of :data:`evalkit.assessment.indicators.SPECS`.
 COUNT_TARGETS: dict[str, str] = {"microcredit_households": "microcredit"}
-WATER = IndicatorSpec("water_in_home_nonpoor", "Water piped into the home (non-poor)",
-                      "非贫困户自来水入户率", "households", "water_in_home", None, "nonpoor",
+WATER = IndicatorSpec("water_in_home_nonpoor", "households", "water_in_home", None, "nonpoor",
                       "at_least")
 TABLE_COLUMNS = ("indicator", "before", "after", "change", "ci_low", "ci_high",
                  "decision_before", "decision_after")
@@ -232,7 +232,8 @@ def _count_row(inputs: FollowupInputs, key: str, column: str, target: float,
     after = inputs.after_design.subset(domain_rows(inputs.after_design.data, "registered"))
     estimate = after.total(column, level=one_sided_level(level))
     return {
-        "indicator": key, "label": "Households with microcredit", "label_zh": "小额信贷获贷户数",
+        "indicator": key, "label": locale.text(f"followup.count.{key}", "en"),
+        "label_zh": locale.text(f"followup.count.{key}", "zh"),
         "kind": "target", "before": float(totals.estimates[0]),
         "after": float(totals.estimates[1]), "change": change, "se": se,
         "ci_low": change - q * se, "ci_high": change + q * se, "df": totals.df,
