@@ -169,7 +169,13 @@ def _incidence_change(stacked: SurveyDesign, frames: tuple[pd.DataFrame, pd.Data
             "df": df}
 
 
-def _target_status(low: float, high: float, target: float, direction: str) -> str:
+def target_status(low: float, high: float, target: float, direction: str) -> str:
+    """Whether a target is reached, by the one decision rule (``survey.decision.decide``).
+
+    ``low``/``high`` are the one-sided bounds of the re-check round's estimate; ``direction``
+    is ``below`` or ``at_least``. A pass is :data:`REACHED`, a fail :data:`NOT_REACHED`,
+    anything else :data:`CANNOT_TELL` (the words of the ``target_status`` column).
+    """
     decision = decide((low, high), target, direction)
     return {"pass": REACHED, "fail": NOT_REACHED}.get(str(decision), CANNOT_TELL)
 
@@ -200,7 +206,7 @@ def change_table(inputs: FollowupInputs, thresholds: Mapping[str, float],
         target = targets.get(spec.key)
         status = ""
         if target is not None:
-            status = _target_status(*after.one_sided, target, spec.direction)
+            status = target_status(*after.one_sided, target, spec.direction)
         rows.append({
             "indicator": spec.key, "label": spec.label_en, "label_zh": spec.label_zh,
             "kind": "headline" if spec in (*HEADLINE, INCIDENCE) else "secondary",
@@ -239,7 +245,7 @@ def _count_row(inputs: FollowupInputs, key: str, column: str, target: float,
         "ci_low": change - q * se, "ci_high": change + q * se, "df": totals.df,
         "distinguishable": bool(change - q * se > 0 or change + q * se < 0),
         "decision_before": "", "decision_after": "", "threshold": None, "target": target,
-        "target_status": _target_status(estimate.ci[0], estimate.ci[1], target, "at_least"),
+        "target_status": target_status(estimate.ci[0], estimate.ci[1], target, "at_least"),
     }
 
 
