@@ -16,7 +16,7 @@ from evalkit.assessment.indicators import assess, indicator_table
 from evalkit.assessment.satisfaction import scenario_table
 from evalkit.contract.data import prepare_survey
 from evalkit.contract.errors import EvalkitError
-from evalkit.report import fonts, i18n
+from evalkit.report import fonts, i18n, plots
 from evalkit.report import policy as report
 from evalkit.report.render import external_references
 from evalkit.survey.design import SurveyDesign
@@ -389,8 +389,8 @@ def test_chart_marks_the_gain_needed_when_recognition_is_below_the_line():
     gc.collect()  # event loops left by earlier tests' kernels warn when collected
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        fig = report.drivers_figure(ranked, "zh", 0.95, threshold=0.9)
-        report.figure_png(fig)
+        fig = plots.drivers_figure(ranked, "zh", 0.95, threshold=0.9)
+        plots.figure_png(fig)
     assert [str(w.message) for w in caught if w.category is not ResourceWarning] == []
     legend = [t.get_text() for t in fig.legends[0].get_texts()]
     assert i18n.text("chart.needed", "zh", threshold="90%") in legend

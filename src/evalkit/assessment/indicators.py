@@ -39,6 +39,7 @@ from evalkit.survey.design import SurveyDesign
 from evalkit.survey.estimate import Estimate, one_sided_level
 from evalkit.survey.intervals import SRS_METHODS, interval_from_se, zero_event_interval
 from evalkit.survey.people import integer_column, people_design
+from evalkit.survey.variance import ratio_influence
 
 
 @dataclass(frozen=True)
@@ -192,7 +193,8 @@ def incidence(design: SurveyDesign, frame: pd.DataFrame, level: float = 0.95,
     people-level ratio estimates (wrong-exit among exited households, missed among
     non-registered). The ratios share villages, so their covariance enters through the
     combined influence values ``(P_nonreg z_missed + P_exited z_wrong) / P_rural`` (Binder
-    1983). The interval follows ``method`` (:func:`evalkit.survey.intervals.interval_from_se`:
+    1983), each ``z`` from :func:`evalkit.survey.variance.ratio_influence`.
+    The interval follows ``method`` (:func:`evalkit.survey.intervals.interval_from_se`:
     ``mean``, ``logit``/``xlogit``, ``asin``, ``beta``, with the design's t quantile);
     ``likelihood`` and the simple-random-sample methods need a 0/1 variable, which a
     combination of ratios is not, so they fall back to ``logit`` (said in ``note``).
@@ -212,8 +214,8 @@ def incidence(design: SurveyDesign, frame: pd.DataFrame, level: float = 0.95,
     wrong = integer_column(data, "people_wrongly_exited").astype(float)
     missed = integer_column(data, "people_missed").astype(float)
     w = design.weight_values
-    r_wrong, z_wrong = _ratio_influence(w, wrong, size, exited)
-    r_missed, z_missed = _ratio_influence(w, missed, size, nonpoor)
+    r_wrong, z_wrong, _ = ratio_influence(wrong, size, exited, w)
+    r_missed, z_missed, _ = ratio_influence(missed, size, nonpoor, w)
     rural = totals["people_total"]
     value = (totals["people_not_exited"] + r_missed * totals["people_nonregistered"]
              + r_wrong * totals["people_exited"]) / rural
@@ -405,16 +407,6 @@ def domain_rows(data: pd.DataFrame, domain: str) -> np.ndarray:
     if domain in HOUSEHOLD_TYPES and "household_type" in data.columns:
         return (data["household_type"] == domain).to_numpy()
     raise EvalkitError(f"survey data: column {domain!r} is missing; see docs/codebook.md")
-
-
-def _ratio_influence(w: np.ndarray, y: np.ndarray, x: np.ndarray, domain: np.ndarray
-                     ) -> tuple[float, np.ndarray]:
-    y = np.where(domain, y, 0.0)
-    x = np.where(domain, x, 0.0)
-    denominator = float(np.sum(w * x))
-    ratio = float(np.sum(w * y)) / denominator
-    return ratio, (y - ratio * x) / denominator
-
 
 
 

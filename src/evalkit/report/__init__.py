@@ -17,7 +17,10 @@ __getattr__, __dir__, __all__ = exports(__name__, {
         "require_table_columns", "sentence", "scenario_label", "rank_priorities",
     ),
     "charts": (
-        "wrap_label", "drivers_figure", "nice_ceiling", "line_scale", "number_line_svg",
+        "nice_ceiling", "line_scale", "number_line_svg",
+    ),
+    "plots": (
+        "wrap_label", "drivers_figure",
     ),
     "html_parts": (
         "escape_html", "CELL_CLASS", "table_html", "interval_text", "percent_or_dash",

@@ -1,96 +1,16 @@
-"""The policy page's charts: the number line of each card (SVG, one scale wherever cards are
-compared) and the drivers figure.
+"""The policy page's number lines: one SVG per card, on one scale wherever cards are
+compared (:func:`line_scale`). Drawn as text, with no plotting library; every matplotlib
+figure, the policy page's drivers chart included, lives in :mod:`evalkit.report.plots`.
 """
 
 from __future__ import annotations
 
 import math
-import textwrap
 from collections.abc import Sequence
 
-import numpy as np
-import pandas as pd
-
-from evalkit.report import i18n
 from evalkit.report.html_parts import escape_html
-from evalkit.report.i18n import format_line, format_points
-from evalkit.report.verdicts import (
-    STATUS_COLOURS,
-    STATUS_TINTS,
-    scenario_label,
-)
-
-
-# --------------------------------------------------------------------------------------
-# figures
-# --------------------------------------------------------------------------------------
-def wrap_label(label: str, lang: str, width_en: int = 26, width_zh: int = 13) -> str:
-    if lang == "zh":
-        return "\n".join(label[i:i + width_zh] for i in range(0, len(label), width_zh))
-    return "\n".join(textwrap.wrap(label, width_en)) or label
-
-
-def drivers_figure(priorities: pd.DataFrame, lang: str, level: float,
-                   threshold: float | None = None):  # -> matplotlib.figure.Figure
-    """Horizontal bars: recognition each scenario recovers, in points, with intervals.
-
-    ``priorities`` is :func:`rank_priorities`' table, drawn in its order (largest gain on
-    top). Each action's name sits above its bar, so the bars use the full width and the
-    chart stays legible when a phone shrinks it. When recognition now is below the line, a
-    dashed line marks the gain needed to reach it. Draws with the shipped CJK font.
-    """
-    from matplotlib.figure import Figure
-
-    from evalkit.report import fonts
-
-    n = len(priorities)
-    gains = priorities["change"].to_numpy(dtype=float) * 100
-    lows = priorities["change_low"].to_numpy(dtype=float) * 100
-    highs = priorities["change_high"].to_numpy(dtype=float) * 100
-    labels = [wrap_label(scenario_label(s, lang), lang, width_en=34, width_zh=16)
-              for s in priorities["scenario"]]
-    lines = [label.count("\n") + 1 for label in labels]
-    # Rows from the top: each takes its label's lines plus the bar.
-    heights = [0.42 * k + 0.75 for k in lines]
-    tops = np.concatenate([[0.0], np.cumsum(heights)[:-1]])
-    y = -(tops + np.array([0.42 * k for k in lines]) + 0.3)
-    before = float(priorities["before"].iloc[0]) if n else math.nan
-    need = ((threshold - before) * 100 if threshold is not None and math.isfinite(before)
-            and before < threshold else None)
-    right = max([0.0, *highs, *([need] if need is not None else [])])
-    left = min([0.0, *lows])
-    span = (right - left) or 1.0
-    with fonts.context():
-        fig = Figure(figsize=(4.2, 1.5 + 0.55 * sum(heights)), dpi=150, layout="constrained")
-        ax = fig.add_subplot()
-        ax.barh(y, gains, height=0.45, color="#4c78a8",
-                label=i18n.text("chart.estimate", lang))
-        ax.errorbar(gains, y, xerr=np.vstack([gains - lows, highs - gains]), fmt="none",
-                    ecolor="#1f2328", elinewidth=1.8, capsize=5,
-                    label=i18n.text("chart.interval", lang, level=format_line(level)))
-        x_left = left - 0.02 * span
-        for yi, g, hi, label in zip(y, gains, highs, labels, strict=True):
-            ax.text(x_left, yi + 0.3, label, ha="left", va="bottom", fontsize=12.5,
-                    color="#1f2328", linespacing=1.25)
-            ax.annotate(format_points(g / 100), (max(hi, g, 0.0), yi), xytext=(5, 0),
-                        textcoords="offset points", va="center", fontsize=12,
-                        color="#1f2328")
-        ax.axvline(0, color="#57606a", linewidth=0.9)
-        if need is not None:
-            ax.axvline(need, color=STATUS_COLOURS["fail"], linestyle="--", linewidth=1.4,
-                       label=i18n.text("chart.needed", lang,
-                                       threshold=format_line(threshold)))
-        ax.set_yticks([])
-        ax.set_xlim(x_left, right + 0.16 * span)
-        ax.set_ylim(-sum(heights) - 0.05, 0.1)
-        ax.tick_params(axis="x", labelsize=11.5)
-        ax.set_xlabel(i18n.text("chart.drivers.xlabel", lang), fontsize=11.5)
-        ax.set_title(i18n.text("chart.drivers.title", lang), fontsize=13.5, loc="left")
-        ax.spines[["top", "right", "left"]].set_visible(False)
-        ax.grid(axis="x", color="#d0d7de", linewidth=0.6)
-        ax.set_axisbelow(True)
-        fig.legend(loc="outside lower center", ncols=2, fontsize=11.5, frameon=False)
-    return fig
+from evalkit.report.i18n import format_line
+from evalkit.report.verdicts import STATUS_COLOURS, STATUS_TINTS
 
 
 def nice_ceiling(value: float) -> float:

@@ -7,18 +7,17 @@ between BLAS builds and machines) break the comparison.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
+from evalkit.sampling.checks import significant_digits
 
-def significant(value: float, digits: int = 4) -> float:
-    """``value`` rounded to ``digits`` significant digits (NaN and 0 unchanged)."""
-    if value is None or not np.isfinite(value) or value == 0:
-        return value
-    return round(float(value), digits - 1 - math.floor(math.log10(abs(float(value)))))
+#: ``value`` rounded to ``digits`` significant digits (None, NaN and 0 unchanged): the one
+#: rounding of the package, :func:`evalkit.sampling.checks.significant_digits`, under the
+#: name notebooks and reports have used.
+significant = significant_digits
 
 
 def rounded(table: pd.DataFrame, digits: int = 4) -> pd.DataFrame:

@@ -48,7 +48,7 @@ from evalkit.contract import xlsx
 from evalkit.contract.errors import EvalkitError
 from evalkit.report import i18n
 from evalkit.report.cautions import caution_text
-from evalkit.report.charts import drivers_figure, line_scale, number_line_svg
+from evalkit.report.charts import line_scale, number_line_svg
 from evalkit.report.html_parts import (
     display_width,
     escape_html,
@@ -58,7 +58,7 @@ from evalkit.report.html_parts import (
     table_html,
 )
 from evalkit.report.i18n import format_count, format_line, format_percent, format_points
-from evalkit.report.plots import figure_png
+from evalkit.report.plots import drivers_figure, figure_png
 from evalkit.report.policy_style import CSS
 from evalkit.report.verdicts import (
     HEADLINE_KEYS,

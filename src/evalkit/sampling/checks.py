@@ -15,7 +15,15 @@ CEIL_TOLERANCE = 1e-12
 
 
 def significant_digits(x: float, digits: int = 4) -> float:
-    if not math.isfinite(x) or x == 0:
+    """``x`` rounded to ``digits`` significant digits: ``round(x, digits - 1 -
+    floor(log10 |x|))``, so ``0.0290412345 -> 0.02904`` and ``1234.5678 -> 1235.0``.
+
+    None, NaN, infinities and 0 come back unchanged; anything else comes back as a float.
+    The one significant-digit rounding of the package: the sampling plan's table
+    (:mod:`evalkit.sampling.plan`) and what notebooks and reports show
+    (:func:`evalkit.report.formatting.significant`, the same function) use it.
+    """
+    if x is None or not math.isfinite(x) or x == 0:
         return x
     return round(float(x), digits - 1 - math.floor(math.log10(abs(x))))
 

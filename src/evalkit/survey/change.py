@@ -13,7 +13,8 @@ indicator ``1_d`` the linearized influence values are
 
 * mean (Hajek): ``z_id = 1_d (y_i - ybar_d) / N_d`` with ``N_d = sum_i w_i 1_d``;
 * ratio: ``z_id = 1_d (y_i - R_d x_i) / X_d`` with ``X_d = sum_i w_i 1_d x_i``
-  (Binder 1983; R's ``svyratio``).
+  (Binder 1983; R's ``svyratio``); both from :func:`evalkit.survey.variance.ratio_influence`
+  (the mean with ``x = 1``), with one column per round.
 
 The two columns ``w_i z_id`` are summed per PSU and their 2 x 2 covariance comes from the
 design's variance engine (:meth:`SurveyDesign.variance_of_totals`), exactly as R's
@@ -32,6 +33,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 
 from evalkit.survey.estimate import Estimate, t_quantile
+from evalkit.survey.variance import ratio_influence
 
 if TYPE_CHECKING:
     from evalkit.survey.design import SurveyDesign
@@ -94,14 +96,13 @@ def round_scores(design: SurveyDesign, variable: str, by: str, levels: Sequence[
         if denominator is None:
             x = np.ones_like(y)
         else:
-            x = np.where(sub.domain, np.nan_to_num(sub._values(denominator)), 0.0)
-        base = w.T @ x  # N_d or X_d
+            x = np.nan_to_num(sub._values(denominator))
+        estimates, z, base = ratio_influence(y, x, members, sub.weight_values)  # base: N_d, X_d
         if np.any(base == 0):
             raise EvalkitError(f"difference: the weighted total of "
                                f"{denominator or 'weights'!r} is zero in a round; expected a "
                                "positive denominator")
-        estimates = (w.T @ y) / base
-        scores = w * (y[:, None] - estimates[None, :] * x[:, None]) / base[None, :]
+        scores = sub.weight_values[:, None] * z
     covariance = sub.variance_of_totals(scores)
     counts = np.count_nonzero(w, axis=0)
     return RoundEstimates(levels=(levels[0], levels[1]), estimates=estimates,

@@ -39,6 +39,7 @@ from evalkit.survey.variance import (
     combine_codes,
     degrees_of_freedom,
     group_values,
+    ratio_influence,
     srs_variance_of_total,
     stage_variance,
 )
@@ -417,7 +418,8 @@ class SurveyDesign:
         """Ratio of totals ``R = sum w y / sum w x`` by linearization.
 
         Influence values ``(y_i - R x_i) / sum w x`` (Cochran 1977, sec. 6.4; Binder 1983),
-        as R's ``svyratio``. This is how people-level rates are estimated from a household
+        as R's ``svyratio``, from :func:`evalkit.survey.variance.ratio_influence`.
+        This is how people-level rates are estimated from a household
         sample: ``y`` = people with the condition, ``x`` = household size. The design effect
         compares with simple random sampling of the same number of households.
         """
@@ -426,17 +428,15 @@ class SurveyDesign:
                 by, lambda d: d.ratio(numerator, denominator, level=level, na_rm=na_rm)
             )
         design, y = self._prepare(numerator, na_rm, also=denominator)
-        x = design._values(denominator)
-        x = np.where(design.domain, x, 0.0)
         w = design.weight_values
-        denominator_total = float(np.sum(w * x))
+        ratio, scores, denominator_total = ratio_influence(
+            y, design._values(denominator), design.domain, w)
         if denominator_total == 0:
             raise EvalkitError(
                 f"SurveyDesign.ratio: the weighted total of {denominator!r} is zero in this "
                 "domain; expected a positive denominator"
             )
-        estimate = float(np.sum(w * y)) / denominator_total
-        scores = (y - estimate * x) / denominator_total
+        estimate = float(ratio)
         variance = float(design.variance_of_totals(w * scores)[0, 0])
         se = float(np.sqrt(variance))
         n_obs = int(np.count_nonzero(w))
@@ -518,10 +518,11 @@ class SurveyDesign:
         return design, y
 
     def _mean_parts(self, y: np.ndarray) -> tuple[float, float, float, int]:
+        # The Hajek mean is the ratio with x = 1 (evalkit.survey.variance.ratio_influence).
         w = self.weight_values
-        population = float(np.sum(w))
-        estimate = float(np.sum(w * y)) / population
-        scores = np.where(self.domain, (y - estimate) / population, 0.0)
+        ratio, scores, total = ratio_influence(y, np.ones_like(y), self.domain, w)
+        population = float(total)
+        estimate = float(ratio)
         variance = float(self.variance_of_totals(w * scores)[0, 0])
         n_obs = int(np.count_nonzero(w))
         deff = safe_ratio(variance, srs_variance_of_total(y, w) / population**2)

@@ -1,11 +1,13 @@
 """The variance machinery of a design: its sampling stages, one stage's contribution to the
 covariance of totals (R's ``svyrecvar``), degrees of freedom and the SRS variance a design
-effect compares with (Lumley 2010, ch. 2).
+effect compares with (Lumley 2010, ch. 2), and the linearization of a ratio (or mean) of
+totals, :func:`ratio_influence`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -110,3 +112,47 @@ def stage_variance(stage: Stage, x: np.ndarray, lonely_psu: str) -> np.ndarray:
     root = np.sqrt(scale)[stage.unit_group][:, None]
     scaled = centred * root
     return scaled.T @ scaled
+
+
+class RatioInfluence(NamedTuple):
+    """A ratio of weighted domain totals, its influence values and its denominator total."""
+
+    ratio: np.ndarray  # R_d: 0-d for one domain, (k,) for k domains
+    influence: np.ndarray  # z_id, the shape of the domain mask; zero outside the domain
+    denominator_total: np.ndarray  # X_d; the caller refuses a zero total (R is then NaN)
+
+
+def ratio_influence(y: np.ndarray, x: np.ndarray, domain: np.ndarray,
+                    weights: np.ndarray | None = None) -> RatioInfluence:
+    """Ratio of weighted domain totals and its linearized influence values: the one home of
+    the ratio (and mean) linearization of :class:`~evalkit.survey.design.SurveyDesign`,
+    :mod:`evalkit.survey.change`, :mod:`evalkit.survey.village_rates` and the incidence of
+    :mod:`evalkit.assessment.indicators`.
+
+    With domain indicator ``1_d(i)``, ``X_d = sum_i w_i 1_d(i) x_i`` and
+    ``R_d = sum_i w_i 1_d(i) y_i / X_d``, the influence values are
+    ``z_id = 1_d(i) (y_i - R_d x_i) / X_d`` (Binder 1983; Woodruff 1971; Lumley 2010,
+    sec. 2.3-2.4; R's ``svyratio``), zero outside the domain so the full design is kept. The
+    variance of ``R_d`` is that of the total of ``w_i z_id``
+    (:meth:`~evalkit.survey.design.SurveyDesign.variance_of_totals`). A (Hajek) mean is the
+    ratio with ``x = 1``.
+
+    Units run along axis 0. ``domain`` is ``(n,)`` for one domain or ``(n, k)`` for ``k``
+    domains (or replicate samples) at once; ``y``, ``x`` and ``weights`` are ``(n,)`` or
+    the domain's shape. ``weights`` None means the values are already weighted (``w = 1``).
+    """
+    domain = np.asarray(domain, dtype=bool)
+    y = np.asarray(y, dtype=float)
+    x = np.asarray(x, dtype=float)
+    w = 1.0 if weights is None else np.asarray(weights, dtype=float)
+    if domain.ndim == 2:
+        y, x = (v[:, None] if v.ndim == 1 else v for v in (y, x))
+        if not isinstance(w, float) and w.ndim == 1:
+            w = w[:, None]
+    y = np.where(domain, y, 0.0)
+    x = np.where(domain, x, 0.0)
+    denominator_total = np.sum(w * x, axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.sum(w * y, axis=0) / denominator_total
+        influence = (y - ratio * x) / denominator_total
+    return RatioInfluence(ratio, influence, denominator_total)

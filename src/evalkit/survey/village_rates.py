@@ -14,6 +14,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
+from evalkit.survey.variance import ratio_influence
+
 __all__ = ["rate_intervals", "ratio_from_village_totals"]
 
 
@@ -44,12 +46,13 @@ def ratio_from_village_totals(yw: np.ndarray, xw: np.ndarray, selected: np.ndarr
     """Ratio estimate and with-replacement linearization SE per replicate (rows) from
     weighted village totals (columns), as ``SurveyDesign(psu=village, strata=...,
     weights=...).ratio`` (Binder 1983; R's svyratio): village scores
-    ``z_v = (Yw_v - R Xw_v) / Xhat``, ``V = sum_h n_h / (n_h - 1) sum_v (z_v - zbar_h)^2``.
+    ``z_v = (Yw_v - R Xw_v) / Xhat`` (:func:`evalkit.survey.variance.ratio_influence`),
+    ``V = sum_h n_h / (n_h - 1) sum_v (z_v - zbar_h)^2``.
     Unselected villages have ``selected`` False and contribute nothing."""
     sel = selected.astype(float)
-    X = (xw * sel).sum(axis=1)
-    R = (yw * sel).sum(axis=1) / X
-    z = (yw - R[:, None] * xw) / X[:, None] * sel
+    # Villages run along axis 0 of ratio_influence, so the replicates are its domains.
+    R, z_t, _ = ratio_influence(yw.T, xw.T, selected.T)
+    z = z_t.T
     var = np.zeros(len(R))
     # A loop over the few strata; each is one array computation over replicates.
     for h in range(n_strata):
