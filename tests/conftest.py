@@ -97,3 +97,20 @@ def make_notebook(path: Path, *code: str, title: str = "Test notebook") -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, path)
     return path
+
+
+def resolve_dotted(path: str) -> object:
+    """The object a dotted path names (``evalkit.sampling.plan.SamplePlan.table``): the longest
+    importable module prefix, then attributes. Raises ImportError/AttributeError if absent."""
+    import importlib
+
+    parts = path.split(".")
+    for cut in range(len(parts), 0, -1):
+        try:
+            obj: object = importlib.import_module(".".join(parts[:cut]))
+        except ModuleNotFoundError:
+            continue
+        for name in parts[cut:]:
+            obj = getattr(obj, name)
+        return obj
+    raise ImportError(f"no module in {path!r}")

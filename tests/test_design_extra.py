@@ -148,7 +148,10 @@ def test_simple_random_sample_methods():
     cp = design.proportion("y", method="clopper-pearson")
     exact = (stats.beta.ppf(0.025, 7, 94), stats.beta.ppf(0.975, 8, 93))
     assert cp.ci == pytest.approx(exact, rel=1e-9)
-    assert design.proportion("y", method="clopper_pearson").ci == cp.ci
+    older = design.proportion("y", method="clopper_pearson")  # the params' old spelling
+    assert older.ci == cp.ci
+    assert older.method == cp.method == "clopper-pearson"  # one spelling in every table
+    assert design.proportion("y", method="agresti_coull").method == "agresti-coull"
     for method in ("jeffreys", "agresti-coull"):
         result = design.proportion("y", method=method)
         assert result.ci[0] < 0.07 < result.ci[1]

@@ -102,9 +102,13 @@ def test_unknown_formula_column_stops_the_run_before_any_kernel(write_params, tm
     assert not (tmp_path / "out").exists()
 
 
-def test_srs_interval_on_a_clustered_design_stops_the_run(write_params, tmp_path,
-                                                         capsys) -> None:
-    path = write_params({"ci_method": "wilson"})
+@pytest.mark.parametrize(("given", "shown"), [
+    ("wilson", "wilson"), ("clopper_pearson", "clopper-pearson"),
+    ("clopper-pearson", "clopper-pearson"), ("agresti_coull", "agresti-coull"),
+])
+def test_srs_interval_on_a_clustered_design_stops_the_run(write_params, tmp_path, capsys,
+                                                         given, shown) -> None:
+    path = write_params({"ci_method": given})
     assert cli.main(["run", str(path), "--out", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
-    assert "ci_method: wilson assumes a simple random sample" in err
+    assert f"ci_method: {shown} assumes a simple random sample" in err

@@ -212,7 +212,7 @@ def test_params_choices_follow_the_estimators() -> None:
     from evalkit.survey.intervals import METHODS
 
     assert sorted(LONELY_PSU) == sorted(LONELY_PSU_OPTIONS)
-    assert sorted(m.replace("_", "-") for m in CI_METHODS) == sorted(METHODS)
+    assert CI_METHODS == METHODS  # one list, one spelling (evalkit.contract.schema)
     assert set(SCHEMA["design"]) <= set(DESIGN_KEYS)
 
 
@@ -227,3 +227,26 @@ def test_report_identity_is_optional_and_validated(write_params) -> None:
         with pytest.raises(EvalkitError, match=why) as info:
             load_params(write_params(raw=bad + "\n"))
         assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize(("given", "read"), [
+    ("clopper_pearson", "clopper-pearson"), ("clopper-pearson", "clopper-pearson"),
+    ("agresti_coull", "agresti-coull"), ("agresti-coull", "agresti-coull"),
+    ("wilson", "wilson"), ("logit", "logit"),
+])
+def test_ci_method_older_spelling_is_read_as_the_canonical_one(write_params, given,
+                                                               read) -> None:
+    """Params files written with underscores keep working; evalkit spells methods with
+    hyphens everywhere after reading (tables, locale keys, the manifest's params)."""
+    from evalkit.contract.schema import CI_METHODS
+
+    values = load_params(write_params({"ci_method": given})).values
+    assert values["ci_method"] == read
+    assert values["ci_method"] in CI_METHODS
+
+
+def test_ci_method_error_lists_the_canonical_spelling(write_params) -> None:
+    with pytest.raises(EvalkitError, match="ci_method") as info:
+        load_params(write_params({"ci_method": "clopper pearson"}))
+    assert "clopper-pearson" in str(info.value)
+    assert "clopper_pearson" not in str(info.value)

@@ -13,7 +13,7 @@ from pathlib import Path
 import nbformat
 import pytest
 import yaml
-from conftest import make_notebook
+from conftest import make_notebook, resolve_dotted
 
 from evalkit.contract.errors import EvalkitError
 from evalkit.contract.paths import package_data_dir
@@ -120,9 +120,12 @@ def test_run_writes_the_documented_layout(write_params, notebooks, tmp_path) -> 
     assert inputs["data.frame"]["sha256"] == sha256(tmp_path / "data" / "frame.csv")
     assert inputs["data.survey"]["sha256"] == sha256(tmp_path / "data" / "survey.csv")
     assert inputs["notebooks/01_first.ipynb"]["sha256"] == sha256(notebooks / "01_first.ipynb")
+    # Tables evalkit does not know (these test notebooks' own) have no producer.
     assert manifest["tables"] == {
-        "tables/first.csv": sha256(run_dir / "tables" / "first.csv"),
-        "tables/probe.json": sha256(run_dir / "tables" / "probe.json"),
+        "tables/first.csv": {"sha256": sha256(run_dir / "tables" / "first.csv"),
+                             "producer": None},
+        "tables/probe.json": {"sha256": sha256(run_dir / "tables" / "probe.json"),
+                              "producer": None},
     }
     assert re.fullmatch(r"[0-9a-f]{40}|unknown", manifest["git"]["commit"])
     assert re.fullmatch(r"[0-9a-f]{64}", manifest["code_sha256"])
@@ -335,6 +338,21 @@ def test_two_default_runs_are_identical(two_default_runs) -> None:
     for key in ("params", "inputs", "git", "code_sha256", "packages", "seeds", "tables"):
         assert manifests[0][key] == manifests[1][key], key
     assert set(PLAN[i].name for i in range(len(PLAN))) == set(manifests[0]["notebooks"])
+
+
+@pytest.mark.slow
+def test_default_run_manifest_names_each_tables_producer(two_default_runs) -> None:
+    """Every table of a real run names the function that produced it, and that function
+    imports and is callable (evalkit.assessment.summary.SOURCES)."""
+    manifest = json.loads((two_default_runs[0] / "manifest.json").read_text())
+    tables = manifest["tables"]
+    assert "tables/indicators.csv" in tables and len(tables) >= 20, sorted(tables)
+    for name, entry in tables.items():
+        assert entry["sha256"] == sha256(two_default_runs[0] / name), name
+        assert entry["producer"], f"{name}: no producer in the manifest"
+        assert callable(resolve_dotted(entry["producer"])), (name, entry["producer"])
+    assert tables["tables/indicators.csv"]["producer"] == \
+        "evalkit.assessment.indicators.indicator_table"
 
 
 @pytest.mark.slow

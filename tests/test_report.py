@@ -16,7 +16,7 @@ from evalkit.assessment.indicators import assess, indicator_table
 from evalkit.assessment.satisfaction import scenario_table
 from evalkit.contract.data import prepare_survey
 from evalkit.contract.errors import EvalkitError
-from evalkit.report import fonts, i18n, plots
+from evalkit.report import fonts, i18n, plots, verdicts
 from evalkit.report import policy as report
 from evalkit.report.render import external_references
 from evalkit.survey.design import SurveyDesign
@@ -113,27 +113,27 @@ def row(**values: object) -> dict[str, object]:
 
 # --- sentences -------------------------------------------------------------------------
 def test_sentence_above_the_line_in_both_languages():
-    assert report.sentence(row(), "en", 0.95) == (
+    assert verdicts.sentence(row(), "en", 0.95) == (
         "The wrong-exit rate is 2.9%; we are 95% confident it lies between 2.1% and 3.9%, "
         "so it is above the 2% line.")
-    assert report.sentence(row(), "zh", 0.95) == (
+    assert verdicts.sentence(row(), "zh", 0.95) == (
         "脱贫人口错退率为2.9%，我们有95%的把握认为其真实值在2.1%至3.9%之间，"
         "因此高于2%的标准线。")
 
 
 def test_sentence_cannot_tell():
     r = row(ci_low=0.018, ci_high=0.045, one_sided_low=0.0193, decision="cannot tell")
-    assert report.sentence(r, "en", 0.95) == (
+    assert verdicts.sentence(r, "en", 0.95) == (
         "The wrong-exit rate is 2.9%; we are 95% confident it lies between 1.8% and 4.5%, "
         "so we cannot tell whether it is above the 2% line with this sample.")
-    assert report.sentence(r, "zh", 0.95).endswith("因此以现有样本无法判断它是否高于2%的标准线。")
+    assert verdicts.sentence(r, "zh", 0.95).endswith("因此以现有样本无法判断它是否高于2%的标准线。")
 
 
 def test_sentence_uses_the_one_sided_bound_when_the_interval_touches_the_line():
     # The two-sided 95% interval contains 2%, the one-sided 95% bound does not: the verdict
     # is "fail", and the sentence must not claim the interval alone shows it.
     r = row(ci_low=0.0193, one_sided_low=0.0204, decision="fail")
-    assert report.sentence(r, "en", 0.95) == (
+    assert verdicts.sentence(r, "en", 0.95) == (
         "The wrong-exit rate is 2.9%; we are 95% confident it lies between 1.9% and 3.9%; "
         "we are 95% confident it is above 2.04%, so it is above the 2% line.")
 
@@ -141,27 +141,27 @@ def test_sentence_uses_the_one_sided_bound_when_the_interval_touches_the_line():
 def test_sentence_for_a_rate_that_must_reach_its_line():
     r = row(indicator="recognition", estimate=0.9486, ci_low=0.93, ci_high=0.962,
             threshold=0.9, direction="at_least", one_sided_low=0.933, decision="pass")
-    assert report.sentence(r, "en", 0.9) == (
+    assert verdicts.sentence(r, "en", 0.9) == (
         "The recognition rate is 94.9%; we are 90% confident it lies between 93.0% and "
         "96.2%, so it reaches the 90% line.")
-    assert report.sentence(r, "zh", 0.9) == (
+    assert verdicts.sentence(r, "zh", 0.9) == (
         "群众认可度为94.9%，我们有90%的把握认为其真实值在93.0%至96.2%之间，因此达到90%的标准线。")
     low = row(indicator="recognition", estimate=0.87, ci_low=0.85, ci_high=0.89,
               threshold=0.9, direction="at_least", decision="fail")
-    assert report.sentence(low, "en", 0.95).endswith("so it falls short of the 90% line.")
+    assert verdicts.sentence(low, "en", 0.95).endswith("so it falls short of the 90% line.")
 
 
 def test_sentence_without_a_line_gives_no_verdict():
     r = row(indicator="microcredit", estimate=0.0, ci_low=0.0, ci_high=0.006,
             threshold=None, decision=None)
-    assert report.sentence(r, "en", 0.95) == (
+    assert verdicts.sentence(r, "en", 0.95) == (
         "The microcredit take-up is 0.0%; we are 95% confident it lies between 0.0% and "
         "0.6%.")
 
 
 def test_unknown_decision_is_an_error():
     with pytest.raises(EvalkitError, match="decision 'maybe'"):
-        report.sentence(row(decision="maybe"), "en", 0.95)
+        verdicts.sentence(row(decision="maybe"), "en", 0.95)
 
 
 # --- priorities ------------------------------------------------------------------------
@@ -199,7 +199,7 @@ def test_report_shows_this_runs_numbers_in_the_chosen_language(results, lang):
         for value in (rec["estimate"], rec["ci_low"], rec["ci_high"], rec["official"]):
             assert i18n.format_percent(value, versus=thr) in doc, (key, value)
         assert i18n.indicator_label(key, lang) in doc
-        assert html_text(report.sentence(rec.to_dict(), lang, 0.95)) in doc
+        assert html_text(verdicts.sentence(rec.to_dict(), lang, 0.95)) in doc
     # The official wrong-exit rate, recomputed here from the raw sample.
     survey = results["survey"]
     exited = survey["household_type"] == "exited"
@@ -210,7 +210,7 @@ def test_report_shows_this_runs_numbers_in_the_chosen_language(results, lang):
     ranked = page.priorities()
     assert ranked is not None and len(ranked) == 3
     for rec in ranked.to_dict("records"):
-        assert html_text(report.scenario_label(rec["scenario"], lang)) in doc
+        assert html_text(verdicts.scenario_label(rec["scenario"], lang)) in doc
         assert i18n.format_points(rec["change"]) in doc
     for key in ("report.title", "section.headline", "section.secondary", "section.drivers",
                 "section.priorities", "section.notes", "notes.privacy"):
@@ -234,7 +234,7 @@ def test_cards_are_traffic_lights_with_the_official_figure_beside(results):
     table = results["table"].set_index("indicator")
     assert [k for k, _ in found] == list(report.HEADLINE_KEYS)
     for key, status in found:
-        assert status == report.status_key(table.loc[key, "decision"])
+        assert status == verdicts.status_key(table.loc[key, "decision"])
     assert cards.count("Official plain figure") == 4
     assert cards.count("<svg") == 4
 

@@ -7,7 +7,8 @@ satisfaction model's scenarios) from the run's tables folder, and with a re-chec
 ``followup*.csv`` tables of notebook 05
 (:func:`evalkit.report.followup.section_from_tables`), so every number and every
 sentence on the page traces to a table of the run (:data:`SOURCES` names the notebook and
-function behind each table).
+function behind each table; the run's ``manifest.json`` records that function as each
+table's ``producer``, :func:`producer`).
 
 Two derived quantities are computed here, from those tables only:
 
@@ -30,13 +31,44 @@ import pandas as pd
 
 from evalkit.contract.errors import EvalkitError
 
-#: Each table the policy page reads: file name -> (notebook, function that produced it).
+#: Every table a run writes in ``tables/`` (the policy page reads some of them): file name
+#: -> (notebook, dotted path of the function that produced it: the one whose result the
+#: notebook writes, after at most rounding for display).
 SOURCES: dict[str, tuple[str, str]] = {
+    # 01_sampling
+    "frame_profile.csv": ("01_sampling", "evalkit.sampling.frame.frame_profile"),
+    "sample_size.csv": ("01_sampling", "evalkit.sampling.plan.SamplePlan.table"),
+    "power_wrong_exit.csv": ("01_sampling", "evalkit.sampling.power.power_curve"),
+    "power_recognition.csv": ("01_sampling", "evalkit.sampling.power.power_curve"),
+    "design_options.csv": ("01_sampling", "evalkit.sampling.plan.design_options"),
+    "selected_villages.csv": ("01_sampling", "evalkit.sampling.draw.village_summary"),
+    "field_list.csv": ("01_sampling", "evalkit.sampling.plan.field_list"),
+    "field_list.xlsx": ("01_sampling", "evalkit.sampling.plan.field_list"),
+    "weight_check.csv": ("01_sampling", "evalkit.sampling.draw.weight_totals"),
+    "design_check.csv": ("01_sampling", "evalkit.sampling.simulation.DrawSimulation.summary"),
+    # 02_indicators
     "indicators.csv": ("02_indicators", "evalkit.assessment.indicators.indicator_table"),
-    "indicators_by_township.csv": ("02_indicators", "evalkit.assessment.indicators.disaggregate"),
-    "scenarios.csv": ("03_satisfaction", "evalkit.assessment.satisfaction.scenario_table"),
-    "cautions.csv": ("03_satisfaction", "evalkit.assessment.fragility.satisfaction_analysis"),
     "nonresponse.csv": ("02_indicators", "evalkit.survey.nonresponse.adjust_sample"),
+    "calibration_totals.csv": ("02_indicators",
+                               "evalkit.assessment.county_totals.frame_total_check"),
+    "calibration_effect.csv": ("02_indicators",
+                               "evalkit.assessment.county_totals.compare_indicators"),
+    "published_vs_reproduced.csv": ("02_indicators",
+                                    "evalkit.synth.published.reproduce_published"),
+    "wrong_exit_by_method.csv": ("02_indicators", "evalkit.assessment.indicators.compare_methods"),
+    "indicators_by_township.csv": ("02_indicators", "evalkit.assessment.indicators.disaggregate"),
+    "indicators_by_village_type.csv": ("02_indicators",
+                                       "evalkit.assessment.indicators.disaggregate"),
+    # 03_satisfaction
+    "coefficients.csv": ("03_satisfaction", "evalkit.survey.svyglm.LogitResult.summary_frame"),
+    "marginal_effects.csv": ("03_satisfaction",
+                             "evalkit.survey.svyglm.LogitResult.marginal_effects"),
+    "scenarios.csv": ("03_satisfaction", "evalkit.assessment.satisfaction.scenario_table"),
+    "decomposition.csv": ("03_satisfaction", "evalkit.survey.decomposition.fairlie"),
+    "sensitivity.csv": ("03_satisfaction", "evalkit.assessment.satisfaction.sensitivity"),
+    "cautions.csv": ("03_satisfaction", "evalkit.assessment.fragility.satisfaction_analysis"),
+    # 04_summary: the policy page as a workbook.
+    "policy_report.xlsx": ("04_summary", "evalkit.report.policy.PolicyReport.to_xlsx"),
     # With a ``followup`` block: the section "what changed since the assessment".
     "followup.csv": ("05_followup", "evalkit.assessment.followup.change_table"),
     "followup_recognition.csv": ("05_followup",
@@ -44,6 +76,14 @@ SOURCES: dict[str, tuple[str, str]] = {
     "followup_sample.csv": ("05_followup", "evalkit.assessment.followup.sample_table"),
 }
 HEADLINE_KEYS: tuple[str, ...] = ("wrong_exit", "missed", "incidence", "recognition")
+
+
+def producer(table: str) -> str | None:
+    """Dotted path of the function that produced ``table`` (a file name, or a path such as
+    ``tables/indicators.csv``), from :data:`SOURCES`; None for a file evalkit does not
+    know (a table a user's own notebook wrote)."""
+    name = table.replace("\\", "/").rsplit("/", 1)[-1]
+    return SOURCES[name][1] if name in SOURCES else None
 
 
 def read_table(tables_dir: str | Path, name: str, *, required: bool = True

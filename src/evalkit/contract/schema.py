@@ -13,6 +13,25 @@ from collections.abc import Sequence
 #: county and province, and the command line all start from it.
 DEFAULT_SEED = 20190815
 
+#: Interval methods for a proportion (the ``ci_method`` params key;
+#: :mod:`evalkit.survey.intervals`): R ``svyciprop``'s design-based methods (Lumley 2010,
+#: sec. 2.3.1) and, for a simple random sample only, the classical binomial intervals. One
+#: spelling, with hyphens, everywhere inside evalkit (tables, locale keys, notes).
+DESIGN_CI_METHODS: tuple[str, ...] = ("logit", "likelihood", "asin", "beta", "mean", "xlogit")
+SRS_CI_METHODS: tuple[str, ...] = ("wilson", "clopper-pearson", "jeffreys", "agresti-coull")
+CI_METHODS: tuple[str, ...] = DESIGN_CI_METHODS + SRS_CI_METHODS
+#: Other spellings users write (older params files used underscores): read as the canonical
+#: one by the params reader and by ``SurveyDesign.proportion``.
+CI_METHOD_ALIASES: dict[str, str] = {"clopper_pearson": "clopper-pearson",
+                                     "agresti_coull": "agresti-coull"}
+
+
+def canonical_ci_method(method: str) -> str:
+    """The canonical spelling of an interval method (``clopper_pearson`` ->
+    ``clopper-pearson``); any other name comes back unchanged for the caller to check."""
+    return CI_METHOD_ALIASES.get(method, method)
+
+
 #: How weights may be calibrated to the frame's county totals, and which totals
 #: (:mod:`evalkit.assessment.county_totals`; the ``calibration`` params block).
 CALIBRATION_METHODS: tuple[str, ...] = ("none", "poststratify", "linear", "raking")

@@ -57,7 +57,7 @@ def _check_data_files(data_paths: dict[str, Path],
         return
     parse_formula(values["satisfaction"]["formula"], columns=inputs.survey.columns,
                   role=f"satisfaction.formula (columns of {survey.name})")
-    method = str(values["ci_method"]).replace("_", "-")
+    method = values["ci_method"]  # the params reader spells it as evalkit does
     if method in SRS_METHODS and not inputs.design.is_simple_random_sample:
         raise EvalkitError(
             f"ci_method: {values['ci_method']} assumes a simple random sample, but the design "

@@ -32,6 +32,8 @@ from evalkit.contract.paths import resolve_data_path
 from evalkit.contract.privacy import mask_identifiers
 from evalkit.contract.schema import (
     CALIBRATION_METHODS,
+    CI_METHOD_ALIASES,
+    CI_METHODS,
     DEFAULT_SEED,
     FRAME_TOTAL_NAMES,
     WEIGHTING_CELL_COLUMNS,
@@ -86,11 +88,6 @@ DEFAULTS: dict[str, Any] = {
 # Keys the runner adds for the notebooks; a params file may not set them.
 RUNNER_KEYS: tuple[str, ...] = ("tables_dir", "params_dir")
 
-# svyciprop's methods (Lumley 2010, sec. 2.3.1) plus the simple-random-sample intervals.
-CI_METHODS: tuple[str, ...] = (
-    "logit", "likelihood", "asin", "beta", "mean", "xlogit",
-    "wilson", "clopper_pearson", "jeffreys", "agresti_coull",
-)
 # R survey's options(survey.lonely.psu = ...).
 LONELY_PSU: tuple[str, ...] = ("fail", "remove", "adjust", "average", "certainty")
 
@@ -158,8 +155,11 @@ def _number(lo: float, hi: float, *, lo_open: bool = True, hi_open: bool = True)
     return check
 
 
-def _choice(options: tuple[str, ...]) -> Check:
+def _choice(options: tuple[str, ...], aliases: Mapping[str, str] | None = None) -> Check:
+    """One of ``options``; a key of ``aliases`` (another spelling) is read as its value."""
     def check(value: Any) -> str:
+        if isinstance(value, str) and aliases and value in aliases:
+            return aliases[value]
         if value not in options:
             raise _BadValueError(f"{_describe(value)} is not one of: {', '.join(options)}")
         return value
@@ -282,7 +282,7 @@ SCHEMA: dict[str, Any] = {
         "lonely_psu": _choice(LONELY_PSU),
     },
     "level": _number(0, 1),
-    "ci_method": _choice(CI_METHODS),
+    "ci_method": _choice(CI_METHODS, CI_METHOD_ALIASES),  # clopper_pearson: clopper-pearson
     "min_cell_size": _integer(1),
     "thresholds": {
         "wrong_exit": _number(0, 1),

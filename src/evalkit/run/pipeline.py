@@ -483,6 +483,9 @@ def run(
     tables = sorted(
         p.relative_to(partial).as_posix() for p in (partial / TABLES_DIR).rglob("*") if p.is_file()
     )
+    # Lazy: summary imports pandas, which `evalkit run --check` never loads.
+    from evalkit.assessment.summary import producer
+
     commit, dirty = git_state(nb_dir)
     manifest: dict[str, Any] = {
         "run_name": params.run_name,
@@ -507,7 +510,9 @@ def run(
             }
             for spec in plan
         },
-        "tables": {t: sha256_file(partial / t) for t in tables},
+        # Each table's checksum and the function that produced it (summary.SOURCES).
+        "tables": {t: {"sha256": sha256_file(partial / t), "producer": producer(t)}
+                   for t in tables},
         "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started_at)),
     }
     entries = []

@@ -40,15 +40,22 @@ import numpy as np
 from scipy import special, stats
 
 from evalkit.contract.errors import EvalkitError
+from evalkit.contract.schema import (
+    CI_METHODS,
+    DESIGN_CI_METHODS,
+    SRS_CI_METHODS,
+    canonical_ci_method,
+)
 from evalkit.survey.estimate import Estimate, check_level, weighted_variance
 from evalkit.survey.glm import glm_fit_logit
 
 if TYPE_CHECKING:
     from evalkit.survey.design import SurveyDesign
 
-DESIGN_METHODS: tuple[str, ...] = ("logit", "likelihood", "asin", "beta", "mean", "xlogit")
-SRS_METHODS: tuple[str, ...] = ("wilson", "clopper-pearson", "jeffreys", "agresti-coull")
-METHODS: tuple[str, ...] = DESIGN_METHODS + SRS_METHODS
+# The method names and their one spelling live in the data contract.
+DESIGN_METHODS: tuple[str, ...] = DESIGN_CI_METHODS
+SRS_METHODS: tuple[str, ...] = SRS_CI_METHODS
+METHODS: tuple[str, ...] = CI_METHODS
 
 _STATSMODELS_NAMES = {
     "wilson": "wilson",
@@ -70,8 +77,7 @@ def proportion_interval(
 ) -> Estimate:
     """Interval for a proportion already estimated on ``design`` (see module docstring)."""
     check_level(level)
-    # params files spell them clopper_pearson / agresti_coull (YAML-friendly): same methods
-    method = method.replace("_", "-") if method.replace("_", "-") in SRS_METHODS else method
+    method = canonical_ci_method(method)  # clopper_pearson (older spelling) -> clopper-pearson
     if method not in METHODS:
         raise EvalkitError(
             f"proportion: method {method!r} is unknown; expected one of " + ", ".join(METHODS)
