@@ -119,10 +119,10 @@ def test_verdicts_and_targets(table):
 
 
 def test_target_status_rule():
-    assert followup._target_status(0.55, 0.6, 0.5, "at_least") == followup.REACHED
-    assert followup._target_status(0.3, 0.4, 0.5, "at_least") == followup.NOT_REACHED
-    assert followup._target_status(0.45, 0.55, 0.5, "at_least") == followup.CANNOT_TELL
-    assert followup._target_status(0.005, 0.015, 0.02, "below") == followup.REACHED
+    assert followup.target_status(0.55, 0.6, 0.5, "at_least") == followup.REACHED
+    assert followup.target_status(0.3, 0.4, 0.5, "at_least") == followup.NOT_REACHED
+    assert followup.target_status(0.45, 0.55, 0.5, "at_least") == followup.CANNOT_TELL
+    assert followup.target_status(0.005, 0.015, 0.02, "below") == followup.REACHED
 
 
 def test_shared_villages_are_one_psu(inputs):

@@ -117,9 +117,18 @@ def test_forest_plot_draws_zero_width_and_missing_intervals():
 
 
 @pytest.mark.parametrize("low, high", [(np.nan, np.nan), (0.5 + 1e-12, 0.5 - 1e-12)])
-def test_xerr_is_never_negative(low, high):
-    arms = plots._xerr(0.5, low, high)
-    assert min(arms[0][0], arms[1][0]) >= 0
+def test_error_bars_are_never_negative(low, high):
+    # matplotlib refuses a negative error-bar arm ("'xerr' must not contain negative
+    # values"): a bound past the estimate by rounding, or no bound, must still draw.
+    table = pd.DataFrame({"label": ["x"], "estimate": [0.5], "ci_low": [low],
+                          "ci_high": [high], "official": [0.5], "threshold": [0.02],
+                          "decision": [None]})
+    figure = plots.forest_plot(table)
+    segments = [s for c in figure.axes[0].collections for s in c.get_segments()]
+    assert segments  # the bar is drawn, of zero length
+    for segment in segments:
+        assert segment[:, 0].min() == pytest.approx(50) == segment[:, 0].max()
+    plots.plt.close(figure)
 
 
 # --------------------------------------------------------------------------------------

@@ -419,7 +419,7 @@ def test_scenario_variance_agrees_with_a_delete_one_village_jackknife():
     result = logit(design, FORMULA)
     table = scenario_table(result, ["both"]).set_index("scenario")
     X = result.model_matrix
-    Xs = result._matrix(scenario_data(frame, "both"))
+    Xs = result.model_matrix_for(scenario_data(frame, "both"))
     y = frame["recognizes"].to_numpy(float)
     w = frame["weight"].to_numpy()
     village = frame["village"].to_numpy()

@@ -235,12 +235,12 @@ def test_zero_variance_replicate_at_threshold_is_not_declared() -> None:
     # Every village at exactly 9 of 10: estimate 0.9 with SE 0. The bound is the estimate
     # itself, so "below 0.9" and "above 0.9" are both false (logit rounding once made the
     # upper bound 0.8999999999999999 and declared it below).
-    from evalkit.sampling.power import _declared
+    from evalkit.sampling.power import declared
 
     y = np.full((1, 8), 9.0)
     x = np.full((1, 8), 10.0)
     for alternative in ("less", "greater"):
         for method in ("logit", "mean"):
-            assert not _declared(y, x, 0.9, 7, 0.05, alternative, method)[0]
-    assert _declared(y, x, 0.95, 7, 0.05, "less", "logit")[0]
-    assert _declared(y, x, 0.85, 7, 0.05, "greater", "logit")[0]
+            assert not declared(y, x, 0.9, 7, 0.05, alternative, method)[0]
+    assert declared(y, x, 0.95, 7, 0.05, "less", "logit")[0]
+    assert declared(y, x, 0.85, 7, 0.05, "greater", "logit")[0]

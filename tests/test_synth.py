@@ -143,7 +143,7 @@ def test_figure_windows_and_attainability():
     assert rec.window() == (Fraction(94855, 100000), Fraction(94865, 100000))
     assert target_count(rec, 2000) is None          # 1897/2000 = 94.85%, 1898/2000 = 94.90%
     assert target_count(rec, 2025) == 1921
-    zero = PublishedFigure("z", "", "", "0", "", "")
+    zero = PublishedFigure("z", "0", "", "")
     assert zero.window() == (0, 0) and target_count(zero, 700) == 0
 
 

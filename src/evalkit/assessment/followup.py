@@ -46,6 +46,7 @@ from evalkit.assessment.indicators import (
     frame_totals,
 )
 from evalkit.assessment.inputs import RunInputs, build_design, load_inputs
+from evalkit.contract import locale
 from evalkit.contract.data import load_frame, load_survey
 from evalkit.contract.errors import ProblemsError
 from evalkit.contract.paths import resolve_data_path
@@ -59,8 +60,7 @@ ROUND = "round"
 BEFORE, AFTER = "before", "after"
 #: Targets that are not rates of :data:`evalkit.assessment.indicators.SPECS`.
 COUNT_TARGETS: dict[str, str] = {"microcredit_households": "microcredit"}
-WATER = IndicatorSpec("water_in_home_nonpoor", "Water piped into the home (non-poor)",
-                      "非贫困户自来水入户率", "households", "water_in_home", None, "nonpoor",
+WATER = IndicatorSpec("water_in_home_nonpoor", "households", "water_in_home", None, "nonpoor",
                       "at_least")
 TABLE_COLUMNS = ("indicator", "before", "after", "change", "ci_low", "ci_high",
                  "decision_before", "decision_after")
@@ -169,7 +169,13 @@ def _incidence_change(stacked: SurveyDesign, frames: tuple[pd.DataFrame, pd.Data
             "df": df}
 
 
-def _target_status(low: float, high: float, target: float, direction: str) -> str:
+def target_status(low: float, high: float, target: float, direction: str) -> str:
+    """Whether a target is reached, by the one decision rule (``survey.decision.decide``).
+
+    ``low``/``high`` are the one-sided bounds of the re-check round's estimate; ``direction``
+    is ``below`` or ``at_least``. A pass is :data:`REACHED`, a fail :data:`NOT_REACHED`,
+    anything else :data:`CANNOT_TELL` (the words of the ``target_status`` column).
+    """
     decision = decide((low, high), target, direction)
     return {"pass": REACHED, "fail": NOT_REACHED}.get(str(decision), CANNOT_TELL)
 
@@ -200,7 +206,7 @@ def change_table(inputs: FollowupInputs, thresholds: Mapping[str, float],
         target = targets.get(spec.key)
         status = ""
         if target is not None:
-            status = _target_status(*after.one_sided, target, spec.direction)
+            status = target_status(*after.one_sided, target, spec.direction)
         rows.append({
             "indicator": spec.key, "label": spec.label_en, "label_zh": spec.label_zh,
             "kind": "headline" if spec in (*HEADLINE, INCIDENCE) else "secondary",
@@ -232,13 +238,14 @@ def _count_row(inputs: FollowupInputs, key: str, column: str, target: float,
     after = inputs.after_design.subset(domain_rows(inputs.after_design.data, "registered"))
     estimate = after.total(column, level=one_sided_level(level))
     return {
-        "indicator": key, "label": "Households with microcredit", "label_zh": "小额信贷获贷户数",
+        "indicator": key, "label": locale.text(f"followup.count.{key}", "en"),
+        "label_zh": locale.text(f"followup.count.{key}", "zh"),
         "kind": "target", "before": float(totals.estimates[0]),
         "after": float(totals.estimates[1]), "change": change, "se": se,
         "ci_low": change - q * se, "ci_high": change + q * se, "df": totals.df,
         "distinguishable": bool(change - q * se > 0 or change + q * se < 0),
         "decision_before": "", "decision_after": "", "threshold": None, "target": target,
-        "target_status": _target_status(estimate.ci[0], estimate.ci[1], target, "at_least"),
+        "target_status": target_status(estimate.ci[0], estimate.ci[1], target, "at_least"),
     }
 
 

@@ -31,6 +31,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
+from evalkit.contract import locale
 from evalkit.contract.errors import EvalkitError
 from evalkit.contract.schema import HOUSEHOLD_TYPES
 from evalkit.survey.decision import CANNOT_TELL, FAIL, PASS, decide, official_decision  # noqa: F401
@@ -43,38 +44,49 @@ from evalkit.survey.variance import ratio_influence
 
 @dataclass(frozen=True)
 class IndicatorSpec:
-    """What an indicator measures and the line it is judged against."""
+    """What an indicator measures and the line it is judged against.
+
+    Its displayed name is not held here: it is the ``indicator.<key>.name`` entry of the
+    locale catalogues (:mod:`evalkit.contract.locale`), read by :meth:`label`.
+    """
 
     key: str
-    label_en: str
-    label_zh: str
     kind: str  # "people" (ratio of people counts) or "households" (proportion)
     numerator: str
     denominator: str | None
     domain: str | None  # 0/1 column selecting the households it is computed on
     direction: str  # "below" or "at_least"
 
+    def label(self, lang: str) -> str:
+        """The indicator's name in ``lang`` (``en`` or ``zh``), from the locale catalogue."""
+        return locale.text(f"indicator.{self.key}.name", lang)
+
+    @property
+    def label_en(self) -> str:
+        """The English name (the ``label`` column of the indicator tables)."""
+        return self.label("en")
+
+    @property
+    def label_zh(self) -> str:
+        """The Chinese name (the ``label_zh`` column of the indicator tables)."""
+        return self.label("zh")
+
 
 HEADLINE: tuple[IndicatorSpec, ...] = (
-    IndicatorSpec("wrong_exit", "Wrong-exit rate", "脱贫人口错退率", "people",
-                  "people_wrongly_exited", "household_size", "exited", "below"),
-    IndicatorSpec("missed", "Missed-assessment rate", "贫困人口漏评率", "people",
-                  "people_missed", "household_size", "nonpoor", "below"),
-    IndicatorSpec("recognition", "Recognition rate", "群众认可度", "households",
-                  "recognizes", None, None, "at_least"),
+    IndicatorSpec("wrong_exit", "people", "people_wrongly_exited", "household_size", "exited",
+                  "below"),
+    IndicatorSpec("missed", "people", "people_missed", "household_size", "nonpoor", "below"),
+    IndicatorSpec("recognition", "households", "recognizes", None, None, "at_least"),
 )
 SECONDARY: tuple[IndicatorSpec, ...] = (
-    IndicatorSpec("industry_support", "Industry-support coverage", "产业扶持覆盖率",
-                  "households", "industry_support", None, "registered", "at_least"),
-    IndicatorSpec("microcredit", "Microcredit take-up", "小额信贷获贷率", "households",
-                  "microcredit", None, "registered", "at_least"),
-    IndicatorSpec("public_welfare_job", "Public-welfare job rate", "公益岗位安置率",
-                  "households", "public_welfare_job", None, "registered", "at_least"),
-    IndicatorSpec("dibao_not_exited", "Dibao among not-yet-exited", "未脱贫户低保覆盖率",
-                  "households", "dibao", None, "not_exited", "at_least"),
+    IndicatorSpec("industry_support", "households", "industry_support", None, "registered",
+                  "at_least"),
+    IndicatorSpec("microcredit", "households", "microcredit", None, "registered", "at_least"),
+    IndicatorSpec("public_welfare_job", "households", "public_welfare_job", None, "registered",
+                  "at_least"),
+    IndicatorSpec("dibao_not_exited", "households", "dibao", None, "not_exited", "at_least"),
 )
-INCIDENCE = IndicatorSpec("incidence", "Comprehensive poverty incidence", "综合贫困发生率",
-                          "people", "", None, None, "below")
+INCIDENCE = IndicatorSpec("incidence", "people", "", None, None, "below")
 SPECS: dict[str, IndicatorSpec] = {
     s.key: s for s in (*HEADLINE, INCIDENCE, *SECONDARY)
 }

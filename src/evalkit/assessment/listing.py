@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from evalkit.contract import schema
+from evalkit.contract import locale, schema
 from evalkit.contract.errors import EvalkitError
 
 LISTING_COLUMNS: dict[str, str] = {
@@ -45,18 +45,12 @@ LISTING_COLUMNS: dict[str, str] = {
     "household_type": "exited / not_exited / nonregistered (已脱贫 / 未脱贫 / 非建档立卡)",
     "household_size": "people in the household, integer >= 1",
 }
-#: Headers of the field and reserve lists: Chinese / English.
+#: Headers of the field and reserve lists: Chinese (``listing.col.<column>`` of the locale
+#: catalogue) then the column's name, e.g. ``乡镇 township``.
 FIELD_HEADERS: dict[str, str] = {
-    "township": "乡镇 township",
-    "village": "行政村 village",
-    "household_id": "户编号 household_id",
-    "household_type": "户类型 household_type",
-    "household_size": "人口数 household_size",
-    "reserve_order": "备选顺序 reserve_order",
-    "head_name": "户主姓名 head_name",
-    "name": "姓名 name",
-    "phone": "联系电话 phone",
-    "id_number": "身份证号 id_number",
+    column: f"{locale.text(f'listing.col.{column}', 'zh')} {column}"
+    for column in ("township", "village", "household_id", "household_type", "household_size",
+                   "reserve_order", "head_name", "name", "phone", "id_number")
 }
 RESERVES_PER_CELL = 3
 
@@ -243,7 +237,8 @@ def _field_table(table: pd.DataFrame, contacts: pd.DataFrame | None, lang: str
                  ) -> pd.DataFrame:
     out = table.copy()
     if lang == "zh":
-        labels = {code: names[0] for code, names in schema.HOUSEHOLD_TYPES.items()}
+        labels = {code: locale.text(f"household_type.{code}", "zh")
+                  for code in schema.HOUSEHOLD_TYPES}
         out["household_type"] = out["household_type"].map(labels).fillna(out["household_type"])
     headers = dict(FIELD_HEADERS)
     if contacts is not None and contacts.shape[1] > 1:

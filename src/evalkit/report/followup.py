@@ -17,7 +17,7 @@ from evalkit.report import i18n
 # --------------------------------------------------------------------------------------
 def _label(key: str, lang: str) -> str:
     if key == WATER.key:
-        return WATER.label_zh if lang == "zh" else WATER.label_en
+        return WATER.label(lang)
     if key in COUNT_TARGETS:
         return i18n.text(f"followup.count.{key}", lang)
     return i18n.indicator_label(key, lang)

@@ -1,11 +1,10 @@
 """Every word the policy report shows, in English and Chinese, and how numbers are written.
 
-The text lives in ``evalkit/locale/<lang>.json`` (one flat ``key -> template`` mapping per
-language, the same keys in each; ``tests/test_i18n.py`` keeps them in step, placeholders
-included). Templates use ``str.format`` fields such as ``{level}``. Indicator names are not
-repeated here: they come from :data:`evalkit.assessment.indicators.SPECS`, the single place that
-defines
-each indicator.
+The text lives in ``evalkit/resources/locale/<lang>.json`` and is read by
+:mod:`evalkit.contract.locale` (one flat ``key -> template`` mapping per language, the same
+keys in each; ``tests/test_i18n.py`` keeps them in step, placeholders included). Indicator
+names are the ``indicator.<key>.name`` entries, read through
+:data:`evalkit.assessment.indicators.SPECS`, which says which indicators exist.
 
 Verdict words come in two forms: ``status.<verdict>`` is a label (a card's badge, a table
 cell), capitalised in English ("Cannot tell"); ``verdict.<verdict>`` is the same verdict
@@ -18,55 +17,18 @@ Chinese official documents write percentages.
 
 from __future__ import annotations
 
-import json
 import math
-import string
-from functools import cache
-from importlib import resources
 
-from evalkit.contract.errors import EvalkitError
-
-LANGUAGES: tuple[str, ...] = ("en", "zh")
-
-
-def check_lang(lang: str) -> str:
-    """``lang`` itself when it is a supported language, else a one-line :class:`EvalkitError`."""
-    if lang not in LANGUAGES:
-        raise EvalkitError(f"lang {lang!r}: expected one of {', '.join(LANGUAGES)}")
-    return lang
-
-
-@cache
-def catalog(lang: str) -> dict[str, str]:
-    """The ``key -> template`` mapping of one language, read from the package's locale file."""
-    check_lang(lang)
-    locale = resources.files("evalkit").joinpath("resources", "locale")
-    raw = locale.joinpath(f"{lang}.json").read_text("utf-8")
-    return json.loads(raw)
-
-
-def text(key: str, lang: str, **values: object) -> str:
-    """The template ``key`` in ``lang`` with ``values`` filled in."""
-    entries = catalog(lang)
-    if key not in entries:
-        raise EvalkitError(f"locale/{lang}.json: no text for key {key!r}")
-    template = entries[key]
-    try:
-        return template.format(**values)
-    except KeyError as missing:
-        raise EvalkitError(
-            f"locale/{lang}.json key {key!r}: placeholder {missing} was not given"
-        ) from None
-
-
-def has_text(key: str, lang: str) -> bool:
-    """Whether ``key`` exists in ``lang`` (used for optional entries such as scenarios)."""
-    return key in catalog(lang)
-
-
-def placeholders(template: str) -> set[str]:
-    """The ``{field}`` names of a template."""
-    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
+# The catalogue reader lives in the contract layer, so that tables written below the report
+# layer read the same words (see evalkit.contract.locale); it is re-exported here.
+from evalkit.contract.locale import (  # noqa: F401
+    LANGUAGES,
+    catalog,
+    check_lang,
+    has_text,
+    placeholders,
+    text,
+)
 
 
 def indicator_label(key: str, lang: str, *, in_sentence: bool = False) -> str:
@@ -81,10 +43,8 @@ def indicator_label(key: str, lang: str, *, in_sentence: bool = False) -> str:
     spec = SPECS.get(key)
     if spec is None:
         return key
-    if lang == "zh":
-        return spec.label_zh
-    label = spec.label_en
-    return label[:1].lower() + label[1:] if in_sentence else label
+    label = spec.label(lang)
+    return label[:1].lower() + label[1:] if in_sentence and lang == "en" else label
 
 
 def _decimals_to_separate(value: float, other: float | None, decimals: int, scale: float,
@@ -138,13 +98,10 @@ def format_count(value: int, lang: str) -> str:
 
 
 def all_characters() -> set[str]:
-    """Every character any translation or indicator name can show (for the font subset)."""
-    from evalkit.assessment.indicators import SPECS
-
+    """Every character any translation (indicator names included) can show (for the font
+    subset)."""
     chars: set[str] = set()
     for lang in LANGUAGES:
         for template in catalog(lang).values():
             chars.update(template)
-    for spec in SPECS.values():
-        chars.update(spec.label_en + spec.label_zh)
     return chars

@@ -19,6 +19,7 @@ from typing import Any
 import nbformat
 
 from evalkit.contract.paths import RESOURCES_DIR
+from evalkit.report import i18n
 
 TEMPLATES_DIR = RESOURCES_DIR / "templates"
 TEMPLATE_NAME = "evalkit_html"
@@ -215,41 +216,6 @@ def output_title(notebook: nbformat.NotebookNode) -> str | None:
     return None
 
 
-_INDEX_TEXT = {
-    "en": {
-        "title": "evalkit run",
-        "reports": "Reports",
-        "policy": "policy report",
-        "technical": "technical notebook, shows code",
-        "tables": "Tables (CSV, Excel)",
-        "none": "none",
-        "provenance": "Provenance",
-        "manifest": "manifest.json: parameters, input checksums, versions, timings",
-        "params": "params file used",
-        "commit": "code version (git commit)",
-    },
-    "zh": {
-        "title": "evalkit 运行结果",
-        "reports": "报告",
-        "policy": "政策报告",
-        "technical": "技术笔记本，英文，含代码",
-        "tables": "数据表（CSV、Excel）",
-        # Technical notebooks keep their English code and headings; their links say what
-        # they are in Chinese.
-        "nb.01_sampling": "抽样设计与样本量",
-        "nb.02_indicators": "三率一度：按抽样设计的估计与区间",
-        "nb.03_satisfaction": "认可度的满意度模型",
-        "nb.05_followup": "复查：评估以来的变化",
-        "nb.05_province": "全省各县",
-        "none": "无",
-        "provenance": "溯源信息",
-        "manifest": "manifest.json：参数、输入文件校验值、软件版本、耗时",
-        "params": "本次使用的参数文件",
-        "commit": "代码版本（git 提交）",
-    },
-}
-
-
 @dataclass(frozen=True)
 class IndexEntry:
     """One report listed on the run's index page."""
@@ -269,12 +235,21 @@ def write_index(
     commit: str = "unknown",
     params_href: str | None = None,
 ) -> Path:
-    """Write the run's ``index.html``: links to every report, table and the manifest."""
-    text = _INDEX_TEXT.get(lang, _INDEX_TEXT["en"])
+    """Write the run's ``index.html``: links to every report, table and the manifest.
+
+    Its words are the ``index.*`` entries of the locale catalogues. A technical notebook's
+    link says what it is (``index.notebook.<name>``; the notebooks keep their English code
+    and headings, so in Chinese this is the only Chinese name they have), else the
+    notebook's own title.
+    """
+    lang = i18n.check_lang(lang)
+    text = {key.removeprefix("index."): value for key, value in i18n.catalog(lang).items()
+            if key.startswith("index.")}
     esc = html.escape
+
     def title(entry: IndexEntry) -> str:
         return entry.title if entry.policy else text.get(
-            f"nb.{Path(entry.href).stem}", entry.title)
+            f"notebook.{Path(entry.href).stem}", entry.title)
 
     items = "\n".join(
         f'    <li><a href="{esc(r.href)}">{esc(title(r))}</a> '

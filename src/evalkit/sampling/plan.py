@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from evalkit.contract import locale
 from evalkit.contract.errors import EvalkitError
 from evalkit.contract.schema import HOUSEHOLD_TYPES
 from evalkit.contract.xlsx import write_table
@@ -178,8 +179,9 @@ def design_options(
         "households_for_target", "within_frame"])
 
 
+#: The field list workbook's Chinese headers (``field.col.<column>`` of the locale catalogue).
 FIELD_LIST_HEADERS_ZH: dict[str, str] = {
-    "township": "乡镇", "village": "村", "household_id": "户编号", "household_type": "户类型",
+    column: locale.text(f"field.col.{column}", "zh") for column in FIELD_LIST_COLUMNS
 }
 
 
@@ -199,7 +201,7 @@ def field_list(sample: pd.DataFrame, path: str | Path, lang: str = "en"
     out = sample.loc[:, list(FIELD_LIST_COLUMNS)].copy()
     out = out.sort_values(list(FIELD_LIST_COLUMNS), kind="stable").reset_index(drop=True)
     if lang == "zh":
-        labels = {code: names[0] for code, names in HOUSEHOLD_TYPES.items()}
+        labels = {code: locale.text(f"household_type.{code}", "zh") for code in HOUSEHOLD_TYPES}
         out["household_type"] = out["household_type"].map(labels).fillna(out["household_type"])
     base = Path(path)
     if base.suffix.lower() in (".csv", ".xlsx"):
@@ -208,7 +210,8 @@ def field_list(sample: pd.DataFrame, path: str | Path, lang: str = "en"
     csv_path, xlsx_path = base.with_suffix(".csv"), base.with_suffix(".xlsx")
     out.to_csv(csv_path, index=False, encoding="utf-8-sig")
     if lang == "zh":  # the workbook is for people: Chinese headers and sheet name
-        write_table(out.rename(columns=FIELD_LIST_HEADERS_ZH), xlsx_path, sheet_name="抽样名单")
+        write_table(out.rename(columns=FIELD_LIST_HEADERS_ZH), xlsx_path,
+                    sheet_name=locale.text("field.sheet", "zh"))
     else:
-        write_table(out, xlsx_path, sheet_name="field_list")
+        write_table(out, xlsx_path, sheet_name=locale.text("field.sheet", "en"))
     return csv_path, xlsx_path

@@ -221,12 +221,20 @@ def _draw_sizes(household_sizes: HouseholdSizes, shape: tuple[int, ...],
     return gen.choice(sizes, size=shape, replace=True)
 
 
-def _declared(y: np.ndarray, x: np.ndarray, p0: float, df: int, alpha: float,
-              alternative: str, method: str) -> np.ndarray:
-    """Decision for each replicate (rows) from village totals (columns): the one-sided
-    bound at ``alpha`` (two-sided interval at ``1 - 2 alpha``) of the ratio estimate with
-    its with-replacement linearization SE, as :func:`evalkit.sampling.plan.simulate_design`
-    and :mod:`evalkit.assessment.indicators` decide (one stratum, every village sampled)."""
+def declared(y: np.ndarray, x: np.ndarray, p0: float, df: int, alpha: float,
+             alternative: str, method: str) -> np.ndarray:
+    """Whether each simulated survey declares the rate past ``p0``: the decision rule of
+    :func:`power_simulated`, vectorized over replicates.
+
+    ``y`` and ``x`` hold village totals (numerator, denominator), one row per replicate and
+    one column per village (one stratum, every village sampled). The rate is the ratio
+    estimate with its with-replacement linearization SE (Cochran 1977, sec. 6.4); the
+    decision is its one-sided bound at ``alpha`` (the two-sided interval at
+    ``1 - 2 alpha`` by ``method``), as :func:`evalkit.sampling.plan.simulate_design` and
+    :mod:`evalkit.assessment.indicators` decide: ``alternative="less"`` declares when the
+    upper bound is below ``p0``, ``"greater"`` when the lower bound is above it. A bound
+    equal to ``p0`` declares nothing. Returns one boolean per replicate.
+    """
     n = y.shape[1]
     r, se = ratio_from_village_totals(y, x, np.ones((1, n), dtype=bool),
                                        np.zeros(n, dtype=np.int64), 1)
@@ -295,7 +303,7 @@ def power_simulated(
                 judged = gen.random((b, n, m)) < pv[:, :, None]
                 y = (sizes * judged).sum(axis=2)
                 x = sizes.sum(axis=2)
-            hits += int(_declared(y, x, p0, n - 1, a, alternative, method).sum())
+            hits += int(declared(y, x, p0, n - 1, a, alternative, method).sum())
             done += b
         power[i] = hits / reps
     return PowerSimulation(true_rate=p, power=power, reps=reps)

@@ -203,7 +203,13 @@ class LogitResult:
         return table
 
     # --- prediction -------------------------------------------------------------------
-    def _matrix(self, data: pd.DataFrame) -> np.ndarray:
+    def model_matrix_for(self, data: pd.DataFrame) -> np.ndarray:
+        """The model matrix of new rows ``data``, in the fitted model's (kept) columns.
+
+        R: ``model.matrix(delete.response(terms(fit)), newdata)``. Predictions, scenarios
+        and marginal effects are ``model_matrix_for(data) @ params``. ``data`` needs the
+        model's columns and only category levels seen in the fit; else a one-line error.
+        """
         try:
             matrix = self._spec.get_model_matrix(data, na_action="ignore")
         except Exception as exc:  # formulaic raises many types for unusable new data
@@ -222,7 +228,7 @@ class LogitResult:
         """
         if data is None:
             data = self.design.data
-        eta = self._matrix(data) @ self.params.to_numpy()
+        eta = self.model_matrix_for(data) @ self.params.to_numpy()
         values = eta if linear else special.expit(eta)
         return pd.Series(values, index=data.index, name="linear" if linear else "probability")
 
@@ -311,8 +317,8 @@ class LogitResult:
                 )
             binary = bool(np.isin(values.unique(), [0, 1]).all())
             if binary:
-                X1 = self._matrix(data.assign(**{variable: 1}))
-                X0 = self._matrix(data.assign(**{variable: 0}))
+                X1 = self.model_matrix_for(data.assign(**{variable: 1}))
+                X0 = self.model_matrix_for(data.assign(**{variable: 0}))
                 moves = np.any(X1 != X0, axis=1)
                 p1 = special.expit(X1 @ beta)
                 p0 = special.expit(X0 @ beta)
@@ -323,8 +329,8 @@ class LogitResult:
             else:
                 scale = float(np.std(values)) or 1.0
                 h = 1e-4 * scale
-                dX = (self._matrix(data.assign(**{variable: values + h}))
-                      - self._matrix(data.assign(**{variable: values - h}))) / (2 * h)
+                dX = (self.model_matrix_for(data.assign(**{variable: values + h}))
+                      - self.model_matrix_for(data.assign(**{variable: values - h}))) / (2 * h)
                 moves = np.any(np.abs(dX) > 1e-9, axis=1)
                 step_size = float(per.get(variable, 1.0))
                 p = special.expit(X @ beta)
@@ -415,7 +421,7 @@ class LogitResult:
         fitted_jacobian = (fitted * (1 - fitted))[:, None] * X
         predictions = []  # per scenario, built once whatever the number of groups
         for name, spec in named:  # loop over a few scenarios
-            Xs = self._matrix(spec(data))
+            Xs = self.model_matrix_for(spec(data))
             ps = special.expit(Xs @ beta)
             predictions.append((name, ps, (ps * (1 - ps))[:, None] * Xs))
         for group, mask in self._group_masks(by):

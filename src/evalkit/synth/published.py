@@ -9,20 +9,38 @@ from fractions import Fraction
 
 import pandas as pd
 
+from evalkit.contract import locale
+
 
 # --------------------------------------------------------------------------------------
 # published figures
 # --------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class PublishedFigure:
-    """A figure from the county's published summary and how the sample reproduces it."""
+    """A figure from the county's published summary and how the sample reproduces it.
+
+    Its displayed name is the ``published.<key>.name`` entry of the locale catalogues
+    (:mod:`evalkit.contract.locale`), read by :meth:`label`.
+    """
 
     key: str
-    label_en: str
-    label_zh: str
     published: str      # as printed, e.g. "2.9%"; "0" means exactly zero
     numerator: str      # plain-language definition on the sample
     denominator: str
+
+    def label(self, lang: str) -> str:
+        """The figure's name in ``lang`` (``en`` or ``zh``), from the locale catalogue."""
+        return locale.text(f"published.{self.key}.name", lang)
+
+    @property
+    def label_en(self) -> str:
+        """The English name (the ``label_en`` column of :func:`reproduce_published`)."""
+        return self.label("en")
+
+    @property
+    def label_zh(self) -> str:
+        """The Chinese name (the ``label_zh`` column of :func:`reproduce_published`)."""
+        return self.label("zh")
 
     def window(self) -> tuple[Fraction, Fraction]:
         """Rates that print as ``published`` (half-up rounding): ``[lo, hi)``; zero is exact."""
@@ -51,23 +69,22 @@ class PublishedFigure:
 
 
 PUBLISHED_FIGURES: tuple[PublishedFigure, ...] = (
-    PublishedFigure("wrong_exit_rate", "wrong-exit rate", "脱贫人口错退率", "2.9%",
+    PublishedFigure("wrong_exit_rate", "2.9%",
                     "people_wrongly_exited in exited households",
                     "people (household_size) in exited households"),
-    PublishedFigure("recognition_rate", "recognition rate", "群众认可度", "94.86%",
+    PublishedFigure("recognition_rate", "94.86%",
                     "households answering satisfied or basically_satisfied",
                     "all sampled households"),
-    PublishedFigure("industry_support_coverage", "industry-support coverage", "产业扶持覆盖率",
-                    "56%", "registered households with industry_support = 1",
+    PublishedFigure("industry_support_coverage", "56%",
+                    "registered households with industry_support = 1",
                     "registered households (exited + not_exited)"),
-    PublishedFigure("microcredit_takeup", "microcredit take-up", "小额信贷获贷率", "0",
+    PublishedFigure("microcredit_takeup", "0",
                     "registered households with microcredit = 1",
                     "registered households (exited + not_exited)"),
-    PublishedFigure("public_welfare_job_rate", "public-welfare job rate", "公益岗位安置率", "5%",
+    PublishedFigure("public_welfare_job_rate", "5%",
                     "registered households with public_welfare_job = 1",
                     "registered households (exited + not_exited)"),
-    PublishedFigure("dibao_not_exited", "dibao among not-yet-exited", "未脱贫户低保覆盖率",
-                    "88.6%", "not_exited households with dibao = 1",
+    PublishedFigure("dibao_not_exited", "88.6%", "not_exited households with dibao = 1",
                     "not_exited households"),
 )
 
