@@ -246,8 +246,7 @@ def _pct(value: Any, digits: int = 1) -> str:
 def _label(key: str, lang: str) -> str:
     from evalkit.assessment.indicators import SPECS
 
-    spec = SPECS[key]
-    return spec.label_zh if lang == "zh" else spec.label_en
+    return SPECS[key].label(lang if lang == "zh" else "en")
 
 
 def forest_figure(part: pd.DataFrame, key: str, lang: str, level: float,
