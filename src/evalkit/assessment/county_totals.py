@@ -90,7 +90,8 @@ def frame_calibration(design: SurveyDesign, frame: pd.DataFrame, method: str = "
         group = pd.Categorical(design.data[by].astype(str), categories=labels).codes
         if np.any(group < 0):
             raise EvalkitError(f"calibration: a survey row's {by} is not in the frame")
-        sums = [_frame_sums(frame[frame[by].astype(str) == g]) for g in labels]
+        groups = frame[by].astype(str)
+        sums = [_frame_sums(part) for _, part in frame.groupby(groups, sort=True)]
     if {"hh_exited", "hh_not_exited"} <= set(names) and "hh_registered" in names:
         names.remove("hh_registered")
     types = design.data["household_type"].astype(str)

@@ -108,11 +108,12 @@ def forest_plot(table: pd.DataFrame, title: str = "Indicators against their thre
 def interval_plot(labels, estimate, low, high, *, title: str,
                   reference: float | None = None, reference_label: str = "threshold",
                   percent: bool = True, log_scale: bool = False,
-                  colours: list[str] | None = None) -> Figure:
+                  colours: list[str] | None = None, row_height: float = 0.5) -> Figure:
     """Point estimates with intervals, one row per label (top to bottom), and an optional
     vertical reference line (a threshold, or 1 for odds ratios).
 
-    ``percent`` draws proportions as percentages; ``log_scale`` suits ratios.
+    ``percent`` draws proportions as percentages; ``log_scale`` suits ratios; ``row_height``
+    is each row's height in inches.
     """
     scale = 100.0 if percent else 1.0
     estimate = np.asarray(estimate, dtype=float) * scale
@@ -121,7 +122,7 @@ def interval_plot(labels, estimate, low, high, *, title: str,
     colours = np.asarray(colours or ["#0969da"] * len(estimate), dtype=object)
     if colours.shape != estimate.shape:
         raise ValueError(f"interval_plot: {colours.size} colours for {estimate.size} rows")
-    fig, ax = plt.subplots(figsize=(7.5, 0.5 * len(estimate) + 1.3))
+    fig, ax = plt.subplots(figsize=(7.5, row_height * len(estimate) + 1.3))
     y = np.arange(len(estimate))[::-1]
     arms = _arms(estimate, low, high)
     # One errorbar call per colour, not per row: a province's forest plot has hundreds of rows

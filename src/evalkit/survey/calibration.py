@@ -415,14 +415,23 @@ def _label(value: object) -> str:
 
 
 def _cells(data: pd.DataFrame, columns: Sequence[str]) -> tuple[np.ndarray, list[tuple]]:
-    """Codes of the cross-classification of ``columns`` (sorted) and each code's levels."""
-    frame = pd.DataFrame({name: _labels(data[name]) for name in columns})
-    keys = list(frame.itertuples(index=False, name=None)) if len(columns) > 1 else None
-    if keys is None:
-        codes, uniques = pd.factorize(frame[columns[0]], sort=True)
-        return codes.astype(np.int64), [(u,) for u in uniques]
-    codes, uniques = pd.factorize(pd.Series(keys, dtype=object), sort=True)
-    return codes.astype(np.int64), list(uniques)
+    """Codes of the cross-classification of ``columns`` (sorted) and each code's levels.
+
+    Each column is factorized on its distinct values and only those are turned into text
+    (:func:`_labels`), then the rows of per-column codes are numbered in lexicographic
+    order: the order of the sorted tuples of levels, without a Python tuple per row.
+    """
+    codes_by_column, levels_by_column = [], []
+    for name in columns:
+        raw_codes, raw_uniques = pd.factorize(data[name], use_na_sentinel=False)
+        texts = _labels(pd.Series(raw_uniques, dtype=data[name].dtype)
+                        if len(raw_uniques) else pd.Series([], dtype=object))
+        label_codes, levels = pd.factorize(pd.Series(texts, dtype=object), sort=True)
+        codes_by_column.append(label_codes[raw_codes])
+        levels_by_column.append(list(levels))
+    rows, inverse = np.unique(np.column_stack(codes_by_column), axis=0, return_inverse=True)
+    labels = [tuple(levels_by_column[j][code] for j, code in enumerate(row)) for row in rows]
+    return inverse.reshape(-1).astype(np.int64), labels
 
 
 def _count_table(counts: Mapping | pd.Series | pd.DataFrame, columns: Sequence[str],
