@@ -120,6 +120,30 @@ def test_tables_only_ranking_and_rates(tables_only_run) -> None:
             assert callable(getattr(importlib.import_module(module), name)), rel
 
 
+def test_the_technical_notebook_runs_on_a_folder_with_its_manifest(tables_only_run, tmp_path,
+                                                                  monkeypatch) -> None:
+    """06_province reads the run through manifest.json (load_run): a full run must write the
+    manifest before it executes the notebook (a first run once found none and failed)."""
+    import evalkit.run.province_outputs as outputs
+    from evalkit.report.province import load_run
+    from evalkit.run.province import CountyStatus
+
+    params, run_dir = tables_only_run
+    run = tmp_path / "prov"
+    shutil.copytree(run_dir / "counties", run / "counties")
+    seen = []
+
+    def notebook(folder: Path, lang: str, notebooks_dir: Path, progress) -> None:
+        seen.append(load_run(folder).name)  # what the notebook's first cells do
+
+    monkeypatch.setattr(outputs, "_run_province_notebook", notebook)
+    statuses = [CountyStatus(p.name, "done") for p in sorted((run / "counties").iterdir())]
+    outputs.write_province_outputs(load_province(params), run, statuses, {},
+                                   tables_only=False, notebook=True,
+                                   notebooks_dir=Path("notebooks"), progress=lambda _m: None)
+    assert seen == [load_province(params).name]
+
+
 def test_tables_only_matches_the_indicator_computation(tables_only_run) -> None:
     """The county table is exactly what notebook 02's code writes for that county."""
     from evalkit.assessment import indicators

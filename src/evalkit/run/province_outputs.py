@@ -101,6 +101,17 @@ def write_province_outputs(spec: Any, run_dir: Path, statuses: Sequence[Any],
                                         "producer": PRODUCERS[filename]}
     if rates is None:
         (tables_dir / "province_rates.csv").unlink(missing_ok=True)
+    manifest = {
+        "province": spec.name, "params_file": str(spec.source), "params": values,
+        "mode": "tables-only" if tables_only else "full",
+        "counties": {s.name: {"status": s.status, "error": s.error} for s in statuses},
+        "tables": hashes,
+        "written_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+    write_atomic(run_dir / "manifest.json",
+                 (json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode())
+    # The technical notebook reads the run through its manifest (load_run), so the manifest
+    # is written first.
     technical = None
     if notebook and not tables_only:
         technical = _run_province_notebook(run_dir, values["lang"], notebooks_dir, progress)
@@ -111,15 +122,6 @@ def write_province_outputs(spec: Any, run_dir: Path, statuses: Sequence[Any],
         ranking=ranking, rates=rates, tables=tables, county_links=not tables_only,
         technical_href=technical, figures=figures)
     write_atomic(run_dir / "index.html", page.encode())
-    manifest = {
-        "province": spec.name, "params_file": str(spec.source), "params": values,
-        "mode": "tables-only" if tables_only else "full",
-        "counties": {s.name: {"status": s.status, "error": s.error} for s in statuses},
-        "tables": hashes,
-        "written_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-    }
-    write_atomic(run_dir / "manifest.json",
-                 (json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode())
     return ranking
 
 
