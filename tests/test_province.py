@@ -320,40 +320,57 @@ def test_province_page_in_chinese_marks_failures_offline() -> None:
                          tables=["tables/province_ranking.csv"], county_links=True,
                          technical_href=None)
     assert "全省评估" in page and "未能完成的县" in page and "survey.csv: bad" in page
-    assert "联合置信集" in page and "data:image/png;base64," in page
+    assert "联合置信集" in page and '<svg class="ek-forest"' in page
     assert "<script" not in page and "https://" not in page
 
 
-def test_forest_plots_drawn_on_the_workers_give_the_same_page() -> None:
-    """The cluster draws each forest plot from the indicator's rankable rows
-    (:func:`ranked_rows`); the page must be byte for byte the one drawn in one process."""
-    from evalkit.report.province import (
-        HEADLINE,
-        forest_png,
-        province_page,
-        ranked_rows,
-        ranking_table,
-    )
+def test_forest_plots_are_inline_svg_sorted_with_threshold_and_verdict_colours() -> None:
+    """The page's forest plots are text (searchable, sharp when printed): one row per
+    rankable county, largest estimate first, coloured by verdict, with the threshold line;
+    a county without an estimate has no row, and the page embeds its own font."""
+    import re
+
+    from evalkit.report.province import province_page, ranking_table
+    from evalkit.report.verdicts import STATUS_COLOURS
     from evalkit.run.province import CountyStatus
 
     rng = np.random.default_rng(5)
     rows = [{"county": f"c{k}", "indicator": key, "estimate": e, "se": 0.01,
-             "ci_low": e - 0.02, "ci_high": e + 0.02, "decision": "cannot tell"}
+             "ci_low": e - 0.02, "ci_high": e + 0.02,
+             "decision": "fail" if e > 0.5 else "pass"}
             for key in ("wrong_exit", "recognition")
             for k, e in enumerate(rng.uniform(0.1, 0.9, 6), start=1)]
     rows.append({"county": "c7", "indicator": "wrong_exit", "estimate": np.nan, "se": np.nan,
                  "ci_low": np.nan, "ci_high": np.nan, "decision": ""})
     indicators = pd.DataFrame(rows)
-    thresholds = {"wrong_exit": 0.02, "recognition": 0.9}
-    common = dict(name="p", lang="en", level=0.95, thresholds=thresholds,
-                  statuses=[CountyStatus(f"c{k}", "done") for k in range(1, 8)],
-                  indicators=indicators, ranking=ranking_table(indicators, seed=3), rates=None,
-                  tables=[], county_links=False, technical_href=None)
-    figures = {key: forest_png(ranked_rows(indicators, key), key, "en", 0.95, thresholds[key])
-               for key in HEADLINE if not ranked_rows(indicators, key).empty}
-    assert set(figures) == {"wrong_exit", "recognition"}
-    assert "c7" not in ranked_rows(indicators, "wrong_exit")["county"].tolist()
-    assert province_page(**common, figures=figures) == province_page(**common)
+    page = province_page(name="p", lang="en", level=0.95,
+                         thresholds={"wrong_exit": 0.02, "recognition": 0.9},
+                         statuses=[CountyStatus(f"c{k}", "done") for k in range(1, 8)],
+                         indicators=indicators, ranking=ranking_table(indicators, seed=3),
+                         rates=None, tables=[], county_links=False, technical_href=None)
+    svgs = re.findall(r'<svg class="ek-forest".*?</svg>', page)
+    assert len(svgs) == 2 and "data:image/png" not in page
+    wrong_exit = svgs[0]
+    shown = re.findall(r"<g><title>(c\d): ([\d.]+)%", wrong_exit)
+    part = indicators[(indicators["indicator"] == "wrong_exit") & indicators["se"].notna()]
+    expected = part.sort_values("estimate", ascending=False)["county"].tolist()
+    assert [county for county, _ in shown] == expected
+    assert [float(v) for _, v in shown] == sorted((float(v) for _, v in shown), reverse=True)
+    assert "c7" not in wrong_exit
+    assert "Threshold 2%" in wrong_exit and 'stroke-dasharray="4 3"' in wrong_exit
+    fails = (part["decision"] == "fail").sum()
+    assert wrong_exit.count(f'stroke="{STATUS_COLOURS["fail"]}" stroke-width="2"') == fails
+    assert "@font-face" in page and "data:font/woff2;base64," in page
+    assert "<script" not in page and "https://" not in page
+
+
+def test_axis_ticks_are_round_steps_inside_the_scale() -> None:
+    from evalkit.report.charts import axis_ticks
+
+    assert axis_ticks(0.0, 0.04) == [0.0, 0.01, 0.02, 0.03, 0.04]
+    assert axis_ticks(0.75, 1.0) == [0.75, 0.8, 0.85, 0.9, 0.95, 1.0]
+    assert axis_ticks(0.84, 1.0) == [0.85, 0.9, 0.95, 1.0]
+    assert axis_ticks(0.0, 0.015) == [0.0, 0.005, 0.01, 0.015]
 
 
 @pytest.mark.parametrize("method,totals", [

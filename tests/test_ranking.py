@@ -114,3 +114,55 @@ def test_large_province_is_vectorized_and_fast() -> None:
     assert time.perf_counter() - t0 < 30
     assert 0 < (out["rank_high"] - out["rank_low"]).mean() < 199
     assert (out["rank_low"] <= out["rank"]).all() and (out["rank"] <= out["rank_high"]).all()
+
+
+def _step_down_by_the_definition(theta: np.ndarray, se: np.ndarray, simultaneous: bool,
+                                 seed: int, draws: int, level: float = 0.95
+                                 ) -> tuple[np.ndarray, np.ndarray]:
+    """The step-down written straight from the paper: every step recomputes every draw's
+    maximum over the hypotheses still under test (no reuse of the previous step)."""
+    p = theta.size
+    s = np.sqrt(se[:, None] ** 2 + se[None, :] ** 2)
+    t_obs = (theta[None, :] - theta[:, None]) / s
+    z = np.random.default_rng(seed).standard_normal((draws, p)) @ np.diag(se)
+    stats = (z[:, None, :] - z[:, :, None]) / s  # stats[r, j, k] = (Z_k - Z_j) / s_jk
+    off = ~np.eye(p, dtype=bool)
+    up, down = off.copy(), off.copy()
+    surely_up, surely_down = np.zeros((p, p), bool), np.zeros((p, p), bool)
+    while True:
+        up_max = np.where(up, stats, -np.inf).max(axis=2)
+        down_max = np.where(down, -stats, -np.inf).max(axis=2)
+        if simultaneous:
+            crit = np.quantile(up_max.max(axis=1), level, method="higher")
+            new_up, new_down = up & (t_obs > crit), np.zeros_like(up)
+        else:
+            both = np.maximum(up_max, down_max)
+            crit = np.quantile(np.where(np.isfinite(both), both, -np.inf), level, axis=0,
+                               method="higher")[:, None]
+            new_up, new_down = up & (t_obs > crit), down & (-t_obs > crit)
+        surely_up |= new_up
+        surely_down |= new_down
+        up &= ~new_up
+        down &= ~new_down
+        if not (new_up.any() or new_down.any()):
+            break
+    if simultaneous:
+        return surely_up.sum(axis=1) + 1, p - surely_up.sum(axis=0)
+    return surely_up.sum(axis=1) + 1, p - surely_down.sum(axis=1)
+
+
+@pytest.mark.parametrize("simultaneous", [True, False])
+@pytest.mark.parametrize("seed", [0, 11, 2024])
+def test_step_down_reusing_maxima_equals_the_definition(simultaneous: bool, seed: int) -> None:
+    """The step-down keeps each simulated maximum with its pair and recomputes only those
+    whose pair was rejected; the sets must be those of recomputing everything each step."""
+    rng = np.random.default_rng(seed)
+    p = 14
+    theta = np.sort(rng.uniform(0.0, 0.06, p))
+    se = rng.uniform(0.002, 0.008, p)
+    out = rank_confidence_sets(theta, se, simultaneous=simultaneous, seed=seed, draws=800)
+    low, high = _step_down_by_the_definition(theta, se, simultaneous, seed, 800)
+    assert out["rank_low"].tolist() == low.tolist()
+    assert out["rank_high"].tolist() == high.tolist()
+    # the case exercises the step-down: sets strictly inside 1..p, more than one step
+    assert (out["rank_high"] - out["rank_low"] < p - 1).any()

@@ -1,6 +1,7 @@
-"""The policy page's number lines: one SVG per card, on one scale wherever cards are
-compared (:func:`line_scale`). Drawn as text, with no plotting library; every matplotlib
-figure, the policy page's drivers chart included, lives in :mod:`evalkit.report.plots`.
+"""The policy pages' charts as inline SVG: the number lines, one per card, on one scale
+wherever cards are compared (:func:`line_scale`), and the province page's forest plots.
+Drawn as text, with no plotting library; every matplotlib figure, the policy page's drivers
+chart included, lives in :mod:`evalkit.report.plots`.
 """
 
 from __future__ import annotations
@@ -81,5 +82,105 @@ def number_line_svg(estimate: float, low: float | None, high: float | None,
                  f'{escape_html(format_line(round(bottom, 4)))}</text>')
     parts.append(f'<text x="{x1}" y="56" font-size="13" text-anchor="end" fill="#57606a">'
                  f'{escape_html(format_line(round(top, 4)))}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def axis_ticks(bottom: float, top: float, target: int = 5) -> list[float]:
+    """Tick values from ``bottom`` to ``top`` at a step of 1, 2, 2.5 or 5 times a power of ten,
+    about ``target`` intervals apart."""
+    span = top - bottom
+    if not (span > 0 and math.isfinite(span)):
+        return [bottom]
+    raw = span / target
+    exponent = math.floor(math.log10(raw))
+    step = 10.0 ** (exponent + 1)
+    for multiple in (1.0, 2.0, 2.5, 5.0):
+        if multiple * 10.0**exponent >= raw:
+            step = multiple * 10.0**exponent
+            break
+    first = math.ceil(round(bottom / step, 9))
+    last = math.floor(round(top / step, 9))
+    return [round(k * step, 12) for k in range(first, last + 1)]
+
+
+def _shortened(label: str, room: float, size: float) -> str:
+    """``label`` cut with an ellipsis to fit ``room`` units at font ``size`` (a CJK character
+    is about one ``size`` wide, other characters about 0.55 of it)."""
+    def width(text: str) -> float:
+        return sum(size if ord(c) > 0x2E7F else 0.55 * size for c in text)
+
+    if width(label) <= room:
+        return label
+    while label and width(label + "…") > room:
+        label = label[:-1]
+    return label + "…"
+
+
+def forest_svg(labels: Sequence[str], estimates: Sequence[float], lows: Sequence[float],
+               highs: Sequence[float], statuses: Sequence[str], *, threshold: float | None,
+               direction: str, aria: str, threshold_label: str) -> str:
+    """An inline SVG forest plot: one row per unit (in the order given), its interval as a
+    bar and its estimate as a dot coloured by ``statuses`` (keys of :data:`STATUS_COLOURS`),
+    with the threshold as a dashed line and a percentage axis above and below.
+
+    Text, not an image: a reader finds a county with the browser's search, each row's
+    tooltip gives its figures, and it stays sharp when zoomed or printed. The scale is the
+    number lines' (:func:`line_scale`) over every value shown.
+    """
+    n = len(labels)
+    bottom, top = line_scale([*estimates, *lows, *highs, threshold], direction)
+    span = top - bottom or 1.0
+    width, x0, x1, size = 720.0, 190.0, 700.0, 12.0
+    row = 24.0 if n <= 30 else 18.0
+    head = 46.0
+    height = head + n * row + 30.0
+
+    def x(v: float) -> float:
+        return round(x0 + (min(max(v, bottom), top) - bottom) / span * (x1 - x0), 1)
+
+    def finite(v: float | None) -> bool:
+        return v is not None and math.isfinite(float(v))
+
+    ticks = axis_ticks(bottom, top)
+    parts = [f'<svg class="ek-forest" viewBox="0 0 {width:g} {height:g}" role="img" '
+             f'aria-label="{escape_html(aria)}"><title>{escape_html(aria)}</title>']
+    for tick in ticks:
+        xt = x(tick)
+        shown = escape_html(format_line(tick))
+        parts.append(f'<line x1="{xt}" y1="{head - 6:g}" x2="{xt}" y2="{head + n * row:g}" '
+                     'stroke="#d0d7de" stroke-width="1"/>'
+                     f'<text x="{xt}" y="{head - 10:g}" font-size="{size:g}" '
+                     f'text-anchor="middle" fill="#57606a">{shown}</text>'
+                     f'<text x="{xt}" y="{head + n * row + 18:g}" font-size="{size:g}" '
+                     f'text-anchor="middle" fill="#57606a">{shown}</text>')
+    if finite(threshold):
+        assert threshold is not None
+        xt = x(threshold)
+        anchor = "start" if xt < x0 + 60 else "end" if xt > x1 - 60 else "middle"
+        parts.append(f'<line x1="{xt}" y1="{head - 4:g}" x2="{xt}" y2="{head + n * row:g}" '
+                     'stroke="#1f2328" stroke-width="1.5" stroke-dasharray="4 3"/>'
+                     f'<text x="{xt}" y="14" font-size="{size:g}" text-anchor="{anchor}" '
+                     f'fill="#1f2328">{escape_html(threshold_label)} '
+                     f'{escape_html(format_line(threshold))}</text>')
+    for k, (label, estimate, low, high, status) in enumerate(
+            zip(labels, estimates, lows, highs, statuses, strict=True)):
+        y = round(head + (k + 0.5) * row, 1)
+        colour = STATUS_COLOURS.get(status, STATUS_COLOURS["none"])
+        bounds = (f"{format_line(round(float(low), 4))} – {format_line(round(float(high), 4))}"
+                  if finite(low) and finite(high) else "–")
+        shown = format_line(round(float(estimate), 4)) if finite(estimate) else "–"
+        parts.append(f'<g><title>{escape_html(f"{label}: {shown} ({bounds})")}</title>'
+                     f'<text x="{x0 - 8:g}" y="{y + 4:g}" font-size="{size:g}" '
+                     f'text-anchor="end" fill="#1f2328">'
+                     f'{escape_html(_shortened(str(label), x0 - 14, size))}</text>')
+        if finite(low) and finite(high):
+            parts.append(f'<line x1="{x(float(low))}" y1="{y:g}" x2="{x(float(high))}" '
+                         f'y2="{y:g}" stroke="{colour}" stroke-width="3" '
+                         'stroke-linecap="round"/>')
+        if finite(estimate):
+            parts.append(f'<circle cx="{x(float(estimate))}" cy="{y:g}" r="4" fill="#fff" '
+                         f'stroke="{colour}" stroke-width="2"/>')
+        parts.append("</g>")
     parts.append("</svg>")
     return "".join(parts)

@@ -17,7 +17,6 @@
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import html
 import json
@@ -271,12 +270,21 @@ def forest_figure(part: pd.DataFrame, key: str, lang: str, level: float,
             row_height=0.5 if len(part) <= 30 else 0.3)
 
 
-def forest_png(part: pd.DataFrame, key: str, lang: str, level: float,
-               threshold: float | None) -> bytes:
-    """:func:`forest_figure` as PNG bytes (for the self-contained page)."""
-    from evalkit.report import plots
+def forest_svg(part: pd.DataFrame, key: str, lang: str, level: float,
+               threshold: float | None) -> str:
+    """The page's forest plot of one indicator (:func:`evalkit.report.charts.forest_svg`):
+    the counties sorted by estimate, largest first, as :func:`forest_figure` draws them."""
+    from evalkit.assessment.indicators import SPECS
+    from evalkit.report.charts import forest_svg as draw
+    from evalkit.report.verdicts import status_key
 
-    return plots.figure_png(forest_figure(part, key, lang, level, threshold), dpi=90)
+    part = part.sort_values("estimate", ascending=False, kind="stable")
+    return draw([str(c) for c in part["county"]], part["estimate"].tolist(),
+                part["ci_low"].tolist(), part["ci_high"].tolist(),
+                [status_key(d) for d in part["decision"]], threshold=threshold,
+                direction=SPECS[key].direction,
+                aria=_t(lang, "forest", label=_label(key, lang), level=_level(level)),
+                threshold_label=_t(lang, "threshold"))
 
 
 def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
@@ -291,12 +299,12 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 def province_page(*, name: str, lang: str, level: float, thresholds: dict[str, float],
                   statuses: Sequence[Any], indicators: pd.DataFrame, ranking: pd.DataFrame,
                   rates: pd.DataFrame | None, tables: Sequence[str], county_links: bool,
-                  technical_href: str | None, figures: dict[str, bytes] | None = None) -> str:
+                  technical_href: str | None) -> str:
     """The province page: verdicts, forest plots, province-wide rates, rank sets, failures.
 
-    ``figures`` holds each indicator's forest plot as PNG bytes (:func:`forest_png` of its
-    :func:`ranked_rows`) when they were drawn elsewhere (on the cluster); missing ones are
-    drawn here.
+    Self-contained and offline: the forest plots are inline SVG (:func:`forest_svg`) and the
+    text's font is the shipped one, cut to the page's characters
+    (:func:`evalkit.report.webfont.font_face_css`), as on the county policy pages.
     """
     esc = html.escape
     verdict = {k: _verdict(k, lang) for k in ("pass", "fail", "cannot tell")}
@@ -347,10 +355,8 @@ def province_page(*, name: str, lang: str, level: float, thresholds: dict[str, f
         if part.empty:
             continue
         parts.append(f"<h3>{esc(_label(key, lang))}</h3>")
-        png = (figures or {}).get(key) or forest_png(part, key, lang, level,
-                                                     thresholds.get(key))
-        parts.append(f"<img alt=\"{esc(_label(key, lang))}\" "
-                     f"src=\"data:image/png;base64,{base64.b64encode(png).decode()}\">")
+        parts.append(f"<figure>{forest_svg(part, key, lang, level, thresholds.get(key))}"
+                     "</figure>")
         parts.append(f"<p>{esc(rank_order_text(key, len(part), lang))} "
                      f"{esc(worst_text(ranking, key, lang))}</p>")
         part = part.sort_values(["rank", "county"])
@@ -368,6 +374,10 @@ def province_page(*, name: str, lang: str, level: float, thresholds: dict[str, f
     links += [f"<li><a href=\"{esc(t)}\">{esc(t)}</a></li>" for t in tables]
     parts.append(f"<h2>{esc(_t(lang, 'tables'))}</h2>\n<ul>\n" + "\n".join(links) + "\n</ul>")
     body = "\n".join(parts)
+    from evalkit.report.fonts import FAMILY
+    from evalkit.report.webfont import font_face_css
+
+    font = font_face_css(body + _t(lang, "title") + name)
     return f"""<!DOCTYPE html>
 <html lang="{'zh' if lang == 'zh' else 'en'}">
 <head>
@@ -375,15 +385,17 @@ def province_page(*, name: str, lang: str, level: float, thresholds: dict[str, f
 <meta name="viewport" content="width=device-width, initial-scale=1.0">
 <title>{esc(_t(lang, 'title'))}: {esc(name)}</title>
 <style>
-body {{ font-family: system-ui, -apple-system, "Segoe UI", "Noto Sans CJK SC", "PingFang SC",
-  "Microsoft YaHei", sans-serif; max-width: 60rem; margin: 2rem auto; padding: 0 1rem;
-  line-height: 1.5; color: #222; }}
+{font}
+body {{ font-family: "{FAMILY}", system-ui, -apple-system, "Segoe UI", "Noto Sans CJK SC",
+  "PingFang SC", "Microsoft YaHei", sans-serif; max-width: 60rem; margin: 2rem auto;
+  padding: 0 1rem; font-synthesis: none; line-height: 1.5; color: #222; }}
 table {{ border-collapse: collapse; margin: 0.5rem 0 1.5rem; }}
 th, td {{ border-bottom: 1px solid #ddd; padding: 0.25rem 0.6rem; text-align: left;
   vertical-align: top; }}
 .ci {{ color: #666; font-size: 0.85em; }} .pass {{ color: #1a7f37; }}
 .fail, .bad {{ color: #cf222e; font-weight: bold; }} .cannot-tell {{ color: #9a6700; }}
-img {{ max-width: 100%; }}
+figure {{ margin: 0.5rem 0 1rem; max-width: 48rem; }}
+svg.ek-forest {{ width: 100%; height: auto; display: block; font-family: inherit; }}
 .table-wrap {{ overflow-x: auto; max-width: 100%; }}
 </style>
 </head>

@@ -1,5 +1,5 @@
 """The Dask cluster of a province run: an embedded LocalCluster or an existing scheduler, and
-the province's own work (ranking, forest plots) run on its workers."""
+the province's own work (the rankings) run on its workers."""
 
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ def start_client(workers: int | None, scheduler: str | None) -> tuple[Any, Any]:
 
 def start_on_cluster(client: Any, report: Callable[[str], None]
                 ) -> Callable[[Sequence[Any]], Callable[[], list[Any]]]:
-    """Start the province's own work (ranking, plots) on the cluster's workers, side by side;
+    """Start the province's own work (the rankings) on the cluster's workers, side by side;
     the returned function waits for the results. If the cluster cannot finish them (a worker
     lost), the client does them itself."""
     from evalkit.run.province_outputs import compute_here

@@ -18,7 +18,6 @@ from evalkit.report.province import (
     COUNTIES_SUBDIR,
     HEADLINE,
     STATUS_FAILED,
-    forest_png,
     join_rankings,
     province_page,
     province_rates,
@@ -55,7 +54,7 @@ def write_province_outputs(spec: Any, run_dir: Path, statuses: Sequence[Any],
                            = compute_here) -> pd.DataFrame:
     """Write the province tables, the technical notebook (full runs) and ``index.html``.
 
-    ``start`` starts the ranking and the forest plots and returns the function that waits
+    ``start`` starts the rankings and returns the function that waits
     for their results, in order: :func:`compute_here`, or the cluster's workers, while this
     process estimates the province-wide rates (their data is here already).
     """
@@ -65,15 +64,12 @@ def write_province_outputs(spec: Any, run_dir: Path, statuses: Sequence[Any],
     indicators = read_county_indicators(run_dir / COUNTIES_SUBDIR, ok)
     valid = [inspections[n] for n in ok if n in inspections
              and inspections[n].problem is None]
-    # The ranking, the forest plots and the province-wide rates do not depend on each other:
-    # on a cluster they run side by side, the ranking's simulation and the plots being the
-    # slow part of a large province.
+    # The ranking and the province-wide rates do not depend on each other: on a cluster the
+    # rankings' simulations (the slow part of a large province) run on the workers, side by
+    # side, while this process estimates the rates.
     parts = {key: ranked_rows(indicators, key) for key in HEADLINE}
-    drawn = [key for key in HEADLINE if not parts[key].empty]
     calls: list[Call] = [(rank_indicator, (parts[key], key, values["level"], values["seed"]))
                          for key in HEADLINE]
-    calls += [(forest_png, (parts[key], key, values["lang"], values["level"],
-                            values["thresholds"].get(key))) for key in drawn]
     wait = start(calls)
     rates = None
     if valid:
@@ -81,9 +77,7 @@ def write_province_outputs(spec: Any, run_dir: Path, statuses: Sequence[Any],
             rates = province_rates(valid, values)
         except EvalkitError as exc:
             progress(f"province-wide rates not estimable: {exc}")
-    results = wait()
-    ranking = join_rankings(results[:len(HEADLINE)])
-    figures = dict(zip(drawn, results[len(HEADLINE):], strict=True))
+    ranking = join_rankings(wait())
     status = pd.DataFrame([{"county": s.name, "status": s.status, "error": s.error or "",
                             "seconds": None if s.seconds is None else round(s.seconds, 1)}
                            for s in statuses])
@@ -120,7 +114,7 @@ def write_province_outputs(spec: Any, run_dir: Path, statuses: Sequence[Any],
         name=spec.name, lang=values["lang"], level=values["level"],
         thresholds=values["thresholds"], statuses=statuses, indicators=indicators,
         ranking=ranking, rates=rates, tables=tables, county_links=not tables_only,
-        technical_href=technical, figures=figures)
+        technical_href=technical)
     write_atomic(run_dir / "index.html", page.encode())
     return ranking
 

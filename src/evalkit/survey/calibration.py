@@ -39,6 +39,7 @@ residualisation, as R's ``subset`` of a calibrated design does.
 from __future__ import annotations
 
 import copy
+import math
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -290,7 +291,9 @@ def carry(source: SurveyDesign, target: SurveyDesign, rows: np.ndarray) -> Surve
     rows = np.asarray(rows, dtype=np.int64)
     base = source._calibration_rows
     mapped = rows if base is None else base[rows]
-    if np.unique(mapped).size != steps_size(source._calibration):
+    # distinct rows counted in linear time (np.unique sorts a row per person)
+    if np.count_nonzero(np.bincount(mapped, minlength=steps_size(source._calibration))
+                        ) != steps_size(source._calibration):
         raise EvalkitError(
             "a design built from a calibrated one needs at least one row for each of its "
             "rows (a household of size 0?)"
@@ -429,9 +432,30 @@ def _cells(data: pd.DataFrame, columns: Sequence[str]) -> tuple[np.ndarray, list
         label_codes, levels = pd.factorize(pd.Series(texts, dtype=object), sort=True)
         codes_by_column.append(label_codes[raw_codes])
         levels_by_column.append(list(levels))
-    rows, inverse = np.unique(np.column_stack(codes_by_column), axis=0, return_inverse=True)
+    sizes = [max(1, len(levels)) for levels in levels_by_column]
+    if math.prod(sizes) < 2**62 and all(codes.min(initial=0) >= 0
+                                        for codes in codes_by_column):
+        # One mixed-radix number per row orders the rows as their tuples of codes do, so
+        # the cells are numbered as np.unique(axis=0) numbers them, without its row sort.
+        key = np.zeros(len(data), dtype=np.int64)
+        for codes, size in zip(codes_by_column, sizes, strict=True):
+            key = key * size + codes
+        if 0 < math.prod(sizes) <= 4 * len(key):  # dense: number the keys present
+            present = np.bincount(key, minlength=math.prod(sizes)) > 0
+            inverse = (np.cumsum(present) - 1)[key]
+            cell_keys = np.flatnonzero(present)
+        else:  # a sparse cross-classification: sort the row keys instead
+            cell_keys, inverse = np.unique(key, return_inverse=True)
+        rows = np.empty((cell_keys.size, len(sizes)), dtype=np.int64)
+        rest = cell_keys.copy()
+        for j in range(len(sizes) - 1, -1, -1):
+            rows[:, j] = rest % sizes[j]
+            rest //= sizes[j]
+    else:
+        rows, inverse = np.unique(np.column_stack(codes_by_column), axis=0,
+                                  return_inverse=True)
     labels = [tuple(levels_by_column[j][code] for j, code in enumerate(row)) for row in rows]
-    return inverse.reshape(-1).astype(np.int64), labels
+    return np.asarray(inverse).reshape(-1).astype(np.int64), labels
 
 
 def _count_table(counts: Mapping | pd.Series | pd.DataFrame, columns: Sequence[str],

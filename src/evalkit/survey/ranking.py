@@ -83,42 +83,114 @@ def _scaled(diff: np.ndarray, s: np.ndarray) -> np.ndarray:
     return np.where(np.isnan(t), 0.0, t)
 
 
-def _block_maxima(z: np.ndarray, s: np.ndarray, up: np.ndarray, down: np.ndarray | None
-                  ) -> np.ndarray:
-    """Simulated maxima of the pair statistics, one column per family ``j``.
+def _pair_statistics(zb: np.ndarray, s: np.ndarray, out: np.ndarray, exact_pairs: bool
+                     ) -> np.ndarray:
+    """``t[r, j, k] = (Z_k - Z_j) / s_jk`` for the draws ``zb``, in place in ``out`` (the
+    ``0 / 0 = 0`` of :func:`_scaled` only where an off-diagonal ``s_jk`` is 0)."""
+    t = out[:zb.shape[0]]
+    np.subtract(zb[:, None, :], zb[:, :, None], out=t)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        np.divide(t, s, out=t)
+    if exact_pairs:
+        np.copyto(t, 0.0, where=np.isnan(t))
+    return t
 
-    ``t[r, j, k] = (Z_k - Z_j) / s_jk``. Column ``j`` is the maximum of ``t[r, j, k]`` over
-    the pairs with ``up[j, k]`` and of ``t[r, k, j] = -t[r, j, k]`` over those with
-    ``down[j, k]`` (``down`` is None for the simultaneous family, whose maximum is then the
-    row maximum of the result). ``up`` and ``down`` never hold the diagonal.
 
-    The block's statistics are computed in place in one buffer (``max(-t) = -min(t)``; the
-    ``0 / 0 = 0`` of :func:`_scaled` only where an off-diagonal ``s_jk`` is 0), so the values
-    are those of the plain expression at a fraction of the memory traffic.
+class _Maxima:
+    """Simulated maxima of the pair statistics over the hypotheses still under test, kept
+    up to date through the step-down.
+
+    ``t[r, j, k] = (Z_k - Z_j) / s_jk``. With ``down`` None (the simultaneous family) the
+    maximum of draw ``r`` runs over the pairs with ``up[j, k]``; otherwise family ``j``'s
+    runs over ``t[r, j, k]`` where ``up[j, k]`` and ``-t[r, j, k]`` where ``down[j, k]``
+    (``t[r, k, j] = -t[r, j, k]``). ``up`` and ``down`` never hold the diagonal.
+
+    Each maximum is kept with the pair that attains it. A step-down only removes pairs, so a
+    maximum whose pair is still under test is still the maximum, and :meth:`update`
+    recomputes only the others: the values are those of a full recomputation (the same
+    floating-point expressions, and a maximum is exact), at the cost of the first pass plus
+    the draws whose maximising pair was rejected. Draws are processed in blocks, so memory
+    stays ``O(block * p^2)``.
     """
-    draws, p = z.shape
-    block = max(1, _BLOCK_ELEMENTS // max(1, p * p))
-    out = np.empty((draws, p))
-    exact_pairs = bool(np.any((s == 0) & ~np.eye(p, dtype=bool)))
-    not_up = ~up
-    buffer = np.empty((min(block, draws), p, p))
-    for start in range(0, draws, block):
-        zb = z[start:start + block]
-        t = buffer[:zb.shape[0]]
-        np.subtract(zb[:, None, :], zb[:, :, None], out=t)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            np.divide(t, s, out=t)
-        if exact_pairs:
-            np.copyto(t, 0.0, where=np.isnan(t))
-        low = None
-        if down is not None:
-            low = np.where(down, t, np.inf).min(axis=2)
-        np.copyto(t, -np.inf, where=not_up)
-        m = t.max(axis=2)
-        if low is not None:
-            m = np.maximum(m, -low)
-        out[start:start + zb.shape[0]] = m
-    return out
+
+    def __init__(self, z: np.ndarray, s: np.ndarray, up: np.ndarray,
+                 down: np.ndarray | None) -> None:
+        self.z, self.s = z, s
+        draws, p = z.shape
+        self.p = p
+        self.exact_pairs = bool(np.any((s == 0) & ~np.eye(p, dtype=bool)))
+        self.block = max(1, _BLOCK_ELEMENTS // max(1, p * p))
+        buffer = np.empty((min(self.block, draws), p, p))
+        if down is None:
+            self.value = np.empty(draws)
+            self.pair = np.empty(draws, dtype=np.intp)  # flat index j * p + k
+            not_up = ~up
+            for start in range(0, draws, self.block):
+                t = _pair_statistics(z[start:start + self.block], s, buffer, self.exact_pairs)
+                np.copyto(t, -np.inf, where=not_up)
+                flat = t.reshape(t.shape[0], -1)
+                pair = flat.argmax(axis=1)
+                self.pair[start:start + t.shape[0]] = pair
+                self.value[start:start + t.shape[0]] = flat[np.arange(t.shape[0]), pair]
+            return
+        self.up_value, self.up_pair = np.empty((draws, p)), np.empty((draws, p), dtype=np.intp)
+        self.down_value = np.empty((draws, p))
+        self.down_pair = np.empty((draws, p), dtype=np.intp)
+        negated = np.empty_like(buffer)
+        not_up, not_down = ~up, ~down
+        for start in range(0, draws, self.block):
+            t = _pair_statistics(z[start:start + self.block], s, buffer, self.exact_pairs)
+            rows = slice(start, start + t.shape[0])
+            minus = np.negative(t, out=negated[:t.shape[0]])
+            np.copyto(minus, -np.inf, where=not_down)
+            np.copyto(t, -np.inf, where=not_up)
+            for values, pairs, stats in ((self.up_value, self.up_pair, t),
+                                         (self.down_value, self.down_pair, minus)):
+                pairs[rows] = stats.argmax(axis=2)
+                values[rows] = np.take_along_axis(stats, pairs[rows][:, :, None],
+                                                  axis=2)[:, :, 0]
+
+    def maxima(self) -> np.ndarray:
+        """One maximum per draw (simultaneous) or per draw and family (marginal)."""
+        if hasattr(self, "value"):
+            return self.value
+        return np.maximum(self.up_value, self.down_value)
+
+    def update(self, up: np.ndarray, down: np.ndarray | None = None) -> None:
+        """Recompute the maxima whose pair left ``up`` (or ``down``)."""
+        if down is None:
+            stale = np.flatnonzero((self.value > -np.inf) & ~up.ravel()[self.pair])
+            if stale.size == 0:
+                return
+            buffer = np.empty((min(self.block, stale.size), self.p, self.p))
+            not_up = ~up
+            for start in range(0, stale.size, self.block):
+                draws = stale[start:start + self.block]
+                t = _pair_statistics(self.z[draws], self.s, buffer, self.exact_pairs)
+                np.copyto(t, -np.inf, where=not_up)
+                flat = t.reshape(t.shape[0], -1)
+                pair = flat.argmax(axis=1)
+                self.pair[draws] = pair
+                self.value[draws] = flat[np.arange(draws.size), pair]
+            return
+        families = np.arange(self.p)
+        for values, pairs, under_test, sign in ((self.up_value, self.up_pair, up, 1.0),
+                                                (self.down_value, self.down_pair, down, -1.0)):
+            stale_r, stale_j = np.nonzero((values > -np.inf)
+                                          & ~under_test[families[None, :], pairs])
+            step = max(1, _BLOCK_ELEMENTS // self.p)
+            for start in range(0, stale_r.size, step):
+                r, j = stale_r[start:start + step], stale_j[start:start + step]
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    stats = (self.z[r] - self.z[r, j][:, None]) / self.s[j]
+                if self.exact_pairs:
+                    np.copyto(stats, 0.0, where=np.isnan(stats))
+                if sign < 0:
+                    np.negative(stats, out=stats)
+                np.copyto(stats, -np.inf, where=~under_test[j])
+                best = stats.argmax(axis=1)
+                pairs[r, j] = best
+                values[r, j] = stats[np.arange(r.size), best]
 
 
 def _quantile(values: np.ndarray, level: float) -> np.ndarray:
@@ -168,13 +240,15 @@ def rank_confidence_sets(
         # One family: every ordered pair (j, k), hypothesis theta_k <= theta_j.
         active = off_diagonal.copy()
         rejected = np.zeros((p, p), dtype=bool)  # rejected[j, k]: surely theta_k > theta_j
+        maxima = _Maxima(z, s, active, None)
         while True:
-            crit = _quantile(_block_maxima(z, s, active, None).max(axis=1), level)
+            crit = _quantile(maxima.maxima(), level)
             new = active & (t_obs > crit)
             rejected |= new
             active &= ~new
             if not stepdown or not new.any():
                 break
+            maxima.update(active)
         above = rejected.sum(axis=1)
         below = rejected.sum(axis=0)
     else:
@@ -183,8 +257,9 @@ def rank_confidence_sets(
         down = off_diagonal.copy()  # down[j, k]: "theta_k >= theta_j" still under test
         surely_up = np.zeros((p, p), dtype=bool)
         surely_down = np.zeros((p, p), dtype=bool)
+        maxima = _Maxima(z, s, up, down)
         while True:
-            crit = _quantile(_block_maxima(z, s, up, down), level)[:, None]
+            crit = _quantile(maxima.maxima(), level)[:, None]
             new_up = up & (t_obs > crit)
             new_down = down & (-t_obs > crit)
             surely_up |= new_up
@@ -193,6 +268,7 @@ def rank_confidence_sets(
             down &= ~new_down
             if not stepdown or not (new_up.any() or new_down.any()):
                 break
+            maxima.update(up, down)
         above = surely_up.sum(axis=1)
         below = surely_down.sum(axis=1)
     point = p - _ascending_rank_max(theta) + 1
