@@ -4,6 +4,7 @@ the province's own work (the rankings) run on its workers."""
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -35,11 +36,43 @@ def start_client(workers: int | None, scheduler: str | None) -> tuple[Any, Any]:
     return Client(cluster), cluster
 
 
-def start_on_cluster(client: Any, report: Callable[[str], None]
-                ) -> Callable[[Sequence[Any]], Callable[[], list[Any]]]:
+class Release:
+    """Closes a client and its embedded cluster once, in a background thread: the client
+    writes the province's page and tables while the workers shut down (about a second)."""
+
+    def __init__(self, client: Any, cluster: Any) -> None:
+        self._client, self._cluster = client, cluster
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def _close(self) -> None:
+        try:
+            self._client.close()
+        finally:
+            if self._cluster is not None:
+                self._cluster.close()
+
+    def start(self) -> None:
+        """Begin closing (again: no effect)."""
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._close, name="evalkit-release")
+                self._thread.start()
+
+    def wait(self) -> None:
+        """Close, and return once closed."""
+        self.start()
+        assert self._thread is not None
+        self._thread.join()
+
+
+def start_on_cluster(client: Any, report: Callable[[str], None],
+                     release: Callable[[], None] | None = None
+                     ) -> Callable[[Sequence[Any]], Callable[[], list[Any]]]:
     """Start the province's own work (the rankings) on the cluster's workers, side by side;
-    the returned function waits for the results. If the cluster cannot finish them (a worker
-    lost), the client does them itself."""
+    the returned function waits for the results, then calls ``release`` (the cluster has
+    nothing left to do). If the cluster cannot finish them (a worker lost), the client
+    does them itself."""
     from evalkit.run.province_outputs import compute_here
 
     def start(calls: Sequence[Any]) -> Callable[[], list[Any]]:
@@ -49,12 +82,15 @@ def start_on_cluster(client: Any, report: Callable[[str], None]
 
         def wait() -> list[Any]:
             try:
-                return client.gather(futures)
+                results = client.gather(futures)
             except EvalkitError:
                 raise
             except Exception as exc:  # noqa: BLE001 - the client can still do it alone
                 report(f"ranking on the cluster failed ({one_line(exc)}); ranking here")
-                return compute_here(calls)()
+                results = None
+            if release is not None:
+                release()
+            return compute_here(calls)() if results is None else results
 
         return wait
 

@@ -54,7 +54,7 @@ import yaml
 from evalkit.contract.errors import EvalkitError, one_line
 from evalkit.contract.schema import DEFAULT_SEED
 from evalkit.report.province import COUNTIES_SUBDIR, STATUS_FAILED
-from evalkit.run.cluster import start_client, start_on_cluster
+from evalkit.run.cluster import Release, start_client, start_on_cluster
 from evalkit.run.province_params import load_province
 
 TABLES_DIR = "tables"
@@ -416,6 +416,7 @@ def run_province(
            + (" (tables only)" if tables_only else ""))
 
     client, cluster = start_client(workers, scheduler)
+    release = Release(client, cluster)
     inspections: dict[str, Inspection] = {}
     try:
         from distributed import as_completed
@@ -482,11 +483,10 @@ def run_province(
 
         ranking = write_province_outputs(
             spec, run_dir, ordered, inspections, tables_only=tables_only, notebook=notebook,
-            notebooks_dir=nb_dir, progress=report, start=start_on_cluster(client, report))
+            notebooks_dir=nb_dir, progress=report,
+            start=start_on_cluster(client, report, release.start))
     finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
+        release.wait()
 
     seconds = time.perf_counter() - t0
     bad = [s for s in ordered if s.status == STATUS_FAILED]
