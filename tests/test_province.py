@@ -82,6 +82,17 @@ def test_province_file_is_validated(tmp_path: Path) -> None:
     assert spec.counties[0].problem is not None and "not found" in spec.counties[0].problem
 
 
+def test_counties_dir_lists_counties_in_reading_order(tmp_path: Path) -> None:
+    """Digit runs count as numbers: county_9 before county_10 before county_100."""
+    for name in ("county_100", "county_10", "county_9", "县10", "县2", ".hidden"):
+        (tmp_path / "data" / name).mkdir(parents=True)
+    (tmp_path / "data" / "a_file.csv").write_text("x\n", encoding="utf-8")
+    params = tmp_path / "p.yaml"
+    params.write_text("province:\n  name: x\n  counties_dir: data\n", encoding="utf-8")
+    names = [c.name for c in load_province(params).counties]
+    assert names == ["county_9", "county_10", "county_100", "县2", "县10"]
+
+
 def test_tables_only_ranking_and_rates(tables_only_run) -> None:
     _, run_dir = tables_only_run
     ranking = pd.read_csv(run_dir / "tables" / "province_ranking.csv")

@@ -4,6 +4,7 @@ counties (a folder of county folders, or a list), each checked before any work s
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -94,6 +95,13 @@ def _check_county_name(name: Any) -> str | None:
     return None
 
 
+def natural_key(name: str) -> tuple[tuple[int, int | str], ...]:
+    """Sort key reading digit runs as numbers: ``county_9`` before ``county_10``, ``县2`` before
+    ``县10`` (folder names as a reader counts them, not as a byte order would)."""
+    return tuple((0, int(part)) if part.isdigit() else (1, part)
+                 for part in re.split(r"(\d+)", name) if part)
+
+
 def _counties_from_dir(source: Path, spec: Any) -> list[CountySource]:
     if not isinstance(spec, str) or not spec.strip():
         raise EvalkitError(f"{source}: province.counties_dir: expected a folder, got {spec!r}")
@@ -102,7 +110,8 @@ def _counties_from_dir(source: Path, spec: Any) -> list[CountySource]:
     if not folder.is_dir():
         raise EvalkitError(f"{source}: province.counties_dir: folder not found: {folder}")
     out = []
-    for sub in sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")):
+    subfolders = (p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+    for sub in sorted(subfolders, key=lambda p: (natural_key(p.name), p.name)):
         frame, survey = sub / "frame.csv", sub / "survey.csv"
         problem = _check_county_name(sub.name)
         missing = [p.name for p in (frame, survey) if not p.is_file()]
