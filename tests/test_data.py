@@ -374,3 +374,34 @@ def test_packaged_files_load():
     survey = load_survey(resolve_data_path("packaged:survey.csv", Path(".")), frame=frame)
     assert len(frame) == 148
     assert math.isclose(survey["weight"].sum(), frame["hh_total"].sum(), abs_tol=0.01)
+
+
+def test_cell_parsers_remembered_across_columns_give_what_pandas_gives() -> None:
+    """The parsers remember results by cell text (a worker checks many counties); a column
+    parsed partly from memory must equal the column parsed afresh, values and dtype."""
+    import numpy as np
+    import pandas as pd
+
+    from evalkit.contract import cells
+
+    first = pd.Series(["1", "0", "是", "", "2.5", "1,200", "n/a", "1"], dtype=object)
+    second = pd.Series(["0", "否", "3", "x", "", "1", "1,200", "7%"], dtype=object,
+                       index=pd.RangeIndex(2, 10), name="col")
+    for column in (first, second):  # the second reuses the first's texts
+        fresh = {
+            "empty": column.str.lower().isin(cells.EMPTY_MARKERS),
+            "number": cells.parse_numbers_each(column, False),
+            "percent": cells.parse_numbers_each(column, True),
+            "flag": cells.flag_each(column),
+        }
+        remembered = {
+            "empty": cells.is_empty(column),
+            "number": cells.parse_numbers(column),
+            "percent": cells.parse_numbers(column, percent=True),
+            "flag": cells.by_unique(column, cells.flag_each, memo="flag"),
+        }
+        for name, expected in fresh.items():
+            got = remembered[name]
+            assert got.dtype == expected.dtype, name
+            assert got.index.equals(column.index) and got.name == column.name
+            assert np.array_equal(got.to_numpy(), expected.to_numpy(), equal_nan=True), name

@@ -30,26 +30,49 @@ FLAG_VALUES: dict[str, int] = {
 # --------------------------------------------------------------------------------------
 # column parsers: vectorized over a column, returning values and a mask of bad cells
 # --------------------------------------------------------------------------------------
-def by_unique(values: pd.Series, compute: Callable[[pd.Series], pd.Series]) -> pd.Series:
+# Results of the element-wise parsers by cell text, per parser, kept for the life of the
+# process: the same few texts ("0", "1", "是", household sizes) recur in every column and
+# every county a worker checks, and pandas' string methods cost about a millisecond per call
+# however few the values. Bounded: a parser's table is emptied past _MEMO_LIMIT texts.
+_MEMO: dict[object, tuple[np.dtype, dict[str, object]]] = {}
+_MEMO_LIMIT = 200_000
+
+
+def by_unique(values: pd.Series, compute: Callable[[pd.Series], pd.Series],
+              memo: object = None) -> pd.Series:
     """``compute(values)``, evaluated once per distinct cell text and spread back.
 
     The same result as ``compute(values)`` for an element-wise ``compute``, at a fraction
     of the cost: a survey column holds a few distinct texts (codes, flags, sizes) among
-    thousands of cells, and pandas' string methods loop over every cell in Python.
+    thousands of cells, and pandas' string methods loop over every cell in Python. With a
+    hashable ``memo`` naming ``compute`` (the same name must always mean the same
+    function), texts already seen in this process are not computed again.
     """
     codes, uniques = pd.factorize(values.to_numpy(dtype=object), use_na_sentinel=True)
     if len(uniques) == len(values) or (codes < 0).any():
         return compute(values)
-    result = compute(pd.Series(uniques, dtype=object))
-    return pd.Series(result.to_numpy()[codes], index=values.index, name=values.name)
+    if memo is None or not all(type(u) is str for u in uniques):
+        result = compute(pd.Series(uniques, dtype=object)).to_numpy()
+    else:
+        dtype, known = _MEMO.get(memo, (None, {}))
+        new = [u for u in uniques if u not in known]
+        if new:
+            computed = compute(pd.Series(new, dtype=object)).to_numpy()
+            if len(known) + len(new) > _MEMO_LIMIT:
+                known = {}
+            dtype = computed.dtype
+            known.update(zip(new, computed.tolist(), strict=True))
+            _MEMO[memo] = (dtype, known)
+        result = np.array([known[u] for u in uniques], dtype=dtype)
+    return pd.Series(result[codes], index=values.index, name=values.name)
 
 
 def is_empty(text: pd.Series) -> pd.Series:
-    return by_unique(text, lambda s: s.str.lower().isin(EMPTY_MARKERS))
+    return by_unique(text, lambda s: s.str.lower().isin(EMPTY_MARKERS), memo="empty")
 
 
 def parse_numbers(text: pd.Series, percent: bool = False) -> pd.Series:
-    return by_unique(text, lambda s: parse_numbers_each(s, percent))
+    return by_unique(text, lambda s: parse_numbers_each(s, percent), memo=("number", percent))
 
 
 def parse_numbers_each(text: pd.Series, percent: bool) -> pd.Series:
@@ -103,12 +126,14 @@ class Checker:
     def text(self, column: str) -> None:
         values = self.data[column]
         self.report(column, is_empty(values), "a value (this cell is empty)")
-        self.out[column] = by_unique(values, lambda s: s.astype("string").astype(object))
+        self.out[column] = by_unique(values, lambda s: s.astype("string").astype(object),
+                                     memo="text")
 
     def code(self, column: str, codes: dict[str, tuple[str, ...]]) -> None:
         values = self.data[column]
         lookup = code_lookup(codes)
-        mapped = by_unique(values, lambda s: normal_code(s).map(lookup))
+        mapped = by_unique(values, lambda s: normal_code(s).map(lookup),
+                           memo=("code", tuple(lookup.items())))
         self.report(column, mapped.isna(), describe_codes(codes))
         self.out[column] = mapped
 
@@ -144,7 +169,7 @@ class Checker:
 
     def flag(self, column: str) -> None:
         values = self.data[column]
-        mapped = by_unique(values, flag_each)
+        mapped = by_unique(values, flag_each, memo="flag")
         self.report(column, mapped.isna(), "0 or 1 (否/是)")
         self.out[column] = mapped
 
