@@ -76,3 +76,39 @@ def test_report_prints_on_a4(results, tmp_path):  # noqa: F811
     for w, h in boxes:  # A4 is 595.3 x 841.9 points
         assert abs(float(w) - 595.3) < 2 and abs(float(h) - 841.9) < 2
     assert 1 <= len(boxes) <= 4
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_province_page_forest_plots_draw_at_a_phone_width(lang, tmp_path):
+    """The province page's forest plots are inline SVG: at a phone width they scale to the
+    screen and their verdict colours are drawn (network off: the font is embedded)."""
+    import pandas as pd
+
+    from evalkit.report.province import province_page, ranking_table
+    from evalkit.run.province import CountyStatus
+
+    rng = np.random.default_rng(8)
+    rows = [{"county": f"县{k}", "indicator": key, "estimate": e, "se": 0.004,
+             "ci_low": e - 0.008, "ci_high": e + 0.008,
+             "decision": "fail" if e > 0.03 else "pass"}
+            for key in ("wrong_exit", "missed")
+            for k, e in enumerate(rng.uniform(0.005, 0.06, 12), start=1)]
+    indicators = pd.DataFrame(rows)
+    html = province_page(name="测试", lang=lang, level=0.95,
+                         thresholds={"wrong_exit": 0.02, "missed": 0.02},
+                         statuses=[CountyStatus(f"县{k}", "done") for k in range(1, 13)],
+                         indicators=indicators, ranking=ranking_table(indicators, seed=1),
+                         rates=None, tables=[], county_links=False, technical_href=None)
+    # Only the forest plots: the page's long tables would push them below the screenshot.
+    head, body = html.split("<body>")
+    figures = re.findall(r"<figure>.*?</figure>", body, re.S)
+    page = tmp_path / f"forest-{lang}.html"
+    page.write_text(head + "<body>" + "".join(figures) + "</body></html>", encoding="utf-8")
+    pixels = screenshot(tmp_path, page, 390, 1400)
+    red = (pixels[..., 0] > 0.55) & (pixels[..., 1] < 0.3) & (pixels[..., 2] < 0.3)
+    green = (pixels[..., 1] > 0.4) & (pixels[..., 0] < 0.25) & (pixels[..., 2] < 0.35)
+    assert red.mean() > 0.0005 and green.mean() > 0.0005
+    # scaled to the screen: drawing reaches the right half but not past the edge
+    inked = pixels.mean(axis=2) < 0.8
+    columns = np.flatnonzero(inked.any(axis=0))
+    assert columns.size and columns.max() > 390 * 0.6 and columns.max() < 390
