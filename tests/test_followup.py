@@ -31,7 +31,9 @@ TARGETS = {"public_welfare_job": 0.5, "microcredit_households": 859}
 
 @pytest.fixture(scope="module")
 def inputs() -> followup.FollowupInputs:
-    return followup.load_followup(DEFAULTS["data"], DEFAULTS["design"], FOLLOWUP)
+    return followup.load_followup(DEFAULTS["data"], DEFAULTS["design"], FOLLOWUP,
+                                  calibration=DEFAULTS["calibration"],
+                                  nonresponse=DEFAULTS["nonresponse"])
 
 
 @pytest.fixture(scope="module")

@@ -8,6 +8,14 @@ of the policy report, when a params file has a ``followup`` block.
   a household in both rounds must keep its household size. Both rounds are stacked in one
   design (the params' ``design`` block) with a ``round`` column; a village visited twice is
   one PSU, so the covariance between the rounds is counted (:mod:`evalkit.survey.change`).
+* Weighting: each round is weighted as notebook 02 weights the assessment (see
+  :func:`load_followup`): non-response adjusted within its own sample's weighting cells
+  (:func:`evalkit.survey.nonresponse.adjust_sample`), then calibrated to its frame's county
+  totals (:func:`evalkit.assessment.county_totals.frame_calibration`). The before round *is*
+  notebook 02's design, so its estimates are 02's. The stacked design calibrates with the
+  round crossed into the calibration cells (``by="round"``), which gives every row its own
+  round's calibrated weight and each round's own calibration residuals in the
+  linearization (Deville and Sarndal 1992; Lumley 2010, sec. 7.4).
 * Each round's indicators and verdicts are those of notebook 02
   (:func:`evalkit.assessment.indicators.assess` on the round's own design). The change and its
   interval
@@ -36,6 +44,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from evalkit.assessment.county_totals import DEFAULT_FRAME_TOTALS, frame_calibration
 from evalkit.assessment.indicators import (
     HEADLINE,
     INCIDENCE,
@@ -45,9 +54,15 @@ from evalkit.assessment.indicators import (
     estimate_indicator,
     frame_totals,
 )
-from evalkit.assessment.inputs import RunInputs, build_design, load_inputs
+from evalkit.assessment.inputs import (
+    RunInputs,
+    build_design,
+    calibrate_design,
+    checked_design,
+    load_inputs,
+)
 from evalkit.contract import locale
-from evalkit.contract.data import load_frame, load_survey
+from evalkit.contract.data import load_frame, load_sample
 from evalkit.contract.errors import ProblemsError
 from evalkit.contract.paths import resolve_data_path
 from evalkit.contract.problems import Problem, ValidationReport
@@ -55,6 +70,7 @@ from evalkit.survey.change import difference, round_scores
 from evalkit.survey.decision import decide
 from evalkit.survey.design import SurveyDesign, t_quantile
 from evalkit.survey.estimate import one_sided_level
+from evalkit.survey.nonresponse import RunNonresponse, adjust_sample
 
 ROUND = "round"
 BEFORE, AFTER = "before", "after"
@@ -69,7 +85,15 @@ REACHED, NOT_REACHED, CANNOT_TELL = "reached", "not reached", "cannot tell"
 
 @dataclass(frozen=True)
 class FollowupInputs:
-    """Both rounds: the assessment's inputs, the re-check survey and the stacked design."""
+    """Both rounds: the assessment's inputs, the re-check survey and the stacked design.
+
+    ``before_design`` is notebook 02's design (non-response adjusted and calibrated as the
+    params say) with the round columns added; ``after_design`` the re-check's, weighted the
+    same way within its own sample and frame; ``stacked`` both rounds' rows with those final
+    weights, calibrated with the round crossed into the cells. ``after_nonresponse`` is the
+    re-check's non-response report; ``weighting`` one sentence per round and one for the
+    stacked design (what notebook 05 says about its weights).
+    """
 
     before: RunInputs
     before_design: SurveyDesign
@@ -78,6 +102,8 @@ class FollowupInputs:
     after_design: SurveyDesign
     stacked: SurveyDesign
     label: str
+    after_nonresponse: RunNonresponse | None = None
+    weighting: tuple[str, ...] = ()
 
 
 def _with_round_columns(survey: pd.DataFrame, round_name: str) -> pd.DataFrame:
@@ -109,28 +135,105 @@ def check_overlap(before: pd.DataFrame, after: pd.DataFrame) -> None:
 
 
 def load_followup(data: Mapping[str, str], design: Mapping[str, Any],
-                  followup: Mapping[str, Any], params_dir: str | Path | None = None
-                  ) -> FollowupInputs:
-    """Load both rounds (validated as the main survey) and stack them in one design."""
+                  followup: Mapping[str, Any], params_dir: str | Path | None = None,
+                  calibration: Mapping[str, Any] | None = None,
+                  nonresponse: Mapping[str, Any] | None = None) -> FollowupInputs:
+    """Load both rounds (validated as the main survey), weight each, and stack them.
+
+    ``calibration`` and ``nonresponse`` are the params' blocks, as for
+    :func:`evalkit.assessment.inputs.load_inputs`, so both rounds carry the weights of the
+    main run:
+
+    * **before**: exactly notebook 02's design (``load_inputs(data, design, params_dir,
+      calibration, nonresponse)``): weights ``w_i* = w_i sum_c w / sum_{c, resp} w`` within
+      the non-response cells ``c``, then calibrated (``w_i g_i``, with ``sum_i w_i g_i x_i =
+      t_x`` the frame's totals; Deville and Sarndal 1992);
+    * **after**: the same two steps within the re-check's own sample (its ``responded`` /
+      ``replaces`` columns, when it has them) and to the totals of ``followup.frame``. Without
+      one, to the main frame's totals: the re-check samples the same county's households, and
+      its villages and design weights come from that frame (the same registration
+      population), so its weights expand to that frame's totals; calibrating both rounds to
+      the same known totals also keeps a chance difference in the estimated mix of household
+      types out of the change. A re-check drawn from an updated registration (households
+      that exited or were added since) should name its frame in ``followup.frame``, whose
+      totals are then the re-check's population;
+    * **stacked**: both rounds' rows with their non-response adjusted weights, calibrated
+      with ``by="round"`` (:func:`evalkit.assessment.county_totals.frame_calibration`): the
+      calibration cells (or model columns) are crossed with the round, so each row's weight
+      is its own round's calibrated weight and the linearization residualises each round's
+      influence values on its own calibration variables, as R's ``postStratify(design,
+      ~round + household_type, ...)`` on the stacked data (Lumley 2010, sec. 7.4).
+    """
     base = Path(params_dir) if params_dir else Path.cwd()
-    before = load_inputs(dict(data), dict(design), params_dir)
+    design = dict(design)
+    before = load_inputs(dict(data), design, params_dir,
+                         calibration=None if calibration is None else dict(calibration),
+                         nonresponse=None if nonresponse is None else dict(nonresponse))
     frame_spec = followup.get("frame") or data["frame"]
     after_frame = load_frame(resolve_data_path(frame_spec, base))
-    after = load_survey(resolve_data_path(followup["survey"], base), frame=after_frame)
+    after_path = resolve_data_path(followup["survey"], base)
+    after, after_sample = load_sample(after_path, frame=after_frame)
     check_overlap(before.survey, after)
-    village_type = after_frame.set_index("village")["village_type"]
     if "village_type" not in after.columns:
+        village_type = after_frame.set_index("village")["village_type"]
         after = after.assign(village_type=after["village"].astype(str).map(village_type))
+        after_sample = after_sample.assign(
+            village_type=after_sample["village"].astype(str).map(village_type))
+    after, after_response = adjust_sample(after, after_sample, design.get("weights"),
+                                          nonresponse, after_path.name)
     before_rows = _with_round_columns(before.survey, BEFORE)
     after_rows = _with_round_columns(after, AFTER)
-    stacked = pd.concat([before_rows, after_rows], ignore_index=True)
-    return FollowupInputs(
-        before=before, before_design=build_design(before_rows, dict(design)),
-        after_survey=after_rows, after_frame=after_frame,
-        after_design=build_design(after_rows, dict(design)),
-        stacked=build_design(stacked, dict(design)),
-        label=str(followup.get("label") or "re-check"),
+    before_design, _ = calibrate_design(
+        checked_design(before_rows, design, before.frame, before.survey_path.name),
+        before.frame, None if calibration is None else dict(calibration))
+    after_design, after_note = calibrate_design(
+        checked_design(after_rows, design, after_frame, after_path.name), after_frame,
+        None if calibration is None else dict(calibration))
+    stacked = stacked_design(pd.concat([before_rows, after_rows], ignore_index=True), design,
+                             {BEFORE: before.frame, AFTER: after_frame}, calibration)
+    frame_text = ("the re-check's frame (followup.frame)" if followup.get("frame")
+                  else "the assessment's frame (no followup.frame: the same county)")
+    weighting = (
+        f"Assessment round (notebook 02's design): {before.nonresponse.note} "
+        f"{before.calibration_note}",
+        f"Re-check round, weighted within its own sample and calibrated to {frame_text}: "
+        f"{after_response.note} {after_note}",
+        "Stacked design (the changes): each row keeps its round's final weight; "
+        + ("the calibration cells are crossed with the round, so each round is calibrated "
+           "to its own frame's totals and its linearization uses its own calibration "
+           "residuals." if stacked.is_calibrated else "no calibration."),
     )
+    return FollowupInputs(
+        before=before, before_design=before_design,
+        after_survey=after_rows, after_frame=after_frame,
+        after_design=after_design, stacked=stacked,
+        label=str(followup.get("label") or "re-check"),
+        after_nonresponse=after_response, weighting=weighting,
+    )
+
+
+def stacked_design(rows: pd.DataFrame, design: Mapping[str, Any],
+                   frames: Mapping[str, pd.DataFrame],
+                   calibration: Mapping[str, Any] | None) -> SurveyDesign:
+    """The design of both rounds' ``rows`` (column :data:`ROUND`), each round calibrated to
+    its own frame ``frames[round]`` as the params' ``calibration`` block says.
+
+    Calibrating each round separately is calibrating the stack with the round as a domain
+    of the calibration: :func:`evalkit.assessment.county_totals.frame_calibration` with
+    ``by=ROUND`` crosses the cells with the round (post-stratification) or multiplies each
+    model column by the round's indicator (linear, raking). The calibration equations of the
+    rounds are then separate, so ``g_i`` is that of the row's round alone, and the residuals
+    ``e_i = z_i - x_i' B_r`` used for the variance regress each round's influence values on
+    its own variables (Deville and Sarndal 1992; Lumley 2010, sec. 7.4), as R's
+    ``postStratify`` / ``calibrate`` on the stacked data with the round in the formula.
+    """
+    built = build_design(rows, dict(design))
+    if not calibration or calibration.get("method", "none") == "none":
+        return built
+    totals = list(calibration.get("totals") or DEFAULT_FRAME_TOTALS)
+    frame = pd.concat([frame.assign(**{ROUND: name}) for name, frame in frames.items()],
+                      ignore_index=True)
+    return frame_calibration(built, frame, str(calibration["method"]), totals, by=ROUND)
 
 
 def _change(stacked: SurveyDesign, spec: IndicatorSpec, level: float) -> dict[str, float]:

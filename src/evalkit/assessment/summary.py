@@ -74,6 +74,7 @@ SOURCES: dict[str, tuple[str, str]] = {
     "followup_recognition.csv": ("05_followup",
                                  "evalkit.assessment.followup.recognition_explained"),
     "followup_sample.csv": ("05_followup", "evalkit.assessment.followup.sample_table"),
+    "followup_nonresponse.csv": ("05_followup", "evalkit.survey.nonresponse.adjust_sample"),
 }
 HEADLINE_KEYS: tuple[str, ...] = ("wrong_exit", "missed", "incidence", "recognition")
 

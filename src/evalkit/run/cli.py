@@ -72,7 +72,9 @@ def _check_data_files(data_paths: dict[str, Path],
                    "frame": str(data_paths.get("followup.frame", frame))}
         try:
             followup_module.load_followup({"frame": str(frame), "survey": str(survey)},
-                                          design or {}, recheck)
+                                          design or {}, recheck,
+                                          calibration=values.get("calibration"),
+                                          nonresponse=values.get("nonresponse"))
         except ProblemsError as exc:
             raise ProblemsError(f"the run's data files have problems; nothing was run\n{exc}"
                                 ) from None
