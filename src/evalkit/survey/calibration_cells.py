@@ -1,0 +1,114 @@
+"""Calibration cells: the cross-classification of a design's rows by the levels of some
+columns, numbered in the order of the sorted tuples of levels, and population counts keyed by
+the same tuples of level texts (:mod:`evalkit.survey.calibration`'s post-strata and raking
+margins; Lumley 2010, chapter 7).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from evalkit.contract.errors import EvalkitError
+
+
+def level_texts(series: pd.Series) -> np.ndarray:
+    """Levels as text, integers without a trailing '.0' (so 1, 1.0 and '1' agree)."""
+    values = series.to_numpy()
+    if pd.api.types.is_float_dtype(series):
+        as_int = np.isfinite(values) & (values == np.round(values))
+        return np.array([str(int(v)) if ok else str(v)
+                         for v, ok in zip(values, as_int, strict=True)], dtype=object)
+    return series.astype(str).to_numpy(dtype=object)
+
+
+def level_text(value: object) -> str:
+    """One level as text, as :func:`level_texts` writes it."""
+    if isinstance(value, float) and np.isfinite(value) and value == round(value):
+        return str(int(value))
+    return str(value)
+
+
+def cross_classify(data: pd.DataFrame, columns: Sequence[str]) -> tuple[np.ndarray, list[tuple]]:
+    """Codes of the cross-classification of ``columns`` (sorted) and each code's levels.
+
+    Each column is factorized on its distinct values and only those are turned into text
+    (:func:`level_texts`), then the rows of per-column codes are numbered in lexicographic
+    order: the order of the sorted tuples of levels, without a Python tuple per row.
+    """
+    codes_by_column, levels_by_column = [], []
+    for name in columns:
+        raw_codes, raw_uniques = pd.factorize(data[name], use_na_sentinel=False)
+        texts = level_texts(pd.Series(raw_uniques, dtype=data[name].dtype)
+                        if len(raw_uniques) else pd.Series([], dtype=object))
+        label_codes, levels = pd.factorize(pd.Series(texts, dtype=object), sort=True)
+        codes_by_column.append(label_codes[raw_codes])
+        levels_by_column.append(list(levels))
+    sizes = [max(1, len(levels)) for levels in levels_by_column]
+    if math.prod(sizes) < 2**62 and all(codes.min(initial=0) >= 0
+                                        for codes in codes_by_column):
+        # One mixed-radix number per row orders the rows as their tuples of codes do, so
+        # the cells are numbered as np.unique(axis=0) numbers them, without its row sort.
+        key = np.zeros(len(data), dtype=np.int64)
+        for codes, size in zip(codes_by_column, sizes, strict=True):
+            key = key * size + codes
+        if 0 < math.prod(sizes) <= 4 * len(key):  # dense: number the keys present
+            present = np.bincount(key, minlength=math.prod(sizes)) > 0
+            inverse = (np.cumsum(present) - 1)[key]
+            cell_keys = np.flatnonzero(present)
+        else:  # a sparse cross-classification: sort the row keys instead
+            cell_keys, inverse = np.unique(key, return_inverse=True)
+        rows = np.empty((cell_keys.size, len(sizes)), dtype=np.int64)
+        rest = cell_keys.copy()
+        for j in range(len(sizes) - 1, -1, -1):
+            rows[:, j] = rest % sizes[j]
+            rest //= sizes[j]
+    else:
+        rows, inverse = np.unique(np.column_stack(codes_by_column), axis=0,
+                                  return_inverse=True)
+    labels = [tuple(levels_by_column[j][code] for j, code in enumerate(row)) for row in rows]
+    return np.asarray(inverse).reshape(-1).astype(np.int64), labels
+
+
+def count_table(counts: Mapping | pd.Series | pd.DataFrame, columns: Sequence[str],
+                 what: str) -> dict[tuple, float]:
+    """Population counts keyed by tuples of level labels."""
+    if isinstance(counts, pd.DataFrame):
+        value_columns = [c for c in counts.columns if c not in columns]
+        if len(value_columns) != 1 or any(c not in counts.columns for c in columns):
+            raise EvalkitError(
+                f"{what}: the counts table needs the columns {', '.join(columns)} and one "
+                "count column"
+            )
+        items = [(tuple(row[:-1]), row[-1]) for row in
+                 counts[[*columns, value_columns[0]]].itertuples(index=False, name=None)]
+    elif isinstance(counts, pd.Series | Mapping):
+        items = list(counts.items())
+    else:
+        raise EvalkitError(
+            f"{what}: counts for {', '.join(columns)} must be a mapping {{level: count}}"
+        )
+    table: dict[tuple, float] = {}
+    for key, value in items:
+        parts = key if isinstance(key, tuple) else (key,)
+        if len(parts) != len(columns):
+            raise EvalkitError(
+                f"{what}: count key {key!r} has {len(parts)} level(s); expected one per "
+                f"column ({', '.join(columns)})"
+            )
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            number = float("nan")
+        if not np.isfinite(number) or number < 0:
+            raise EvalkitError(
+                f"{what}: count for {key!r} is {value!r}; expected a number >= 0"
+            )
+        label = tuple(level_text(p) for p in parts)
+        if label in table:
+            raise EvalkitError(f"{what}: level {key!r} is given twice")
+        table[label] = number
+    return table
