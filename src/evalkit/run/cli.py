@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import signal
 import sys
 import threading
@@ -328,8 +329,21 @@ class TerminatedError(KeyboardInterrupt):
     """SIGTERM, handled as Ctrl-C is: running kernels stopped, the partial folder kept."""
 
 
+def _mute_stopping_kernels() -> None:
+    """After a stop signal, the kernels' message loop may log a traceback from a callback it
+    was running (seen under load): the stop is reported in one line, so mute it."""
+    for name in ("tornado.general", "tornado.application", "asyncio"):
+        logging.getLogger(name).setLevel(logging.CRITICAL + 1)
+
+
 def _raise_terminated(signum: int, _frame: object) -> None:
+    _mute_stopping_kernels()
     raise TerminatedError
+
+
+def _raise_interrupted(signum: int, _frame: object) -> None:
+    _mute_stopping_kernels()
+    raise KeyboardInterrupt
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -338,6 +352,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if threading.current_thread() is threading.main_thread():
         # A batch system or `timeout` stops a run with SIGTERM; it gets Ctrl-C's clean stop.
         signal.signal(signal.SIGTERM, _raise_terminated)
+        if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+            signal.signal(signal.SIGINT, _raise_interrupted)
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
