@@ -92,3 +92,29 @@ def test_shipped_font_covers_every_translation_and_all_gb2312_hanzi():
     # Village and township characters of both levels, and the digits and signs of charts.
     assert set("乡镇村组屯寨坪坝岭沟湾垭坳峁塬岙") <= covered
     assert set("0123456789%+\u2212\u2013.,()（）：；、") <= covered
+
+
+def test_indicator_and_published_names_come_from_the_catalogue_through_one_helper():
+    from evalkit.assessment.indicators import IndicatorSpec
+    from evalkit.contract import locale
+    from evalkit.synth.published import PUBLISHED_FIGURES, PublishedFigure
+
+    # Written once: neither class defines its own label trio.
+    for cls in (IndicatorSpec, PublishedFigure):
+        assert issubclass(cls, locale.Labelled)
+        assert not {"label", "label_en", "label_zh"} & set(vars(cls))
+    assert SPECS["wrong_exit"].label_en == "Wrong-exit rate"
+    assert SPECS["wrong_exit"].label_zh == "脱贫人口错退率"
+    figures = {f.key: f for f in PUBLISHED_FIGURES}
+    assert figures["wrong_exit_rate"].label("en") == "wrong-exit rate"
+    assert figures["wrong_exit_rate"].label_zh == i18n.catalog("zh")[
+        "published.wrong_exit_rate.name"]
+    for lang in ("en", "zh"):
+        words = i18n.catalog(lang)
+        for spec in SPECS.values():
+            assert spec.label(lang) == words[f"indicator.{spec.key}.name"]
+        for figure in PUBLISHED_FIGURES:
+            assert figure.label(lang) == words[f"published.{figure.key}.name"]
+    assert all(f.label_en != f.label_zh for f in PUBLISHED_FIGURES)
+    with pytest.raises(EvalkitError, match="lang 'fr'"):
+        SPECS["missed"].label("fr")

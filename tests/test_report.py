@@ -271,6 +271,58 @@ def test_bad_inputs_are_one_line_errors(results):
         report.build_report(results["table"].drop(columns="decision"))
 
 
+def test_page_settings_have_one_home_and_the_signature_is_kept():
+    import dataclasses
+    import inspect
+
+    from evalkit.report.policy_sections import PageContext
+
+    # The report declares no field of its own: every page setting is PageContext's.
+    assert issubclass(report.PolicyReport, PageContext)
+    assert dataclasses.fields(report.PolicyReport) == dataclasses.fields(PageContext)
+    assert list(inspect.signature(report.PolicyReport).parameters) == [
+        "indicators", "scenarios", "lang", "level", "method", "run_name", "households",
+        "villages", "weighted", "clustered", "cautions", "by_township", "county", "period",
+        "assessor"]
+
+
+def test_one_context_per_report_its_sections_match_the_page(results, monkeypatch):
+    from evalkit.assessment import summary
+    from evalkit.report import policy_sections
+
+    calls = {"rank": 0, "at_risk": 0}
+    rank, at_risk = policy_sections.rank_priorities, summary.at_risk
+
+    def counted_rank(*args, **kwargs):
+        calls["rank"] += 1
+        return rank(*args, **kwargs)
+
+    def counted_at_risk(*args, **kwargs):
+        calls["at_risk"] += 1
+        return at_risk(*args, **kwargs)
+
+    monkeypatch.setattr(policy_sections, "rank_priorities", counted_rank)
+    monkeypatch.setattr(summary, "at_risk", counted_at_risk)
+    from evalkit.assessment.fragility import caution
+
+    page = make_report(results, "zh", cautions=(caution("no_interval", indicator="missed"),))
+    assert page.page() is page
+    one_by_one = [page.header_html(), page.cards_html(), page.cautions_html(),
+                  page.priorities_html(), page.drivers_intro_html(),
+                  page.scenarios_html(), page.secondary_html(), page.notes_html()]
+    pieces = page.sections()
+    assert [piece for kind, piece in pieces if kind == "html"] == one_by_one
+    assert all(one_by_one)  # every section shown, the cautions included
+    assert [kind for kind, _ in pieces].count("png") == 1
+    page.html()
+    assert page.priorities() is page.ranked is not None
+    # Ranked and at-risk were computed once for the report, not once per section.
+    assert calls == {"rank": 1, "at_risk": 1}
+    # A second report computes its own.
+    make_report(results, "en").priorities_html()
+    assert calls["at_risk"] == 2
+
+
 def test_notebook_display_shows_html_and_the_chart_as_an_image(results, monkeypatch):
     import IPython.display
 

@@ -27,6 +27,7 @@ two-sided interval at level ``1 - 2 alpha``, by the same interval method):
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
@@ -43,12 +44,16 @@ from evalkit.survey.variance import ratio_influence
 
 
 @dataclass(frozen=True)
-class IndicatorSpec:
+class IndicatorSpec(locale.Labelled):
     """What an indicator measures and the line it is judged against.
 
     Its displayed name is not held here: it is the ``indicator.<key>.name`` entry of the
-    locale catalogues (:mod:`evalkit.contract.locale`), read by :meth:`label`.
+    locale catalogues, read by :meth:`label` (:class:`evalkit.contract.locale.Labelled`;
+    ``label_en`` is the ``label`` column of the indicator tables, ``label_zh`` their
+    ``label_zh`` column).
     """
+
+    label_prefix: ClassVar[str] = "indicator"
 
     key: str
     kind: str  # "people" (ratio of people counts) or "households" (proportion)
@@ -56,20 +61,6 @@ class IndicatorSpec:
     denominator: str | None
     domain: str | None  # 0/1 column selecting the households it is computed on
     direction: str  # "below" or "at_least"
-
-    def label(self, lang: str) -> str:
-        """The indicator's name in ``lang`` (``en`` or ``zh``), from the locale catalogue."""
-        return locale.text(f"indicator.{self.key}.name", lang)
-
-    @property
-    def label_en(self) -> str:
-        """The English name (the ``label`` column of the indicator tables)."""
-        return self.label("en")
-
-    @property
-    def label_zh(self) -> str:
-        """The Chinese name (the ``label_zh`` column of the indicator tables)."""
-        return self.label("zh")
 
 
 HEADLINE: tuple[IndicatorSpec, ...] = (

@@ -15,8 +15,9 @@ is imported here, so ``evalkit run --check`` stays light.
 
 Key families used outside the report: ``indicator.<key>.name`` (an indicator's name, see
 :mod:`evalkit.assessment.indicators`), ``published.<key>.name`` (a published figure's
-name, :mod:`evalkit.synth.published`), ``field.col.<column>`` and ``field.sheet`` (the
-field and reserve lists' headers), ``index.*`` (the run's index page).
+name, :mod:`evalkit.synth.published`), both read through :class:`Labelled`;
+``field.col.<column>`` and ``field.sheet`` (the field and reserve lists' headers), ``index.*``
+(the run's index page).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import json
 import string
 from functools import cache
 from importlib import resources
+from typing import ClassVar
 
 from evalkit.contract.errors import EvalkitError
 
@@ -69,3 +71,32 @@ def has_text(key: str, lang: str) -> bool:
 def placeholders(template: str) -> set[str]:
     """The ``{field}`` names of a template."""
     return {name for _, name, _, _ in string.Formatter().parse(template) if name}
+
+
+class Labelled:
+    """A thing whose displayed name is the catalogue entry ``<label_prefix>.<key>.name``.
+
+    Mixed into the frozen dataclasses that hold a ``key`` (an indicator's spec, a published
+    figure) so their names are read in one way: ``label_prefix`` is the key family
+    (``indicator``, ``published``), ``key`` the instance's own key. The name is not held on
+    the instance, so the catalogue stays the one copy of the words.
+    """
+
+    #: The catalogue key family, set by each subclass.
+    label_prefix: ClassVar[str]
+    #: The instance's key (a field of the dataclass that mixes this in).
+    key: str
+
+    def label(self, lang: str) -> str:
+        """The name in ``lang`` (``en`` or ``zh``): ``text("<label_prefix>.<key>.name")``."""
+        return text(f"{self.label_prefix}.{self.key}.name", lang)
+
+    @property
+    def label_en(self) -> str:
+        """The English name (the tables' ``label``/``label_en`` column)."""
+        return self.label("en")
+
+    @property
+    def label_zh(self) -> str:
+        """The Chinese name (the tables' ``label_zh`` column)."""
+        return self.label("zh")

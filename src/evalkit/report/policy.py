@@ -26,9 +26,10 @@ one-sided bound clears it, the sentence says so with the one-sided bound, so the
 contradict the numbers beside them.
 
 This module holds the entry points: :class:`PolicyReport` (a run's tables, checked) and the
-functions that build one from tables or params. Each section is a function of one
-:class:`evalkit.report.policy_sections.PageContext` in :mod:`evalkit.report.policy_sections`
-(HTML offline, phone and A4 print; the chart as PNG), and the Excel workbook is
+functions that build one from tables or params. A report is the page's one
+:class:`evalkit.report.policy_sections.PageContext`, and each section is a function of it in
+:mod:`evalkit.report.policy_sections` (HTML offline, phone and A4 print; the chart as PNG);
+the Excel workbook is
 :mod:`evalkit.report.policy_xlsx`. Household rows never reach the page: only aggregate
 estimates are shown, so no name, ID number or phone can appear.
 """
@@ -44,50 +45,32 @@ import pandas as pd
 
 from evalkit.contract.errors import EvalkitError
 from evalkit.report import i18n, policy_sections
-from evalkit.report.policy_sections import PageContext, Piece, page_title
+from evalkit.report.policy_sections import PageContext, Piece
 from evalkit.report.policy_xlsx import policy_workbook
 from evalkit.report.verdicts import (
     HEADLINE_KEYS,
     INDICATOR_COLUMNS,
-    number_or_none,
-    rank_priorities,
+    number_or_none,  # noqa: F401  (offered here as before)
+    rank_priorities,  # noqa: F401  (offered here as before; the ranking is PageContext.ranked)
     require_table_columns,
 )
 
 
 @dataclass(frozen=True)
-class PolicyReport:
+class PolicyReport(PageContext):
     """This run's results, ready to be shown as the policy page.
 
     ``indicators``: :func:`evalkit.assessment.indicators.indicator_table` of this run.
     ``scenarios``: the satisfaction model's scenario table, or None when the run has none.
     ``households`` and ``villages`` describe the sample (for the one-line description).
+    The fields and what is derived from them are those of
+    :class:`evalkit.report.policy_sections.PageContext`, their one home; a report is the
+    page's context, checked at construction.
 
-    :meth:`page` reads what every section needs once; :meth:`html`, :meth:`show` and
-    :meth:`to_xlsx` give the page; the ``*_html`` methods give one section each
-    (:mod:`evalkit.report.policy_sections`).
+    :meth:`html`, :meth:`show` and :meth:`to_xlsx` give the page; the ``*_html`` methods
+    give one section each (:mod:`evalkit.report.policy_sections`). All of them read this
+    one context, so the priorities and the indicators at risk are computed once per report.
     """
-
-    indicators: pd.DataFrame
-    scenarios: pd.DataFrame | None = None
-    lang: str = "en"
-    level: float = 0.95
-    method: str = "logit"
-    run_name: str = ""
-    households: int | None = None
-    villages: int | None = None
-    weighted: bool = True
-    clustered: bool = True
-    #: Plain-language caveats of this sample (:mod:`evalkit.assessment.fragility`), shown in
-    #: their own section when there are any.
-    cautions: tuple[Any, ...] = ()
-    #: Notebook 02's township table (``indicators_by_township.csv``), to name townships
-    #: on the wrong side of a line among the next steps.
-    by_township: pd.DataFrame | None = None
-    #: Who and what the report is about (params ``county``, ``period``, ``assessor``).
-    county: str | None = None
-    period: str | None = None
-    assessor: str | None = None
 
     def __post_init__(self) -> None:
         i18n.check_lang(self.lang)
@@ -100,67 +83,43 @@ class PolicyReport:
             raise EvalkitError(f"indicator table: no row for {', '.join(missing)}; expected "
                                "the four headline indicators")
 
-    def t(self, key: str, **values: object) -> str:
-        """The page's words for ``key`` in its language (:func:`evalkit.report.i18n.text`)."""
-        return i18n.text(key, self.lang, **values)
-
-    @property
-    def title(self) -> str:
-        """The page heading (also the browser tab's title and the run index's link)."""
-        return page_title(self.lang, self.county)
-
     def priorities(self) -> pd.DataFrame | None:
-        """:func:`rank_priorities` of this run's scenarios (None without scenarios)."""
-        if self.scenarios is None or len(self.scenarios) == 0:
-            return None
-        recognition = self.indicators.loc[self.indicators["indicator"] == "recognition"]
-        row = recognition.iloc[0].to_dict()
-        return rank_priorities(self.scenarios, number_or_none(row.get("threshold")),
-                               now=number_or_none(row.get("estimate")))
+        """:func:`evalkit.report.verdicts.rank_priorities` of this run's scenarios (None
+        without scenarios): :attr:`PageContext.ranked`, computed once."""
+        return self.ranked
 
     def page(self) -> PageContext:
-        """What every section reads: the tables, the priorities ranked and the indicators
-        at risk (:func:`evalkit.assessment.summary.at_risk`; no sample size to settle a
-        verdict without ``villages``), each computed once for the whole page."""
-        from evalkit.assessment.summary import at_risk
-
-        return PageContext(
-            indicators=self.indicators, lang=self.lang, level=self.level,
-            ranked=self.priorities(),
-            at_risk=tuple(at_risk(self.indicators, self.level, int(self.villages or 0),
-                                  self.by_township)),
-            method=self.method, run_name=self.run_name, households=self.households,
-            villages=self.villages, weighted=self.weighted, clustered=self.clustered,
-            cautions=self.cautions, county=self.county, period=self.period,
-            assessor=self.assessor)
+        """What every section reads: this report itself, its priorities ranked and its
+        indicators at risk computed once, on first use (:class:`PageContext`)."""
+        return self
 
     # -- one section each (evalkit.report.policy_sections) ------------------------------
     def header_html(self) -> str:
-        return policy_sections.header_html(self.page())
+        return policy_sections.header_html(self)
 
     def cards_html(self) -> str:
-        return policy_sections.cards_html(self.page())
+        return policy_sections.cards_html(self)
 
     def cautions_html(self) -> str:
-        return policy_sections.cautions_html(self.page())
+        return policy_sections.cautions_html(self)
 
     def priorities_html(self) -> str:
-        return policy_sections.priorities_html(self.page())
+        return policy_sections.priorities_html(self)
 
     def drivers_intro_html(self, chart: bytes | None = None) -> str:
-        return policy_sections.drivers_intro_html(self.page(), chart)
+        return policy_sections.drivers_intro_html(self, chart)
 
     def drivers_png(self) -> bytes | None:
-        return policy_sections.drivers_png(self.page())
+        return policy_sections.drivers_png(self)
 
     def scenarios_html(self) -> str:
-        return policy_sections.scenarios_html(self.page())
+        return policy_sections.scenarios_html(self)
 
     def secondary_html(self) -> str:
-        return policy_sections.secondary_html(self.page())
+        return policy_sections.secondary_html(self)
 
     def notes_html(self) -> str:
-        return policy_sections.notes_html(self.page())
+        return policy_sections.notes_html(self)
 
     # -- the whole page ----------------------------------------------------------------
     def sections(self, embed_figures: bool = False) -> list[Piece]:
@@ -168,11 +127,11 @@ class PolicyReport:
 
         ``embed_figures`` puts the chart inside its section's HTML instead of a PNG piece.
         """
-        return policy_sections.page_sections(self.page(), embed_figures)
+        return policy_sections.page_sections(self, embed_figures)
 
     def html(self) -> str:
         """The whole page as one self-contained HTML document (figures as data: URIs)."""
-        return policy_sections.document_html(self.page())
+        return policy_sections.document_html(self)
 
     def show(self) -> None:
         """Display the page in a notebook: HTML pieces and the chart as an image output."""
@@ -195,7 +154,7 @@ class PolicyReport:
         method, sample). Proportions are stored as numbers formatted as percentages, so they
         stay computable. The file is byte-for-byte reproducible (fixed timestamps).
         """
-        return policy_workbook(self.page(), path)
+        return policy_workbook(self, path)
 
 
 # --------------------------------------------------------------------------------------

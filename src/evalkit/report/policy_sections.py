@@ -1,10 +1,12 @@
 """The policy page's sections, each a function of one :class:`PageContext`.
 
-:class:`evalkit.report.policy.PolicyReport` holds a run's tables and checks them; it builds
-one :class:`PageContext` per page (the ranked priorities and the indicators at risk computed
-once there) and hands it to the functions here, one per section, in the page's order
-(:func:`page_sections`). Every number shown comes from the context's tables; every word
-from ``resources/locale`` (:mod:`evalkit.report.i18n`).
+:class:`PageContext` is the one home of what the page shows: the run's tables and the
+settings that describe it. :class:`evalkit.report.policy.PolicyReport` is a
+:class:`PageContext` that checks its tables and gives the page; the ranked priorities and
+the indicators at risk are computed once per report (cached on first use) and read by the
+functions here, one per section, in the page's order (:func:`page_sections`). Every number
+shown comes from the context's tables; every word from ``resources/locale``
+(:mod:`evalkit.report.i18n`).
 
 HTML uses inline CSS only, no script and no URL: it opens offline, reflows on a phone
 (flex-wrap cards, scrolling tables) and prints on A4 (``@media print``, no card split across
@@ -20,6 +22,7 @@ import base64
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -36,6 +39,7 @@ from evalkit.report.verdicts import (
     STATUS_COLOURS,
     STATUS_TINTS,
     number_or_none,
+    rank_priorities,
     scenario_label,
     sentence,
     status_key,
@@ -50,32 +54,59 @@ Piece = tuple[str, str | bytes]
 
 @dataclass(frozen=True)
 class PageContext:
-    """What every section of the policy page reads.
+    """What every section of the policy page reads: a run's tables and its page settings.
 
     ``indicators``: :func:`evalkit.assessment.indicators.indicator_table` of the run.
-    ``ranked``: :func:`evalkit.report.verdicts.rank_priorities` of its scenarios (None when
-    the run has none). ``at_risk``: :func:`evalkit.assessment.summary.at_risk`, the headline
-    indicators at risk, ranked, with their next steps. The other fields describe the run
-    (``method``, ``run_name``), its sample and design (``households``, ``villages``,
-    ``weighted``, ``clustered``), its cautions, and who and what the page is about
-    (``county``, ``period``, ``assessor``), as in :class:`evalkit.report.policy.PolicyReport`.
+    ``scenarios``: the satisfaction model's scenario table, or None when the run has none.
+    ``households`` and ``villages`` describe the sample (for the one-line description),
+    ``weighted`` and ``clustered`` its design; ``method`` and ``run_name`` the run;
+    ``county``, ``period`` and ``assessor`` who and what the page is about (params,
+    optional). A new page setting is one new field here.
+
+    Derived once per context, on first use: :attr:`ranked` (the scenarios' priorities) and
+    :attr:`at_risk` (the headline indicators at risk, with their next steps).
     """
 
     indicators: pd.DataFrame
-    lang: str
-    level: float
-    ranked: pd.DataFrame | None
-    at_risk: tuple[AtRisk, ...]
+    scenarios: pd.DataFrame | None = None
+    lang: str = "en"
+    level: float = 0.95
     method: str = "logit"
     run_name: str = ""
     households: int | None = None
     villages: int | None = None
     weighted: bool = True
     clustered: bool = True
+    #: Plain-language caveats of this sample (:mod:`evalkit.assessment.fragility`), shown in
+    #: their own section when there are any.
     cautions: tuple[Any, ...] = ()
+    #: Notebook 02's township table (``indicators_by_township.csv``), to name townships
+    #: on the wrong side of a line among the next steps.
+    by_township: pd.DataFrame | None = None
+    #: Who and what the report is about (params ``county``, ``period``, ``assessor``).
     county: str | None = None
     period: str | None = None
     assessor: str | None = None
+
+    @cached_property
+    def ranked(self) -> pd.DataFrame | None:
+        """:func:`evalkit.report.verdicts.rank_priorities` of the scenarios against the
+        recognition line (None without scenarios)."""
+        if self.scenarios is None or len(self.scenarios) == 0:
+            return None
+        row = self.row("recognition")
+        return rank_priorities(self.scenarios, number_or_none(row.get("threshold")),
+                               now=number_or_none(row.get("estimate")))
+
+    @cached_property
+    def at_risk(self) -> tuple[AtRisk, ...]:
+        """:func:`evalkit.assessment.summary.at_risk`: the headline indicators at risk,
+        ranked, with their next steps (no sample size to settle a verdict without
+        ``villages``)."""
+        from evalkit.assessment.summary import at_risk
+
+        return tuple(at_risk(self.indicators, self.level, int(self.villages or 0),
+                             self.by_township))
 
     def t(self, key: str, **values: object) -> str:
         """The page's words for ``key`` in its language (:func:`evalkit.report.i18n.text`)."""
@@ -92,6 +123,7 @@ class PageContext:
 
     @property
     def level_text(self) -> str:
+        """The confidence level as the page writes it (``95%``)."""
         return format_line(self.level)
 
     @property
@@ -105,10 +137,12 @@ class PageContext:
 
     @property
     def recognition_line(self) -> float | None:
+        """The recognition rate's line (None when the table gives none)."""
         return number_or_none(self.row("recognition").get("threshold"))
 
     @property
     def title(self) -> str:
+        """The page heading (also the browser tab's title and the run index's link)."""
         return page_title(self.lang, self.county)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
+from typing import ClassVar
 
 import pandas as pd
 
@@ -16,31 +17,20 @@ from evalkit.contract import locale
 # published figures
 # --------------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class PublishedFigure:
+class PublishedFigure(locale.Labelled):
     """A figure from the county's published summary and how the sample reproduces it.
 
-    Its displayed name is the ``published.<key>.name`` entry of the locale catalogues
-    (:mod:`evalkit.contract.locale`), read by :meth:`label`.
+    Its displayed name is the ``published.<key>.name`` entry of the locale catalogues, read
+    by :meth:`label` (``label_en`` and ``label_zh`` are the columns of
+    :func:`reproduce_published`; :class:`evalkit.contract.locale.Labelled`).
     """
+
+    label_prefix: ClassVar[str] = "published"
 
     key: str
     published: str      # as printed, e.g. "2.9%"; "0" means exactly zero
     numerator: str      # plain-language definition on the sample
     denominator: str
-
-    def label(self, lang: str) -> str:
-        """The figure's name in ``lang`` (``en`` or ``zh``), from the locale catalogue."""
-        return locale.text(f"published.{self.key}.name", lang)
-
-    @property
-    def label_en(self) -> str:
-        """The English name (the ``label_en`` column of :func:`reproduce_published`)."""
-        return self.label("en")
-
-    @property
-    def label_zh(self) -> str:
-        """The Chinese name (the ``label_zh`` column of :func:`reproduce_published`)."""
-        return self.label("zh")
 
     def window(self) -> tuple[Fraction, Fraction]:
         """Rates that print as ``published`` (half-up rounding): ``[lo, hi)``; zero is exact."""
