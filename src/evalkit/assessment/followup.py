@@ -102,7 +102,7 @@ class FollowupInputs:
     after_design: SurveyDesign
     stacked: SurveyDesign
     label: str
-    after_nonresponse: RunNonresponse | None = None
+    after_nonresponse: RunNonresponse
     weighting: tuple[str, ...] = ()
 
 
