@@ -506,3 +506,37 @@ def test_province_page_words_come_from_the_locale_files() -> None:
     assert "Rank 1 is the county with the highest recognition rate, the best" in pages["en"]
     # Wide tables scroll inside their own box on a phone, not the whole page.
     assert pages["zh"].count('<div class="table-wrap"><table>') == pages["zh"].count("<table>")
+
+
+def test_county_indicator_tables_read_as_one_equal_reading_each(tmp_path: Path) -> None:
+    """The county tables are parsed in one pass; the result must be that of reading each
+    file, with quoted notes holding commas and line breaks, and with a county whose table
+    has other columns (then each file is read on its own)."""
+    from evalkit.report.province import HEADLINE, read_county_indicators
+
+    header = "indicator,estimate,se,decision,note\n"
+    files = {
+        "a": header + 'wrong_exit,0.02,0.005,pass,"no events, so Korn-Graubard"\n'
+                      "missed,0.01,0.002,pass,\nother,1,1,,\n",
+        "b": header + 'wrong_exit,0.03,0.006,fail,"two\nlines"\nrecognition,0.9,0.01,pass,\n',
+        "c": header + "incidence,0.015,0.003,cannot tell,\n",
+    }
+    for name, text in files.items():
+        folder = tmp_path / name / "tables"
+        folder.mkdir(parents=True)
+        (folder / "indicators.csv").write_text(text, encoding="utf-8")
+
+    def each(names: list[str]) -> pd.DataFrame:
+        parts = [pd.read_csv(tmp_path / n / "tables" / "indicators.csv").assign(county=n)
+                 for n in names]
+        out = pd.concat(parts, ignore_index=True)
+        out = out[out["indicator"].isin(HEADLINE)].reset_index(drop=True)
+        return out[["county", "indicator", "estimate", "se", "decision"]]
+
+    names = ["a", "b", "c"]
+    got = read_county_indicators(tmp_path, names)
+    pd.testing.assert_frame_equal(got, each(names))
+    assert got["county"].tolist() == ["a", "a", "b", "b", "c"]
+    (tmp_path / "c" / "tables" / "indicators.csv").write_text(
+        "indicator,estimate,se,decision\nincidence,0.015,0.003,pass\n", encoding="utf-8")
+    pd.testing.assert_frame_equal(read_county_indicators(tmp_path, names), each(names))

@@ -148,7 +148,9 @@ class NotebookFailedError(EvalkitError):
 
 
 def default_notebooks_dir() -> Path:
-    """``notebooks/`` of the source tree evalkit is installed from (editable install)."""
+    """``notebooks/`` of the source tree evalkit is installed from (editable install;
+    :func:`evalkit.run.province.run_province` computes the same path without importing this
+    module)."""
     return PACKAGE_ROOT.parents[1] / "notebooks"
 
 

@@ -365,16 +365,22 @@ def run_province(
     Returns the result (failed counties included); raises :class:`EvalkitError` only for a
     bad province file or an unreachable scheduler.
     """
-    from evalkit.run import pipeline, provenance
+    from evalkit.contract.paths import PACKAGE_ROOT
+    from evalkit.run import provenance
 
     t0 = time.perf_counter()
     report = progress or (lambda _m: None)
     spec = load_province(params_path)
     if workers is not None and workers < 1:
         raise EvalkitError(f"workers: {workers} is out of range, expected at least 1")
-    nb_dir = (Path(notebooks_dir) if notebooks_dir else pipeline.default_notebooks_dir())
-    notebooks = {} if tables_only else {
-        s.filename: (nb_dir / s.filename).read_bytes() for s in pipeline.PLAN}
+    # pipeline.default_notebooks_dir(), without importing the notebook runner: a tables-only
+    # run needs no notebook, and nbformat's import costs seconds.
+    nb_dir = Path(notebooks_dir) if notebooks_dir else PACKAGE_ROOT.parents[1] / "notebooks"
+    notebooks: dict[str, bytes] = {}
+    if not tables_only:
+        from evalkit.run import pipeline
+
+        notebooks = {s.filename: (nb_dir / s.filename).read_bytes() for s in pipeline.PLAN}
     out = Path(out_dir).expanduser().resolve()
     run_dir = out / spec.run_name
     counties_dir = run_dir / COUNTIES_SUBDIR
