@@ -341,3 +341,27 @@ def test_policy_section_reads_the_tables_notebook_05_wrote(table, inputs, tmp_pa
     with pytest.raises(EvalkitError, match=r"followup_sample.csv: not found; notebook "
                                            r"05_followup writes it"):
         followup_report.section_from_tables(tmp_path, lang="en", level=0.95)
+
+
+def test_policy_section_cautions_a_low_re_check_response(table, inputs, tmp_path):
+    """A re-check weighting cell that responded poorly is said in the section, in both
+    languages, from the table notebook 05 wrote; a good response adds nothing."""
+    from evalkit.report.formatting import rounded
+
+    explained = followup.recognition_explained(inputs, DEFAULTS["satisfaction"]["formula"])
+    rounded(table, 10).to_csv(tmp_path / "followup.csv", index=False)
+    rounded(explained, 10).to_csv(tmp_path / "followup_recognition.csv", index=False)
+    followup.sample_table(inputs).to_csv(tmp_path / "followup_sample.csv", index=False)
+    quiet = followup_report.section_from_tables(tmp_path, lang="en", level=0.95)
+    assert "Re-check non-response" not in quiet
+    pd.DataFrame({"cell": ["exited / V1", "not_exited / V2", "exited / V3"],
+                  "response_rate": [0.95, 0.55, 0.7]}).to_csv(
+        tmp_path / "followup_nonresponse.csv", index=False)
+    english = followup_report.section_from_tables(tmp_path, lang="en", level=0.95)
+    assert "Re-check non-response: in 2 of 3 weighting cells" in english
+    assert "lowest 55%, not_exited / V2" in english and "notebook 05" in english
+    chinese = followup_report.section_from_tables(tmp_path, lang="zh", level=0.95)
+    assert "复查无应答" in chinese and "55%" in chinese
+    pd.DataFrame({"cell": ["exited / V1"], "response_rate": [0.97]}).to_csv(
+        tmp_path / "followup_nonresponse.csv", index=False)
+    assert followup_report.section_from_tables(tmp_path, lang="en", level=0.95) == quiet

@@ -30,9 +30,14 @@ def _value_text(key: str, value: float, lang: str) -> str:
 
 
 def section_html(table: pd.DataFrame, explained: pd.DataFrame | None, *, lang: str,
-                 level: float, label: str, households: int, villages: int, shared: int
-                 ) -> str:
-    """"What changed since the assessment": the change table, targets, recognition."""
+                 level: float, label: str, households: int, villages: int, shared: int,
+                 nonresponse: pd.DataFrame | None = None) -> str:
+    """"What changed since the assessment": the change table, targets, recognition, and a
+    caution when a weighting cell of the re-check (``nonresponse``, notebook 05's
+    ``followup_nonresponse.csv``) responded less often than
+    :data:`evalkit.assessment.fragility.LOW_RESPONSE_RATE`."""
+    from evalkit.assessment.fragility import caution, nonresponse_cautions
+    from evalkit.report.cautions import caution_text
     from evalkit.report.html_parts import escape_html, table_html
     from evalkit.report.verdicts import status_key
 
@@ -66,6 +71,9 @@ def section_html(table: pd.DataFrame, explained: pd.DataFrame | None, *, lang: s
                  "followup.intro", label=label, households=i18n.format_count(households, lang),
                  villages=villages, shared=shared, level=level_text)) + "</p>",
              table_html(columns, body)]
+    for low in nonresponse_cautions(nonresponse):  # the re-check's own weighting cells
+        parts.append('<p class="ek-sentence">' + escape_html(caution_text(
+            caution("followup_low_response", **dict(low.values)), lang)) + "</p>")
     with_target = table.loc[table["target"].notna()]
     if len(with_target):
         items = []
@@ -108,7 +116,8 @@ def section_from_tables(tables_dir: str | Path, *, lang: str, level: float) -> s
     """The policy report's section, read from the tables notebook 05 wrote.
 
     ``followup.csv`` (:func:`change_table`), ``followup_recognition.csv``
-    (:func:`recognition_explained`) and ``followup_sample.csv`` (:func:`sample_table`): the
+    (:func:`recognition_explained`), ``followup_sample.csv`` (:func:`sample_table`) and,
+    when the re-check recorded non-response, ``followup_nonresponse.csv``: the
     page recomputes nothing, so each of its numbers traces to one of these tables
     (:data:`evalkit.assessment.summary.SOURCES`). A missing table is a one-line error naming
     the notebook that writes it.
@@ -129,7 +138,9 @@ def section_from_tables(tables_dir: str | Path, *, lang: str, level: float) -> s
     first = sample.iloc[0]
     return section_html(table, explained, lang=lang, level=level, label=str(first["label"]),
                         households=int(first["households"]), villages=int(first["villages"]),
-                        shared=int(first["shared"]))
+                        shared=int(first["shared"]),
+                        nonresponse=read_table(folder, "followup_nonresponse.csv",
+                                               required=False))
 
 
 def summary_lines(table: pd.DataFrame, explained: pd.DataFrame | None = None,
