@@ -540,3 +540,28 @@ def test_county_indicator_tables_read_as_one_equal_reading_each(tmp_path: Path) 
     (tmp_path / "c" / "tables" / "indicators.csv").write_text(
         "indicator,estimate,se,decision\nincidence,0.015,0.003,pass\n", encoding="utf-8")
     pd.testing.assert_frame_equal(read_county_indicators(tmp_path, names), each(names))
+
+
+def test_a_county_without_events_is_ranked_with_its_interval_not_as_exact() -> None:
+    """A zero proportion has a linearized SE of 0; ranked with it, the county would be
+    'surely below' a county whose estimate lies inside its own Korn-Graubard interval."""
+    from evalkit.report.province import rank_indicator, ranking_se
+
+    part = pd.DataFrame({
+        "county": ["none", "low", "high"], "estimate": [0.0, 0.008, 0.05],
+        "se": [0.0, 0.002, 0.006], "ci_low": [0.0, 0.004, 0.039],
+        "ci_high": [0.012, 0.012, 0.063], "decision": ["pass", "pass", "fail"]})
+    se = ranking_se(part, 0.95)
+    assert se[0] == pytest.approx(0.012 / 1.959963984540054) and list(se[1:]) == [0.002, 0.006]
+    ranked = rank_indicator(part, "wrong_exit", 0.95, seed=1).set_index("county")
+    assert ranked.loc["none", "rank"] == 3
+    assert ranked.loc["none", "rank_low"] == 2 and ranked.loc["none", "rank_high"] == 3
+    assert ranked.loc["high", "rank_high"] == 1  # still surely the highest
+    # with the linearized SE of 0 the county would be surely the lowest (a point set)
+    from evalkit.survey.ranking import rank_confidence_sets
+
+    naive = rank_confidence_sets(part["estimate"], part["se"], simultaneous=False, seed=1)
+    assert naive.loc[0, "rank_low"] == naive.loc[0, "rank_high"] == 3
+    # an interval of zero width stays exact
+    exact = part.assign(ci_high=[0.0, 0.012, 0.063])
+    assert ranking_se(exact, 0.95)[0] == 0.0

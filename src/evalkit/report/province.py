@@ -84,16 +84,36 @@ def ranked_rows(indicators: pd.DataFrame, key: str) -> pd.DataFrame:
     return part[ok].reset_index(drop=True)
 
 
+def ranking_se(part: pd.DataFrame, level: float = 0.95) -> np.ndarray:
+    """The standard errors the rank sets use: each county's ``se``, except where it is 0
+    while the county's interval has width (a county with no events: the linearized SE of
+    a zero proportion is 0, but its Korn-Graubard interval, e.g. [0, 0.6%], says the rate
+    may well be above 0). There the SE is the interval's longer arm over the normal quantile
+    of ``level``, ``max(ci_high - estimate, estimate - ci_low) / z``, so a county that saw no
+    wrong exit is not ranked as surely below every county whose interval its own overlaps."""
+    from scipy.special import ndtri
+
+    se = part["se"].to_numpy(float)
+    estimate = part["estimate"].to_numpy(float)
+    arm = np.fmax(part["ci_high"].to_numpy(float) - estimate,
+                  estimate - part["ci_low"].to_numpy(float))
+    degenerate = (se == 0) & np.isfinite(arm) & (arm > 0)
+    z = float(ndtri(1.0 - (1.0 - level) / 2.0))
+    return np.where(degenerate, arm / z, se)
+
+
 def rank_indicator(part: pd.DataFrame, key: str, level: float = 0.95, seed: int = 0
                    ) -> pd.DataFrame:
-    """One indicator's rows of :func:`ranking_table` from its :func:`ranked_rows`."""
+    """One indicator's rows of :func:`ranking_table` from its :func:`ranked_rows` (standard
+    errors by :func:`ranking_se`)."""
     from evalkit.survey.ranking import rank_confidence_sets
 
     if part.empty:
         return pd.DataFrame(columns=list(RANKING_COLUMNS))
-    marginal = rank_confidence_sets(part["estimate"], part["se"], level=level,
+    se = ranking_se(part, level)
+    marginal = rank_confidence_sets(part["estimate"], se, level=level,
                                     simultaneous=False, seed=seed)
-    joint = rank_confidence_sets(part["estimate"], part["se"], level=level,
+    joint = rank_confidence_sets(part["estimate"], se, level=level,
                                  simultaneous=True, seed=seed)
     return pd.DataFrame({
         "county": part["county"], "indicator": key, "estimate": part["estimate"],
