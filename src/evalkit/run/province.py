@@ -76,9 +76,6 @@ def _notebook_spec() -> Any:
     return NotebookSpec(NOTEBOOK_NAME)
 
 
-# --- the province params file ----------------------------------------------------------------
-
-
 # --- tasks -----------------------------------------------------------------------------------
 
 
@@ -349,6 +346,116 @@ def _progress_line(done: int, failed: int, total: int, started: float) -> str:
     return f"{finished}/{total} counties ({done} done, {failed} failed), {elapsed:.0f} s{left}"
 
 
+@dataclass
+class _Tally:
+    """Counties finished so far, for the progress lines on stderr."""
+
+    total: int
+    report: Callable[[str], None]
+    started: float = field(default_factory=time.perf_counter)
+    done: int = 0
+    failed: int = 0
+
+    def line(self) -> str:
+        return _progress_line(self.done, self.failed, self.total, self.started)
+
+
+def _county_jobs(spec: Any, notebooks: dict[str, bytes], nb_dir: Path, tables_only: bool,
+                 code: str, git: Any, statuses: dict[str, CountyStatus]
+                 ) -> dict[str, CountyJob]:
+    """One job per county whose files could be read; the others go to ``statuses`` failed."""
+    jobs: dict[str, CountyJob] = {}
+    for county in spec.counties:
+        if county.problem is not None:
+            statuses[county.name] = CountyStatus(county.name, STATUS_FAILED, county.problem)
+            continue
+        assert county.frame is not None and county.survey is not None
+        frame_name = "frame" + county.frame.suffix.lower()
+        survey_name = "survey" + county.survey.suffix.lower()
+        values = copy.deepcopy(spec.values)
+        values["run_name"] = county.name
+        values["data"] = {"frame": frame_name, "survey": survey_name}
+        try:
+            files = {frame_name: county.frame.read_bytes(),
+                     survey_name: county.survey.read_bytes()}
+        except OSError as exc:
+            statuses[county.name] = CountyStatus(county.name, STATUS_FAILED, one_line(exc))
+            continue
+        origins = {"params": str(spec.source), "data.frame": str(county.frame),
+                   "data.survey": str(county.survey),
+                   **{f"notebooks/{n}": str(nb_dir / n) for n in notebooks}}
+        jobs[county.name] = CountyJob(county.name, values, files, notebooks, tables_only,
+                                      code_sha256=code, origins=origins, git=git)
+    return jobs
+
+
+def _inspect_counties(client: Any, jobs: dict[str, CountyJob], cached: set[str],
+                      counties_dir: Path, tables_only: bool, tally: _Tally,
+                      statuses: dict[str, CountyStatus]) -> dict[str, Inspection]:
+    """Load and validate every county on the cluster (and, tables only, estimate and write
+    it) before any notebook runs. One small graph per county (its bytes), not one large
+    graph for the province."""
+    from distributed import as_completed
+
+    names = list(jobs)
+    futures = [client.submit(inspect_county, jobs[n], key=f"inspect-{n}-{os.urandom(4).hex()}")
+               for n in names]
+    owner = {f.key: n for f, n in zip(futures, names, strict=True)}
+    inspections: dict[str, Inspection] = {}
+    for future in as_completed(futures):
+        result: Inspection = _result(future, owner, lambda n, e: Inspection(n, e))
+        inspections[result.name] = result
+        if result.problem is not None:
+            statuses[result.name] = CountyStatus(result.name, STATUS_FAILED,
+                                                 result.problem, result.seconds)
+            tally.failed += 1
+            tally.report(f"{result.name}: FAILED: {result.problem}")
+        elif tables_only:
+            if result.name in cached:
+                statuses[result.name] = CountyStatus(result.name, STATUS_CACHED)
+            else:
+                write_county_dir(counties_dir, result.name, result.files)
+                statuses[result.name] = CountyStatus(result.name, STATUS_OK, None,
+                                                     result.seconds)
+            tally.done += 1
+            if tally.done % max(1, tally.total // 10) == 0 or (
+                    tally.done + tally.failed == tally.total):
+                tally.report(tally.line())
+    return inspections
+
+
+def _run_counties(client: Any, jobs: dict[str, CountyJob], cached: set[str],
+                  inspections: dict[str, Inspection], counties_dir: Path, n_workers: int,
+                  tally: _Tally, statuses: dict[str, CountyStatus]) -> None:
+    """Run the valid counties whose outputs are not up to date, one task each, writing each
+    county's folder as its task returns."""
+    from distributed import as_completed
+
+    names = list(jobs)
+    to_run = [n for n in names if inspections[n].problem is None and n not in cached]
+    for n in names:
+        if n in cached and inspections[n].problem is None:
+            statuses[n] = CountyStatus(n, STATUS_CACHED)
+            tally.done += 1
+    if to_run:
+        tally.report(f"running {len(to_run)} counties on {n_workers} workers")
+    futures = [client.submit(run_county, jobs[n], key=f"county-{n}-{os.urandom(4).hex()}")
+               for n in to_run]
+    owner = {f.key: n for f, n in zip(futures, to_run, strict=True)}
+    for future in as_completed(futures):
+        output: CountyOutput = _result(future, owner, lambda n, e: CountyOutput(n, {}, e, 0.0))
+        if output.error is None:
+            write_county_dir(counties_dir, output.name, output.files)
+            statuses[output.name] = CountyStatus(output.name, STATUS_OK, None, output.seconds)
+            tally.done += 1
+            tally.report(f"{output.name} done ({output.seconds:.1f} s); {tally.line()}")
+        else:
+            statuses[output.name] = CountyStatus(output.name, STATUS_FAILED, output.error,
+                                                 output.seconds)
+            tally.failed += 1
+            tally.report(f"{output.name}: FAILED: {output.error}; {tally.line()}")
+
+
 def run_province(
     params_path: Path | str,
     out_dir: Path | str = "outputs",
@@ -388,28 +495,7 @@ def run_province(
     git = None if tables_only else provenance.git_state(nb_dir)
 
     statuses: dict[str, CountyStatus] = {}
-    jobs: dict[str, CountyJob] = {}
-    for county in spec.counties:
-        if county.problem is not None:
-            statuses[county.name] = CountyStatus(county.name, STATUS_FAILED, county.problem)
-            continue
-        assert county.frame is not None and county.survey is not None
-        frame_name = "frame" + county.frame.suffix.lower()
-        survey_name = "survey" + county.survey.suffix.lower()
-        values = copy.deepcopy(spec.values)
-        values["run_name"] = county.name
-        values["data"] = {"frame": frame_name, "survey": survey_name}
-        try:
-            files = {frame_name: county.frame.read_bytes(),
-                     survey_name: county.survey.read_bytes()}
-        except OSError as exc:
-            statuses[county.name] = CountyStatus(county.name, STATUS_FAILED, one_line(exc))
-            continue
-        origins = {"params": str(spec.source), "data.frame": str(county.frame),
-                   "data.survey": str(county.survey),
-                   **{f"notebooks/{n}": str(nb_dir / n) for n in notebooks}}
-        jobs[county.name] = CountyJob(county.name, values, files, notebooks, tables_only,
-                                      code_sha256=code, origins=origins, git=git)
+    jobs = _county_jobs(spec, notebooks, nb_dir, tables_only, code, git, statuses)
     for name in (c.name for c in spec.counties):
         status = statuses.get(name)
         if status is not None:
@@ -423,67 +509,15 @@ def run_province(
 
     client, cluster = start_client(workers, scheduler)
     release = Release(client, cluster)
-    inspections: dict[str, Inspection] = {}
     try:
-        from distributed import as_completed
-
         n_workers = len(client.scheduler_info(n_workers=-1).get("workers", {}))
         report(f"Dask: {n_workers} workers at {client.scheduler.address}")
-        started = time.perf_counter()
-        names = list(jobs)
-        total = len(names)
-        done = failed = 0
-        # 1. load and validate every county (and, tables only, estimate) before any run.
-        # One small graph per county (its bytes), not one large graph for the province.
-        futures = [client.submit(inspect_county, jobs[n], key=f"inspect-{n}-{os.urandom(4).hex()}")
-                   for n in names]
-        owner = {f.key: n for f, n in zip(futures, names, strict=True)}
-        for future in as_completed(futures):
-            result: Inspection = _result(future, owner, lambda n, e: Inspection(n, e))
-            inspections[result.name] = result
-            if result.problem is not None:
-                statuses[result.name] = CountyStatus(result.name, STATUS_FAILED,
-                                                     result.problem, result.seconds)
-                failed += 1
-                report(f"{result.name}: FAILED: {result.problem}")
-            elif tables_only:
-                if result.name in cached:
-                    statuses[result.name] = CountyStatus(result.name, STATUS_CACHED)
-                else:
-                    write_county_dir(counties_dir, result.name, result.files)
-                    statuses[result.name] = CountyStatus(result.name, STATUS_OK, None,
-                                                         result.seconds)
-                done += 1
-                if done % max(1, total // 10) == 0 or done + failed == total:
-                    report(_progress_line(done, failed, total, started))
-        # 2. run the valid counties whose outputs are not up to date.
+        tally = _Tally(len(jobs), report)
+        inspections = _inspect_counties(client, jobs, cached, counties_dir, tables_only,
+                                        tally, statuses)
         if not tables_only:
-            to_run = [n for n in names if inspections[n].problem is None and n not in cached]
-            for n in names:
-                if n in cached and inspections[n].problem is None:
-                    statuses[n] = CountyStatus(n, STATUS_CACHED)
-                    done += 1
-            if to_run:
-                report(f"running {len(to_run)} counties on {n_workers} workers")
-            futures = [client.submit(run_county, jobs[n], key=f"county-{n}-{os.urandom(4).hex()}")
-                       for n in to_run]
-            owner = {f.key: n for f, n in zip(futures, to_run, strict=True)}
-            for future in as_completed(futures):
-                output: CountyOutput = _result(future, owner,
-                                               lambda n, e: CountyOutput(n, {}, e, 0.0))
-                if output.error is None:
-                    write_county_dir(counties_dir, output.name, output.files)
-                    statuses[output.name] = CountyStatus(output.name, STATUS_OK, None,
-                                                         output.seconds)
-                    done += 1
-                    report(f"{output.name} done ({output.seconds:.1f} s); "
-                           + _progress_line(done, failed, total, started))
-                else:
-                    statuses[output.name] = CountyStatus(output.name, STATUS_FAILED,
-                                                         output.error, output.seconds)
-                    failed += 1
-                    report(f"{output.name}: FAILED: {output.error}; "
-                           + _progress_line(done, failed, total, started))
+            _run_counties(client, jobs, cached, inspections, counties_dir, n_workers, tally,
+                          statuses)
         ordered = [statuses[c.name] for c in spec.counties]
         from evalkit.run.province_outputs import write_province_outputs
 
