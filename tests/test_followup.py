@@ -365,3 +365,33 @@ def test_policy_section_cautions_a_low_re_check_response(table, inputs, tmp_path
     pd.DataFrame({"cell": ["exited / V1"], "response_rate": [0.97]}).to_csv(
         tmp_path / "followup_nonresponse.csv", index=False)
     assert followup_report.section_from_tables(tmp_path, lang="en", level=0.95) == quiet
+
+
+def test_synth_followup_writes_a_new_county_and_its_re_check_ready_to_run(tmp_path, capsys):
+    """`evalkit synth --followup --seed N --out DIR`: a county other than the default one,
+    its re-check and a params file that validates (the round can be rerun on new data)."""
+    out = tmp_path / "county"
+    assert cli.main(["synth", "--followup", "--seed", "777", "--out", str(out)]) == 0
+    names = {p.name for p in out.iterdir()}
+    assert names == {"frame.csv", "survey.csv", "truth.json", "recheck_survey.csv",
+                     "recheck_truth.json", "params.yaml"}
+    truth = json.loads((out / "recheck_truth.json").read_text(encoding="utf-8"))
+    assert truth["generator"]["county_seed"] == 777
+    assert truth["generator"]["seed"] == recheck.FOLLOWUP_SEED
+    county = json.loads((out / "truth.json").read_text(encoding="utf-8"))
+    default = json.loads((package_data_dir() / "truth.json").read_text(encoding="utf-8"))
+    assert county != default  # not the default county under another name
+    params = load_params(out / "params.yaml")
+    assert params.data_paths["followup.survey"] == (out / "recheck_survey.csv").resolve()
+    inputs = followup.load_followup(
+        {"frame": str(out / "frame.csv"), "survey": str(out / "survey.csv")},
+        params.values["design"], params.values["followup"], out)
+    assert len(inputs.after_design.data) > 0
+    # the same seed gives the same bytes
+    again = tmp_path / "again"
+    assert cli.main(["synth", "--followup", "--seed", "777", "--out", str(again)]) == 0
+    for name in names:
+        assert (again / name).read_bytes() == (out / name).read_bytes(), name
+    capsys.readouterr()
+    assert cli.main(["synth", "--followup", "--seed", "777"]) != 0
+    assert "needs --out DIR" in capsys.readouterr().err

@@ -1,8 +1,8 @@
-"""A synthetic re-check round (回头看) of the default county, with documented true changes.
+"""A synthetic re-check round (回头看) of a synthetic county, with documented true changes.
 
 The county is the default synthetic county (:func:`evalkit.synth.county.generate_county` with the
-default seed); its frame and households are unchanged except for what the rectification
-changed, household by household:
+default seed), or the one of another ``county_seed``; its frame and households are unchanged
+except for what the rectification changed, household by household:
 
 * water piped into the home of non-registered households that had it at the door only
   (each with probability ``water_piped``);
@@ -142,10 +142,12 @@ def _indicators(pop: pd.DataFrame, frame: pd.DataFrame) -> dict[str, float]:
 
 
 def generate_recheck(seed: int = FOLLOWUP_SEED, changes: dict[str, float] | None = None,
-                     start_shift: float = START_SHIFT) -> Recheck:
-    """The default county after the rectification and its re-check sample (deterministic)."""
+                     start_shift: float = START_SHIFT,
+                     county_seed: int = synth.DEFAULT_SEED) -> Recheck:
+    """The county of ``county_seed`` (the default county unless given) after the
+    rectification and its re-check sample (deterministic)."""
     change = {**CHANGES, **(changes or {})}
-    county = synth.generate_county(synth.DEFAULT_SEED)
+    county = synth.generate_county(county_seed)
     s = county.settings
     frame = county.frame
     before = county.population.copy()
@@ -211,7 +213,7 @@ def generate_recheck(seed: int = FOLLOWUP_SEED, changes: dict[str, float] | None
     truth = {
         "generator": {"module": "evalkit.assessment.recheck", "function": "generate_recheck",
                       "version": FOLLOWUP_VERSION, "seed": int(seed),
-                      "county_seed": synth.DEFAULT_SEED, "changes": change,
+                      "county_seed": int(county_seed), "changes": change,
                       "start_shift": start_shift},
         "design": {
             "description": ("systematic PPS of villages with the assessment's inclusion "
@@ -244,18 +246,38 @@ def generate_recheck(seed: int = FOLLOWUP_SEED, changes: dict[str, float] | None
     return Recheck(county, after, sample, truth)
 
 
-def write_recheck(out_dir: str | Path, seed: int = FOLLOWUP_SEED) -> dict[str, Path]:
-    """Write ``survey.csv`` (the re-check sample) and ``truth.json`` into ``out_dir``.
+def write_recheck(out_dir: str | Path, seed: int = FOLLOWUP_SEED,
+                  county_seed: int | None = None) -> dict[str, Path]:
+    """Write a re-check round into ``out_dir``.
 
-    The frame is the default county's (``data.frame`` of the default params).
+    Without ``county_seed``: ``survey.csv`` (the re-check sample of the default county) and
+    ``truth.json``; the frame is the default county's (``data.frame`` of the default params).
+    With it: a new county and its re-check, ready to run (``evalkit run params.yaml``): the
+    county's ``frame.csv``, ``survey.csv`` and ``truth.json`` (the assessment), the
+    re-check's ``recheck_survey.csv`` and ``recheck_truth.json`` (true changes), and a
+    ``params.yaml`` with the ``followup`` block.
     """
-    recheck = generate_recheck(seed)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    paths = {"survey": out / "survey.csv", "truth": out / "truth.json"}
-    synth.write_csv(recheck.sample, paths["survey"])
-    paths["truth"].write_text(json.dumps(recheck.truth, ensure_ascii=False, indent=2) + "\n",
-                              encoding="utf-8")
+    if county_seed is None:
+        recheck = generate_recheck(seed)
+        paths = {"survey": out / "survey.csv", "truth": out / "truth.json"}
+    else:
+        recheck = generate_recheck(seed, county_seed=county_seed)
+        paths = dict(synth.write_county(recheck.county, out))
+        paths.update({"recheck_survey": out / PACKAGED_NAMES["survey"],
+                      "recheck_truth": out / PACKAGED_NAMES["truth"],
+                      "params": out / "params.yaml"})
+        paths["params"].write_text(
+            f"# A synthetic county (seed {county_seed}) and its re-check round (seed {seed}):\n"
+            "# the true changes are in recheck_truth.json.\n"
+            f"run_name: county_{county_seed}_recheck\n"
+            "data:\n  frame: frame.csv\n  survey: survey.csv\n"
+            "followup:\n  survey: recheck_survey.csv\n", encoding="utf-8")
+    synth.write_csv(recheck.sample, paths["recheck_survey" if county_seed is not None
+                                           else "survey"])
+    paths["recheck_truth" if county_seed is not None else "truth"].write_text(
+        json.dumps(recheck.truth, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     return paths
 
 

@@ -183,8 +183,13 @@ def _cmd_synth(args: argparse.Namespace) -> int:
         items = [p for county in written.values() for p in county.values()]
     elif args.followup:
         from evalkit.assessment import recheck
+        new_county = args.seed != DEFAULT_SEED
+        if new_county and not args.out:
+            raise EvalkitError("synth --followup --seed needs --out DIR (the folder to write "
+                               "the new county and its re-check into)")
         if args.out:
-            items = list(recheck.write_recheck(Path(args.out)).values())
+            items = list(recheck.write_recheck(
+                Path(args.out), county_seed=args.seed if new_county else None).values())
         else:
             items = list(recheck.write_packaged_recheck().values())
     elif args.half_registered:
@@ -292,9 +297,11 @@ def build_parser() -> argparse.ArgumentParser:
                        help="a re-check sample of the default county after the "
                             "rectification (survey.csv, truth.json with the true changes); "
                             "without --out, the packaged recheck_survey.csv and "
-                            "recheck_truth.json")
+                            "recheck_truth.json; with --seed, a new county and its re-check "
+                            "with a params.yaml ready to run")
     synth.add_argument("--seed", type=int, default=DEFAULT_SEED,
-                       help="seed of the province (the default county has a fixed seed)")
+                       help="seed of the province, or of the new county of --followup (the "
+                            "default county has a fixed seed)")
     synth.add_argument("--listing", action="store_true",
                        help="write the default county's full household registration listing")
     synth.set_defaults(func=_cmd_synth)
