@@ -382,3 +382,44 @@ def test_default_run_outputs_carry_no_personal_identifiers(two_default_runs) -> 
         digits = set(re.findall(r"\d{11,18}", text))
         assert not digits & secrets, where
         assert not [n for n in names if n in text], where
+
+
+def test_a_kernel_that_died_before_replying_is_started_once_more() -> None:
+    """A kernel can die before its first reply when another process took one of its TCP
+    ports; no cell ran, so the notebook is started again, once."""
+    from evalkit.run.kernel import KERNEL_START_ATTEMPTS, run_restarting
+
+    calls: list[int] = []
+    said: list[str] = []
+
+    def flaky() -> str:
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("Kernel died before replying to kernel_info")
+        return "ran"
+
+    assert run_restarting(flaky, may_restart=lambda: True,
+                          restarting=lambda: said.append("again")) == "ran"
+    assert len(calls) == 2 and said == ["again"]
+
+    def always() -> None:
+        calls.append(1)
+        raise RuntimeError("Kernel died before replying to kernel_info")
+
+    calls.clear()
+    with pytest.raises(RuntimeError):
+        run_restarting(always, may_restart=lambda: True, restarting=lambda: None)
+    assert len(calls) == KERNEL_START_ATTEMPTS
+    calls.clear()  # a cell already ran, or another error: not started again
+    with pytest.raises(RuntimeError):
+        run_restarting(always, may_restart=lambda: False, restarting=lambda: None)
+    assert len(calls) == 1
+
+    def other() -> None:
+        calls.append(1)
+        raise RuntimeError("something else")
+
+    calls.clear()
+    with pytest.raises(RuntimeError, match="something else"):
+        run_restarting(other, may_restart=lambda: True, restarting=lambda: None)
+    assert len(calls) == 1

@@ -126,3 +126,26 @@ def register_engine() -> None:
 
     papermill_engines.register(ENGINE_NAME, _Engine)
     _engine_registered = True
+
+
+# A kernel that dies before it replies (a TCP port taken in between) is started again.
+KERNEL_START_ATTEMPTS = 2
+
+
+def run_restarting(execute: Callable[[], Any], *, may_restart: Callable[[], bool],
+                   restarting: Callable[[], None]) -> Any:
+    """``execute()`` (a notebook's execution), again when its kernel died before replying.
+
+    jupyter_client picks free TCP ports, then the kernel binds them: another process can
+    take one in between ("Address already in use") and the kernel dies before any cell ran.
+    Starting it again is safe then; ``may_restart()`` says whether no cell has run yet.
+    """
+    for attempt in range(KERNEL_START_ATTEMPTS):
+        try:
+            return execute()
+        except RuntimeError as exc:
+            if (attempt + 1 == KERNEL_START_ATTEMPTS
+                    or "Kernel died before replying" not in str(exc) or not may_restart()):
+                raise
+            restarting()
+    return None

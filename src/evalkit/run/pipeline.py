@@ -48,6 +48,7 @@ from evalkit.run.kernel import (
     AbortedError,
     prepare_kernel_environment,
     register_engine,
+    run_restarting,
     warm_up_code,
 )
 from evalkit.run.params import IDENTITY_KEYS, Params, load_params, notebook_parameters
@@ -305,20 +306,18 @@ class _Run:
         if wait_for is not None:
             extra_arguments.append(f"--IPKernelApp.exec_lines={warm_up_code()}")
         try:
-            papermill.execute_notebook(
-                source,
-                executed,
-                parameters=self._parameters(spec),
-                engine_name=ENGINE_NAME,
-                kernel_name=self.kernel_name,
-                progress_bar=False,
-                request_save_on_cell_execute=False,
-                start_timeout=self.start_timeout,
-                execution_timeout=self.cell_timeout,
-                extra_arguments=extra_arguments,
-                before_cells=before_cells,
-                kernel_cwd=str(self.partial),
-            )
+            run_restarting(
+                lambda: papermill.execute_notebook(
+                    source, executed, parameters=self._parameters(spec),
+                    engine_name=ENGINE_NAME, kernel_name=self.kernel_name,
+                    progress_bar=False, request_save_on_cell_execute=False,
+                    start_timeout=self.start_timeout, execution_timeout=self.cell_timeout,
+                    extra_arguments=extra_arguments, before_cells=before_cells,
+                    kernel_cwd=str(self.partial),
+                ),
+                may_restart=lambda: not timing.cells_started and not self.aborted,
+                restarting=lambda: self.progress(f"{spec.name}: kernel did not start; "
+                                                 "starting it again"))
         except PapermillExecutionError as exc:
             if self.aborted:
                 raise AbortedError from None
