@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from test_province import county_indicator_rows
 from test_report import make_report, results  # noqa: F401  (results is a fixture)
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -87,13 +88,9 @@ def test_province_page_forest_plots_draw_at_a_phone_width(lang, tmp_path):
     from evalkit.report.province import province_page, ranking_table
     from evalkit.run.province import CountyStatus
 
-    rng = np.random.default_rng(8)
-    rows = [{"county": f"县{k}", "indicator": key, "estimate": e, "se": 0.004,
-             "ci_low": e - 0.008, "ci_high": e + 0.008,
-             "decision": "fail" if e > 0.03 else "pass"}
-            for key in ("wrong_exit", "missed")
-            for k, e in enumerate(rng.uniform(0.005, 0.06, 12), start=1)]
-    indicators = pd.DataFrame(rows)
+    indicators = pd.DataFrame(county_indicator_rows(
+        np.random.default_rng(8), [f"县{k}" for k in range(1, 13)], ("wrong_exit", "missed"),
+        low=0.005, high=0.06, se=0.004, fail_above=0.03))
     html = province_page(name="测试", lang=lang, level=0.95,
                          thresholds={"wrong_exit": 0.02, "missed": 0.02},
                          statuses=[CountyStatus(f"县{k}", "done") for k in range(1, 13)],

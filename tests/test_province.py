@@ -335,6 +335,18 @@ def test_province_page_in_chinese_marks_failures_offline() -> None:
     assert "<script" not in page and "https://" not in page
 
 
+def county_indicator_rows(rng: np.random.Generator, counties: list[str],
+                          keys: tuple[str, ...], *, low: float, high: float, se: float,
+                          fail_above: float) -> list[dict]:
+    """Indicator rows of made-up counties: estimates uniform on [low, high], intervals of
+    +-2 se, "fail" above ``fail_above`` (a province page's input without running counties)."""
+    return [{"county": county, "indicator": key, "estimate": e, "se": se,
+             "ci_low": e - 2 * se, "ci_high": e + 2 * se,
+             "decision": "fail" if e > fail_above else "pass"}
+            for key in keys for county, e in zip(counties, rng.uniform(low, high, len(counties)),
+                                                 strict=True)]
+
+
 def test_forest_plots_are_inline_svg_sorted_with_threshold_and_verdict_colours() -> None:
     """The page's forest plots are text (searchable, sharp when printed): one row per
     rankable county, largest estimate first, coloured by verdict, with the threshold line;
@@ -345,12 +357,9 @@ def test_forest_plots_are_inline_svg_sorted_with_threshold_and_verdict_colours()
     from evalkit.report.verdicts import STATUS_COLOURS
     from evalkit.run.province import CountyStatus
 
-    rng = np.random.default_rng(5)
-    rows = [{"county": f"c{k}", "indicator": key, "estimate": e, "se": 0.01,
-             "ci_low": e - 0.02, "ci_high": e + 0.02,
-             "decision": "fail" if e > 0.5 else "pass"}
-            for key in ("wrong_exit", "recognition")
-            for k, e in enumerate(rng.uniform(0.1, 0.9, 6), start=1)]
+    rows = county_indicator_rows(np.random.default_rng(5), [f"c{k}" for k in range(1, 7)],
+                                 ("wrong_exit", "recognition"), low=0.1, high=0.9, se=0.01,
+                                 fail_above=0.5)
     rows.append({"county": "c7", "indicator": "wrong_exit", "estimate": np.nan, "se": np.nan,
                  "ci_low": np.nan, "ci_high": np.nan, "decision": ""})
     indicators = pd.DataFrame(rows)

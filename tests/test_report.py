@@ -175,16 +175,16 @@ def test_priorities_ranked_by_recognition_recovered():
         "change_low": [np.nan, 0.015, 0.002, 0.022],
         "change_high": [np.nan, 0.035, 0.018, 0.048],
     })
-    ranked = report.rank_priorities(scenarios, threshold=0.9)
+    ranked = verdicts.rank_priorities(scenarios, threshold=0.9)
     assert list(ranked["scenario"]) == ["both", "pipe_water", "raise_reimbursement"]
     assert list(ranked["rank"]) == [1, 2, 3]
     np.testing.assert_allclose(ranked["before"], 0.88)
     assert list(ranked["reaches"]) == ["pass", "cannot tell", "cannot tell"]
     with pytest.raises(EvalkitError, match="missing column"):
-        report.rank_priorities(scenarios.drop(columns="change_low"))
+        verdicts.rank_priorities(scenarios.drop(columns="change_low"))
     broken = scenarios.assign(change=["0", "x", "0.01", "0.03"])
     with pytest.raises(EvalkitError, match="'pipe_water' has an empty or non-numeric"):
-        report.rank_priorities(broken)
+        verdicts.rank_priorities(broken)
 
 
 # --- the page --------------------------------------------------------------------------
@@ -436,7 +436,7 @@ def test_chart_marks_the_gain_needed_when_recognition_is_below_the_line():
         "estimate": [0.905, 0.87], "ci_low": [0.89, 0.85], "ci_high": [0.92, 0.89],
         "change": [0.025, -0.01], "change_low": [0.015, -0.02], "change_high": [0.035, 0.0],
     })
-    ranked = report.rank_priorities(scenarios, threshold=0.9)
+    ranked = verdicts.rank_priorities(scenarios, threshold=0.9)
     np.testing.assert_allclose(ranked["before"], 0.88)
     gc.collect()  # event loops left by earlier tests' kernels warn when collected
     with warnings.catch_warnings(record=True) as caught:

@@ -166,8 +166,8 @@ def load_followup(data: Mapping[str, str], design: Mapping[str, Any],
     """
     base = Path(params_dir) if params_dir else Path.cwd()
     design = dict(design)
-    before = load_inputs(dict(data), design, params_dir,
-                         calibration=None if calibration is None else dict(calibration),
+    calibration = None if calibration is None else dict(calibration)
+    before = load_inputs(dict(data), design, params_dir, calibration=calibration,
                          nonresponse=None if nonresponse is None else dict(nonresponse))
     frame_spec = followup.get("frame") or data["frame"]
     after_frame = load_frame(resolve_data_path(frame_spec, base))
@@ -185,10 +185,10 @@ def load_followup(data: Mapping[str, str], design: Mapping[str, Any],
     after_rows = _with_round_columns(after, AFTER)
     before_design, _ = calibrate_design(
         checked_design(before_rows, design, before.frame, before.survey_path.name),
-        before.frame, None if calibration is None else dict(calibration))
+        before.frame, calibration)
     after_design, after_note = calibrate_design(
         checked_design(after_rows, design, after_frame, after_path.name), after_frame,
-        None if calibration is None else dict(calibration))
+        calibration)
     stacked = stacked_design(pd.concat([before_rows, after_rows], ignore_index=True), design,
                              {BEFORE: before.frame, AFTER: after_frame}, calibration)
     frame_text = ("the re-check's frame (followup.frame)" if followup.get("frame")

@@ -274,10 +274,11 @@ def write_recheck(out_dir: str | Path, seed: int = FOLLOWUP_SEED,
             f"run_name: county_{county_seed}_recheck\n"
             "data:\n  frame: frame.csv\n  survey: survey.csv\n"
             "followup:\n  survey: recheck_survey.csv\n", encoding="utf-8")
-    synth.write_csv(recheck.sample, paths["recheck_survey" if county_seed is not None
-                                           else "survey"])
-    paths["recheck_truth" if county_seed is not None else "truth"].write_text(
-        json.dumps(recheck.truth, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    survey, truth = (("survey", "truth") if county_seed is None
+                     else ("recheck_survey", "recheck_truth"))
+    synth.write_csv(recheck.sample, paths[survey])
+    paths[truth].write_text(json.dumps(recheck.truth, ensure_ascii=False, indent=2) + "\n",
+                            encoding="utf-8")
     return paths
 
 

@@ -50,8 +50,6 @@ from evalkit.report.policy_xlsx import policy_workbook
 from evalkit.report.verdicts import (
     HEADLINE_KEYS,
     INDICATOR_COLUMNS,
-    number_or_none,  # noqa: F401  (offered here as before)
-    rank_priorities,  # noqa: F401  (offered here as before; the ranking is PageContext.ranked)
     require_table_columns,
 )
 

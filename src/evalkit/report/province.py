@@ -296,10 +296,11 @@ def forest_figure(part: pd.DataFrame, key: str, lang: str, level: float,
     ci_high, decision); colours follow the verdicts.
     """
     from evalkit.report import fonts, plots
+    from evalkit.report.verdicts import STATUS_COLOURS, status_key
 
-    part = part.sort_values("estimate", ascending=False)
-    palette = {"pass": "#1a7f37", "fail": "#cf222e", "cannot tell": "#bf8700"}
-    colours = [palette.get(str(d), "#57606a") for d in part["decision"]]
+    part = part.sort_values("estimate", ascending=False, kind="stable")
+    # the verdict colours of the page's SVG plots (forest_svg) and of the policy pages
+    colours = [STATUS_COLOURS[status_key(d)] for d in part["decision"]]
     with fonts.context():  # Chinese titles and county names need the shipped CJK font
         return plots.interval_plot(
             part["county"].tolist(), part["estimate"], part["ci_low"], part["ci_high"],

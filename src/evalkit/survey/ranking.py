@@ -120,6 +120,7 @@ class _Maxima:
         self.p = p
         self.exact_pairs = bool(np.any((s == 0) & ~np.eye(p, dtype=bool)))
         self.block = max(1, _BLOCK_ELEMENTS // max(1, p * p))
+        self.simultaneous = down is None
         buffer = np.empty((min(self.block, draws), p, p))
         if down is None:
             self.value = np.empty(draws)
@@ -152,7 +153,7 @@ class _Maxima:
 
     def maxima(self) -> np.ndarray:
         """One maximum per draw (simultaneous) or per draw and family (marginal)."""
-        if hasattr(self, "value"):
+        if self.simultaneous:
             return self.value
         return np.maximum(self.up_value, self.down_value)
 
