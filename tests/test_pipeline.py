@@ -423,3 +423,26 @@ def test_a_kernel_that_died_before_replying_is_started_once_more() -> None:
     with pytest.raises(RuntimeError, match="something else"):
         run_restarting(other, may_restart=lambda: True, restarting=lambda: None)
     assert len(calls) == 1
+
+
+def test_a_print_split_in_two_messages_is_one_output() -> None:
+    """Under load a kernel may send a print's line and its newline apart; the run's notebook
+    keeps one output, so two runs give the same bytes. Only consecutive streams of one name
+    merge."""
+    from nbformat.v4 import new_code_cell, new_notebook, new_output
+
+    from evalkit.run.kernel import merge_split_streams
+
+    cell = new_code_cell("print(x)", outputs=[
+        new_output("stream", name="stdout", text="With 29 villages"),
+        new_output("stream", name="stdout", text="\n"),
+        new_output("stream", name="stderr", text="warning\n"),
+        new_output("display_data", data={"text/plain": "figure"}),
+        new_output("stream", name="stdout", text="after\n"),
+    ])
+    nb = merge_split_streams(new_notebook(cells=[cell, new_code_cell("y = 1")]))
+    outputs = nb.cells[0].outputs
+    assert [(o.output_type, o.get("name"), o.get("text")) for o in outputs] == [
+        ("stream", "stdout", "With 29 villages\n"), ("stream", "stderr", "warning\n"),
+        ("display_data", None, None), ("stream", "stdout", "after\n")]
+    assert nb.cells[1].outputs == []

@@ -149,3 +149,26 @@ def run_restarting(execute: Callable[[], Any], *, may_restart: Callable[[], bool
                 raise
             restarting()
     return None
+
+
+def merge_split_streams(nb: Any) -> Any:
+    """``nb`` with consecutive stream outputs of one name (stdout, stderr) in a cell merged.
+
+    A busy kernel can send one ``print``'s text in two messages (the line, then its
+    newline), which the executed notebook keeps as two outputs and the HTML shows as two
+    blocks; merged, a run's notebook and HTML are the same bytes however loaded the machine
+    was (nbval compares streams merged as well).
+    """
+    for cell in nb.cells:
+        merged: list[Any] = []
+        for output in cell.get("outputs", ()):
+            last = merged[-1] if merged else None
+            if (last is not None and output.get("output_type") == "stream"
+                    and last.get("output_type") == "stream"
+                    and last.get("name") == output.get("name")):
+                last["text"] += output["text"]
+            else:
+                merged.append(output)
+        if "outputs" in cell:
+            cell["outputs"] = merged
+    return nb

@@ -46,6 +46,7 @@ from evalkit.run.kernel import (
     KERNEL_NAME,
     KERNEL_QUIET,
     AbortedError,
+    merge_split_streams,
     prepare_kernel_environment,
     register_engine,
     run_restarting,
@@ -338,7 +339,7 @@ class _Run:
                 self.kernels.pop(spec.name, None)
         timing.finished = self.now()
         self._executed(spec)
-        result = _stable_cell_ids(nbformat.read(executed, as_version=4))
+        result = merge_split_streams(_stable_cell_ids(nbformat.read(executed, as_version=4)))
         nbformat.write(result, executed)
         # The policy page's own heading names it (tab title and index link alike).
         self.titles[spec.name] = ((output_title(result) if spec.policy else None)

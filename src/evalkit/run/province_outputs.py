@@ -142,7 +142,7 @@ def _run_province_notebook(run_dir: Path, lang: str, notebooks_dir: Path,
     except Exception as exc:  # noqa: BLE001 - the page is still written
         progress(f"06_province.ipynb failed: {' '.join(str(exc).split())[:200]}")
         return None
-    nb = nbformat.read(executed, as_version=4)
+    nb = kernel.merge_split_streams(nbformat.read(executed, as_version=4))
     for cell in nb.cells:  # papermill draws a random id for its cell: fixed, as `evalkit run`
         if "injected-parameters" in cell.get("metadata", {}).get("tags", []):
             cell["id"] = "injected-parameters"
