@@ -283,7 +283,7 @@ def test_page_settings_have_one_home_and_the_signature_is_kept():
     assert list(inspect.signature(report.PolicyReport).parameters) == [
         "indicators", "scenarios", "lang", "level", "method", "run_name", "households",
         "villages", "weighted", "clustered", "cautions", "by_township", "county", "period",
-        "assessor"]
+        "assessor", "frame_villages"]
 
 
 def test_one_context_per_report_its_sections_match_the_page(results, monkeypatch):

@@ -87,21 +87,37 @@ def test_a_number_changed_in_the_indicator_table_changes_the_sentences(tmp_path)
 def test_which_verdict_decides_and_why_they_differ(tmp_path):
     text = page_text(write_tables(tmp_path), lang="en")
     assert "The exit assessment judges the official plain ratio: 2.9%, misses the line." in text
-    assert "would show with 95% confidence that it misses the line." in text
+    assert "would reach the verdict that it misses the line with 80% probability" in text
     assert "this sample cannot tell with 95% confidence" in text
     # deff 2.91 from the table: the interval is sqrt(2.91) = 1.7 times as wide.
     assert "the design effect is 2.9, so the interval is about 1.7 times as wide" in text
     assert "The design-based verdict agrees." in text  # missed, recognition
 
 
-def test_settle_size_is_cochran_with_the_runs_design_effect():
+def test_settle_size_is_a_power_calculation_with_the_runs_design_effect():
+    from evalkit.sampling.power import power_analytic
+
     row = dict(zip(COLUMNS, ROWS[0], strict=True))
-    settle = summary.settle_size(row, 0.95, villages=29)
-    assert settle is not None and settle.verdict == "fail"
-    z = stats.norm.ppf(0.95)
-    n = 422 * (z * 0.00708 / (0.0295 - 0.02)) ** 2
-    assert settle.households_needed == math.ceil(n)
-    assert settle.villages_needed == math.ceil(29 * settle.households_needed / 422)
+    settle = summary.settle_size(row, 0.95, villages=29, households=2025, frame_villages=148)
+    assert settle is not None and settle.verdict == "fail" and settle.domain == "exited"
+    # The villages needed reach 80% power, one fewer does not: the power of the test each
+    # side of the 95% interval (alpha 2.5%), at the ICC that gives the run's SE.
+    m = 422 / 29
+    deff = 422 * 0.00708 ** 2 / (0.0295 * 0.9705)
+    icc = min(1.0, max(0.0, (deff - 1) / (m - 1)))  # this table's deff is below 1
+
+    def power(villages: int) -> float:
+        return power_analytic(0.0295, 0.02, villages, m, icc, alpha=0.025)
+
+    assert power(settle.villages_needed) >= 0.8 > power(settle.villages_needed - 1)
+    # The old size n (z SE / e)^2 put the expected bound on the line: about half the power.
+    z = stats.norm.ppf(0.975)
+    old = math.ceil(29 * 422 * (z * 0.00708 / 0.0095) ** 2 / 422)
+    assert 0.4 < power(old) < 0.6
+    assert settle.households_needed == math.ceil(settle.villages_needed * m)
+    assert settle.sample_needed == math.ceil(settle.villages_needed * 2025 / 29)
+    assert settle.beyond_frame == (settle.villages_needed > 148)
+    assert not summary.settle_size(row, 0.95, 29, frame_villages=10_000).beyond_frame
     # A pass-side estimate would be settled as a pass.
     row.update(estimate=0.017)
     assert summary.settle_size(row, 0.95, 29).verdict == "pass"
@@ -109,14 +125,76 @@ def test_settle_size_is_cochran_with_the_runs_design_effect():
     assert summary.settle_size(row, 0.95, 29) is None  # on the line: nothing settles it
 
 
+def test_settle_sentence_names_the_households_it_counts_and_flags_the_frame(tmp_path):
+    tables = write_tables(tmp_path)
+
+    def sentence(frame_villages: int | None, lang: str = "en") -> str:
+        return page_text(tables, lang=lang, frame_villages=frame_villages)
+
+    settle = summary.settle_size(dict(zip(COLUMNS, ROWS[0], strict=True)), 0.95, 29,
+                                 households=2025, frame_villages=120)
+    assert settle is not None and settle.villages_needed > 120
+    text = sentence(120)
+    assert f"about {settle.households_needed:,} exited households (now 422)" in text
+    assert f"{settle.sample_needed:,} households in all (now 2,025)" in text
+    assert "with 80% probability" in text
+    assert "The county's frame has only 120 villages" in text
+    assert "frame has only" not in sentence(None)
+    assert "frame has only" not in sentence(100_000)
+    assert "全县抽样框只有120个村" in sentence(120, "zh")
+    assert "已脱贫户约" in sentence(120, "zh")
+
+
+def test_hotspots_rank_by_the_interval_keep_every_township_and_count_chance():
+    table = pd.DataFrame({
+        "township": ["T03", "T05", "T07", "T01"], "indicator": "wrong_exit",
+        "n_households": [40, 12, 30, 50], "n_villages": [3, 3, 3, 4],
+        "estimate": [0.10, 0.20, 0.03, 0.01], "ci_low": [0.03, 0.008, 0.005, 0.001],
+        "ci_high": [0.25, 0.566, 0.09, 0.05], "suppressed": False,
+    })
+    spots = summary.hotspots(table, "wrong_exit", 0.02, "below")
+    # T03's interval is above the line: it ranks before T05's larger, vaguer estimate;
+    # the third township on the wrong side is not dropped.
+    assert [h.township for h in spots] == ["T03", "T05", "T07"]
+    assert [h.beyond for h in spots] == [True, False, False]
+    tests = summary.township_tests(table, "wrong_exit", 0.02, "below", 0.95)
+    assert tests is not None and (tests.tests, tests.beyond) == (4, 1)
+    assert tests.expected_by_chance == pytest.approx(4 * 0.025)
+    table.loc[1, "ci_low"] = 0.05  # now T05's evidence is the strongest
+    assert summary.hotspots(table, "wrong_exit", 0.02, "below")[0].township == "T05"
+    recognition = table.assign(indicator="recognition", estimate=[0.85, 0.80, 0.95, 0.88],
+                               ci_high=[0.89, 0.93, 0.99, 0.91])
+    assert [h.township for h in summary.hotspots(recognition, "recognition", 0.9,
+                                                 "at_least")] == ["T03", "T01", "T05"]
+
+
+def test_the_page_states_the_township_multiplicity(tmp_path):
+    towns = pd.DataFrame({
+        "township": [f"T{i:02d}" for i in range(1, 10)], "indicator": "wrong_exit",
+        "n_households": 40, "n_villages": 3,
+        "estimate": [0.10, 0.20, 0.03] + [0.01] * 6,
+        "ci_low": [0.03, 0.008, 0.005] + [0.001] * 6,
+        "ci_high": [0.25, 0.566, 0.09] + [0.05] * 6, "suppressed": False})
+    tables = write_tables(tmp_path)
+    towns.to_csv(tables / "indicators_by_township.csv", index=False)
+    text = page_text(tables, lang="en")
+    assert "T01 (10.0%; interval from 3.0%; 40 households sampled), T02" in text
+    assert ("1 of 9 townships tested have their whole 95% interval above the line; with 9 "
+            "tests, each at 2.5% on that side, about 0.2 would by chance alone") in text
+    pd.concat([towns, towns.assign(township=lambda d: d["township"] + "b")]).to_csv(
+        tables / "indicators_by_township.csv", index=False)
+    assert "with 18 tests" in page_text(tables, lang="en")
+
+
 def test_priorities_cover_every_indicator_at_risk_and_name_townships(tmp_path):
     table = pd.DataFrame(ROWS, columns=COLUMNS)
     risks = summary.at_risk(table, 0.95, 29, TOWNSHIPS)
     assert [r.indicator for r in risks] == ["wrong_exit", "incidence"]
     assert [h.township for h in risks[0].hotspots] == ["东镇", "西镇"]  # suppressed 南镇 not
+    assert risks[0].township_tests is not None and risks[0].township_tests.tests == 2
     text = page_text(write_tables(tmp_path))
     assert "脱贫人口错退率：按抽样设计无法判断，按官方简单比率未达标。" in text
-    assert "东镇（9.4%，样本30户）、西镇（4.5%，样本65户）" in text
+    assert "东镇（9.4%，置信区间下限–，样本30户）、西镇（4.5%，置信区间下限–，样本65户）" in text
     assert "南镇" not in text
     table.loc[3, ["decision", "official_decision"]] = ["fail", "fail"]
     risks = summary.at_risk(table, 0.95, 29, TOWNSHIPS)

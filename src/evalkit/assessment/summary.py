@@ -12,8 +12,11 @@ table's ``producer``, :func:`producer`).
 
 Two derived quantities are computed here, from those tables only:
 
-* :func:`settle_size`: how many households (and villages) a sample would need for a
-  "cannot tell" verdict to become pass or fail if the true rate equals the current estimate;
+* :func:`settle_size`: how many villages (and households) a sample would need for 80% power
+  that a "cannot tell" verdict becomes pass or fail if the true rate equals the current
+  estimate;
+* :func:`hotspots` and :func:`township_tests`: townships on the wrong side of a line, ranked
+  by their interval, and how many would be there by chance;
 * :func:`at_risk`: the indicators that fail or cannot tell (design-based), or fail by the
   official plain ratio, ranked, each with the actions the run's tables support.
 """
@@ -111,14 +114,28 @@ def _number(value: object) -> float | None:
     return x if math.isfinite(x) else None
 
 
+#: The power a "sample that would settle it" is sized for, as notebook 01 sizes the design
+#: (:func:`evalkit.sampling.power.villages_for_power`).
+SETTLE_POWER = 0.8
+
+#: The households an indicator's rate is computed over (its domain in
+#: :data:`evalkit.assessment.indicators.SPECS`); "all" for the whole sample.
+DOMAIN_OF = {"wrong_exit": "exited", "missed": "nonregistered", "incidence": "all",
+             "recognition": "all"}
+
+
 @dataclass(frozen=True)
 class Settle:
-    """The sample that would settle a "cannot tell" verdict at the current estimate.
+    """The sample that would settle a "cannot tell" verdict, by a power calculation.
 
-    ``households_needed`` households in the indicator's domain (``households_now`` today),
-    spread over ``villages_needed`` villages at today's households per village;
-    ``verdict`` is what the verdict would be with that sample if the true rate were the
-    estimate (``"pass"`` or ``"fail"``).
+    If the true rate equalled today's estimate, a sample of ``villages_needed`` villages at
+    today's households per village would give the verdict ``verdict`` (``"pass"`` or
+    ``"fail"``) with probability ``power``. ``households_needed`` counts the households of
+    the indicator's ``domain`` (``"exited"``, ``"nonregistered"`` or ``"all"``; today
+    ``households_now``), ``sample_needed`` the whole sample (today ``sample_now``).
+    ``frame_villages`` is the frame's count of villages (None when unknown); when
+    ``beyond_frame`` the county does not have that many villages: the design cannot settle
+    the verdict by adding villages.
     """
 
     indicator: str
@@ -127,51 +144,117 @@ class Settle:
     villages_now: int
     villages_needed: int
     verdict: str
+    domain: str = "all"
+    sample_now: int | None = None
+    sample_needed: int | None = None
+    power: float = SETTLE_POWER
+    frame_villages: int | None = None
+
+    @property
+    def beyond_frame(self) -> bool:
+        """True when more villages are needed than the frame holds."""
+        return self.frame_villages is not None and self.villages_needed > self.frame_villages
 
 
-def settle_size(row: Mapping[str, Any], level: float, villages: int) -> Settle | None:
-    """Households (and villages) needed to settle a verdict at the current estimate.
+def settle_size(row: Mapping[str, Any], level: float, villages: int, *,
+                households: int | None = None, frame_villages: int | None = None,
+                method: str = "logit", power: float = SETTLE_POWER) -> Settle | None:
+    """Villages (and households) for ``power`` of settling a verdict at the current estimate.
 
-    The verdict is one-sided at ``level``: it is settled when ``z * SE`` is below the
-    distance ``e = |estimate - line|``. The design-based standard error of the run scales as
-    ``1 / sqrt(n)`` when households are added in new villages at today's households per
-    village (same design effect), so the sample needed is Cochran's size for margin ``e``
-    (:func:`evalkit.sampling.size.sample_size_proportion` at two-sided level ``2 * level - 1``,
-    i.e. the one-sided ``z``) with the design effect measured by this run::
+    The verdict follows the two-sided ``level`` interval, i.e. a one-sided test on each
+    side of the line at ``alpha = (1 - level) / 2``. If the true rate ``p`` were today's
+    estimate, the verdict on its side of the line is reached with probability ``power`` by
+    the number of villages :func:`evalkit.sampling.power.villages_for_power` finds (the
+    calculation notebook 01 sizes the design with: normal approximation, the t reference,
+    the interval's ``method``), at today's households per village of the indicator's domain
+    ``m = n / villages``, with the intraclass correlation that reproduces this run's
+    standard error (Kish 1965, sec. 5.4)::
 
-        deff = n * SE^2 / (p (1 - p)),   n_needed = z^2 p (1 - p) / e^2 * deff = n (z SE / e)^2
+        deff = n SE^2 / (p (1 - p)) = 1 + (m - 1) ICC,   ICC = (deff - 1) / (m - 1)
 
-    ``villages_needed = ceil(villages * n_needed / n)``. None when the row has no interval,
-    no line, or an estimate exactly on the line (no sample settles it). z is the normal
-    quantile (the t quantile with more villages tends to it).
+    (clipped to [0, 1]: a design effect below 1 is taken as 1, which asks for more, not
+    fewer, households). ``n (z SE / e)^2``, the size whose expected bound sits on the line,
+    has only about 50% power; this has ``power``.
+
+    ``households_needed = ceil(villages_needed * m)`` counts the domain's households
+    (``n_households`` of the row); with ``households`` (today's whole sample)
+    ``sample_needed`` scales the whole sample the same way. None when the row has no
+    interval, no line, an estimate on the line, or when no feasible number of villages
+    reaches ``power``.
+
+    >>> row = {"indicator": "wrong_exit", "estimate": 0.029, "se": 0.007, "threshold": 0.02,
+    ...        "n_households": 350, "direction": "below"}
+    >>> s = settle_size(row, 0.95, villages=29, households=2030, frame_villages=148)
+    >>> s.verdict, s.domain, s.villages_needed > 148, s.beyond_frame
+    ('fail', 'exited', True, True)
     """
-    from evalkit.sampling.size import sample_size_proportion
+    from evalkit.sampling.power import bound_method, villages_for_power
 
     p, se = _number(row.get("estimate")), _number(row.get("se"))
     line, n = _number(row.get("threshold")), _number(row.get("n_households"))
-    if p is None or se is None or line is None or not n or se <= 0 or not 0 < p < 1:
+    if (p is None or se is None or line is None or not n or se <= 0 or not 0 < p < 1
+            or villages <= 0 or not 0 < line < 1 or p == line):
         return None
-    margin = abs(p - line)
-    if margin <= 0 or margin >= 1:
-        return None
+    m = n / villages
     deff = n * se * se / (p * (1 - p))
-    size = sample_size_proportion(p, margin, level=2 * level - 1, deff=deff)
-    needed = max(int(size), int(n))
+    icc = min(1.0, max(0.0, (deff - 1.0) / (m - 1.0))) if m > 1 else 0.0
+    try:
+        needed_villages = villages_for_power(
+            p, line, m, icc, power=power, alternative="greater" if p > line else "less",
+            alpha=(1.0 - level) / 2.0, method=bound_method(method))
+    except EvalkitError:
+        return None
+    needed_villages = max(int(villages), int(needed_villages))
     direction = str(row.get("direction") or "below")
     good = p < line if direction == "below" else p >= line
-    return Settle(indicator=str(row["indicator"]), households_now=int(n),
-                  households_needed=needed, villages_now=int(villages),
-                  villages_needed=max(int(villages), math.ceil(villages * needed / n)),
-                  verdict="pass" if good else "fail")
+    key = str(row["indicator"])
+    return Settle(indicator=key, households_now=int(n),
+                  households_needed=max(int(n), math.ceil(needed_villages * m - 1e-9)),
+                  villages_now=int(villages), villages_needed=needed_villages,
+                  verdict="pass" if good else "fail", domain=DOMAIN_OF.get(key, "all"),
+                  sample_now=None if households is None else int(households),
+                  sample_needed=None if households is None else max(
+                      int(households), math.ceil(needed_villages * households / villages - 1e-9)),
+                  power=power, frame_villages=frame_villages)
 
 
 @dataclass(frozen=True)
 class Hotspot:
-    """A township whose rate is above (or, for recognition, below) the line in the sample."""
+    """A township whose rate is on the wrong side of the line in the sample.
+
+    ``bound`` is the end of its interval nearer the passing side (the lower end for a rate
+    that must stay below its line, the upper end for one that must reach it): the evidence
+    it ranks by. ``beyond`` is true when the whole interval is on the wrong side (the
+    township's own verdict is fail).
+    """
 
     township: str
     estimate: float
     households: int
+    bound: float = math.nan
+    beyond: bool = False
+
+
+@dataclass(frozen=True)
+class TownshipTests:
+    """How many townships were tested against an indicator's line, and what chance gives.
+
+    ``tests`` townships with an estimate (suppressed cells are not tested); at
+    ``alpha_side`` per test (one side of the printed interval), ``expected_by_chance =
+    tests * alpha_side`` would show an interval wholly beyond the line if every township
+    sat exactly on it; ``beyond`` townships did. ``all_tests`` counts every township test
+    of the run (all indicators).
+    """
+
+    tests: int
+    all_tests: int
+    alpha_side: float
+    beyond: int
+
+    @property
+    def expected_by_chance(self) -> float:
+        """``tests * alpha_side``: the townships expected beyond the line by chance alone."""
+        return self.tests * self.alpha_side
 
 
 @dataclass(frozen=True)
@@ -183,6 +266,7 @@ class AtRisk:
     official_decision: str
     settle: Settle | None
     hotspots: tuple[Hotspot, ...]
+    township_tests: TownshipTests | None = None
 
 
 def _status(value: object) -> str:
@@ -191,30 +275,77 @@ def _status(value: object) -> str:
     return str(value).replace(" ", "_")
 
 
-def hotspots(by_township: pd.DataFrame | None, indicator: str, threshold: float | None,
-             direction: str, limit: int = 2) -> tuple[Hotspot, ...]:
-    """Up to ``limit`` townships on the wrong side of the line, worst first.
-
-    Read from ``indicators_by_township.csv``; suppressed cells (too few households or
-    villages) are never named.
-    """
-    if by_township is None or threshold is None or by_township.empty:
-        return ()
+def _tested_cells(by_township: pd.DataFrame | None) -> pd.DataFrame:
+    """The township table's cells that carry an estimate (suppressed cells are not tests)."""
     need = {"township", "indicator", "estimate", "n_households"}
-    if not need <= set(by_township.columns):
-        return ()
-    cells = by_township.loc[by_township["indicator"] == indicator].copy()
+    if by_township is None or by_township.empty or not need <= set(by_township.columns):
+        return pd.DataFrame(columns=sorted(need))
+    cells = by_township.copy()
     cells["estimate"] = pd.to_numeric(cells["estimate"], errors="coerce")
     if "suppressed" in cells.columns:
         cells = cells.loc[~cells["suppressed"].astype(str).str.lower().isin(("true", "1"))]
-    cells = cells.dropna(subset=["estimate"])
-    if direction == "below":
-        cells = cells.loc[cells["estimate"] > threshold].sort_values("estimate",
-                                                                    ascending=False)
+    return cells.dropna(subset=["estimate"])
+
+
+def hotspots(by_township: pd.DataFrame | None, indicator: str, threshold: float | None,
+             direction: str, limit: int | None = None) -> tuple[Hotspot, ...]:
+    """Every township on the wrong side of the line, ranked by the evidence, not the point
+    estimate.
+
+    Read from ``indicators_by_township.csv``: a township qualifies when its estimate is on
+    the wrong side of the line; townships are ranked by the end of their interval nearer
+    the passing side (``ci_low`` descending for a rate that must stay below the line,
+    ``ci_high`` ascending for one that must reach it; the estimate breaks ties and stands
+    in when the table has no interval), so a township whose whole interval is beyond the
+    line comes before one with a larger estimate but a wider interval. Suppressed cells
+    (too few households or villages) are never named. ``limit`` keeps the first ``limit``
+    (None: all of them).
+    """
+    if threshold is None:
+        return ()
+    cells = _tested_cells(by_township)
+    cells = cells.loc[cells["indicator"] == indicator]
+    below = direction == "below"
+    column = "ci_low" if below else "ci_high"
+    bound = (pd.to_numeric(cells[column], errors="coerce") if column in cells.columns
+             else pd.Series(math.nan, index=cells.index))
+    cells = cells.assign(bound=bound.fillna(cells["estimate"]))
+    if below:
+        cells = cells.loc[cells["estimate"] > threshold]
+        cells = cells.sort_values(["bound", "estimate"], ascending=False, kind="stable")
+        beyond = cells["bound"] > threshold
     else:
-        cells = cells.loc[cells["estimate"] < threshold].sort_values("estimate")
-    return tuple(Hotspot(str(r["township"]), float(r["estimate"]), int(r["n_households"]))
-                 for r in cells.head(limit).to_dict("records"))
+        cells = cells.loc[cells["estimate"] < threshold]
+        cells = cells.sort_values(["bound", "estimate"], kind="stable")
+        beyond = cells["bound"] < threshold
+    has_bound = bound.reindex(cells.index).notna()
+    spots = tuple(Hotspot(str(r["township"]), float(r["estimate"]), int(r["n_households"]),
+                          float(r["bound"]) if ok else math.nan, bool(b and ok))
+                  for r, b, ok in zip(cells.to_dict("records"), beyond, has_bound,
+                                      strict=True))
+    return spots if limit is None else spots[:limit]
+
+
+def township_tests(by_township: pd.DataFrame | None, indicator: str, threshold: float | None,
+                   direction: str, level: float) -> TownshipTests | None:
+    """The multiplicity behind :func:`hotspots`: how many townships were tested and how many
+    would be beyond the line by chance.
+
+    Each township's verdict follows its two-sided ``level`` interval, a one-sided test at
+    ``alpha_side = (1 - level) / 2`` on each side; with ``k`` townships at the line,
+    ``k * alpha_side`` is the expected number declared beyond it by chance (a Bonferroni
+    count: it does not need the tests to be independent). None without a line or a
+    township table.
+    """
+    if threshold is None:
+        return None
+    cells = _tested_cells(by_township)
+    if cells.empty:
+        return None
+    mine = cells.loc[cells["indicator"] == indicator]
+    beyond = sum(h.beyond for h in hotspots(by_township, indicator, threshold, direction))
+    return TownshipTests(tests=len(mine), all_tests=len(cells),
+                         alpha_side=(1.0 - level) / 2.0, beyond=int(beyond))
 
 
 _RANK = {("fail", "fail"): 0, ("fail", "pass"): 1, ("fail", "none"): 1,
@@ -223,12 +354,17 @@ _RANK = {("fail", "fail"): 0, ("fail", "pass"): 1, ("fail", "none"): 1,
 
 
 def at_risk(indicators: pd.DataFrame, level: float, villages: int,
-            by_township: pd.DataFrame | None = None) -> list[AtRisk]:
+            by_township: pd.DataFrame | None = None, *, households: int | None = None,
+            frame_villages: int | None = None, method: str = "logit") -> list[AtRisk]:
     """Every headline indicator that fails or cannot tell, or fails by the official ratio.
 
     Ranked: design-based fail (with the official ratio failing too) first, then fail, then
     "cannot tell" where the official ratio fails, then other "cannot tell", then a pass by
     the design-based verdict that the official ratio fails; ties keep the page's order.
+    A "cannot tell" carries :func:`settle_size` (``households``: today's whole sample,
+    ``frame_villages``: the frame's villages, ``method``: the interval method); each item
+    its townships on the wrong side (:func:`hotspots`) and their multiplicity
+    (:func:`township_tests`).
     """
     items = []
     for order, key in enumerate(HEADLINE_KEYS):
@@ -240,10 +376,14 @@ def at_risk(indicators: pd.DataFrame, level: float, villages: int,
         if pair not in _RANK:
             continue
         direction = str(row.get("direction") or "below")
-        settle = (settle_size(row, level, villages)
+        settle = (settle_size(row, level, villages, households=households,
+                              frame_villages=frame_villages, method=method)
                   if pair[0] == "cannot_tell" and villages > 0 else None)
-        spots = hotspots(by_township, key, _number(row.get("threshold")), direction)
-        items.append((_RANK[pair], order, AtRisk(key, pair[0], pair[1], settle, spots)))
+        line = _number(row.get("threshold"))
+        spots = hotspots(by_township, key, line, direction)
+        tests = township_tests(by_township, key, line, direction, level) if spots else None
+        items.append((_RANK[pair], order,
+                      AtRisk(key, pair[0], pair[1], settle, spots, tests)))
     return [item for _, _, item in sorted(items, key=lambda t: (t[0], t[1]))]
 
 

@@ -229,12 +229,14 @@ def report_from_tables(tables_dir: str | Path, *, lang: str, level: float, ci_me
                        run_name: str, households: int | None = None,
                        villages: int | None = None, weighted: bool = True,
                        clustered: bool = True, county: str | None = None,
-                       period: str | None = None, assessor: str | None = None) -> PolicyReport:
+                       period: str | None = None, assessor: str | None = None,
+                       frame_villages: int | None = None) -> PolicyReport:
     """The policy page from the tables notebooks 02 and 03 wrote
     (:mod:`evalkit.assessment.summary`).
 
     ``households`` and ``villages`` describe the sample, ``weighted`` and ``clustered`` its
-    design; ``county``, ``period`` and ``assessor`` identify the report (params, optional).
+    design; ``county``, ``period`` and ``assessor`` identify the report (params, optional);
+    ``frame_villages`` (the frame's villages) flags a sample size beyond the frame.
     The cautions are notebook 02's (:func:`evalkit.assessment.fragility.indicator_cautions` of
     ``indicators.csv``) and notebook 03's (``cautions.csv``), and a low response rate in
     a weighting cell of notebook 02's ``nonresponse.csv``.
@@ -250,7 +252,7 @@ def report_from_tables(tables_dir: str | Path, *, lang: str, level: float, ci_me
                         method=ci_method, run_name=run_name, households=households,
                         villages=villages, by_township=by_township, county=county,
                         period=period, assessor=assessor, weighted=weighted,
-                        clustered=clustered,
+                        clustered=clustered, frame_villages=frame_villages,
                         cautions=(*indicator_cautions(indicators),
                                   *read_cautions(tables_dir),
                                   *nonresponse_cautions(read_table(

@@ -87,6 +87,9 @@ class PageContext:
     county: str | None = None
     period: str | None = None
     assessor: str | None = None
+    #: The frame's count of villages, to flag a sample that would settle a verdict only
+    #: with more villages than the county has (None: not known).
+    frame_villages: int | None = None
 
     @cached_property
     def ranked(self) -> pd.DataFrame | None:
@@ -106,7 +109,8 @@ class PageContext:
         from evalkit.assessment.summary import at_risk
 
         return tuple(at_risk(self.indicators, self.level, int(self.villages or 0),
-                             self.by_township))
+                             self.by_township, households=self.households,
+                             frame_villages=self.frame_villages, method=self.method))
 
     def t(self, key: str, **values: object) -> str:
         """The page's words for ``key`` in its language (:func:`evalkit.report.i18n.text`)."""
@@ -310,16 +314,29 @@ def decides_html(page: PageContext, row: Mapping[str, Any]) -> str:
 
 
 def settle_text(page: PageContext, settle: Settle) -> str:
-    """The sample that would settle a "cannot tell" verdict, as a sentence."""
+    """The sample that would settle a "cannot tell" verdict (a power calculation,
+    :func:`evalkit.assessment.summary.settle_size`), as a sentence: which households it
+    counts, and a flag when it needs more villages than the frame holds."""
     estimate = number_or_none(page.row(settle.indicator).get("estimate"))
     threshold = number_or_none(page.row(settle.indicator).get("threshold"))
-    return page.t(
+    dash = "\u2013"
+    text = page.t(
         "settle.sentence", estimate=format_percent(estimate or math.nan, versus=threshold),
         needed=format_count(settle.households_needed, page.lang),
         now=format_count(settle.households_now, page.lang),
+        domain=page.t(f"settle.domain.{settle.domain}"),
+        sample=(format_count(settle.sample_needed, page.lang)
+                if settle.sample_needed is not None else dash),
+        sample_now=(format_count(settle.sample_now, page.lang)
+                    if settle.sample_now is not None else dash),
         villages=format_count(settle.villages_needed, page.lang),
         villages_now=format_count(settle.villages_now, page.lang),
+        power=format_line(settle.power),
         level=page.level_text, verdict=page.t(f"official.{settle.verdict}"))
+    if settle.beyond_frame:
+        text = page.join([text, page.t("settle.beyond_frame", frame=format_count(
+            settle.frame_villages or 0, page.lang))])
+    return text
 
 
 def cards_html(page: PageContext) -> str:
@@ -470,13 +487,23 @@ def risk_text(page: PageContext, item: AtRisk) -> str:
                official=t(f"official.{item.official_decision}")
                if item.official_decision in ("pass", "fail") else t("verdict.none"))]
     if item.hotspots:
+        direction = "below" if (row.get("direction") or "below") == "below" else "at_least"
         places = t("priority.list_sep").join(
             t("priority.place", township=h.township,
               estimate=format_percent(h.estimate, versus=threshold),
+              bound_side=t(f"priority.bound.{direction}"),
+              bound=format_percent(h.bound, versus=threshold) if math.isfinite(h.bound)
+              else "\u2013",
               households=format_count(h.households, page.lang)) for h in item.hotspots)
-        parts.append(t(f"priority.hotspots.{row.get('direction') or 'below'}",
+        parts.append(t(f"priority.hotspots.{direction}",
                        indicator=i18n.indicator_label(key, page.lang, in_sentence=True),
-                       places=places))
+                       places=places, level=page.level_text))
+        tests = item.township_tests
+        if tests is not None:
+            parts.append(t(f"priority.chance.{direction}", beyond=tests.beyond,
+                           tests=tests.tests, all=tests.all_tests,
+                           alpha=format_line(tests.alpha_side),
+                           chance=f"{tests.expected_by_chance:.1f}", level=page.level_text))
     ranked = page.ranked if key == "recognition" else None
     if ranked is not None and len(ranked):
         top = ranked.iloc[0].to_dict()
@@ -490,7 +517,13 @@ def risk_text(page: PageContext, item: AtRisk) -> str:
     if item.settle is not None:
         parts.append(t("priority.settle",
                        needed=format_count(item.settle.households_needed, page.lang),
+                       sample=format_count(item.settle.sample_needed
+                                           or item.settle.households_needed, page.lang),
+                       power=format_line(item.settle.power),
                        villages=format_count(item.settle.villages_needed, page.lang)))
+        if item.settle.beyond_frame:
+            parts.append(t("settle.beyond_frame", frame=format_count(
+                item.settle.frame_villages or 0, page.lang)))
     return page.join(parts)
 
 
