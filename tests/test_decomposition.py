@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -181,3 +182,37 @@ def test_controls_come_from_the_satisfaction_formula():
     assert controls_from_formula(formula) == ["dibao", "log_income"]
     assert controls_from_formula("recognizes ~ nonpoor + water_at_door") == []
     assert controls_from_formula("y ~ nonpoor + dibao", factors={"aid": ["dibao"]}) == []
+
+
+def test_one_interval_per_row_named_and_justified(linearized):
+    boot = fairlie(_design(), method="bootstrap", replicates=300, seed=7)
+    table = boot.table.set_index("component")
+    smooth = ["rate_poor", "rate_nonpoor", "gap", "explained", "unexplained"]
+    assert (table.loc[smooth, "interval"] == "linearized").all()
+    assert (table.loc[["water", "reimbursement", "other"], "interval"]
+            == "bootstrap percentile").all()
+    # The explained part reports the linearized interval, the same as the linearized method.
+    lin = linearized.table.set_index("component")
+    np.testing.assert_allclose(table.loc[smooth, ["ci_low", "ci_high"]],
+                               lin.loc[smooth, ["ci_low", "ci_high"]])
+    text = " ".join(boot.explanations())
+    assert "Yun's (2004) weights" in text and "not Fairlie's sequential replacement" in text
+    assert "300 bootstrap replicates" in text and "about 8 replicates beyond it" in text
+    assert "at least 1,000 are advised" in text
+    low, high = table.loc["explained", ["ci_low", "ci_high"]]
+    assert ("not distinguishable from zero" in text) == (low <= 0 <= high)
+
+
+def test_weights_outside_0_1_are_explained():
+    result = fairlie(_design(), method="linearization")
+    text = " ".join(result.explanations())
+    weights = result.yun_weights
+    assert ("alone would explain more than the whole explained part" in text) == bool(
+        (weights > 1).any())
+    assert ("works against the gap" in text) == bool((weights < 0).any())
+    forced = dataclasses.replace(result, yun_weights=pd.Series(
+        [1.2, 0.2, -0.4], index=["water", "reimbursement", "other"]))
+    text = " ".join(forced.explanations())
+    assert "water (1.20) alone would explain more" in text
+    assert "other (-0.40) works against the gap" in text
+    assert "replicates" not in text  # linearization: no replicate count to report

@@ -7,6 +7,7 @@ documents its true changes in ``recheck_truth.json``; the table's intervals must
 from __future__ import annotations
 
 import json
+from html import unescape
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +20,7 @@ from evalkit.contract.data import load_frame, load_survey
 from evalkit.contract.errors import EvalkitError, ProblemsError
 from evalkit.contract.paths import package_data_dir
 from evalkit.report import followup as followup_report
+from evalkit.report.i18n import format_points
 from evalkit.run import cli
 from evalkit.run.params import DEFAULTS, TARGET_COUNTS, TARGET_RATES, load_params, validate
 from evalkit.run.pipeline import ALL_NOTEBOOKS, PLAN, plan_for
@@ -158,6 +160,50 @@ def test_recognition_explained(inputs, table):
     assert abs(water_reimb - truth) < 0.01  # within a point of the generating model's share
     lines = followup_report.summary_lines(table, explained)
     assert len(lines) == len(table) + 1
+    assert "a model attribution, not a measurement" in lines[-1]
+
+
+def test_shared_villages_shrink_the_change_se_against_independent_rounds(table, inputs):
+    from evalkit.survey.change import round_estimates
+
+    rows = table.set_index("indicator")
+    rounds = round_estimates(inputs.stacked, "recognizes", "round", ("before", "after"))
+    v = rounds.covariance
+    assert rows.loc["recognition", "se_independent"] == pytest.approx(
+        np.sqrt(v[0, 0] + v[1, 1]), rel=1e-10)
+    assert rows.loc["recognition", "se"] == pytest.approx(
+        np.sqrt(v[0, 0] + v[1, 1] - 2 * v[0, 1]), rel=1e-10)
+    assert rows.loc["recognition", "correlation"] == pytest.approx(rounds.correlation)
+    # Positive covariance from the 10 shared villages: a smaller SE than independent rounds.
+    assert rows.loc["recognition", "se"] < rows.loc["recognition", "se_independent"]
+    assert table["se_independent"].notna().all()
+
+
+def test_recheck_sentences_follow_the_change_table(table, inputs):
+    counts = followup.sample_counts(inputs)
+
+    def html(changed: pd.DataFrame, lang: str = "en") -> str:
+        return unescape(followup_report.section_html(changed, None, lang=lang, level=0.95,
+                                                     label="re-check", **counts))
+
+    text = html(table)
+    missed = table.set_index("indicator").loc["missed"]
+    assert not missed["distinguishable"]
+    assert ("Not distinguishable from zero: the interval allows anything from "
+            f"{format_points(missed['ci_low'])} to {format_points(missed['ci_high'])} points"
+            ) in text
+    assert "within sampling error" not in text and "在抽样误差之内" not in html(table, "zh")
+    assert "与零无法区分：区间允许从" in html(table, "zh")
+    found = int(table["distinguishable"].sum())
+    assert (f"{len(table)} changes are tested here, each at 5%: if nothing had changed, about "
+            f"{len(table) * 0.05:.1f} would look distinguishable from zero by chance alone; "
+            f"{found} do.") in text
+    assert f"{len(table) - 1} changes are tested" in html(table.iloc[1:])
+    changed = table.copy()
+    changed.loc[changed["indicator"] == "recognition", ["se", "se_independent"]] = [0.0123,
+                                                                                  0.0456]
+    assert "Recognition rate 1.23 against 4.56 points" in html(changed)
+    assert f"the {counts['shared']} villages visited in both rounds" in text
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])

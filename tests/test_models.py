@@ -575,8 +575,63 @@ def test_sensitivity_notes_and_scenario_sentences():
                           response="no_such_column")
     assert "skipped" in missing.notes[0] and "strata" in missing.notes[1]
     sentences = scenario_sentences(scenario_table(result), threshold=0.9)
-    assert len(sentences) == 4 and sentences[0].startswith("Observed recognition: ")
-    assert all("percentage points" in s for s in sentences[1:])
+    assert len(sentences) == 5 and sentences[0].startswith("Observed recognition: ")
+    assert "associated with" in sentences[1] and "only if the association is causal" in (
+        sentences[1])
+    assert all("percentage points" in s and "if the association were causal" in s
+               for s in sentences[2:])
+    assert not any("Fragile" in s for s in sentences)  # no caveat columns: nothing to say
+
+
+def test_every_scenario_sentence_carries_the_fragility_of_its_terms():
+    from evalkit.assessment.fragility import fragile_terms
+    from evalkit.assessment.satisfaction import (
+        scenario_sentences,
+        scenario_terms,
+        sign_conflicts,
+        with_caveats,
+    )
+
+    result = logit(_county_design(), DEFAULT_FORMULA)
+    assert scenario_terms(result, "pipe_water") == ("water_at_door", "nonpoor:water_at_door")
+    assert scenario_terms(result, "raise_reimbursement") == ("nonpoor:reimbursement_gap",)
+    sens = pd.DataFrame({"coef": [0.3, 1.3, -3.1], "coef_ordinal": [-0.7, -1.2, -0.05]},
+                        index=["nonpoor", "water_at_door", "nonpoor:water_at_door"])
+    assert sign_conflicts(sens) == ("nonpoor", "water_at_door")
+    assert sign_conflicts(sens.drop(columns="coef_ordinal")) == ()
+    table = with_caveats(scenario_table(result), result,
+                         ["nonpoor", "water_at_door", "nonpoor:water_at_door"],
+                         ["nonpoor", "water_at_door"])
+    rows = table.set_index("scenario")
+    assert rows.loc["pipe_water", "rests_on_few"] == "water_at_door;nonpoor:water_at_door"
+    assert rows.loc["pipe_water", "sign_differs"] == "water_at_door"
+    assert rows.loc["raise_reimbursement", "rests_on_few"] == ""
+    sentences = dict(zip(["observed", "assumption", "pipe_water", "raise_reimbursement",
+                          "both"], scenario_sentences(table, 0.9), strict=True))
+    assert "few households (`water_at_door`, `nonpoor:water_at_door`)" in sentences["pipe_water"]
+    assert "opposite sign for `water_at_door`" in sentences["both"]
+    assert "Fragile" not in sentences["raise_reimbursement"]
+    # The packaged county: the cell of poor households with water at the door holds one
+    # dissatisfied household, so the water terms are fragile.
+    assert {"water_at_door", "nonpoor:water_at_door"} <= set(fragile_terms(result))
+
+
+def test_recovery_sentence_counts_wrong_signs_not_only_coverage():
+    from evalkit.assessment.satisfaction import recovery_sentence
+
+    table = pd.DataFrame({
+        "estimate": [0.27, 1.3, 0.76], "ci_low": [-0.78, -0.93, 0.33],
+        "ci_high": [1.31, 3.53, 1.19], "census": [-0.31, -0.34, 0.53],
+        "covered_census": [True, True, True], "population_averaged": np.nan,
+        "covered_population_averaged": pd.NA, "conditional": np.nan,
+        "covered_conditional": pd.NA}, index=["nonpoor", "water_at_door", "log_income"])
+    text = recovery_sentence(table)
+    assert "cover 3 of 3 census coefficients" in text
+    assert ("opposite to the truth for 2 of 3 census coefficients (`nonpoor`, "
+            "`water_at_door`)") in text
+    assert "establish a direction: 1 of 3 census coefficients" in text
+    table.loc["water_at_door", "estimate"] = -0.2
+    assert "for 1 of 3 census coefficients (`nonpoor`)" in recovery_sentence(table)
 
 
 def test_default_marginal_effects_follow_the_formula_order():

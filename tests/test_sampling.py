@@ -600,7 +600,18 @@ def test_plan_sample(frame: pd.DataFrame) -> None:
     plan = plan_sample(frame, expected_rate=0.029, margin=0.01, level=0.95, icc=0.05,
                        households_per_village=70, response_rate=0.95, n_villages=10,
                        household_sizes=[1, 2, 3, 4, 5], fill=True)
-    assert plan.household.n_final == 5067
+    # The brief's formula with its finite-population step, N = the frame's households.
+    households = int(frame_profile(frame).set_index("household_type").loc["all", "households"])
+    n1 = 1.959964 ** 2 * 0.029 * 0.971 / 0.01 ** 2 * (1 + 69 * 0.05)
+    assert plan.household.population == households
+    assert plan.household.n_final == math.ceil(n1 / (1 + (n1 - 1) / households) / 0.95)
+    assert plan.household.n_final < 5067  # 5067 without the step
+    steps = plan.exited.steps().set_index("step")["value"]
+    # The simple-random-sample row carries no household-size factor; the next rows do.
+    assert steps["z^2 p(1-p)/e^2 (simple random sample)"] == pytest.approx(
+        1.959964 ** 2 * 0.029 * 0.971 / 0.01 ** 2, rel=1e-6)
+    assert steps["n0 = z^2 p(1-p)/e^2 * factor (households)"] == pytest.approx(
+        steps["z^2 p(1-p)/e^2 (simple random sample)"] * (1 + 2 / 9))
     exp = expected_sample(frame, 10, {"registered": 35, "nonregistered": 35},
                           fill=True).set_index("household_type")
     assert plan.exited_per_village == pytest.approx(exp.loc["exited", "per_village_mean"])
@@ -613,6 +624,25 @@ def test_plan_sample(frame: pd.DataFrame) -> None:
     assert plan.villages_needed == math.ceil(plan.households_needed / per_village)
     table = plan.table()
     assert table["value"].notna().all()
+    assert plan.flags() == []  # no line given: nothing to compare the margin with
+
+
+def test_plan_flags_a_margin_wider_than_the_gap_and_sizes_beyond_the_frame(
+        frame: pd.DataFrame) -> None:
+    def flags(margin: float, threshold: float = 0.02) -> list[str]:
+        return plan_sample(frame, expected_rate=0.029, margin=margin, level=0.95, icc=0.05,
+                           households_per_village=70, response_rate=0.95, n_villages=29,
+                           fill=True, threshold=threshold).flags()
+
+    assert any("at least the gap" in f for f in flags(0.01))  # 1 point against 0.9
+    assert not any("at least the gap" in f for f in flags(0.008))
+    assert not any("at least the gap" in f for f in flags(0.01, threshold=0.015))  # 1.4
+    tiny = plan_sample(frame, expected_rate=0.029, margin=0.001, level=0.95, icc=0.05,
+                       households_per_village=70, response_rate=0.95, n_villages=29,
+                       fill=True, threshold=0.02)
+    assert tiny.villages_needed > len(frame)
+    assert any(f"but the frame has {len(frame)}" in f for f in tiny.flags())
+    assert any("only a census of exited households" in f for f in tiny.flags())
     with pytest.raises(EvalkitError, match="no exited households"):
         plan_sample(frame, expected_rate=0.029, margin=0.01, level=0.95, icc=0.05,
                     households_per_village=70, response_rate=0.95, n_villages=10,

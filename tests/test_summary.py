@@ -80,7 +80,7 @@ def test_a_number_changed_in_the_indicator_table_changes_the_sentences(tmp_path)
     assert "2.9%，未达标" not in after
     # Recognition now on the page and in the ranked actions is the indicator's 95.1%, not
     # the satisfaction model's baseline (93.8% in scenarios.csv).
-    assert "全县认可度将从现在的95.1%变为98.4%" in after
+    assert "如果这种关联是因果关系，全县认可度将从现在的95.1%变为98.4%" in after
     assert "93.8%" not in after
 
 
@@ -200,7 +200,7 @@ def test_priorities_cover_every_indicator_at_risk_and_name_townships(tmp_path):
     risks = summary.at_risk(table, 0.95, 29, TOWNSHIPS)
     assert [r.indicator for r in risks] == ["recognition", "wrong_exit", "incidence"]
     text = page_text(write_tables(tmp_path / "fail", table))
-    assert "按满意度模型，两项并举：自来水入户并提高报销比例估计效果最大" in text
+    assert "按满意度模型，与两项并举：自来水入户并提高报销比例相关的差异最大" in text
     everything_passes = pd.DataFrame(ROWS, columns=COLUMNS).assign(
         decision="pass", official_decision="pass")
     assert summary.at_risk(everything_passes, 0.95, 29) == []
@@ -290,3 +290,25 @@ def test_the_official_plain_ratio_decides_as_the_design_brief_says(tmp_path):
         assert decides in text
         # The page never says the design-based verdict decides the exit.
         assert "decision uses the design" not in text and "以抽样设计结论为准" not in text
+
+
+def test_scenario_caveats_from_the_table_reach_every_page_sentence_built_on_them(tmp_path):
+    tables = write_tables(tmp_path)
+    text = page_text(tables, lang="en")
+    assert "if the association were causal, county recognition would go from" in text
+    assert "every scenario assumes the association is causal" in text
+    assert "fragile estimate" not in text and "not robust" not in text
+    SCENARIOS.assign(rests_on_few=["", "water_at_door;nonpoor:water_at_door", "", ""],
+                     sign_differs=["", "water_at_door", "", "water_at_door"]).to_csv(
+        tables / "scenarios.csv", index=False)
+    text = page_text(tables, lang="en")
+    assert ("“Pipe water into non-poor homes” rests on coefficients fitted from few "
+            "households (water_at_door, nonpoor:water_at_door): a fragile estimate.") in text
+    assert "the opposite sign for water_at_door: its direction is not robust" in text
+    failing = pd.DataFrame(ROWS, columns=COLUMNS)
+    failing.loc[3, ["decision", "official_decision"]] = ["fail", "fail"]
+    failing.to_csv(tables / "indicators.csv", index=False)
+    text = page_text(tables, lang="zh")
+    # The ranked action (both) carries its own caveat among the next steps as well.
+    assert text.count("对“两项并举：自来水入户并提高报销比例”，三级回答的有序模型给出的"
+                      "water_at_door符号相反") == 2

@@ -243,8 +243,18 @@ def _change(stacked: SurveyDesign, spec: IndicatorSpec, level: float) -> dict[st
     denominator = spec.denominator if spec.kind == "people" else None
     est = difference(sub, spec.numerator, ROUND, (BEFORE, AFTER), denominator=denominator,
                      level=level)
+    rounds = round_scores(sub, spec.numerator, ROUND, (BEFORE, AFTER), denominator)
     return {"change": est.estimate, "se": est.se, "ci_low": est.ci[0],
-            "ci_high": est.ci[1], "df": est.df}
+            "ci_high": est.ci[1], "df": est.df, **_independent(rounds.covariance)}
+
+
+def _independent(covariance: np.ndarray) -> dict[str, float]:
+    """``se_independent = sqrt(V1 + V2)``, the change's SE if the rounds shared no village,
+    and the rounds' correlation (the covariance the shared villages add)."""
+    v1, v2 = float(covariance[0, 0]), float(covariance[1, 1])
+    denom = float(np.sqrt(v1 * v2))
+    return {"se_independent": float(np.sqrt(max(v1 + v2, 0.0))),
+            "correlation": float(covariance[0, 1]) / denom if denom > 0 else float("nan")}
 
 
 def _incidence_change(stacked: SurveyDesign, frames: tuple[pd.DataFrame, pd.DataFrame],
@@ -255,21 +265,22 @@ def _incidence_change(stacked: SurveyDesign, frames: tuple[pd.DataFrame, pd.Data
                           ROUND, (BEFORE, AFTER), "household_size")
     wrong = round_scores(stacked.subset(domain_rows(data, "exited")), "people_wrongly_exited",
                          ROUND, (BEFORE, AFTER), "household_size")
-    values, scores = [], np.zeros(len(data))
+    values, per_round = [], np.zeros((len(data), 2))
     for j, frame in enumerate(frames):
         t = frame_totals(frame)
         rural = t["people_total"]
         values.append((t["people_not_exited"] + missed.estimates[j] * t["people_nonregistered"]
                        + wrong.estimates[j] * t["people_exited"]) / rural)
-        sign = 1.0 if j == 1 else -1.0
-        scores += sign * (t["people_nonregistered"] * missed.scores[:, j]
-                          + t["people_exited"] * wrong.scores[:, j]) / rural
+        per_round[:, j] = (t["people_nonregistered"] * missed.scores[:, j]
+                           + t["people_exited"] * wrong.scores[:, j]) / rural
     change = values[1] - values[0]
-    se = float(np.sqrt(stacked.variance_of_totals(scores)[0, 0]))
+    covariance = stacked.variance_of_totals(per_round)
+    contrast = np.array([-1.0, 1.0])
+    se = float(np.sqrt(max(float(contrast @ covariance @ contrast), 0.0)))
     df = stacked.df
     q = t_quantile(level, df)
     return {"change": change, "se": se, "ci_low": change - q * se, "ci_high": change + q * se,
-            "df": df}
+            "df": df, **_independent(covariance)}
 
 
 def target_status(low: float, high: float, target: float, direction: str) -> str:
@@ -287,7 +298,11 @@ def change_table(inputs: FollowupInputs, thresholds: Mapping[str, float],
                  targets: Mapping[str, float] | None = None, method: str = "logit",
                  level: float = 0.95) -> pd.DataFrame:
     """One row per indicator: each round's estimate and verdict, the change and its interval,
-    whether the change is distinguishable from zero, and the target's status."""
+    whether the change is distinguishable from zero, and the target's status.
+
+    ``se`` is the change's standard error with the covariance the shared villages add
+    (``V1 + V2 - 2 V12``), ``se_independent`` the one the rounds would have without it
+    (``sqrt(V1 + V2)``), ``correlation`` the rounds' correlation."""
     targets = dict(targets or {})
     rounds = {
         BEFORE: assess(inputs.before_design, inputs.before.frame, dict(thresholds),
@@ -346,6 +361,7 @@ def _count_row(inputs: FollowupInputs, key: str, column: str, target: float,
         "kind": "target", "before": float(totals.estimates[0]),
         "after": float(totals.estimates[1]), "change": change, "se": se,
         "ci_low": change - q * se, "ci_high": change + q * se, "df": totals.df,
+        **_independent(totals.covariance),
         "distinguishable": bool(change - q * se > 0 or change + q * se < 0),
         "decision_before": "", "decision_after": "", "threshold": None, "target": target,
         "target_status": target_status(estimate.ci[0], estimate.ci[1], target, "at_least"),

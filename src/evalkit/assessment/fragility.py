@@ -28,7 +28,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from evalkit.assessment.satisfaction import scenario_table, sensitivity
+from evalkit.assessment.satisfaction import (
+    scenario_table,
+    sensitivity,
+    sign_conflicts,
+    with_caveats,
+)
 from evalkit.contract.errors import EvalkitError, NotEstimableError
 from evalkit.survey.nonresponse import LOW_RESPONSE_RATE
 
@@ -142,7 +147,7 @@ def _reason(error: Exception) -> str:
 def satisfaction_analysis(design: SurveyDesign, formula: str,
                           scenarios: Sequence[str] = ("pipe_water", "raise_reimbursement",
                                                       "both"),
-                          *, replicates: int = 200, seed: int = 0, level: float = 0.95,
+                          *, replicates: int = 1000, seed: int = 0, level: float = 0.95,
                           steps: Sequence[str] = STEPS) -> SatisfactionAnalysis:
     """Fit the satisfaction model and run ``steps`` of notebook 03, each one guarded.
 
@@ -172,8 +177,14 @@ def satisfaction_analysis(design: SurveyDesign, formula: str,
             analysis.scenarios = _attempt(analysis, "scenarios", lambda: scenario_table(
                 fit, list(scenarios), level=level))
         if "sensitivity" in steps:
-
             analysis.sensitivity = _attempt(analysis, "sensitivity", lambda: sensitivity(fit))
+        if analysis.scenarios is not None:
+            # Every scenario sentence, here and on the policy page, carries the fragility
+            # of the terms it changes: its table says which they are.
+            conflicts = (sign_conflicts(analysis.sensitivity.table)
+                         if analysis.sensitivity is not None else ())
+            analysis.scenarios = with_caveats(analysis.scenarios, fit,
+                                              fragile_terms(fit), conflicts)
     else:
         for step in ("effects", "scenarios", "sensitivity"):
             if step in steps:
@@ -198,7 +209,22 @@ def satisfaction_analysis(design: SurveyDesign, formula: str,
 # the satisfaction model's own fragility
 # --------------------------------------------------------------------------------------
 def model_notes(result: LogitResult, min_events: int = 10) -> list[str]:
-    """Plain-language notes when the fit is fragile; an empty list when it is not.
+    """Plain-language notes when the fit is fragile; an empty list when it is not
+    (the notes of :func:`model_fragility`)."""
+    return [note for note, _ in model_fragility(result, min_events)]
+
+
+def fragile_terms(result: LogitResult, min_events: int = 10) -> tuple[str, ...]:
+    """The model terms whose coefficients rest on few events (or none), in the model's
+    order: the terms named by :func:`model_fragility`."""
+    named = {term for _, terms in model_fragility(result, min_events) for term in terms}
+    return tuple(name for name in result.params.index if name in named)
+
+
+def model_fragility(result: LogitResult, min_events: int = 10
+                    ) -> list[tuple[str, tuple[str, ...]]]:
+    """Plain-language notes when the fit is fragile, each with the terms it concerns
+    (empty for a note on the whole model); an empty list when the fit is not fragile.
 
     Flags: IRLS not converged; fitted probabilities within 1e-6 of 0 or 1 (a sign of
     (quasi-)separation; R warns only below 10 machine epsilons, which IRLS stopping at
@@ -211,16 +237,16 @@ def model_notes(result: LogitResult, min_events: int = 10) -> list[str]:
     coefficient (Peduzzi et al. 1996); residual degrees of freedom below 10 (t
     quantiles with few df make intervals wide and variance estimates unstable).
     """
-    notes: list[str] = []
+    notes: list[tuple[str, tuple[str, ...]]] = []
     X = result.model_matrix
     y = result.response[result.analysis_rows]
     names = list(result.params.index)
     if not result.converged:
-        notes.append(f"the fit did not converge in {result.iterations} iterations")
+        notes.append((f"the fit did not converge in {result.iterations} iterations", ()))
     mu = result.fitted[result.analysis_rows]
     if np.any((mu > 1 - 1e-6) | (mu < 1e-6)):
-        notes.append("fitted probabilities within 1e-6 of 0 or 1 occurred: the model "
-                     "separates some households (quasi-separation)")
+        notes.append(("fitted probabilities within 1e-6 of 0 or 1 occurred: the model "
+                      "separates some households (quasi-separation)", ()))
     for j, name in enumerate(names):  # loop over model columns
         column = X[:, j]
         if name == "Intercept" or not np.isin(column, [0.0, 1.0]).all():
@@ -229,32 +255,31 @@ def model_notes(result: LogitResult, min_events: int = 10) -> list[str]:
         events = int(np.sum(y[cell] == 1))
         non_events = int(np.sum(y[cell] == 0))
         if min(events, non_events) == 0:
-            notes.append(
+            notes.append((
                 f"term {name!r}: among the {int(cell.sum())} households where it is 1, "
                 f"{'none' if events == 0 else 'all'} recognize: quasi-complete "
-                "separation, the coefficient is not estimable"
-            )
+                "separation, the coefficient is not estimable", (name,)))
         elif min(events, non_events) < min_events:
-            notes.append(
+            notes.append((
                 f"term {name!r}: only {min(events, non_events)} sampled households "
                 f"{'recognize' if events < non_events else 'do not recognize'} where it "
-                f"is 1 (fewer than {min_events}): its coefficient rests on few events"
-            )
+                f"is 1 (fewer than {min_events}): its coefficient rests on few events",
+                (name,)))
     notes.extend(_interaction_cells(result, min_events))
     events_total = int(min(np.sum(y == 1), np.sum(y == 0)))
     if events_total < 10 * len(names):
-        notes.append(
+        notes.append((
             f"{events_total} events for {len(names)} coefficients: fewer than 10 per "
-            "coefficient"
-        )
+            "coefficient", ()))
     if result.df < 10:
-        notes.append(
+        notes.append((
             f"only {result.df} residual degrees of freedom ({result.design_df} design df minus "
-            f"{len(names) - 1} slopes): intervals are wide and the covariance unstable"
-        )
+            f"{len(names) - 1} slopes): intervals are wide and the covariance unstable", ()))
     return notes
 
-def _interaction_cells(result: LogitResult, min_events: int) -> list[str]:
+
+def _interaction_cells(result: LogitResult, min_events: int
+                       ) -> list[tuple[str, tuple[str, ...]]]:
     """Cells of interacted 0/1 variables with few households giving either answer.
 
     With ``a * b`` the coefficients of ``a``, ``b`` and ``a:b`` are contrasts of the
@@ -266,7 +291,7 @@ def _interaction_cells(result: LogitResult, min_events: int) -> list[str]:
     y = result.response[result.analysis_rows]
     binary = {name: X[:, j] for j, name in enumerate(names)
               if name != "Intercept" and np.isin(X[:, j], [0.0, 1.0]).all()}
-    notes: list[str] = []
+    notes: list[tuple[str, tuple[str, ...]]] = []
     seen: set[tuple[str, ...]] = set()
     for name in names:
         parts = tuple(name.split(":"))
@@ -285,11 +310,10 @@ def _interaction_cells(result: LogitResult, min_events: int) -> list[str]:
                                   enumerate(parts))
                 answer = ("recognize" if events[cell] <= totals[cell] - events[cell]
                           else "do not recognize")
-                notes.append(
+                notes.append((
                     f"cell {label}: {smaller} of {int(totals[cell])} sampled households "
                     f"{answer} (fewer than {min_events}): the coefficients of "
-                    f"{', '.join(parts)} and {name} rest on few events"
-                )
+                    f"{', '.join(parts)} and {name} rest on few events", (*parts, name)))
     return notes
 
 

@@ -179,21 +179,106 @@ def sensitivity(result: LogitResult, response: str = "recognition",
     return Sensitivity(table=table, ordinal=ordinal, notes=notes)
 
 
+def scenario_terms(fit: LogitResult, scenario: str | Scenario) -> tuple[str, ...]:
+    """The model terms whose variables a scenario changes (its function applied to the
+    fit's data, compared column by column), in the model's order."""
+    data = fit.analysis_data()
+    changed_data = scenario_data(data, scenario)
+    changed = {column for column in data.columns if column in changed_data.columns
+               and not data[column].equals(changed_data[column])}
+
+    def touches(part: str) -> bool:
+        return any(part == column or part.startswith(f"C({column})") for column in changed)
+
+    return tuple(name for name in fit.params.index
+                 if any(touches(part) for part in str(name).split(":")))
+
+
+def sign_conflicts(table: pd.DataFrame) -> tuple[str, ...]:
+    """Terms whose binary and ordinal coefficients have opposite signs, from
+    :func:`sensitivity_table` (``coef`` beside ``coef_ordinal``; () without the ordinal
+    model). Under proportional odds both estimate the same slope, so an opposite sign means
+    the binary summary of the three-level answer is not robust for that term."""
+    if "coef_ordinal" not in table.columns:
+        return ()
+    binary = pd.to_numeric(table["coef"], errors="coerce")
+    ordinal = pd.to_numeric(table["coef_ordinal"], errors="coerce")
+    differ = np.sign(binary) * np.sign(ordinal) < 0
+    return tuple(str(name) for name in table.index[differ.to_numpy()])
+
+
+#: Columns :func:`with_caveats` adds to a scenario table: the terms a scenario changes that
+#: rest on few events, and those whose sign the ordinal model contradicts (``;``-separated).
+CAVEAT_COLUMNS: tuple[str, str] = ("rests_on_few", "sign_differs")
+
+
+def with_caveats(table: pd.DataFrame, fit: LogitResult, fragile: Sequence[str],
+                 conflicts: Sequence[str]) -> pd.DataFrame:
+    """The scenario table with :data:`CAVEAT_COLUMNS`: for each scenario, the terms it
+    changes (:func:`scenario_terms`) that are in ``fragile`` (coefficients resting on few
+    events, :func:`evalkit.assessment.fragility.fragile_terms`) and in ``conflicts``
+    (:func:`sign_conflicts`); empty for the observed row and for unnamed scenarios."""
+    out = table.copy()
+    few, signs = [], []
+    for name in out["scenario"].astype(str):  # a handful of scenarios
+        terms = scenario_terms(fit, name) if name in SCENARIOS else ()
+        few.append(";".join(t for t in terms if t in set(fragile)))
+        signs.append(";".join(t for t in terms if t in set(conflicts)))
+    out[CAVEAT_COLUMNS[0]] = few
+    out[CAVEAT_COLUMNS[1]] = signs
+    return out
+
+
+def _terms(value: object) -> list[str]:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return []
+    return [t for t in str(value).split(";") if t]
+
+
+def scenario_caveat(row: Mapping[str, Any]) -> str:
+    """The fragility a scenario's numbers carry, as one sentence ("" when none): the terms
+    it changes that rest on few households, and those whose sign the ordinal model
+    contradicts (the :data:`CAVEAT_COLUMNS` of its row)."""
+    few, signs = _terms(row.get(CAVEAT_COLUMNS[0])), _terms(row.get(CAVEAT_COLUMNS[1]))
+    parts = []
+    if few:
+        parts.append("it rests on coefficients fitted from few households ("
+                     + ", ".join(f"`{t}`" for t in few) + ")")
+    if signs:
+        parts.append("the ordinal model of the three-level answer gives the opposite sign "
+                     "for " + ", ".join(f"`{t}`" for t in signs))
+    return ("Fragile: " + "; ".join(parts) + ".") if parts else ""
+
+
+#: What every scenario assumes, said once before the scenarios.
+CAUSAL_ASSUMPTION = (
+    "The survey is cross-sectional: the model shows how recognition is associated with each "
+    "disparity, not what removing it would do. Each scenario predicts recognition with the "
+    "non-poor households' covariates changed, which is the effect of the change only if the "
+    "association is causal (nothing left out of the model, such as village or the "
+    "households' history, drives both).")
+
+
 def scenario_sentences(table: pd.DataFrame, threshold: float | None = None,
                        level: float = 0.95) -> list[str]:
-    """One plain sentence per scenario of :meth:`LogitResult.scenarios` (one group)."""
+    """One plain sentence per scenario of :meth:`LogitResult.scenarios` (one group), after
+    :data:`CAUSAL_ASSUMPTION`; a scenario whose terms are fragile (:func:`with_caveats`)
+    carries :func:`scenario_caveat` in its own sentence."""
     rows = table.set_index("scenario")
     observed = rows.loc["observed"]
     sentences = [
         f"Observed recognition: {observed['estimate']:.1%} ({level:.0%} interval "
-        f"{observed['ci_low']:.1%} to {observed['ci_high']:.1%})."
+        f"{observed['ci_low']:.1%} to {observed['ci_high']:.1%}).",
+        CAUSAL_ASSUMPTION,
     ]
     for name, row in rows.drop(index="observed").iterrows():
         description = SCENARIO_DESCRIPTIONS.get(str(name), str(name))
         sentence = (
-            f"{description.capitalize()}: {row['estimate']:.1%} ({row['ci_low']:.1%} to "
-            f"{row['ci_high']:.1%}), a change of {row['change'] * 100:+.1f} percentage "
-            f"points ({row['change_low'] * 100:+.1f} to {row['change_high'] * 100:+.1f})"
+            f"{description.capitalize()}: predicted {row['estimate']:.1%} "
+            f"({row['ci_low']:.1%} to {row['ci_high']:.1%}), "
+            f"{row['change'] * 100:+.1f} percentage points "
+            f"({row['change_low'] * 100:+.1f} to {row['change_high'] * 100:+.1f}) against the "
+            "prediction for the households as they are, if the association were causal"
         )
         # Where the interval lies is the threshold rule's verdict on these bounds.
         verdict = decide((row["ci_low"], row["ci_high"]), threshold, "at_least")
@@ -202,7 +287,8 @@ def scenario_sentences(table: pd.DataFrame, threshold: float | None = None,
                          FAIL: f"; the whole interval is below the {threshold:.0%} line",
                          CANNOT_TELL: f"; the interval straddles the {threshold:.0%} line",
                          }[verdict]
-        sentences.append(sentence + ".")
+        caveat = scenario_caveat(row.to_dict())
+        sentences.append(sentence + "." + (f" {caveat}" if caveat else ""))
     return sentences
 
 
@@ -260,21 +346,42 @@ def recovery_table(result: LogitResult, truth: Mapping[str, Any], level: float =
 
 
 def recovery_sentence(table: pd.DataFrame, level: float = 0.95) -> str:
-    """One computed sentence on how many true coefficients the intervals cover."""
-    parts = []
+    """Computed sentences on how many true coefficients the intervals cover, and how many
+    point estimates have the wrong sign.
+
+    Covering is not recovering: an interval that covers the truth may still put the point
+    estimate on the wrong side of zero. Per kind of truth (:data:`TRUTH_KINDS`) the
+    sentence counts the covered coefficients, the wrong signs (estimate and truth of
+    opposite signs), and the coefficients whose interval excludes zero on the truth's side
+    (the only ones whose direction the sample establishes).
+    """
+    covers, wrong, pinned = [], [], []
     for kind, label in TRUTH_KINDS.items():
         known = table[kind].notna()
         if not known.any():
             continue
+        total = int(known.sum())
         covered = int(table.loc[known, f"covered_{kind}"].astype(bool).sum())
         missed = list(table.index[known & ~table[f"covered_{kind}"].fillna(True).astype(bool)])
-        text = f"{covered} of {int(known.sum())} {label}"
+        text = f"{covered} of {total} {label}"
         if missed:
             text += " (outside: " + ", ".join(f"`{m}`" for m in missed) + ")"
-        parts.append(text)
-    if not parts:
+        covers.append(text)
+        truth = table[kind]
+        opposite = known & (np.sign(table["estimate"]) * np.sign(truth) < 0)
+        names = list(table.index[opposite])
+        short = label.split(" (")[0]
+        wrong.append(f"{len(names)} of {total} {short}"
+                     + (" (" + ", ".join(f"`{m}`" for m in names) + ")" if names else ""))
+        sure = known & (((truth > 0) & (table["ci_low"] > 0))
+                        | ((truth < 0) & (table["ci_high"] < 0)))
+        pinned.append(f"{int(sure.sum())} of {total} {short}")
+    if not covers:
         return "The data carry no true coefficients to compare with."
-    return (f"The {level:.0%} intervals cover " + "; ".join(parts) + ".")
+    return (f"The {level:.0%} intervals cover " + "; ".join(covers) + ". Covering is not "
+            "recovering: the point estimate has the sign opposite to the truth for "
+            + "; ".join(wrong) + ", and only the intervals that exclude zero on the truth's "
+            "side establish a direction: " + "; ".join(pinned) + ".")
 
 
 def ordinal_formula(formula: str, response: str = "recognition") -> str:

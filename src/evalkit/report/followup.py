@@ -63,7 +63,9 @@ def section_html(table: pd.DataFrame, explained: pd.DataFrame | None, *, lang: s
             (i18n.format_points(float(rec["change"])),
              f"{i18n.format_points(float(rec['ci_low']))} \u2026 "
              f"{i18n.format_points(float(rec['ci_high']))}"),
-            t("followup.yes") if rec["distinguishable"] else t("followup.no"),
+            t("followup.yes") if rec["distinguishable"] else t(
+                "followup.no", low=i18n.format_points(float(rec["ci_low"])),
+                high=i18n.format_points(float(rec["ci_high"]))),
             verdict,
         ], after))
     parts = [f'<div class="ek-report ek-keep"><h2>{escape_html(t("followup.title"))}</h2>',
@@ -71,6 +73,8 @@ def section_html(table: pd.DataFrame, explained: pd.DataFrame | None, *, lang: s
                  "followup.intro", label=label, households=i18n.format_count(households, lang),
                  villages=villages, shared=shared, level=level_text)) + "</p>",
              table_html(columns, body)]
+    for sentence in change_notes(table, lang=lang, level=level, shared=shared):
+        parts.append('<p class="ek-sentence">' + escape_html(sentence) + "</p>")
     for low in nonresponse_cautions(nonresponse):  # the re-check's own weighting cells
         parts.append('<p class="ek-sentence">' + escape_html(caution_text(
             caution("followup_low_response", **dict(low.values)), lang)) + "</p>")
@@ -101,6 +105,37 @@ def section_html(table: pd.DataFrame, explained: pd.DataFrame | None, *, lang: s
         )) + "</p>")
     parts.append("</div>")
     return "".join(parts)
+
+
+def change_notes(table: pd.DataFrame, *, lang: str, level: float, shared: int) -> list[str]:
+    """Two sentences on the change table, from its numbers: each rate's change SE with the
+    shared villages' covariance beside ``sqrt(V1 + V2)`` (columns ``se`` and
+    ``se_independent`` of :func:`evalkit.assessment.followup.change_table`), and the
+    multiplicity of the changes tested: ``k`` two-sided tests at ``1 - level`` each expect
+    ``k (1 - level)`` changes distinguishable from zero by chance when nothing changed
+    (a Bonferroni count, valid whatever the tests' dependence)."""
+    def t(key: str, **values: object) -> str:
+        return i18n.text(key, lang, **values)
+
+    out: list[str] = []
+    if {"se", "se_independent"} <= set(table.columns):
+        rates = table.loc[~table["indicator"].isin(list(COUNT_TARGETS))]
+        rates = rates.loc[pd.to_numeric(rates["se_independent"], errors="coerce").notna()]
+        items = [t("followup.covariance_item", indicator=_label(str(r["indicator"]), lang),
+                   se=i18n.format_points(float(r["se"]), 2, signed=False),
+                   se_independent=i18n.format_points(float(r["se_independent"]), 2,
+                                                     signed=False))
+                 for r in rates.to_dict("records")]
+        if items:
+            out.append(t("followup.covariance", shared=shared,
+                         items=t("priority.list_sep").join(items)))
+    tests = len(table)
+    if tests:
+        alpha = 1.0 - level
+        out.append(t("followup.chance", tests=tests, alpha=i18n.format_line(alpha),
+                     chance=f"{tests * alpha:.1f}",
+                     found=int(table["distinguishable"].astype(bool).sum())))
+    return out
 
 
 def _cleared(table: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
@@ -157,7 +192,7 @@ def summary_lines(table: pd.DataFrame, explained: pd.DataFrame | None = None,
                       f"({i18n.format_points(float(rec['ci_low']))} to "
                       f"{i18n.format_points(float(rec['ci_high']))})")
         real = ("distinguishable from zero" if rec["distinguishable"]
-                else "not distinguishable from zero")
+                else "not distinguishable from zero (the interval allows any change in it)")
         line = (f"{_label(key, lang)}: {_value_text(key, float(rec['before']), lang)} -> "
                 f"{_value_text(key, float(rec['after']), lang)}, change {change}, {real}")
         if rec["decision_after"]:
@@ -171,7 +206,9 @@ def summary_lines(table: pd.DataFrame, explained: pd.DataFrame | None = None,
         points = float(rows.loc[["water", "reimbursement"], "estimate"].sum())
         total = float(rows.loc["change", "estimate"])
         lines.append(
-            f"Water access and reimbursement account for {i18n.format_points(points)} of the "
+            "By the satisfaction model (a model attribution, not a measurement; an effect "
+            "only if the association is causal), the changes in water access and "
+            f"reimbursement are associated with {i18n.format_points(points)} of the "
             f"{i18n.format_points(total)} points change in recognition "
             f"({i18n.format_percent(points / total, 0) if total else '-'}); water "
             f"{i18n.format_points(float(rows.loc['water', 'estimate']))} "

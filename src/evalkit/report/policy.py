@@ -212,7 +212,7 @@ def report_from_params(*, data: Mapping[str, str], design: Mapping[str, Any],
     if satisfaction.get("formula"):
         analysis = satisfaction_analysis(
             inputs.design, str(satisfaction["formula"]), names,
-            replicates=int(satisfaction.get("bootstrap_replicates") or 200), seed=seed,
+            replicates=int(satisfaction.get("bootstrap_replicates") or 1000), seed=seed,
             level=level, steps=("model", "scenarios", "decomposition"))
         scenarios = analysis.scenarios
         cautions += analysis.cautions

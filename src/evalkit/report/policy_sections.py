@@ -433,8 +433,32 @@ def drivers_intro_html(page: PageContext, chart: bytes | None = None) -> str:
         alt = escape_html(page.t("chart.drivers.title"))
         figure = (f'<div class="ek-chart"><img alt="{alt}"'
                   f' src="data:image/png;base64,{data}"></div>')
+    intro = page.join([intro, *scenario_caveats(page, list(ranked["scenario"]))])
     return (f'<div class="ek-report ek-keep ek-drivers">{title}'
             f'<p>{escape_html(intro)}</p>{figure}</div>')
+
+
+def scenario_caveats(page: PageContext, names: Sequence[str]) -> list[str]:
+    """The fragility each named scenario carries, as the page's sentences: the terms it
+    changes that rest on few households and those whose sign the ordinal model contradicts
+    (columns ``rests_on_few`` and ``sign_differs`` of notebook 03's ``scenarios.csv``,
+    :func:`evalkit.assessment.satisfaction.with_caveats`); [] when there is none."""
+    scenarios = page.scenarios
+    if scenarios is None or "scenario" not in scenarios.columns:
+        return []
+    sentences: list[str] = []
+    rows = {str(r["scenario"]): r for r in scenarios.to_dict("records")}
+    for name in names:
+        row = rows.get(str(name), {})
+        action = scenario_label(str(name), page.lang)
+        for column, key in (("rests_on_few", "drivers.rests_on_few"),
+                            ("sign_differs", "drivers.sign_differs")):
+            value = row.get(column)
+            terms = [t for t in str(value).split(";") if t] if isinstance(value, str) else []
+            if terms:
+                sentences.append(page.t(key, action=action,
+                                        terms=page.t("priority.list_sep").join(terms)))
+    return sentences
 
 
 def drivers_png(page: PageContext) -> bytes | None:
@@ -512,6 +536,7 @@ def risk_text(page: PageContext, item: AtRisk) -> str:
                        gain=format_points(top["change"]),
                        gain_low=format_points(top["change_low"]),
                        gain_high=format_points(top["change_high"]), level=page.level_text))
+        parts.extend(scenario_caveats(page, [str(top["scenario"])]))
     else:
         parts.append(t(f"priority.action.{key}"))
     if item.settle is not None:

@@ -73,7 +73,7 @@ DEFAULTS: dict[str, Any] = {
             " + log_income"
         ),
         "scenarios": ["pipe_water", "raise_reimbursement", "both"],
-        "bootstrap_replicates": 200,
+        "bootstrap_replicates": 1000,
     },
     "calibration": {
         "method": "poststratify",

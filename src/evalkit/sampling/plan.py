@@ -53,12 +53,17 @@ class SamplePlan:
     exited_fraction: float
     households_needed: int
     villages_needed: int
+    frame_villages: int | None = None
+    threshold: float | None = None
 
     def table(self) -> pd.DataFrame:
         """The plan as (quantity, value): counts as whole numbers, the rest to 4 significant
         digits, so reports and notebook comparisons show what matters."""
+        frame_villages = (float(self.frame_villages) if self.frame_villages is not None
+                          else float("nan"))
         rows = [
-            ("n, household proportion (brief's formula)", float(self.household.n_final)),
+            ("n, household proportion (brief's formula, finite population N = frame "
+             "households)", float(self.household.n_final)),
             ("deff there (m = households per village)", self.household.deff),
             ("exited households per village (expected)", self.exited_per_village),
             ("deff for the wrong-exit rate", self.exited.deff),
@@ -70,11 +75,43 @@ class SamplePlan:
             ("planned villages", float(self.planned_villages)),
             ("planned households (expected)", self.planned_households),
             ("planned exited households (expected)", self.planned_exited),
+            ("villages in the frame", frame_villages),
         ]
-        counts = {0, 5, 7, 8, 9}
+        counts = {0, 5, 7, 8, 9} | ({12} if self.frame_villages is not None else set())
         values = [int(v) if i in counts else significant_digits(v) for i, (_, v) in enumerate(rows)]
         return pd.DataFrame({"quantity": [q for q, _ in rows],
                              "value": pd.Series(values, dtype=object)})
+
+    def flags(self) -> list[str]:
+        """What the sizing cannot deliver, one sentence each ([] when nothing):
+
+        * a margin at least as wide as the gap between the expected rate and the line
+          (``threshold``): an interval of that half-width around the expected rate still
+          reaches the line, so the size answers "how precise", not "which side";
+        * more villages needed than the frame holds;
+        * more exited households needed than the frame holds (the finite-population step
+          already counts them; a quota above the frame means every exited household).
+        """
+        out: list[str] = []
+        p, e = self.exited.p, self.exited.margin
+        gap = abs(p - self.threshold) if self.threshold is not None else None
+        if gap is not None and e >= gap:
+            out.append(
+                f"The margin (±{e * 100:.2g} points) is at least the gap between the expected "
+                f"rate {p:.1%} and the {self.threshold:.0%} line ({gap * 100:.2g} points): an "
+                "interval of that half-width around the expected rate still reaches the "
+                "line, so this size cannot tell the two apart; the power calculation below "
+                "sizes for that question.")
+        if self.frame_villages is not None and self.villages_needed > self.frame_villages:
+            out.append(
+                f"{self.villages_needed} villages are needed at this village size but the "
+                f"frame has {self.frame_villages}: the margin cannot be reached this way.")
+        population = self.exited.population
+        if population is not None and self.exited.n_final >= population:
+            out.append(
+                f"{self.exited.n_final} exited households are needed and the frame has "
+                f"{population}: only a census of exited households reaches the margin.")
+        return out
 
 
 def plan_sample(
@@ -92,6 +129,7 @@ def plan_sample(
     size_column: str | Sequence[str] | None = None,
     strata: str | None = None,
     fill: bool = False,
+    threshold: float | None = None,
 ) -> SamplePlan:
     """Sample size for the wrong-exit rate (Cochran) beside the planned two-stage sample.
 
@@ -101,11 +139,18 @@ def plan_sample(
     them sizes are taken as equal. Villages needed are ``households_needed`` over the
     households per village actually expected (villages with fewer registered households
     than the quota deliver fewer).
+
+    Both sizes take the brief's finite-population step ``n2 = n1 / (1 + (n1 - 1) / N)``
+    with ``N`` the frame's households (the household proportion) and the frame's exited
+    households (the wrong-exit rate). ``threshold`` (the wrong-exit line) lets
+    :meth:`SamplePlan.flags` say when the margin is no narrower than the gap to the line.
     """
     quota = household_groups(per_village or allocate_household_types(households_per_village))
+    profile = frame_profile(frame).set_index("household_type")
     household = sample_size_proportion(expected_rate, margin, level=level,
                                        response_rate=response_rate, icc=icc,
-                                       cluster_size=households_per_village)
+                                       cluster_size=households_per_village,
+                                       population=int(profile.loc["all", "households"]))
     exp = expected_sample(frame, n_villages, quota, size_column, strata=strata,
                           fill=fill).set_index("household_type")
     if "exited" not in exp.index or exp.loc["exited", "households"] <= 0:
@@ -114,8 +159,7 @@ def plan_sample(
     n_total = sum(n_villages.values()) if isinstance(n_villages, Mapping) else n_villages
     m_exited = float(exp.loc["exited", "per_village_mean"])
     if household_sizes is None:
-        prof = frame_profile(frame).set_index("household_type")
-        mean_size, cv = float(prof.loc["exited", "mean_size"]), 0.0
+        mean_size, cv = float(profile.loc["exited", "mean_size"]), 0.0
     else:
         sizes = np.asarray(household_sizes, dtype=float)
         if sizes.size == 0 or np.any(~np.isfinite(sizes)) or np.any(sizes < 1):
@@ -123,7 +167,8 @@ def plan_sample(
         mean_size, cv = float(sizes.mean()), float(sizes.std() / sizes.mean())
     exited = sample_size_ratio(expected_rate, margin, mean_size, level=level,
                                response_rate=response_rate, icc=icc,
-                               cluster_size=max(m_exited, 1.0), cv_household_size=cv)
+                               cluster_size=max(m_exited, 1.0), cv_household_size=cv,
+                               population=int(profile.loc["exited", "households"]))
     fraction = float(exp.loc["exited", "households"] / exp.loc["all", "households"])
     needed = ceil_tolerant(exited.n_final / fraction)
     per_village_all = float(exp.loc["all", "per_village_mean"])
@@ -132,7 +177,8 @@ def plan_sample(
         planned_households=float(exp.loc["all", "households"]),
         planned_exited=float(exp.loc["exited", "households"]),
         exited_per_village=m_exited, exited_fraction=fraction, households_needed=needed,
-        villages_needed=ceil_tolerant(needed / per_village_all))
+        villages_needed=ceil_tolerant(needed / per_village_all), frame_villages=len(frame),
+        threshold=threshold)
 
 
 def design_options(

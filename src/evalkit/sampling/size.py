@@ -51,15 +51,25 @@ class SampleSize:
     def __index__(self) -> int:
         return self.n_final
 
+    @property
+    def n0_srs(self) -> float:
+        """``z^2 p (1-p) / e^2``: the simple random sample, before the household-size
+        factor (``n0 / unit_factor``)."""
+        return self.n0 / self.unit_factor
+
     def steps(self) -> pd.DataFrame:
-        """The calculation as a two-column table (step, value) for reports."""
+        """The calculation as a two-column table (step, value) for reports: the simple
+        random sample ``z^2 p(1-p)/e^2`` first, then the household-size factor (1 for a
+        household proportion) that turns it into households, so the simple-random-sample
+        row carries no weighting effect."""
         rows = [
             ("expected proportion p", self.p),
             ("absolute margin e", self.margin),
             ("confidence level", self.level),
             ("z (two-sided)", self.z),
-            ("households per unit of z^2 p(1-p)/e^2", self.unit_factor),
-            ("n0 (simple random sample)", self.n0),
+            ("z^2 p(1-p)/e^2 (simple random sample)", self.n0_srs),
+            ("household-size factor 1 + CV^2 (unequal sizes)", self.unit_factor),
+            ("n0 = z^2 p(1-p)/e^2 * factor (households)", self.n0),
             ("design effect", self.deff),
             ("n1 = n0 * deff", self.n1),
             ("population N", np.nan if self.population is None else float(self.population)),

@@ -29,7 +29,11 @@ Choices, stated so results can be reproduced elsewhere:
   path independent and adding up to the explained part exactly. When ``D`` is near zero
   (group differences that cancel) the weights are unstable and the contributions are
   reported as NaN with a note.
-* **Intervals** from a design-respecting bootstrap (default) or by linearization:
+* **Intervals**: with ``method="linearization"`` every row gets the linearized t interval;
+  with ``method="bootstrap"`` (default) the rates, gap, explained and unexplained parts
+  keep the linearized interval (smooth functions of totals and coefficients) and only the
+  detailed contributions (ratios ``D_k / D``) get bootstrap percentiles; the table's
+  ``interval`` column names the one each row reports. The two methods:
 
   - ``bootstrap``: the Rao-Wu rescaling bootstrap (Rao and Wu 1988; Rao, Wu and Yue 1992;
     R's ``as.svrepdesign(type = "subbootstrap")``): in each stratum ``n_h - 1`` PSUs are
@@ -165,6 +169,56 @@ class Decomposition:
     notes: list[str] = field(default_factory=list)
     failed_replicates: int = 0  # bootstrap replicates whose model could not be fitted
 
+    def explanations(self) -> list[str]:
+        """What a referee needs to read the table, computed from it: the method's name
+        (Yun's weights, not Fairlie's sequential replacement), why a weight lies above 1
+        or below 0, which interval each row reports and whether the explained part is
+        distinguishable from zero, and how many replicates lie beyond each percentile
+        shown (Efron and Tibshirani 1993, sec. 19.3: about 1,000 for 95% percentiles)."""
+        out = [
+            "Method: a nonlinear Oaxaca-Blinder decomposition with pooled coefficients "
+            "(Fairlie's 2005 aggregate split); the detailed split between factors uses Yun's "
+            "(2004) weights D_k / D, not Fairlie's sequential replacement of matched "
+            "households, so it does not depend on the order of the variables."]
+        weights = self.yun_weights.dropna()
+        above, below = weights[weights > 1], weights[weights < 0]
+        if len(above) or len(below):
+            text = ("The weights add up to 1 and are shares of the explained part, not of "
+                    "the gap, so they are not bounded by 0 and 1:")
+            if len(above):
+                text += (" " + ", ".join(f"{k} ({v:.2f})" for k, v in above.items())
+                         + " alone would explain more than the whole explained part, because "
+                         "other factors push the other way;")
+            if len(below):
+                text += (" " + ", ".join(f"{k} ({v:.2f})" for k, v in below.items())
+                         + " works against the gap: in those covariates the group with the "
+                         "lower recognition is the better placed, which offsets part of the "
+                         "rest.")
+            out.append(text.rstrip(";") + ("" if text.endswith(".") else "."))
+        rows = self.table.set_index("component")
+        if "explained" in rows.index:
+            row = rows.loc["explained"]
+            low, high = float(row["ci_low"]), float(row["ci_high"])
+            where = ("distinguishable from zero" if low > 0 or high < 0
+                     else "not distinguishable from zero")
+            out.append(
+                f"Intervals: the rates, the gap and the explained and unexplained parts are "
+                f"smooth functions of weighted totals and the pooled coefficients, so they get "
+                f"the linearized (design-based) {self.level:.0%} t interval with "
+                f"{self.df} degrees of freedom; the explained part, {row['estimate']:+.4f} "
+                f"({low:+.4f} to {high:+.4f}), is {where}."
+                + (" The detailed contributions are ratios whose replicate distribution is "
+                   "heavy-tailed, so they get the bootstrap percentiles."
+                   if self.method == "bootstrap" else ""))
+        if self.method == "bootstrap" and self.replicates is not None:
+            used = int(self.replicates.shape[0])
+            tail = used * (1 - self.level) / 2
+            text = (f"{used} bootstrap replicates: each {self.level:.0%} percentile bound "
+                    f"has about {tail:.0f} replicates beyond it")
+            out.append(text + (": too few for a stable bound; at least 1,000 are advised."
+                               if used < 1000 else "."))
+        return out
+
 
 def _phi(totals: np.ndarray, slopes: np.ndarray, n_vars: int, sets: list[np.ndarray]
          ) -> np.ndarray:
@@ -196,7 +250,7 @@ def fairlie(design: SurveyDesign, outcome: str = "recognizes", group: str = "non
             factors: Mapping[str, Sequence[str]] | None = None,
             controls: Sequence[str] = ("dibao", "log_income"),
             method: Literal["bootstrap", "linearization"] = "bootstrap",
-            replicates: int = 200, seed: int = 0, level: float = 0.95) -> Decomposition:
+            replicates: int = 1000, seed: int = 0, level: float = 0.95) -> Decomposition:
     """Decompose the recognition gap between ``group == 0`` and ``group == 1`` households.
 
     ``factors`` maps a name to the columns whose group differences it stands for (default
@@ -340,26 +394,34 @@ def fairlie(design: SurveyDesign, outcome: str = "recognizes", group: str = "non
                 "the bootstrap intervals are not estimable; linearized intervals are shown"
             )
             method = "linearization"
-    if method == "linearization":
-        se = se_linearized
-        t = t_quantile(level, df)
-        low, high = estimate - t * se, estimate + t * se
-    else:
-        assert draws is not None
-        # Robust to the heavy tails of ratio statistics (module docstring).
-        quartiles = np.nanpercentile(draws, [25, 75], axis=0)
-        se = (quartiles[1] - quartiles[0]) / _IQR_TO_SD
-        bounds = np.nanpercentile(draws, [50 * (1 - level), 50 * (1 + level)], axis=0)
-        low, high = bounds[0], bounds[1]
+    t = t_quantile(level, df)
+    se = se_linearized.copy()
+    low, high = estimate - t * se, estimate + t * se
     labels = (["rate_poor", "rate_nonpoor"] if group == "nonpoor"
               else [f"rate_{group}_0", f"rate_{group}_1"])
     component_names = [*labels, "gap", *set_names, "explained", "unexplained"]
+    interval = np.array(["linearized"] * len(component_names), dtype=object)
+    if method == "bootstrap":
+        assert draws is not None
+        # One interval per row. The rates, the gap and the explained and unexplained parts
+        # are smooth functions of weighted totals and the coefficients: their linearized
+        # (Binder 1983) t intervals are the design-based standard and need no tail
+        # replicates. The detailed contributions are ratios D_k / D whose replicate
+        # distribution is heavy-tailed: bootstrap percentiles, with an IQR-based se.
+        detailed = np.arange(3, 3 + len(set_names))
+        quartiles = np.nanpercentile(draws[:, detailed], [25, 75], axis=0)
+        se[detailed] = (quartiles[1] - quartiles[0]) / _IQR_TO_SD
+        bounds = np.nanpercentile(draws[:, detailed], [50 * (1 - level), 50 * (1 + level)],
+                                  axis=0)
+        low[detailed], high[detailed] = bounds[0], bounds[1]
+        interval[detailed] = "bootstrap percentile"
     table = pd.DataFrame({
         "component": component_names,
         "estimate": estimate,
         "se": se,
         "ci_low": low,
         "ci_high": high,
+        "interval": interval,
         "se_linearized": se_linearized,
     })
     gap = estimate[2]
