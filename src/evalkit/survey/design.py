@@ -293,10 +293,14 @@ class SurveyDesign:
 
     @property
     def n_psu(self) -> int:
+        """Number of first-stage sampling units (PSUs) in the sample (every row its own PSU when
+        the design has no ``ids``), counting all rows, inside and outside the domain.
+        """
         return self._n_psu
 
     @property
     def n_strata(self) -> int:
+        """Number of first-stage strata (1 for an unstratified design)."""
         return self._n_strata
 
     @property
