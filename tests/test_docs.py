@@ -98,6 +98,7 @@ def test_the_public_api_is_large_enough_to_mean_something() -> None:
     names = {name for name, _ in public_names()}
     assert len(names) > 150
     for expected in ("evalkit.survey.design.SurveyDesign.mean",
+                     "evalkit.survey.design.SurveyDesign.summary",
                      "evalkit.sampling.frame.require_columns",
                      "evalkit.sampling.draw.draw_households",
                      "evalkit.assessment.inputs.build_design"):

@@ -160,6 +160,19 @@ def summarize(design: SurveyDesign) -> DesignSummary:
     ...                                  weights="weight", fpc="N"))
     >>> summary.psu_per_stratum, summary.weights
     ((2, 2.0, 2), (10.0, 20.0, 72.0))
+    >>> print(summary)
+    SurveyDesign: stratified 1-stage cluster sample, without replacement (fpc)
+      psu=village, strata=stratum, weights=weight, fpc=N
+      5 observations in 4 PSUs within 2 strata (PSUs per stratum: min 2, mean 2.0, max 2)
+      weights: 10 to 20, sum 72
+      fpc: first-stage sampling fraction 0.25 to 0.4
+      lonely PSU: fail
+      calibration: none
+      non-response: none
+      observations per PSU: min 1, mean 1.2, max 2
+    <BLANKLINE>
+    By stratum:
+    ...
     >>> summary.by_stratum[["PSUs", "obs", "obs_per_psu_mean", "weight_sum", "fraction"]]
              PSUs  obs  obs_per_psu_mean  weight_sum  fraction
     stratum

@@ -350,42 +350,20 @@ class SurveyDesign:
 
     # --- description (evalkit.survey.describe) -----------------------------------------
     def __repr__(self) -> str:
-        """A few lines whatever the sample's size, as R's ``print(svydesign)``: design type,
-        columns, households, PSUs per stratum, weights, fpc, lonely-PSU rule, calibration
-        and non-response. Never the data."""
+        """A few lines whatever the sample's size, as R's ``print(svydesign)``. No data."""
         from evalkit.survey.describe import summarize
 
         return "\n".join(summarize(self).lines())
 
     def summary(self):
-        """The design described, as R's ``summary(svydesign)`` and Stata's ``svydescribe``.
+        """The design described, as R's ``summary(svydesign)`` and Stata's ``svydescribe``:
+        what ``repr`` shows, observations per PSU and a table by stratum
+        (:func:`evalkit.survey.describe.summarize`; ``print()`` it). Never a row of data.
 
-        Returns
-        -------
-        evalkit.survey.describe.DesignSummary
-            What ``repr`` shows, households per PSU (min/mean/max) and a table by stratum
-            (PSUs, households, households per PSU, weight sum, sampling fraction);
-            ``print()`` it. No row of the data.
-
-        Examples
-        --------
         >>> import pandas as pd
         >>> data = pd.DataFrame({"village": [1, 1, 2, 2, 3], "weight": [5.0] * 5})
-        >>> print(SurveyDesign(data, psu="village", weights="weight").summary())
-        SurveyDesign: 1-stage cluster sample, first stage with replacement (no fpc)
-          psu=village, weights=weight
-          5 observations in 3 PSUs
-          weights: 5 to 5, sum 25
-          fpc: none (first stage treated as drawn with replacement)
-          lonely PSU: fail
-          calibration: none
-          non-response: none
-          observations per PSU: min 1, mean 1.7, max 2
-        <BLANKLINE>
-        By stratum:
-                 PSUs  obs  obs_per_psu_min  obs_per_psu_mean  obs_per_psu_max  weight_sum  fraction
-        stratum
-        (all)       3    5                1          1.666667                2        25.0       NaN
+        >>> SurveyDesign(data, psu="village", weights="weight").summary().rows_per_psu
+        (1, 1.666..., 2)
         """
         from evalkit.survey.describe import summarize
 
