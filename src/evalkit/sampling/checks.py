@@ -18,13 +18,17 @@ def significant_digits(x: float, digits: int = 4) -> float:
     """``x`` rounded to ``digits`` significant digits: ``round(x, digits - 1 -
     floor(log10 |x|))``, so ``0.0290412345 -> 0.02904`` and ``1234.5678 -> 1235.0``.
 
-    None, NaN, infinities and 0 come back unchanged; anything else comes back as a float.
+    None, NaN and infinities come back unchanged, and 0 too except that a float -0.0 comes
+    back as 0.0 (its sign is rounding noise and would print as ``-0.000``); anything else
+    comes back as a float.
     The one significant-digit rounding of the package: the sampling plan's table
     (:mod:`evalkit.sampling.plan`) and what notebooks and reports show
     (:func:`evalkit.report.formatting.significant`, the same function) use it.
     """
-    if x is None or not math.isfinite(x) or x == 0:
+    if x is None or not math.isfinite(x):
         return x
+    if x == 0:
+        return x + 0.0 if isinstance(x, float) else x
     return round(float(x), digits - 1 - math.floor(math.log10(abs(x))))
 
 
