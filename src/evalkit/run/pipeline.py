@@ -32,6 +32,7 @@ import nbformat
 
 from evalkit.contract.errors import EvalkitError
 from evalkit.contract.paths import PACKAGE_ROOT
+from evalkit.contract.spreadsheet import neutralise_csv_files
 from evalkit.report.render import (
     IndexEntry,
     external_references,
@@ -58,7 +59,6 @@ from evalkit.run.publish import output_folder, publish_dir
 
 TABLES_DIR = "tables"
 NOTEBOOK_SUBDIR = "notebooks"
-
 
 
 @dataclass(frozen=True)
@@ -139,13 +139,6 @@ class NotebookFailedError(EvalkitError):
         self.partial_dir = partial_dir
 
 
-# --- kernel environment --------------------------------------------------------------------
-
-
-# --- papermill engine ---------------------------------------------------------------------
-
-
-
 # --- helpers -------------------------------------------------------------------------------
 
 
@@ -199,6 +192,8 @@ def stderr_progress(message: str) -> None:
 
 
 class _Run:
+    inputs_are_copies = False  # a province county's: the notebooks see their folder relatively
+
     def __init__(
         self, params: Params, partial: Path, notebooks_dir: Path, plan: tuple[NotebookSpec, ...],
         workers: int, progress: Callable[[str], None], kernel_name: str, start_timeout: int,
@@ -276,7 +271,8 @@ class _Run:
 
     def _parameters(self, spec: NotebookSpec) -> dict[str, Any]:
         """What papermill injects; the report's identity goes to the policy page only."""
-        values = notebook_parameters(self.params, TABLES_DIR)
+        values = notebook_parameters(self.params, TABLES_DIR,
+                                     self.partial if self.inputs_are_copies else None)
         if not spec.policy:
             for key in IDENTITY_KEYS:
                 values.pop(key, None)
@@ -475,6 +471,7 @@ def run(
     state = _Run(
         params, partial, nb_dir, plan, workers, report, kernel_name, start_timeout, cell_timeout
     )
+    state.inputs_are_copies = bool(origins)
     try:
         state.run_all()
     except BaseException:
@@ -491,9 +488,8 @@ def run(
             f"{first}{also}; {keep}", notebook=first.notebook, partial_dir=partial
         )
 
-    tables = sorted(
-        p.relative_to(partial).as_posix() for p in (partial / TABLES_DIR).rglob("*") if p.is_file()
-    )
+    # A village named "=..." must never be a live formula in a spreadsheet: escaped here.
+    tables = neutralise_csv_files(partial, TABLES_DIR)
     # Lazy: summary imports pandas, which `evalkit run --check` never loads.
     from evalkit.assessment.summary import producer
 

@@ -209,6 +209,9 @@ class PowerSimulation:
 
     @property
     def mc_se(self) -> np.ndarray:
+        """Monte Carlo standard error of each simulated power, ``sqrt(p (1 - p) / reps)`` (with
+        ``p (1 - p)`` floored at ``1 / reps`` so a power of 0 or 1 still shows its uncertainty).
+        """
         return np.sqrt(np.clip(self.power * (1 - self.power), 1.0 / self.reps, None)
                        / self.reps)
 

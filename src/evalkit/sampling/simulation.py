@@ -166,14 +166,17 @@ class DrawSimulation:
 
     @property
     def reps(self) -> int:
+        """Number of replicate draws."""
         return len(self.draws)
 
     @property
     def mean_estimate(self) -> float:
+        """Mean of the replicate estimates (the Monte Carlo expectation of the estimator)."""
         return float(self.draws["estimate"].mean())
 
     @property
     def bias(self) -> float:
+        """``mean_estimate - truth``: the estimator's bias, up to :attr:`bias_mc_se`."""
         return self.mean_estimate - self.truth
 
     @property
@@ -183,10 +186,14 @@ class DrawSimulation:
 
     @property
     def coverage(self) -> float:
+        """Share of replicates whose interval covers the truth (nominal: ``level``)."""
         return float(self.draws["covered"].mean())
 
     @property
     def coverage_mc_se(self) -> float:
+        """Monte Carlo standard error of :attr:`coverage` at the nominal level,
+        ``sqrt(level (1 - level) / reps)``.
+        """
         return math.sqrt(self.level * (1.0 - self.level) / self.reps)
 
     @property

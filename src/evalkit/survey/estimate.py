@@ -38,13 +38,18 @@ class Estimate:
 
     @property
     def ci_low(self) -> float:
+        """Lower end of the confidence interval (``ci[0]``)."""
         return self.ci[0]
 
     @property
     def ci_high(self) -> float:
+        """Upper end of the confidence interval (``ci[1]``)."""
         return self.ci[1]
 
     def to_dict(self) -> dict[str, float | int | str]:
+        """The estimate as a flat dict (estimate, se, ci_low, ci_high, deff, df, n, ...), one row of
+        a results table.
+        """
         return {
             "estimate": self.estimate,
             "se": self.se,
@@ -78,6 +83,15 @@ def weighted_variance(y: np.ndarray, w: np.ndarray) -> float:
 
 
 def check_level(level: float) -> None:
+    """Stop unless ``0 < level < 1`` (a confidence level such as 0.95, not 95).
+
+    Examples
+    --------
+    >>> check_level(95)
+    Traceback (most recent call last):
+    ...
+    evalkit.contract.errors.EvalkitError: confidence level 95; expected a number between 0 and 1
+    """
     if not (0 < level < 1):
         raise EvalkitError(f"confidence level {level!r}; expected a number between 0 and 1")
 
