@@ -15,7 +15,7 @@ import numpy as np
 
 from evalkit.contract.errors import EvalkitError
 
-__all__ = ["Estimate", "check_level", "one_sided_level", "t_quantile", "weighted_variance"]
+__all__ = ["Estimate", "check_level", "t_quantile", "weighted_variance"]
 
 
 @dataclass(frozen=True)
@@ -115,15 +115,3 @@ def t_quantile(level: float, df: int) -> float:
     if df <= 0:
         return float("nan")
     return t_ppf(1 - (1 - level) / 2, df)
-
-
-def one_sided_level(level: float) -> float:
-    """The two-sided level whose interval ends are the one-sided ``level`` bounds.
-
-    A verdict "below the line with confidence ``level``" reads the upper end of the
-    two-sided ``2 * level - 1`` interval (e.g. 95% one-sided = the ends of a 90% interval).
-    """
-    check_level(level)
-    if level <= 0.5:
-        raise EvalkitError(f"one-sided level {level!r}; expected a number above 0.5")
-    return 2.0 * level - 1.0
