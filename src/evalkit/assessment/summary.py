@@ -33,6 +33,7 @@ from typing import Any
 import pandas as pd
 
 from evalkit.contract.errors import EvalkitError
+from evalkit.contract.spreadsheet import read_csv, write_csv
 
 #: Every table a run writes in ``tables/`` (the policy page reads some of them): file name
 #: -> (notebook, dotted path of the function that produced it: the one whose result the
@@ -101,7 +102,7 @@ def read_table(tables_dir: str | Path, name: str, *, required: bool = True
         raise EvalkitError(f"{path}: not found; notebook {notebook} writes it (run "
                            f"{notebook} before 04_summary, or use `evalkit run`)")
     try:
-        return pd.read_csv(path)
+        return read_csv(path)  # a table's text as written (formula escapes undone)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise EvalkitError(f"{path}: cannot be read as CSV ({exc})") from None
 
@@ -397,7 +398,7 @@ def write_cautions(cautions: Sequence[Any], path: str | Path) -> Path:
                                                   sort_keys=True, default=str)}
             for c in cautions]
     path = Path(path)
-    pd.DataFrame(rows, columns=["key", "values"]).to_csv(path, index=False)
+    write_csv(pd.DataFrame(rows, columns=["key", "values"]), path)
     return path
 
 

@@ -48,7 +48,12 @@ import numpy as np
 import pandas as pd
 
 from evalkit.contract.errors import EvalkitError
-from evalkit.survey.calibration_cells import count_table, cross_classify, level_texts
+from evalkit.survey.calibration_cells import (
+    count_table,
+    cross_classify,
+    interaction_columns,
+    level_texts,
+)
 
 if TYPE_CHECKING:
     from evalkit.survey.design import SurveyDesign
@@ -68,6 +73,12 @@ class PostStratumStep:
     label: str = "poststratify"
 
     def residualise(self, x: np.ndarray) -> np.ndarray:
+        """Weighted influence values ``x`` (``(n, k)``) after this post-stratification: within each
+        cell ``c``, ``x_i - w_i * sum_c(x_j w0_j / w_j) / sum_c w0_j`` with ``w`` the weights after
+        and ``w0`` before, as ``survey:::svyrecvar`` does with ``design$postStrata`` (Lumley 2010,
+        sec. 7.4; Valliant 1993). Variation between cells is removed: a post-stratified total
+        of the cells has variance 0.
+        """
         n_cells = int(self.cells.max()) + 1
         ratio = x * (self.old_weights / self.weights)[:, None]
         sums = _group_sums(self.cells, ratio, n_cells)
@@ -85,6 +96,10 @@ class RakingStep:
     passes: int = 10  # fixed in R's svyrecvar
 
     def residualise(self, x: np.ndarray) -> np.ndarray:
+        """Weighted influence values ``x`` after raking: each margin's cell means of ``x / w``
+        removed in turn, ``passes`` times (backfitting, as R's ``survey`` approximates the raking
+        projection; Lumley 2010, sec. 7.4).
+        """
         for _ in range(self.passes):
             for cells, weights in self.margins:
                 n_cells = int(cells.max()) + 1
@@ -104,6 +119,11 @@ class RegressionStep:
     label: str = "calibrate"
 
     def residualise(self, x: np.ndarray) -> np.ndarray:
+        """Weighted influence values ``x`` after linear (GREG) calibration: the residual of the
+        projection of ``x / scale`` on the calibration variables' orthonormal basis, times
+        ``scale`` (Deville and Särndal 1992; R's ``survey:::svyrecvar`` with a
+        ``greg_calibration`` entry).
+        """
         z = x / self.scale[:, None]
         z = z - self.basis @ (self.basis.T @ z)
         return z * self.scale[:, None]
@@ -141,6 +161,9 @@ def residualise(design: SurveyDesign, weighted_scores: np.ndarray) -> np.ndarray
 
 
 def steps_size(steps: Sequence[CalibrationStep]) -> int:
+    """The number of rows the calibration ``steps`` were fitted on (the design's rows when
+    they were fitted; a design re-based on people has more).
+    """
     step = steps[0]
     if isinstance(step, PostStratumStep):
         return int(step.cells.size)
@@ -310,7 +333,16 @@ def model_matrix(data: pd.DataFrame, columns: Sequence[str]) -> tuple[np.ndarray
     ``model.matrix`` with the default ``contr.treatment``); names as R gives them."""
     blocks = [np.ones((len(data), 1))]
     names = [INTERCEPT]
+    order = {}
+    for term in columns:
+        for name in term.split(":"):
+            order.setdefault(name, len(order))
     for column in columns:
+        if ":" in column:
+            block, block_names = interaction_columns(data, column, set(columns), order)
+            blocks.append(block)
+            names.extend(block_names)
+            continue
         series = data[column]
         if series.isna().any():
             row = int(np.flatnonzero(series.isna().to_numpy())[0])
@@ -348,6 +380,10 @@ def _with_step(design: SurveyDesign, weights: np.ndarray, step: CalibrationStep
 
 
 def check_full(design: SurveyDesign, what: str) -> None:
+    """Stop unless ``design`` is a full household design: calibrating a domain or a design
+    derived one row per person would calibrate the wrong rows (calibrate first, then take
+    domains, as R's ``survey`` requires for ``subset`` after ``calibrate``).
+    """
     if not bool(np.all(design.domain)):
         raise EvalkitError(
             f"{what}: the design is restricted to a domain; calibrate the full sample, "
@@ -391,11 +427,14 @@ def _formula_columns(design: SurveyDesign, formula: str | Sequence[str]) -> list
         parts = [str(part) for part in formula]
     known = set(map(str, design.data.columns))
     for part in parts:
-        if part not in known:
+        names = [name.strip() for name in part.split(":")]
+        if len(names) > 2 or any(name not in known for name in names):
             raise EvalkitError(
                 f"calibrate: {part!r} in formula {formula!r} is not a column of the data; "
-                "expected column names joined by '+' (no expressions)"
+                "expected column names (or a numeric:factor pair) joined by '+' "
+                "(no expressions)"
             )
+    parts = [":".join(name.strip() for name in part.split(":")) for part in parts]
     if len(set(parts)) != len(parts):
         raise EvalkitError(f"calibrate: formula {formula!r} names a column twice")
     return parts
