@@ -33,6 +33,7 @@ from evalkit.report.charts import line_scale, number_line_svg
 from evalkit.report.html_parts import escape_html, interval_text, percent_or_dash, table_html
 from evalkit.report.i18n import format_count, format_line, format_percent, format_points
 from evalkit.report.plots import drivers_figure, figure_png
+from evalkit.report.policy_claims import hotspot_sentences, scenario_caveats, settle_text
 from evalkit.report.policy_decision import decision_html, summary_chips
 from evalkit.report.policy_style import CSS
 from evalkit.report.verdicts import (
@@ -46,7 +47,7 @@ from evalkit.report.verdicts import (
 )
 
 if TYPE_CHECKING:
-    from evalkit.assessment.summary import AtRisk, Settle
+    from evalkit.assessment.summary import AtRisk
 
 #: A piece of the page: ``("html", text)`` or ``("png", bytes)``.
 Piece = tuple[str, str | bytes]
@@ -316,32 +317,6 @@ def decides_html(page: PageContext, row: Mapping[str, Any]) -> str:
     return f'<p class="ek-decides">{escape_html(page.join(parts))}</p>'
 
 
-def settle_text(page: PageContext, settle: Settle) -> str:
-    """The sample that would settle a "cannot tell" verdict (a power calculation,
-    :func:`evalkit.assessment.summary.settle_size`), as a sentence: which households it
-    counts, and a flag when it needs more villages than the frame holds."""
-    estimate = number_or_none(page.row(settle.indicator).get("estimate"))
-    threshold = number_or_none(page.row(settle.indicator).get("threshold"))
-    dash = "\u2013"
-    text = page.t(
-        "settle.sentence", estimate=format_percent(estimate or math.nan, versus=threshold),
-        needed=format_count(settle.households_needed, page.lang),
-        now=format_count(settle.households_now, page.lang),
-        domain=page.t(f"settle.domain.{settle.domain}"),
-        sample=(format_count(settle.sample_needed, page.lang)
-                if settle.sample_needed is not None else dash),
-        sample_now=(format_count(settle.sample_now, page.lang)
-                    if settle.sample_now is not None else dash),
-        villages=format_count(settle.villages_needed, page.lang),
-        villages_now=format_count(settle.villages_now, page.lang),
-        power=format_line(settle.power),
-        level=page.level_text, verdict=page.t(f"official.{settle.verdict}"))
-    if settle.beyond_frame:
-        text = page.join([text, page.t("settle.beyond_frame", frame=format_count(
-            settle.frame_villages or 0, page.lang))])
-    return text
-
-
 def cards_html(page: PageContext) -> str:
     """The four headline cards under their section title."""
     cards = "\n".join(card_html(page, k) for k in HEADLINE_KEYS)
@@ -441,29 +416,6 @@ def drivers_intro_html(page: PageContext, chart: bytes | None = None) -> str:
             f'<p>{escape_html(intro)}</p>{figure}</div>')
 
 
-def scenario_caveats(page: PageContext, names: Sequence[str]) -> list[str]:
-    """The fragility each named scenario carries, as the page's sentences: the terms it
-    changes that rest on few households and those whose sign the ordinal model contradicts
-    (columns ``rests_on_few`` and ``sign_differs`` of notebook 03's ``scenarios.csv``,
-    :func:`evalkit.assessment.satisfaction.with_caveats`); [] when there is none."""
-    scenarios = page.scenarios
-    if scenarios is None or "scenario" not in scenarios.columns:
-        return []
-    sentences: list[str] = []
-    rows = {str(r["scenario"]): r for r in scenarios.to_dict("records")}
-    for name in names:
-        row = rows.get(str(name), {})
-        action = scenario_label(str(name), page.lang)
-        for column, key in (("rests_on_few", "drivers.rests_on_few"),
-                            ("sign_differs", "drivers.sign_differs")):
-            value = row.get(column)
-            terms = [t for t in str(value).split(";") if t] if isinstance(value, str) else []
-            if terms:
-                sentences.append(page.t(key, action=action,
-                                        terms=page.t("priority.list_sep").join(terms)))
-    return sentences
-
-
 def drivers_png(page: PageContext) -> bytes | None:
     """The drivers chart as PNG bytes (None without scenarios)."""
     if page.ranked is None:
@@ -508,29 +460,11 @@ def risk_text(page: PageContext, item: AtRisk) -> str:
     t = page.t
     key = item.indicator
     row = page.row(key)
-    threshold = number_or_none(row.get("threshold"))
     parts = [t("priority.head", indicator=i18n.indicator_label(key, page.lang),
                verdict=t(f"verdict.{item.decision}"),
                official=t(f"official.{item.official_decision}")
                if item.official_decision in ("pass", "fail") else t("verdict.none"))]
-    if item.hotspots:
-        direction = "below" if (row.get("direction") or "below") == "below" else "at_least"
-        places = t("priority.list_sep").join(
-            t("priority.place", township=h.township,
-              estimate=format_percent(h.estimate, versus=threshold),
-              bound_side=t(f"priority.bound.{direction}"),
-              bound=format_percent(h.bound, versus=threshold) if math.isfinite(h.bound)
-              else "\u2013",
-              households=format_count(h.households, page.lang)) for h in item.hotspots)
-        parts.append(t(f"priority.hotspots.{direction}",
-                       indicator=i18n.indicator_label(key, page.lang, in_sentence=True),
-                       places=places, level=page.level_text))
-        tests = item.township_tests
-        if tests is not None:
-            parts.append(t(f"priority.chance.{direction}", beyond=tests.beyond,
-                           tests=tests.tests, all=tests.all_tests,
-                           alpha=format_line(tests.alpha_side),
-                           chance=f"{tests.expected_by_chance:.1f}", level=page.level_text))
+    parts.extend(hotspot_sentences(page, item, row))
     ranked = page.ranked if key == "recognition" else None
     if ranked is not None and len(ranked):
         top = ranked.iloc[0].to_dict()
