@@ -63,6 +63,10 @@ SOURCES: dict[str, tuple[str, str]] = {
     "indicators_by_township.csv": ("02_indicators", "evalkit.assessment.indicators.disaggregate"),
     "indicators_by_village_type.csv": ("02_indicators",
                                        "evalkit.assessment.indicators.disaggregate"),
+    # The appendix for referees: the headline estimates rerun in R's survey package.
+    "r_appendix.R": ("02_indicators", "evalkit.report.r_appendix.write_r_appendix"),
+    "r_appendix_data.csv": ("02_indicators", "evalkit.report.r_appendix.write_r_appendix"),
+    "weights_by_type.csv": ("02_indicators", "evalkit.report.r_appendix.weight_distribution"),
     # 03_satisfaction
     "coefficients.csv": ("03_satisfaction", "evalkit.survey.svyglm.LogitResult.summary_frame"),
     "marginal_effects.csv": ("03_satisfaction",
