@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -24,9 +25,54 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (``make test`` runs ``-n 2 --dist loadgroup``), keep the tests of a
+    module that share one of its module-scoped fixtures on one worker, so an expensive
+    fixture (a pipeline run, a fitted model) is built once, not once per worker; every other
+    test is spread over the workers one by one."""
+    for item in items:
+        definitions = getattr(item, "_fixtureinfo", None)
+        if definitions is None:
+            continue
+        shared = any(d.scope == "module" for defs in definitions.name2fixturedefs.values()
+                     for d in defs)
+        if shared:
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+
+
 @pytest.fixture
 def repo() -> Path:
     return REPO
+
+
+@pytest.fixture(scope="session")
+def default_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One ``evalkit run params/default.yaml``, shared by every test that only reads it.
+
+    Under pytest-xdist the workers share one base temporary folder; the first worker to
+    take the lock runs it, the others wait and read the same folder (so a session makes one
+    default run, not one per worker). Returns the run folder (``.../default``).
+    """
+    import fcntl
+
+    from evalkit.run.pipeline import run
+
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent  # the session's folder, above each worker's own
+    folder = shared / "shared-default-run"
+    folder.mkdir(exist_ok=True)
+    done = folder / "done"
+    with open(folder / "lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            if not done.exists():
+                run(REPO / "params" / "default.yaml", folder / "out", progress=None)
+                done.write_text("ok\n")
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    return folder / "out" / "default"
 
 
 def _deep_update(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
