@@ -9,11 +9,11 @@ PARAMS ?= params/default.yaml
 OUT    ?= outputs
 SANITIZE := nbval_sanitize.cfg
 # pytest-xdist workers for make test/unit/nbval: one per core (TEST_WORKERS=0: one process).
-# Tests sharing a module-scoped fixture stay on one worker (tests/conftest.py), each
-# notebook's cells too (--dist loadfile), so expensive fixtures are built once.
+# Tests sharing a module-scoped fixture stay on one worker, and the notebooks run in order on
+# one worker while the others take the tests (tests/conftest.py).
 TEST_WORKERS ?= auto
-XDIST_TESTS := -n $(TEST_WORKERS) --dist loadgroup
-XDIST_NBVAL := -n $(TEST_WORKERS) --dist loadfile
+XDIST := -n $(TEST_WORKERS) --dist loadgroup
+NBVAL := --nbval --nbval-current-env --nbval-sanitize-with $(SANITIZE)
 
 # Same environment for every kernel (see evalkit.run.pipeline.KERNEL_ENV_DEFAULTS): identical
 # floating-point results whatever the number of cores.
@@ -34,19 +34,16 @@ province: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m ruff check src tests bench
-	$(PY) -m pytest -q $(XDIST_TESTS) tests
-	$(PY) -m pytest -q $(XDIST_NBVAL) -p no:cacheprovider --nbval --nbval-current-env \
-		--nbval-sanitize-with $(SANITIZE) notebooks/
+	$(PY) -m pytest -q $(XDIST) -p no:cacheprovider $(NBVAL) tests notebooks/
 
 lint: $(STAMP)
 	$(PY) -m ruff check src tests bench
 
 unit: $(STAMP)
-	$(PY) -m pytest -q $(XDIST_TESTS) tests
+	$(PY) -m pytest -q $(XDIST) tests
 
 nbval: $(STAMP)
-	$(PY) -m pytest -q $(XDIST_NBVAL) -p no:cacheprovider --nbval --nbval-current-env \
-		--nbval-sanitize-with $(SANITIZE) notebooks/
+	$(PY) -m pytest -q -p no:cacheprovider $(NBVAL) notebooks/
 
 # Re-execute the committed notebooks in place with their default parameters, when a change
 # in their numbers is intended (nbval compares against these outputs).

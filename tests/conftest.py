@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import os
+import re
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -25,20 +26,45 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Under pytest-xdist (``make test`` runs ``-n 2 --dist loadgroup``), keep the tests of a
-    module that share one of its module-scoped fixtures on one worker, so an expensive
-    fixture (a pipeline run, a fitted model) is built once, not once per worker; every other
-    test is spread over the workers one by one."""
-    for item in items:
-        definitions = getattr(item, "_fixtureinfo", None)
-        if definitions is None:
-            continue
-        shared = any(d.scope == "module" for defs in definitions.name2fixturedefs.values()
-                     for d in defs)
-        if shared:
-            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+#: A module defining a fixture of this scope runs whole on one xdist worker.
+_SHARED_SCOPE = re.compile(r"""scope\s*=\s*["'](module|class|package)["']""")
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """``make test``'s scheduler for pytest-xdist (``-n auto --dist loadgroup``).
+
+    - A test module that defines a module-scoped fixture (a pipeline run, a fitted model)
+      runs whole on one worker, so the fixture is built once, not once per worker.
+    - nbval's notebook cells (``--nbval``, collected with the tests) run on one worker in
+      their order: a notebook's cells share its kernel, and 04 reads the tables that 02 and
+      03 wrote before it.
+    - Every other test is a unit of its own; the largest units start first.
+
+    xdist's own ``loadgroup`` reads ``xdist_group`` marks through node ids that pytest 9.2
+    no longer lets it rewrite (pytest-xdist issue 1386: the marks are silently ignored), so
+    the grouping is done here, from the node ids alone.
+    """
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    shares: dict[str, bool] = {}
+
+    def module_shares_a_fixture(path: str) -> bool:
+        if path not in shares:
+            source = config.rootpath / path
+            shares[path] = source.suffix == ".py" and source.is_file() and bool(
+                _SHARED_SCOPE.search(source.read_text(encoding="utf-8")))
+        return shares[path]
+
+    class SharedFixtureScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            if path.endswith(".ipynb"):
+                return "nbval-notebooks"
+            return path if module_shares_a_fixture(path) else nodeid
+
+    return SharedFixtureScheduling(config, log)
 
 
 @pytest.fixture
