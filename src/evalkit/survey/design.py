@@ -75,6 +75,16 @@ class SurveyDesign:
         ``"fail"`` (default, error), ``"adjust"`` (centre it at zero, i.e. the population
         mean of the influence values), ``"certainty"`` and ``"remove"`` (no contribution),
         ``"average"`` (the average variance of the other strata).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> data = pd.DataFrame({"stratum": ["A"] * 4 + ["B"] * 4, "village": list("aabbccdd"),
+    ...                      "weight": [10.0] * 4 + [20.0] * 4, "poor": [1, 0, 1, 1, 0, 0, 1, 0]})
+    >>> design = SurveyDesign(data, psu="village", strata="stratum", weights="weight")
+    >>> mean = design.mean("poor")  # R: svymean(~poor, svydesign(id=~village, ...))
+    >>> round(mean.estimate, 4), round(mean.se, 4), mean.df
+    (0.4167, 0.1863, 2)
     """
 
     data: pd.DataFrame
