@@ -27,7 +27,16 @@ def rate_intervals(r: np.ndarray, se: np.ndarray, df: int, level: float, method:
     exactly 0 or 1, or a zero SE, gives the degenerate interval at that value, as
     :mod:`evalkit.assessment.indicators` does for the logit. The one vectorized form of
     :func:`evalkit.survey.intervals.logit_interval` (scalar), used by the simulations here and in
-    :mod:`evalkit.sampling.power`."""
+    :mod:`evalkit.sampling.power`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> low, high = rate_intervals(np.array([0.1, 0.3]), np.array([0.02, 0.05]), 28, 0.95,
+    ...                            "logit")
+    >>> low.round(4).tolist(), high.round(4).tolist()
+    ([0.0658, 0.2083], [0.1491, 0.4111])
+    """
     t = float(stats.t.ppf(0.5 + level / 2.0, df))
     if method == "mean":
         return r - t * se, r + t * se
@@ -48,7 +57,21 @@ def ratio_from_village_totals(yw: np.ndarray, xw: np.ndarray, selected: np.ndarr
     weights=...).ratio`` (Binder 1983; R's svyratio): village scores
     ``z_v = (Yw_v - R Xw_v) / Xhat`` (:func:`evalkit.survey.variance.ratio_influence`),
     ``V = sum_h n_h / (n_h - 1) sum_v (z_v - zbar_h)^2``.
-    Unselected villages have ``selected`` False and contribute nothing."""
+    Unselected villages have ``selected`` False and contribute nothing.
+
+    Examples
+    --------
+    One replicate, four villages in one stratum, all selected; weighted totals of people
+    with the condition (``yw``) and of people (``xw``):
+
+    >>> import numpy as np
+    >>> ratio, se = ratio_from_village_totals(np.array([[2.0, 0.0, 1.0, 1.0]]),
+    ...                                       np.array([[10.0, 10.0, 10.0, 10.0]]),
+    ...                                       np.ones((1, 4), dtype=bool),
+    ...                                       np.zeros(4, dtype=int), 1)
+    >>> ratio.tolist(), se.round(4).tolist()
+    ([0.1], [0.0408])
+    """
     sel = selected.astype(float)
     # Villages run along axis 0 of ratio_influence, so the replicates are its domains.
     R, z_t, _ = ratio_influence(yw.T, xw.T, selected.T)
