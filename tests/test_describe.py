@@ -53,6 +53,8 @@ def test_cluster_design_counts_observations_per_psu() -> None:
     assert "psu=dnum, weights=pw, fpc=fpc" in text
     without_fpc = SurveyDesign(data, psu="dnum", weights="pw")
     assert "with replacement (no fpc)" in repr(without_fpc)
+    assert "fraction" not in without_fpc.summary().by_stratum
+    assert "NaN" not in str(without_fpc.summary())
 
 
 def test_calibration_domain_and_lonely_rule_are_shown() -> None:

@@ -59,8 +59,8 @@ class DesignSummary:
         The non-response adjustment applied (empty when none), in words.
     by_stratum
         One row per stratum: ``PSUs``, ``obs`` (observations), ``obs_per_psu_min``,
-        ``obs_per_psu_mean``, ``obs_per_psu_max``, ``weight_sum`` and ``fraction``, the
-        first-stage sampling fraction (NaN without fpc).
+        ``obs_per_psu_mean``, ``obs_per_psu_max``, ``weight_sum`` and, with fpc,
+        ``fraction``, the first-stage sampling fraction.
     """
 
     design_type: str
@@ -100,7 +100,8 @@ class DesignSummary:
 
     def __str__(self) -> str:
         low, mean, high = self.rows_per_psu
-        table = self.by_stratum
+        # Printed to what matters (the table itself keeps full precision).
+        table = self.by_stratum.round({"obs_per_psu_mean": 1, "weight_sum": 1, "fraction": 4})
         if len(table) > STRATA_SHOWN:
             half = STRATA_SHOWN // 2
             shown = table.iloc[:half].to_string() + "\n...\n" + table.iloc[-half:].to_string(
@@ -202,6 +203,9 @@ def summarize(design: SurveyDesign) -> DesignSummary:
         "obs_per_psu_min": row_min, "obs_per_psu_mean": stratum_rows / psu_counts,
         "obs_per_psu_max": row_max, "weight_sum": stratum_weight, "fraction": fraction,
     }, index=pd.Index(labels, name=design.strata or "stratum"))
+    if design.fpc is None:
+        # With replacement: no sampling fraction to show (a column of NaN would say less).
+        by_stratum = by_stratum.drop(columns="fraction")
 
     in_domain = weights[domain]
     variables = {"psu": " > ".join(as_list(design.psu)), "strata": design.strata or "",
