@@ -188,9 +188,11 @@ def _stable_cell_ids(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
 
 
 #: The params file each committed notebook is refreshed with (``params/``); the others use
-#: ``default.yaml``. 05 shows a re-check, so it is refreshed on the packaged one; 06 is not
-#: a county run (its parameters cell names the example province it shows).
+#: ``default.yaml``. 05 shows a re-check, so it is refreshed on the packaged one; 00 (a
+#: tutorial whose parameters are the reader's files) and 06 (the example province) are not
+#: county runs and keep their own parameters.
 REFRESH_PARAMS: dict[str, str | None] = {"05_followup.ipynb": "recheck.yaml",
+                                         "00_start_here.ipynb": None,
                                          "06_province.ipynb": None}
 #: Where refreshed notebooks write their tables, relative to the notebooks' folder.
 REFRESH_TABLES_DIR = "../outputs/notebook-tables"
