@@ -18,7 +18,8 @@ import pytest
 
 from evalkit.run import cli
 from evalkit.run.params import IDENTITY_KEYS, OPTIONAL_KEYS, load_params, notebook_parameters
-from evalkit.run.pipeline import ALL_NOTEBOOKS, REFRESH_PARAMS
+from evalkit.run.pipeline import ALL_NOTEBOOKS
+from evalkit.run.refresh import REFRESH_PARAMS
 
 REPO = Path(__file__).resolve().parents[1]
 COUNTY_NOTEBOOKS = [s for s in ALL_NOTEBOOKS if REFRESH_PARAMS.get(s.filename, "") is not None]

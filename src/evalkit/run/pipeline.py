@@ -153,7 +153,7 @@ def default_notebooks_dir() -> Path:
     return PACKAGE_ROOT.parents[1] / "notebooks"
 
 
-def _parameters_cell_index(nb: nbformat.NotebookNode, path: Path) -> int:
+def parameters_cell_index(nb: nbformat.NotebookNode, path: Path) -> int:
     tagged = [i for i, c in enumerate(nb.cells) if "parameters" in c.get("metadata", {}).get(
         "tags", [])]
     if len(tagged) != 1:
@@ -163,7 +163,7 @@ def _parameters_cell_index(nb: nbformat.NotebookNode, path: Path) -> int:
     return tagged[0]
 
 
-def _first_line(source: str) -> str:
+def first_line(source: str) -> str:
     for line in source.splitlines():
         if line.strip():
             text = line.strip()
@@ -171,7 +171,7 @@ def _first_line(source: str) -> str:
     return ""
 
 
-def _error_line(ename: str, evalue: str) -> str:
+def error_line(ename: str, evalue: str) -> str:
     evalue = " ".join(str(evalue).split())
     if len(evalue) > 200:
         evalue = evalue[:197] + "..."
@@ -185,51 +185,6 @@ def _stable_cell_ids(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
         if "injected-parameters" in cell.get("metadata", {}).get("tags", []):
             cell["id"] = "injected-parameters"
     return nb
-
-
-#: The params file each committed notebook is refreshed with (``params/``); the others use
-#: ``default.yaml``. 05 shows a re-check, so it is refreshed on the packaged one; 00 (a
-#: tutorial whose parameters are the reader's files) and 06 (the example province) are not
-#: county runs and keep their own parameters.
-REFRESH_PARAMS: dict[str, str | None] = {"05_followup.ipynb": "recheck.yaml",
-                                         "00_start_here.ipynb": None,
-                                         "06_province.ipynb": None}
-#: Where refreshed notebooks write their tables, relative to the notebooks' folder.
-REFRESH_TABLES_DIR = "../outputs/notebook-tables"
-
-
-def inject_parameters(nb: nbformat.NotebookNode, values: dict[str, Any]
-                      ) -> nbformat.NotebookNode:
-    """``nb`` with ``values`` assigned in a cell tagged ``injected-parameters`` right after
-    its ``parameters`` cell (replacing an earlier one), as papermill writes it: Python
-    literals, so a string stays a string whatever it contains."""
-    from papermill.translators import translate_parameters
-
-    source = translate_parameters("python3", "python", values, "Parameters")
-    cell = nbformat.v4.new_code_cell(source=source, id="injected-parameters",
-                                     metadata={"tags": ["injected-parameters"]})
-    cells = [c for c in nb.cells
-             if "injected-parameters" not in c.get("metadata", {}).get("tags", [])]
-    at = next(i for i, c in enumerate(cells)
-              if "parameters" in c.get("metadata", {}).get("tags", []))
-    nb.cells = [*cells[:at + 1], cell, *cells[at + 1:]]
-    return nb
-
-
-def refresh_parameters(spec: NotebookSpec, nb_dir: Path) -> dict[str, Any] | None:
-    """What :func:`refresh_notebooks` injects into ``spec``: the values of its params file
-    (:data:`REFRESH_PARAMS`, else ``params/default.yaml`` beside the notebooks' folder), as
-    ``evalkit run`` injects them, with paths relative to the notebooks' folder; None for a
-    notebook that is not a county run."""
-    name = REFRESH_PARAMS.get(spec.filename, "default.yaml")
-    if name is None:
-        return None
-    params = load_params(nb_dir.parent / "params" / name)
-    values = notebook_parameters(params, REFRESH_TABLES_DIR, kernel_dir=nb_dir)
-    if not spec.policy:
-        for key in IDENTITY_KEYS:
-            values.pop(key, None)
-    return values
 
 
 def stderr_progress(message: str) -> None:
@@ -301,7 +256,7 @@ class _Run:
             self.progress(f"{spec.name}: FAILED")
             return
         except Exception as exc:  # a kernel that died, a timeout, a rendering error
-            message = f"notebook {spec.filename} failed: {_error_line(type(exc).__name__, exc)}"
+            message = f"notebook {spec.filename} failed: {error_line(type(exc).__name__, exc)}"
             with self._lock:
                 self.failures.append((order, NotebookFailedError(message, notebook=spec.filename)))
             self._executed(spec)
@@ -333,7 +288,7 @@ class _Run:
 
         source = self.notebooks_dir / spec.filename
         nb = nbformat.read(source, as_version=4)
-        param_index = _parameters_cell_index(nb, source)
+        param_index = parameters_cell_index(nb, source)
         executed = self.partial / NOTEBOOK_SUBDIR / spec.filename
         timing = self.timings[spec.name]
         timing.started = self.now()
@@ -372,11 +327,11 @@ class _Run:
             index = exc.cell_index - 1 if exc.cell_index > param_index else exc.cell_index
             where = (
                 "the injected parameters cell" if exc.cell_index == param_index + 1
-                else f"cell {index} ({_first_line(exc.source)!r})"
+                else f"cell {index} ({first_line(exc.source)!r})"
             )
             raise NotebookFailedError(
                 f"notebook {spec.filename} failed in {where}: "
-                f"{_error_line(exc.ename, exc.evalue)}",
+                f"{error_line(exc.ename, exc.evalue)}",
                 notebook=spec.filename,
             ) from None
         finally:
@@ -486,7 +441,7 @@ def run(
         path = nb_dir / spec.filename
         if not path.is_file():
             raise EvalkitError(f"{path}: notebook not found")
-        _parameters_cell_index(nbformat.read(path, as_version=4), path)
+        parameters_cell_index(nbformat.read(path, as_version=4), path)
     n_independent = sum(not s.final for s in plan)
     if workers is None:
         # One kernel per core at most: more would only take turns (and the progress line
@@ -592,60 +547,3 @@ def run(
 
 
 # --- make refresh --------------------------------------------------------------------------
-
-
-def refresh_notebooks(
-    notebooks_dir: Path | str | None = None,
-    plan: Iterable[NotebookSpec] = ALL_NOTEBOOKS,
-    *,
-    progress: Callable[[str], None] | None = stderr_progress,
-    kernel_name: str = KERNEL_NAME,
-    timeout: int | None = None,
-) -> list[Path]:
-    """Re-execute the committed notebooks in place with the default params.
-
-    A notebook's ``parameters`` cell holds neutral values (None): the values come from the
-    cell :func:`inject_parameters` writes after it, from :func:`refresh_parameters` (the
-    default params file, the re-check's for 05), and stay in the committed file, so nbval
-    re-executes the same run and ``evalkit run`` (papermill) replaces that cell with the
-    run's own. This is what nbval later compares against. nbclient runs them without
-    papermill so no run-specific metadata (timestamps, paths) lands in the committed files;
-    the kernel starts in the notebooks' folder, as in Jupyter and nbval.
-    """
-    from nbclient import NotebookClient
-    from nbclient.exceptions import CellExecutionError
-
-    prepare_kernel_environment()
-    nb_dir = (Path(notebooks_dir) if notebooks_dir else default_notebooks_dir()).resolve()
-    report = progress or (lambda _message: None)
-    written: list[Path] = []
-    for spec in sorted(plan, key=lambda s: s.final):
-        path = nb_dir / spec.filename
-        nb = nbformat.read(path, as_version=4)
-        _parameters_cell_index(nb, path)
-        values = refresh_parameters(spec, nb_dir)
-        if values is not None:
-            nb = inject_parameters(nb, values)
-        t0 = time.perf_counter()
-        client = NotebookClient(
-            nb, kernel_name=kernel_name, timeout=timeout, record_timing=False,
-            resources={"metadata": {"path": str(nb_dir)}},
-            extra_arguments=list(KERNEL_QUIET),
-        )
-        try:
-            client.execute()
-        except CellExecutionError:
-            for index, cell in enumerate(nb.cells):
-                for output in cell.get("outputs", []):
-                    if output.get("output_type") == "error":
-                        raise NotebookFailedError(
-                            f"notebook {spec.filename} failed in cell {index} "
-                            f"({_first_line(cell.source)!r}): "
-                            f"{_error_line(output.ename, output.evalue)}; file not rewritten",
-                            notebook=spec.filename,
-                        ) from None
-            raise
-        nbformat.write(nb, path)
-        written.append(path)
-        report(f"{spec.filename} refreshed ({time.perf_counter() - t0:.1f} s)")
-    return written
