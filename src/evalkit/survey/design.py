@@ -90,14 +90,23 @@ class SurveyDesign:
         R's ``svydesign(fpc = ~pi, pps = "brewer")`` (Brewer 2002, sec. 9.6; Lumley 2010,
         sec. 3.2). ``None`` (default): fpc, if any, is one per stratum.
 
-    Example::
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> data = pd.DataFrame({"stratum": ["A"] * 4 + ["B"] * 4, "village": list("aabbccdd"),
+    ...                      "weight": [10.0] * 4 + [20.0] * 4, "poor": [1, 0, 1, 1, 0, 0, 1, 0]})
+    >>> design = SurveyDesign(data, psu="village", strata="stratum", weights="weight")
+    >>> mean = design.mean("poor")  # R: svymean(~poor, svydesign(id=~village, ...))
+    >>> round(mean.estimate, 4), round(mean.se, 4), mean.df
+    (0.4167, 0.1863, 2)
 
-        >>> import pandas as pd
-        >>> sample = pd.DataFrame({"village": list("aabbcc"), "y": [1, 0, 1, 1, 0, 0],
-        ...     "pi": [0.5, 0.5, 0.3, 0.3, 0.2, 0.2], "weight": [20, 20, 30, 30, 50, 50]})
-        >>> design = SurveyDesign(sample, "village", weights="weight", fpc="pi", pps="brewer")
-        >>> round(design.mean("y").se, 4)
-        0.2869
+    Villages drawn with probability ``pi`` proportional to size, without replacement:
+
+    >>> sample = pd.DataFrame({"village": list("aabbcc"), "y": [1, 0, 1, 1, 0, 0],
+    ...     "pi": [0.5, 0.5, 0.3, 0.3, 0.2, 0.2], "weight": [20, 20, 30, 30, 50, 50]})
+    >>> design = SurveyDesign(sample, "village", weights="weight", fpc="pi", pps="brewer")
+    >>> round(design.mean("y").se, 4)
+    0.2869
     """
 
     data: pd.DataFrame
