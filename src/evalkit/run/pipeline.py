@@ -30,7 +30,7 @@ from typing import Any
 
 import nbformat
 
-from evalkit.contract.errors import EvalkitError
+from evalkit.contract.errors import EvalkitError, printable
 from evalkit.contract.paths import PACKAGE_ROOT
 from evalkit.contract.spreadsheet import neutralise_csv_files
 from evalkit.report.render import (
@@ -185,7 +185,7 @@ def _stable_cell_ids(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
 
 def stderr_progress(message: str) -> None:
     """The command line's progress reporter: ``evalkit: <message>`` on stderr."""
-    print(f"evalkit: {message}", file=sys.stderr, flush=True)
+    print(f"evalkit: {printable(message)}", file=sys.stderr, flush=True)
 
 
 # --- the run -------------------------------------------------------------------------------
