@@ -133,12 +133,13 @@ class Settle:
 def settle_size(row: Mapping[str, Any], level: float, villages: int) -> Settle | None:
     """Households (and villages) needed to settle a verdict at the current estimate.
 
-    The verdict is one-sided at ``level``: it is settled when ``z * SE`` is below the
-    distance ``e = |estimate - line|``. The design-based standard error of the run scales as
-    ``1 / sqrt(n)`` when households are added in new villages at today's households per
-    village (same design effect), so the sample needed is Cochran's size for margin ``e``
-    (:func:`evalkit.sampling.size.sample_size_proportion` at two-sided level ``2 * level - 1``,
-    i.e. the one-sided ``z``) with the design effect measured by this run::
+    The verdict follows the two-sided ``level`` interval (:func:`evalkit.survey.decision.decide`):
+    it is settled when ``z * SE`` is below the distance ``e = |estimate - line|``. The
+    design-based standard error of the run scales as ``1 / sqrt(n)`` when households are
+    added in new villages at today's households per village (same design effect), so the
+    sample needed is Cochran's size for margin ``e``
+    (:func:`evalkit.sampling.size.sample_size_proportion` at two-sided ``level``) with the
+    design effect measured by this run::
 
         deff = n * SE^2 / (p (1 - p)),   n_needed = z^2 p (1 - p) / e^2 * deff = n (z SE / e)^2
 
@@ -156,7 +157,7 @@ def settle_size(row: Mapping[str, Any], level: float, villages: int) -> Settle |
     if margin <= 0 or margin >= 1:
         return None
     deff = n * se * se / (p * (1 - p))
-    size = sample_size_proportion(p, margin, level=2 * level - 1, deff=deff)
+    size = sample_size_proportion(p, margin, level=level, deff=deff)
     needed = max(int(size), int(n))
     direction = str(row.get("direction") or "below")
     good = p < line if direction == "below" else p >= line

@@ -86,8 +86,12 @@ PLAN: tuple[NotebookSpec, ...] = (
 )
 #: Runs beside 01-03 when the params have a ``followup`` block (the re-check round).
 FOLLOWUP_NOTEBOOK = NotebookSpec("05_followup")
-#: Every committed notebook (what ``make refresh`` re-executes).
+#: Every committed notebook of the assessment (what ``make refresh`` re-executes, with
+#: :data:`START_HERE_NOTEBOOK` and the province notebook).
 ALL_NOTEBOOKS: tuple[NotebookSpec, ...] = (*PLAN[:-1], FOLLOWUP_NOTEBOOK, PLAN[-1])
+#: The engine on one's own survey: a tutorial, refreshed and checked by nbval like the others
+#: but no part of a run (``plan_for`` never returns it).
+START_HERE_NOTEBOOK = NotebookSpec("00_start_here")
 
 
 def plan_for(params: Params) -> tuple[NotebookSpec, ...]:

@@ -68,6 +68,12 @@ class PostStratumStep:
     label: str = "poststratify"
 
     def residualise(self, x: np.ndarray) -> np.ndarray:
+        """Weighted influence values ``x`` (``(n, k)``) after this post-stratification: within each
+        cell ``c``, ``x_i - w_i * sum_c(x_j w0_j / w_j) / sum_c w0_j`` with ``w`` the weights after
+        and ``w0`` before, as ``survey:::svyrecvar`` does with ``design$postStrata`` (Lumley 2010,
+        sec. 7.4; Valliant 1993). Variation between cells is removed: a post-stratified total
+        of the cells has variance 0.
+        """
         n_cells = int(self.cells.max()) + 1
         ratio = x * (self.old_weights / self.weights)[:, None]
         sums = _group_sums(self.cells, ratio, n_cells)
@@ -85,6 +91,10 @@ class RakingStep:
     passes: int = 10  # fixed in R's svyrecvar
 
     def residualise(self, x: np.ndarray) -> np.ndarray:
+        """Weighted influence values ``x`` after raking: each margin's cell means of ``x / w``
+        removed in turn, ``passes`` times (backfitting, as R's ``survey`` approximates the raking
+        projection; Lumley 2010, sec. 7.4).
+        """
         for _ in range(self.passes):
             for cells, weights in self.margins:
                 n_cells = int(cells.max()) + 1
@@ -104,6 +114,11 @@ class RegressionStep:
     label: str = "calibrate"
 
     def residualise(self, x: np.ndarray) -> np.ndarray:
+        """Weighted influence values ``x`` after linear (GREG) calibration: the residual of the
+        projection of ``x / scale`` on the calibration variables' orthonormal basis, times
+        ``scale`` (Deville and Särndal 1992; R's ``survey:::svyrecvar`` with a
+        ``greg_calibration`` entry).
+        """
         z = x / self.scale[:, None]
         z = z - self.basis @ (self.basis.T @ z)
         return z * self.scale[:, None]
@@ -141,6 +156,9 @@ def residualise(design: SurveyDesign, weighted_scores: np.ndarray) -> np.ndarray
 
 
 def steps_size(steps: Sequence[CalibrationStep]) -> int:
+    """The number of rows the calibration ``steps`` were fitted on (the design's rows when
+    they were fitted; a design re-based on people has more).
+    """
     step = steps[0]
     if isinstance(step, PostStratumStep):
         return int(step.cells.size)
@@ -348,6 +366,10 @@ def _with_step(design: SurveyDesign, weights: np.ndarray, step: CalibrationStep
 
 
 def check_full(design: SurveyDesign, what: str) -> None:
+    """Stop unless ``design`` is a full household design: calibrating a domain or a design
+    derived one row per person would calibrate the wrong rows (calibrate first, then take
+    domains, as R's ``survey`` requires for ``subset`` after ``calibrate``).
+    """
     if not bool(np.all(design.domain)):
         raise EvalkitError(
             f"{what}: the design is restricted to a domain; calibrate the full sample, "

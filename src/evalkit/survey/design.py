@@ -293,10 +293,14 @@ class SurveyDesign:
 
     @property
     def n_psu(self) -> int:
+        """Number of first-stage sampling units (PSUs) in the sample (every row its own PSU when
+        the design has no ``ids``), counting all rows, inside and outside the domain.
+        """
         return self._n_psu
 
     @property
     def n_strata(self) -> int:
+        """Number of first-stage strata (1 for an unstratified design)."""
         return self._n_strata
 
     @property
@@ -337,6 +341,33 @@ class SurveyDesign:
     def is_calibrated(self) -> bool:
         """True when the weights were post-stratified, raked or calibrated."""
         return bool(self._calibration)
+
+    @property
+    def calibration_steps(self) -> tuple[str, ...]:
+        """The post-stratification, raking and calibration steps applied, in order, each in
+        words (``"raking on household_type, village_type"``); empty when none."""
+        return tuple(step.label for step in self._calibration)
+
+    # --- description (evalkit.survey.describe) -----------------------------------------
+    def __repr__(self) -> str:
+        """A few lines whatever the sample's size, as R's ``print(svydesign)``. No data."""
+        from evalkit.survey.describe import summarize
+
+        return "\n".join(summarize(self).lines())
+
+    def summary(self):
+        """The design described, as R's ``summary(svydesign)`` and Stata's ``svydescribe``:
+        what ``repr`` shows, observations per PSU and a table by stratum
+        (:func:`evalkit.survey.describe.summarize`; ``print()`` it). Never a row of data.
+
+        >>> import pandas as pd
+        >>> data = pd.DataFrame({"village": [1, 1, 2, 2, 3], "weight": [5.0] * 5})
+        >>> SurveyDesign(data, psu="village", weights="weight").summary().rows_per_psu
+        (1, 1.666..., 2)
+        """
+        from evalkit.survey.describe import summarize
+
+        return summarize(self)
 
     def poststratify(self, column: str | Sequence[str], counts) -> SurveyDesign:
         """A new design post-stratified to population ``counts`` ``{level: count}`` of
