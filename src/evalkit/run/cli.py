@@ -222,7 +222,11 @@ def _cmd_draw(args: argparse.Namespace) -> int:
     checked = params.load_params(args.params)
     frame = load_frame(checked.data_paths["data.frame"])
     listing = checked.data_paths.get("data.listing")
-    for path in write_draw(checked.values, frame, args.stage, Path(args.out), listing):
+    def progress(message: str) -> None:  # as pipeline.stderr_progress, without its imports
+        print(f"evalkit: {printable(message)}", file=sys.stderr, flush=True)
+
+    for path in write_draw(checked.values, frame, args.stage, Path(args.out), listing,
+                           progress=None if args.quiet else progress):
         print(path)
     return EXIT_OK
 
@@ -328,6 +332,7 @@ def build_parser() -> argparse.ArgumentParser:
     draw.add_argument("params", type=Path, metavar="PARAMS.yaml", help="params file")
     draw.add_argument("--stage", required=True, choices=("villages", "households"))
     draw.add_argument("--out", required=True, metavar="DIR", help="folder to write into")
+    draw.add_argument("-q", "--quiet", action="store_true", help="no progress messages")
     draw.set_defaults(func=_cmd_draw)
     return parser
 
