@@ -146,3 +146,23 @@ def test_the_households_draw_reports_progress(listing_params, tmp_path, capsys):
     assert cli.main(["draw", str(params), "--stage", "households", "--out",
                      str(tmp_path / "q"), "-q"]) == 0
     assert capsys.readouterr().err == ""
+
+
+def test_the_draw_replaces_planted_links_instead_of_writing_through(listing_params, tmp_path,
+                                                                   capsys):
+    _, params = listing_params
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious", encoding="utf-8")
+    out = tmp_path / "d"
+    out.mkdir()
+    for name in ("villages.csv", "field_list.csv", "field_list.xlsx", "design.csv"):
+        (out / name).symlink_to(victim)
+    assert cli.main(["draw", str(params), "--stage", "villages", "--out", str(out),
+                     "-q"]) == 0
+    (out / "villages.csv").unlink()
+    assert cli.main(["draw", str(params), "--stage", "villages", "--out", str(out),
+                     "-q"]) == 0
+    assert cli.main(["draw", str(params), "--stage", "households", "--out", str(out),
+                     "-q"]) == 0
+    assert victim.read_text(encoding="utf-8") == "precious"
+    assert not any(p.is_symlink() for p in out.iterdir())

@@ -5,6 +5,7 @@ counties (a folder of county folders, or a list), each checked before any work s
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -83,7 +84,7 @@ def load_province(path: Path | str) -> ProvinceSpec:
     seen: dict[str, str] = {}
     for county in counties:
         # Folder names that differ only in case are one folder on Windows and macOS.
-        key = county.name.casefold()
+        key = unicodedata.normalize("NFC", county.name).casefold()  # é and e + U+0301 too
         if key in seen:
             also = "" if seen[key] == county.name else f" (as {seen[key]!r}: names that " \
                 "differ only in case are one folder on Windows and macOS)"
