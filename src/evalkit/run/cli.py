@@ -136,9 +136,15 @@ def _cmd_refresh(args: argparse.Namespace) -> int:
 
 def _cmd_validate(args: argparse.Namespace) -> int:
     from evalkit.contract import data  # imported here: pandas is slow to load for `run --check`
+    from evalkit.contract.paths import PACKAGED_PREFIX, resolve_data_path
 
-    path = Path(args.file)
-    frame_path = Path(args.frame) if args.frame else None
+    def given(spec: str) -> Path:
+        # `packaged:NAME` as in params (a file shipped with evalkit); else the path as typed.
+        return (resolve_data_path(spec, Path.cwd()) if spec.startswith(PACKAGED_PREFIX)
+                else Path(spec))
+
+    path = given(args.file)
+    frame_path = given(args.frame) if args.frame else None
     if args.listing:
         from evalkit.assessment.listing import validate_listing
 
