@@ -83,3 +83,18 @@ def test_validate_accepts_packaged_files(capsys):
     code = cli.main(["validate", "packaged:survey.csv", "--frame", "packaged:frame.csv"])
     assert code == 0
     assert "survey.csv: OK" in capsys.readouterr().out
+
+
+def test_synth_province_writes_its_params_file_and_says_how_to_run_it(tmp_path, capsys):
+    from evalkit.run.province_params import counties, load_province
+
+    out = tmp_path / "prov"
+    assert cli.main(["synth", "--province", "2", "--seed", "4242", "--out", str(out)]) == 0
+    captured = capsys.readouterr()
+    params = out / "province.yaml"
+    assert str(params) in captured.out.splitlines()
+    assert f"to run it: evalkit province {params}" in captured.err
+    spec = load_province(params)
+    assert [c.name for c in spec.counties] == ["county_01", "county_02"]
+    assert all(c.problem is None for c in spec.counties)
+    assert (counties(1), counties(2)) == ("1 county", "2 counties")
