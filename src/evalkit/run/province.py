@@ -62,7 +62,7 @@ from evalkit.run.county_task import (
     run_county,
     sha256_bytes,
 )
-from evalkit.run.province_params import load_province
+from evalkit.run.province_params import counties, load_province
 from evalkit.run.staging import (
     carry_over,
     remove_quietly,
@@ -157,7 +157,7 @@ def _progress_line(done: int, failed: int, total: int, started: float) -> str:
     left = ""
     if 0 < finished < total:
         left = f", about {elapsed / finished * (total - finished):.0f} s left"
-    return f"{finished}/{total} counties ({done} done, {failed} failed), {elapsed:.0f} s{left}"
+    return f"{finished}/{counties(total)} ({done} done, {failed} failed), {elapsed:.0f} s{left}"
 
 
 @dataclass
@@ -257,7 +257,7 @@ def _run_counties(client: Any, jobs: dict[str, CountyJob], cached: set[str],
             statuses[n] = CountyStatus(n, STATUS_CACHED)
             tally.done += 1
     if to_run:
-        tally.report(f"running {len(to_run)} counties on {n_workers} workers")
+        tally.report(f"running {counties(len(to_run))} on {n_workers} worker{'s'[:n_workers - 1]}")
     futures = [client.submit(run_county, jobs[n], key=f"county-{n}-{os.urandom(4).hex()}")
                for n in to_run]
     owner = {f.key: n for f, n in zip(futures, to_run, strict=True)}
@@ -329,7 +329,7 @@ def run_province(
                 report(f"{name}: FAILED: {status.error}")
         cached = {name for name, job in jobs.items()
                   if _cached(counties_dir / name, job.cache_key(code))}
-        report(f"province '{spec.name}': {len(spec.counties)} counties, {len(cached)} "
+        report(f"province '{spec.name}': {counties(len(spec.counties))}, {len(cached)} "
                f"unchanged since the last run, {len(jobs) - len(cached)} to run"
                + (" (tables only)" if tables_only else ""))
         _, partial = output_folder(run_dir.parent, spec.run_name)
@@ -353,7 +353,7 @@ def run_province(
     shown = ", ".join(s.name for s in bad[:MAX_NAMED]) + (
         f" and {len(bad) - MAX_NAMED} more" if len(bad) > MAX_NAMED else "")
     report(f"province '{spec.name}' written to {run_dir} ({seconds:.1f} s; "
-           f"{len(ordered) - len(bad)} of {len(ordered)} counties ok, {len(bad)} failed"
+           f"{len(ordered) - len(bad)} of {counties(len(ordered))} ok, {len(bad)} could not be run"
            + (": " + shown if bad else "") + ")")
     return ProvinceResult(run_dir, ordered, seconds, ranking)
 
