@@ -45,7 +45,8 @@ class RunInputs:
 def load_inputs(data: dict[str, str], design: dict[str, Any],
                 params_dir: str | Path | None = None,
                 calibration: dict[str, Any] | None = None,
-                nonresponse: dict[str, Any] | None = None) -> RunInputs:
+                nonresponse: dict[str, Any] | None = None,
+                prepared: str | Path | None = None) -> RunInputs:
     """Load frame and survey named by the ``data`` params and build the design.
 
     ``params_dir`` is the folder of the params file (relative data paths start there);
@@ -59,10 +60,30 @@ def load_inputs(data: dict[str, str], design: dict[str, Any],
     within the weighting cells of the params' ``nonresponse`` block (its defaults when None:
     :func:`evalkit.survey.nonresponse.adjust_sample`), so every notebook's design, calibrated or
     not, carries the adjusted weights; ``survey`` holds the respondents only.
+
+    ``prepared`` is a folder where ``evalkit run`` wrote these inputs once for all its
+    notebooks (:func:`evalkit.assessment.prepared.write_prepared`); they are then read from
+    it, not from the data files (same numbers; an error if it was made from other files or
+    blocks). ``None``, as in a notebook opened on its own: from ``data``.
+
+    Example::
+
+        inputs = load_inputs({"frame": "packaged:frame.csv", "survey": "packaged:survey.csv"},
+                             {"psu": "village", "weights": "weight"})
+        inputs.design.n_psu  # 29 villages
     """
     base = Path(params_dir) if params_dir else Path.cwd()
     frame_path = resolve_data_path(data["frame"], base)
     survey_path = resolve_data_path(data["survey"], base)
+    if prepared is not None:
+        from evalkit.assessment.prepared import read_prepared
+
+        tables = read_prepared(prepared, frame_path, survey_path, design, calibration,
+                               nonresponse)
+        built = checked_design(tables.survey, design, tables.frame, survey_path.name)
+        calibrated, note = calibrate_design(built, tables.frame, calibration)
+        return RunInputs(tables.frame, tables.survey, calibrated, frame_path, survey_path,
+                         built, note, tables.nonresponse)
     frame = load_frame(frame_path)
     survey, sample = load_sample(survey_path, frame=frame)
     if "village_type" not in survey.columns:

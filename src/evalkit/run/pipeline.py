@@ -53,6 +53,12 @@ from evalkit.run.kernel import (
     warm_up_code,
 )
 from evalkit.run.params import IDENTITY_KEYS, Params, load_params, notebook_parameters
+from evalkit.run.prepare import (
+    PREPARED_DIR,
+    PREPARED_PARAMETER,
+    declares_parameter,
+    prepare_inputs,
+)
 from evalkit.run.provenance import code_sha256, git_state, package_versions, sha256_file
 from evalkit.run.publish import output_folder, publish_dir
 
@@ -139,13 +145,6 @@ class NotebookFailedError(EvalkitError):
         self.partial_dir = partial_dir
 
 
-# --- kernel environment --------------------------------------------------------------------
-
-
-# --- papermill engine ---------------------------------------------------------------------
-
-
-
 # --- helpers -------------------------------------------------------------------------------
 
 
@@ -156,7 +155,9 @@ def default_notebooks_dir() -> Path:
     return PACKAGE_ROOT.parents[1] / "notebooks"
 
 
-def _parameters_cell_index(nb: nbformat.NotebookNode, path: Path) -> int:
+def parameters_cell_index(nb: nbformat.NotebookNode, path: Path) -> int:
+    """The index of the one cell tagged ``parameters``; :class:`EvalkitError` naming
+    ``path`` when there is none or more than one."""
     tagged = [i for i, c in enumerate(nb.cells) if "parameters" in c.get("metadata", {}).get(
         "tags", [])]
     if len(tagged) != 1:
@@ -166,7 +167,9 @@ def _parameters_cell_index(nb: nbformat.NotebookNode, path: Path) -> int:
     return tagged[0]
 
 
-def _first_line(source: str) -> str:
+def first_line(source: str) -> str:
+    """A cell's first non-blank line, cut to 60 characters (``first_line("\nx = 1")`` is
+    ``"x = 1"``): how an error message names the cell."""
     for line in source.splitlines():
         if line.strip():
             text = line.strip()
@@ -174,7 +177,9 @@ def _first_line(source: str) -> str:
     return ""
 
 
-def _error_line(ename: str, evalue: str) -> str:
+def error_line(ename: str, evalue: str) -> str:
+    """``"ValueError: bad"``: an exception's name and message on one line of at most 200
+    characters."""
     evalue = " ".join(str(evalue).split())
     if len(evalue) > 200:
         evalue = evalue[:197] + "..."
@@ -202,9 +207,12 @@ class _Run:
     def __init__(
         self, params: Params, partial: Path, notebooks_dir: Path, plan: tuple[NotebookSpec, ...],
         workers: int, progress: Callable[[str], None], kernel_name: str, start_timeout: int,
-        cell_timeout: int | None,
+        cell_timeout: int | None, prepared: str | None = None,
+        takes_prepared: frozenset[str] = frozenset(),
     ) -> None:
         self.params = params
+        self.prepared = prepared
+        self.takes_prepared = takes_prepared
         self.partial = partial
         self.notebooks_dir = notebooks_dir
         self.plan = plan
@@ -257,7 +265,7 @@ class _Run:
             self.progress(f"{spec.name}: FAILED")
             return
         except Exception as exc:  # a kernel that died, a timeout, a rendering error
-            message = f"notebook {spec.filename} failed: {_error_line(type(exc).__name__, exc)}"
+            message = f"notebook {spec.filename} failed: {error_line(type(exc).__name__, exc)}"
             with self._lock:
                 self.failures.append((order, NotebookFailedError(message, notebook=spec.filename)))
             self._executed(spec)
@@ -280,6 +288,8 @@ class _Run:
         if not spec.policy:
             for key in IDENTITY_KEYS:
                 values.pop(key, None)
+        if self.prepared is not None and spec.name in self.takes_prepared:
+            values[PREPARED_PARAMETER] = self.prepared
         return values
 
     def _execute(self, spec: NotebookSpec, wait_for: threading.Event | None) -> None:
@@ -288,7 +298,7 @@ class _Run:
 
         source = self.notebooks_dir / spec.filename
         nb = nbformat.read(source, as_version=4)
-        param_index = _parameters_cell_index(nb, source)
+        param_index = parameters_cell_index(nb, source)
         executed = self.partial / NOTEBOOK_SUBDIR / spec.filename
         timing = self.timings[spec.name]
         timing.started = self.now()
@@ -327,11 +337,11 @@ class _Run:
             index = exc.cell_index - 1 if exc.cell_index > param_index else exc.cell_index
             where = (
                 "the injected parameters cell" if exc.cell_index == param_index + 1
-                else f"cell {index} ({_first_line(exc.source)!r})"
+                else f"cell {index} ({first_line(exc.source)!r})"
             )
             raise NotebookFailedError(
                 f"notebook {spec.filename} failed in {where}: "
-                f"{_error_line(exc.ename, exc.evalue)}",
+                f"{error_line(exc.ename, exc.evalue)}",
                 notebook=spec.filename,
             ) from None
         finally:
@@ -419,6 +429,7 @@ def run(
     cell_timeout: int | None = None,
     origins: Mapping[str, str] | None = None,
     git: tuple[str, bool | None] | None = None,
+    loaded_inputs: Any = None,
 ) -> RunResult:
     """Execute the assessment described by ``params_path`` into ``out_dir/<run_name>/``.
 
@@ -427,7 +438,10 @@ def run(
     the inputs' original paths (by manifest key: ``params``, ``data.frame``,
     ``notebooks/<file>``) and the git state of the code they came with.
 
-    Raises :class:`EvalkitError` for a bad params file (before anything runs) and
+    The inputs are read and prepared once before any kernel starts, or ``loaded_inputs``
+    (what ``load_inputs`` returned for these params) is used: :mod:`evalkit.run.prepare`.
+
+    Raises :class:`EvalkitError` for a bad params file or bad data (before anything runs) and
     :class:`NotebookFailedError` when a notebook raises; then the partial folder is kept for
     debugging and any previous run of the same name is left untouched.
     """
@@ -437,11 +451,15 @@ def run(
     plan = plan_for(params) if plan is None else tuple(plan)
     nb_dir = Path(notebooks_dir) if notebooks_dir is not None else default_notebooks_dir()
     nb_dir = nb_dir.resolve()
+    takes_prepared = set()
     for spec in plan:
         path = nb_dir / spec.filename
         if not path.is_file():
             raise EvalkitError(f"{path}: notebook not found")
-        _parameters_cell_index(nbformat.read(path, as_version=4), path)
+        nb = nbformat.read(path, as_version=4)
+        parameters_cell_index(nb, path)
+        if declares_parameter(nb, PREPARED_PARAMETER):
+            takes_prepared.add(spec.name)
     n_independent = sum(not s.final for s in plan)
     if workers is None:
         # One kernel per core at most: more would only take turns (and the progress line
@@ -469,11 +487,16 @@ def run(
     (partial / NOTEBOOK_SUBDIR).mkdir()
     (partial / TABLES_DIR).mkdir()
     shutil.copyfile(params.source, partial / "params.yaml")
+    prepared = None
+    if takes_prepared:
+        prepare_inputs(params, partial / PREPARED_DIR, loaded_inputs)
+        prepared = PREPARED_DIR  # the kernels start in the partial folder
 
     prepare_kernel_environment()
     register_engine()
     state = _Run(
-        params, partial, nb_dir, plan, workers, report, kernel_name, start_timeout, cell_timeout
+        params, partial, nb_dir, plan, workers, report, kernel_name, start_timeout, cell_timeout,
+        prepared, frozenset(takes_prepared),
     )
     try:
         state.run_all()
@@ -491,6 +514,8 @@ def run(
             f"{first}{also}; {keep}", notebook=first.notebook, partial_dir=partial
         )
 
+    # The survey's rows stay out of the published run (a failed one keeps them to debug).
+    shutil.rmtree(partial / PREPARED_DIR, ignore_errors=True)
     tables = sorted(
         p.relative_to(partial).as_posix() for p in (partial / TABLES_DIR).rglob("*") if p.is_file()
     )
@@ -544,56 +569,3 @@ def run(
     report(f"run '{params.run_name}' written to {target} ({seconds:.1f} s)")
     timings = [state.timings[s.name] for s in plan]
     return RunResult(run_dir=target, manifest=manifest, timings=timings, seconds=seconds)
-
-
-# --- make refresh --------------------------------------------------------------------------
-
-
-def refresh_notebooks(
-    notebooks_dir: Path | str | None = None,
-    plan: Iterable[NotebookSpec] = ALL_NOTEBOOKS,
-    *,
-    progress: Callable[[str], None] | None = stderr_progress,
-    kernel_name: str = KERNEL_NAME,
-    timeout: int | None = None,
-) -> list[Path]:
-    """Re-execute the committed notebooks in place with their own (default) parameters.
-
-    This is what nbval later compares against. nbclient runs them without papermill so no
-    run-specific metadata (timestamps, paths) lands in the committed files; the kernel
-    starts in the notebooks' folder, as in Jupyter and nbval.
-    """
-    from nbclient import NotebookClient
-    from nbclient.exceptions import CellExecutionError
-
-    prepare_kernel_environment()
-    nb_dir = (Path(notebooks_dir) if notebooks_dir else default_notebooks_dir()).resolve()
-    report = progress or (lambda _message: None)
-    written: list[Path] = []
-    for spec in sorted(plan, key=lambda s: s.final):
-        path = nb_dir / spec.filename
-        nb = nbformat.read(path, as_version=4)
-        _parameters_cell_index(nb, path)
-        t0 = time.perf_counter()
-        client = NotebookClient(
-            nb, kernel_name=kernel_name, timeout=timeout, record_timing=False,
-            resources={"metadata": {"path": str(nb_dir)}},
-            extra_arguments=list(KERNEL_QUIET),
-        )
-        try:
-            client.execute()
-        except CellExecutionError:
-            for index, cell in enumerate(nb.cells):
-                for output in cell.get("outputs", []):
-                    if output.get("output_type") == "error":
-                        raise NotebookFailedError(
-                            f"notebook {spec.filename} failed in cell {index} "
-                            f"({_first_line(cell.source)!r}): "
-                            f"{_error_line(output.ename, output.evalue)}; file not rewritten",
-                            notebook=spec.filename,
-                        ) from None
-            raise
-        nbformat.write(nb, path)
-        written.append(path)
-        report(f"{spec.filename} refreshed ({time.perf_counter() - t0:.1f} s)")
-    return written
