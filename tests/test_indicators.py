@@ -90,9 +90,11 @@ def test_official_rate_is_the_plain_sample_ratio(survey, design):
         exited["people_wrongly_exited"].sum() / exited["household_size"].sum(), rel=1e-12)
     assert result.n_households == len(exited)
     assert result.estimate.ci[0] < result.estimate.estimate < result.estimate.ci[1]
-    # the one-sided bounds are the 90% two-sided interval: inside the 95% one
-    assert result.estimate.ci[0] < result.one_sided[0] < result.one_sided[1] \
-        < result.estimate.ci[1]
+    # the decision follows from the interval shown: 2.9% with an interval across 2% is
+    # "cannot tell", wholly above it "fail"
+    low, high = result.estimate.ci
+    assert result.decision == ("fail" if low > 0.02 else "pass" if high < 0.02
+                               else "cannot tell")
 
 
 def test_recognition_is_a_household_proportion(survey, design):
@@ -192,3 +194,15 @@ def test_disaggregation_suppresses_cells_with_too_few_villages(survey):
     assert tiny["suppressed"].all()
     assert (tiny["reason"] == "fewer than 3 villages").all()
     assert (tiny["n_villages"] == 2).all()
+
+
+def test_people_counts_must_be_whole_numbers() -> None:
+    """2.5 people affected used to be truncated to 2 without a word."""
+    from evalkit.contract.errors import EvalkitError
+    from evalkit.survey.people import integer_column, people_design
+
+    assert integer_column(pd.DataFrame({"size": [3.0, 4.0]}), "size").tolist() == [3, 4]
+    households = SurveyDesign(pd.DataFrame({"count": [1, 2.5], "size": [3, 4],
+                                            "weight": [10.0, 10.0]}), weights="weight")
+    with pytest.raises(EvalkitError, match=r"column 'count' row 3 is 2.5; expected a whole"):
+        people_design(households, "count", "size")

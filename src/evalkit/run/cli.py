@@ -128,11 +128,13 @@ def _cmd_province(args: argparse.Namespace) -> int:
 
 
 def _cmd_refresh(args: argparse.Namespace) -> int:
-    from evalkit.run import pipeline, refresh
+    from evalkit.run import pipeline
     from evalkit.run.province import NOTEBOOK
+    from evalkit.run.refresh import refresh_notebooks
 
-    refresh.refresh_notebooks(args.notebooks, (*pipeline.ALL_NOTEBOOKS, NOTEBOOK),
-                              progress=None if args.quiet else pipeline.stderr_progress)
+    refresh_notebooks(args.notebooks, (pipeline.START_HERE_NOTEBOOK, *pipeline.ALL_NOTEBOOKS,
+                                       NOTEBOOK),
+                      progress=None if args.quiet else pipeline.stderr_progress)
     return EXIT_OK
 
 

@@ -14,6 +14,7 @@ from typing import Any
 import pandas as pd
 
 from evalkit.contract.errors import EvalkitError
+from evalkit.contract.spreadsheet import csv_text
 from evalkit.report.province import (
     COUNTIES_SUBDIR,
     HEADLINE,
@@ -89,7 +90,7 @@ def write_province_outputs(spec: Any, run_dir: Path, statuses: Sequence[Any],
 
     hashes = {}
     for filename, table in outputs.items():
-        data = rounded(table, 10).to_csv(index=False).encode()
+        data = csv_text(rounded(table, 10)).encode()  # county names: never a formula
         write_atomic(tables_dir / filename, data)
         hashes[f"tables/{filename}"] = {"sha256": hashlib.sha256(data).hexdigest(),
                                         "producer": PRODUCERS[filename]}
@@ -110,11 +111,17 @@ def write_province_outputs(spec: Any, run_dir: Path, statuses: Sequence[Any],
     if notebook and not tables_only:
         technical = _run_province_notebook(run_dir, values["lang"], notebooks_dir, progress)
     tables = sorted(hashes)
+    # A tables-only update into a folder holding a full run keeps the links to what exists.
+    counties_dir = run_dir / COUNTIES_SUBDIR
+    county_links = not tables_only or (bool(ok) and all(
+        (counties_dir / name / "index.html").is_file() for name in ok))
+    if technical is None and tables_only and (run_dir / "06_province.html").is_file():
+        technical = "06_province.html"
     page = province_page(
         name=spec.name, lang=values["lang"], level=values["level"],
         thresholds=values["thresholds"], statuses=statuses, indicators=indicators,
-        ranking=ranking, rates=rates, tables=tables, county_links=not tables_only,
-        technical_href=technical)
+        ranking=ranking, rates=rates, tables=tables, county_links=county_links,
+        technical_href=technical, tables_only=tables_only)
     write_atomic(run_dir / "index.html", page.encode())
     return ranking
 

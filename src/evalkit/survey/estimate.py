@@ -15,7 +15,7 @@ import numpy as np
 
 from evalkit.contract.errors import EvalkitError
 
-__all__ = ["Estimate", "check_level", "one_sided_level", "t_quantile", "weighted_variance"]
+__all__ = ["Estimate", "check_level", "t_quantile", "weighted_variance"]
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,15 @@ class Estimate:
 
     ``deff`` is the design effect against simple random sampling without replacement of the
     same number of units (Kish 1965; ``deff=TRUE`` in R's survey package).
+
+    Examples
+    --------
+    >>> estimate = Estimate(estimate=0.1, se=0.02, ci=(0.06, 0.14), deff=1.5, df=28, n=400,
+    ...                     level=0.95)
+    >>> estimate.ci_low, estimate.ci_high
+    (0.06, 0.14)
+    >>> estimate.to_dict()["method"]
+    'linearization'
     """
 
     estimate: float
@@ -38,13 +47,18 @@ class Estimate:
 
     @property
     def ci_low(self) -> float:
+        """Lower end of the confidence interval (``ci[0]``)."""
         return self.ci[0]
 
     @property
     def ci_high(self) -> float:
+        """Upper end of the confidence interval (``ci[1]``)."""
         return self.ci[1]
 
     def to_dict(self) -> dict[str, float | int | str]:
+        """The estimate as a flat dict (estimate, se, ci_low, ci_high, deff, df, n, ...), one row of
+        a results table.
+        """
         return {
             "estimate": self.estimate,
             "se": self.se,
@@ -67,7 +81,18 @@ class Estimate:
 
 
 def weighted_variance(y: np.ndarray, w: np.ndarray) -> float:
-    """R's ``svyvar``: sum w (y - ybar)^2 / sum w * n / (n - 1), n = nonzero weights."""
+    """R's ``svyvar``: sum w (y - ybar)^2 / sum w * n / (n - 1), n = nonzero weights.
+
+    Examples
+    --------
+    Weights 1 give the ordinary sample variance (``n - 1`` denominator):
+
+    >>> import numpy as np
+    >>> weighted_variance(np.array([1.0, 2.0, 3.0, 4.0]), np.ones(4))
+    1.6666666666666667
+    >>> weighted_variance(np.array([1.0, 2.0, 3.0, 4.0]), np.array([1.0, 1.0, 1.0, 3.0]))
+    1.7777777777777777
+    """
     n = np.count_nonzero(w)
     if n < 2:
         return float("nan")
@@ -78,6 +103,15 @@ def weighted_variance(y: np.ndarray, w: np.ndarray) -> float:
 
 
 def check_level(level: float) -> None:
+    """Stop unless ``0 < level < 1`` (a confidence level such as 0.95, not 95).
+
+    Examples
+    --------
+    >>> check_level(95)
+    Traceback (most recent call last):
+    ...
+    evalkit.contract.errors.EvalkitError: confidence level 95; expected a number between 0 and 1
+    """
     if not (0 < level < 1):
         raise EvalkitError(f"confidence level {level!r}; expected a number between 0 and 1")
 
@@ -96,20 +130,14 @@ def t_ppf(q: float, df: float) -> float:
 
 
 def t_quantile(level: float, df: int) -> float:
-    """Two-sided t quantile with the design's degrees of freedom (normal when df is huge)."""
+    """Two-sided t quantile with the design's degrees of freedom (normal when df is huge).
+
+    Examples
+    --------
+    >>> round(t_quantile(0.95, 28), 4), round(t_quantile(0.95, 10**9), 4)
+    (2.0484, 1.96)
+    """
     check_level(level)
     if df <= 0:
         return float("nan")
     return t_ppf(1 - (1 - level) / 2, df)
-
-
-def one_sided_level(level: float) -> float:
-    """The two-sided level whose interval ends are the one-sided ``level`` bounds.
-
-    A verdict "below the line with confidence ``level``" reads the upper end of the
-    two-sided ``2 * level - 1`` interval (e.g. 95% one-sided = the ends of a 90% interval).
-    """
-    check_level(level)
-    if level <= 0.5:
-        raise EvalkitError(f"one-sided level {level!r}; expected a number above 0.5")
-    return 2.0 * level - 1.0

@@ -11,7 +11,8 @@ t quantile with ``df`` degrees of freedom:
 * ``asin``: ``sin^2(asin sqrt p +/- t se / (2 sqrt(p (1 - p))))``, bounds clipped to [0, 1]
   (R does not clip, and for a lower bound below zero returns a spurious positive value).
 * ``beta`` (Korn and Graubard 1998): Clopper-Pearson with the effective sample size
-  ``n* = p (1 - p) / se^2 * (t_{n-1} / t_df)^2``, ``n`` the rows in the domain.
+  ``n* = p (1 - p) / se^2 * (t_{n-1} / t_df)^2``, ``n`` the rows in the domain (see
+  *Domains of a calibrated design* below).
 * ``likelihood``: the Rao-Scott scaled profile likelihood of ``svyglm``: the binomial
   deviance with weights rescaled to mean 1, divided by the dispersion (``svyvar`` of the
   unweighted Pearson residuals ``(y - p) / sqrt(p (1 - p))``), is inverted at
@@ -29,6 +30,14 @@ above collapses to a zero-width interval (R returns NaN or a point). evalkit ins
 the Korn-Graubard interval with ``n* = n`` (deff taken as 1 because it cannot be estimated),
 df-adjusted as above: for ``p = 0`` the interval is ``[0, 1 - (alpha/2)^(1/n*)]``. The
 ``note`` of the result says so.
+
+Domains of a calibrated design: R's ``subset`` drops the rows outside a domain of an
+uncalibrated design, but keeps them at weight 0 in a calibrated (post-stratified, raked,
+calibrated) one, and its ``beta`` (``nrow(design) - 1``) and ``likelihood`` (weights
+rescaled to mean 1 over the rows, ``n`` their number) intervals then count every row, in the
+domain or not. evalkit counts the domain's rows in both cases, as R does before
+calibration; on a calibrated design these two methods' domain intervals therefore differ
+from R's, on purpose. Estimates, standard errors and the other methods agree.
 """
 
 from __future__ import annotations
@@ -74,7 +83,22 @@ def proportion_interval(
     method: str,
     level: float,
 ) -> Estimate:
-    """Interval for a proportion already estimated on ``design`` (see module docstring)."""
+    """Interval for a proportion already estimated on ``design`` (see module docstring).
+
+    Examples
+    --------
+    Usually reached through :meth:`SurveyDesign.proportion
+    <evalkit.survey.design.SurveyDesign.proportion>`; a sample with no event gets the Korn-
+    Graubard interval with n* = n (module docstring) and a note:
+
+    >>> import pandas as pd
+    >>> from evalkit.survey.design import SurveyDesign
+    >>> design = SurveyDesign(pd.DataFrame({"village": [1, 1, 2, 2, 3, 3], "weight": 10.0,
+    ...                                     "wrong": 0}), psu="village", weights="weight")
+    >>> none = design.proportion("wrong", method="logit")
+    >>> none.estimate, round(none.ci[1], 4), none.note.split(":")[0]
+    (0.0, 0.8214, 'no events')
+    """
     check_level(level)
     method = canonical_ci_method(method)  # clopper_pearson (older spelling) -> clopper-pearson
     if method not in METHODS:
@@ -124,6 +148,13 @@ def interval_from_se(p: float, se: float, method: str, level: float, df: int, n_
     The design methods that need no data beyond these (module docstring): ``mean``,
     ``logit``/``xlogit``, ``asin`` and ``beta`` (``n_rows`` sets Korn-Graubard's df
     adjustment). Requires ``0 < p < 1``, ``se > 0`` and ``df > 0``.
+
+    Examples
+    --------
+    >>> [round(bound, 4) for bound in interval_from_se(0.1, 0.02, "logit", 0.95, 28, 400)]
+    [0.0658, 0.1491]
+    >>> [round(bound, 4) for bound in interval_from_se(0.1, 0.02, "beta", 0.95, 28, 400)]
+    [0.0628, 0.1492]
     """
     alpha = 1 - level
     t = float(t_ppf(1 - alpha / 2, df))
@@ -154,6 +185,15 @@ def zero_event_interval(p: float, n_units: int, level: float, df: int
     ``n* = n_units (t_{n-1} / t_df)^2`` (Korn and Graubard 1998). For people-level rates
     ``n_units`` counts households, not persons: whole households are judged, so their
     members are not independent.
+
+    Examples
+    --------
+    No wrong exit among 60 households, design df 28: the upper bound is about 1 -
+    0.025^(1/n*).
+
+    >>> low, high = zero_event_interval(0.0, 60, 0.95, 28)
+    >>> low, round(high, 4)
+    (0.0, 0.0624)
     """
     return _korn_graubard(p, float(n_units), 1 - level, n_units, df)
 
@@ -163,6 +203,11 @@ def logit_interval(p: float, se: float, t: float) -> tuple[float, float]:
 
     The delta method gives ``se(logit p) = se / (p (1 - p))`` (``svyciprop`` methods logit
     and xlogit); the bounds stay inside (0, 1). NaN when ``p`` is 0 or 1 or ``se`` unknown.
+
+    Examples
+    --------
+    >>> [round(bound, 4) for bound in logit_interval(0.1, 0.02, 2.048)]
+    [0.0658, 0.149]
     """
     if not 0 < p < 1 or not np.isfinite(se) or not np.isfinite(t):
         return float("nan"), float("nan")
@@ -190,8 +235,10 @@ def _likelihood_interval(design: SurveyDesign, y: np.ndarray, p: float, se: floa
     """Scaled profile-likelihood interval, following ``survey:::confint.svyglm``."""
     from scipy import stats
 
-    # R subsets a design by dropping rows outside the domain (keeping the PSU counts), so
-    # svyglm sees only domain rows: weights rescaled to mean 1 over them, n = their number.
+    # Domain rows only: weights rescaled to mean 1 over them, n = their number (svyglm).
+    # That is R's result for an uncalibrated design, whose subset drops the rows outside the
+    # domain (keeping the PSU counts); a calibrated design's subset keeps them at weight 0
+    # and R then counts them too. evalkit counts domain rows in both (module docstring).
     w_design = design.weight_values
     n_rows = int(np.count_nonzero(w_design))
     w = w_design / (w_design.sum() / n_rows)
@@ -309,6 +356,13 @@ def glm_logit_intercept(y: np.ndarray, prior_weights: np.ndarray, epsilon: float
     over the rows of positive weight; rows of weight 0 get working weight 0, as in R.
     Returns the final coefficient, the fitted probability per row and the working weights
     ``w mu (1 - mu)`` of the last iteration's fit (evaluated at the previous iterate).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> fit = glm_logit_intercept(np.array([1.0, 0.0, 0.0, 1.0]), np.array([1.0, 1.0, 1.0, 3.0]))
+    >>> round(float(fit.beta), 6)
+    0.693147
     """
     from evalkit.survey.glm import glm_fit_logit  # loads scipy.linalg: on first use
 

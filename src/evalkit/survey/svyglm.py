@@ -6,7 +6,7 @@ The model is R's ``svyglm(formula, design, family = quasibinomial())`` (Lumley 2
   ``p_i = expit(x_i' beta)``. They are found by iteratively reweighted least squares exactly
   as R's ``glm.fit`` does (same starting values ``mu = (w y + 1/2) / (w + 1)``, same
   stopping rule ``|dev - dev_old| / (|dev| + 0.1) < 1e-8``, same clamping of the logit link
-  at |eta| > 30), with prior weights ``w / mean(w)`` as ``svyglm`` rescales them.
+  at ``|eta| > 30``), with prior weights ``w / mean(w)`` as ``svyglm`` rescales them.
 * The covariance is the linearization (sandwich) estimator of Binder (1983)::
 
       V = A^{-1} Var_design( sum_i w_i x_i r_i ) A^{-1},   A = sum_i w_i m_i x_i x_i'
@@ -67,6 +67,11 @@ def split_formula(formula: str, columns: Iterable[str] | None = None,
 
     The grammar (:mod:`evalkit.contract.formula`) refuses anything formulaic would evaluate as
     Python, so only column names and formula operators ever reach formulaic.
+
+    Examples
+    --------
+    >>> split_formula("recognizes ~ nonpoor * water_at_door")
+    ('recognizes', 'nonpoor * water_at_door')
     """
     parsed = parse_formula(formula, columns=columns, role=role)
     return parsed.response, parsed.rhs
@@ -96,6 +101,25 @@ def _model_matrices(formula: str, data: pd.DataFrame, role: str
 
 
 def check_columns(data: pd.DataFrame, columns: Iterable[str], role: str) -> None:
+    """Stop when any of ``columns`` is not in ``data``, naming them all on one line.
+
+    Parameters
+    ----------
+    data
+        The design's data.
+    columns
+        The columns a formula or scenario needs.
+    role
+        Who needs them, for the message.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> check_columns(pd.DataFrame({"y": [1]}), ["y", "x"], "logit")
+    Traceback (most recent call last):
+    ...
+    evalkit.contract.errors.EvalkitError: logit: column(s) 'x' are not in the data; ...
+    """
     missing = [c for c in columns if c not in data.columns]
     if missing:
         raise EvalkitError(
@@ -120,6 +144,24 @@ class LogitResult:
     ``influence`` holds the weighted influence values of the coefficients (one row per
     row of ``design.data``, zero outside the analysis domain): ``cov`` is their
     :meth:`SurveyDesign.variance_of_totals`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import pandas as pd
+    >>> from evalkit.survey.design import SurveyDesign
+    >>> rng = np.random.default_rng(7)
+    >>> data = pd.DataFrame({"village": np.repeat(np.arange(12), 25), "weight": 40.0,
+    ...                      "x": rng.normal(size=300)})
+    >>> data["y"] = (rng.random(300) < 1 / (1 + np.exp(-0.5 - data["x"]))).astype(int)
+    >>> fit = SurveyDesign(data, psu="village", weights="weight").logit("y ~ x")
+    >>> fit.df
+    10
+    >>> fit.summary_frame()[["coef", "se", "odds_ratio"]].round(3)
+                coef     se  odds_ratio
+    term
+    Intercept  0.543  0.110       1.722
+    x          1.323  0.189       3.756
     """
 
     formula: str
@@ -159,6 +201,7 @@ class LogitResult:
     # --- coefficient tables -----------------------------------------------------------
     @property
     def tvalues(self) -> pd.Series:
+        """Coefficients over their standard errors (``summary.svyglm``'s t values)."""
         return self.params / self.bse
 
     @property
@@ -233,6 +276,7 @@ class LogitResult:
         return pd.Series(values, index=data.index, name="linear" if linear else "probability")
 
     def analysis_data(self) -> pd.DataFrame:
+        """The rows of the design's data the model was fitted on (the domain, complete cases)."""
         return self.design.data.iloc[self._rows]
 
     def _full(self, values: np.ndarray) -> np.ndarray:
@@ -495,6 +539,25 @@ def logit(design: SurveyDesign, formula: str, *, epsilon: float = 1e-8,
     ``recognizes``). Rows with a missing model variable are dropped as R's ``na.omit``
     does: they stay in the design with zero weight (a domain), so the degrees of freedom
     count the PSUs that still hold data.
+
+    Examples
+    --------
+    R: ``svyglm(y ~ x, svydesign(id = ~village, weights = ~weight, data = data), family =
+    quasibinomial())``:
+
+    >>> import numpy as np
+    >>> import pandas as pd
+    >>> from evalkit.survey.design import SurveyDesign
+    >>> rng = np.random.default_rng(7)
+    >>> data = pd.DataFrame({"village": np.repeat(np.arange(12), 25), "weight": 40.0,
+    ...                      "x": rng.normal(size=300)})
+    >>> data["y"] = (rng.random(300) < 1 / (1 + np.exp(-0.5 - data["x"]))).astype(int)
+    >>> fit = logit(SurveyDesign(data, psu="village", weights="weight"), "y ~ x")
+    >>> fit.params.round(4).tolist(), fit.bse.round(4).tolist()
+    ([0.5434, 1.3235], [0.1101, 0.1894])
+    >>> fit.marginal_effects()[["variable", "estimate", "se"]].round(4)
+      variable  estimate      se
+    0        x    0.2505  0.0237
     """
     data = design.data.reset_index(drop=True)
     domain_rows = np.flatnonzero(design.domain)

@@ -27,7 +27,16 @@ def rate_intervals(r: np.ndarray, se: np.ndarray, df: int, level: float, method:
     exactly 0 or 1, or a zero SE, gives the degenerate interval at that value, as
     :mod:`evalkit.assessment.indicators` does for the logit. The one vectorized form of
     :func:`evalkit.survey.intervals.logit_interval` (scalar), used by the simulations here and in
-    :mod:`evalkit.sampling.power`."""
+    :mod:`evalkit.sampling.power`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> low, high = rate_intervals(np.array([0.1, 0.3]), np.array([0.02, 0.05]), 28, 0.95,
+    ...                            "logit")
+    >>> low.round(4).tolist(), high.round(4).tolist()
+    ([0.0658, 0.2083], [0.1491, 0.4111])
+    """
     t = float(stats.t.ppf(0.5 + level / 2.0, df))
     if method == "mean":
         return r - t * se, r + t * se
@@ -41,24 +50,46 @@ def rate_intervals(r: np.ndarray, se: np.ndarray, df: int, level: float, method:
 
 
 def ratio_from_village_totals(yw: np.ndarray, xw: np.ndarray, selected: np.ndarray,
-                              stratum: np.ndarray, n_strata: int
+                              stratum: np.ndarray, n_strata: int,
+                              village_fpc: np.ndarray | None = None,
                               ) -> tuple[np.ndarray, np.ndarray]:
-    """Ratio estimate and with-replacement linearization SE per replicate (rows) from
-    weighted village totals (columns), as ``SurveyDesign(psu=village, strata=...,
-    weights=...).ratio`` (Binder 1983; R's svyratio): village scores
-    ``z_v = (Yw_v - R Xw_v) / Xhat`` (:func:`evalkit.survey.variance.ratio_influence`),
-    ``V = sum_h n_h / (n_h - 1) sum_v (z_v - zbar_h)^2``.
-    Unselected villages have ``selected`` False and contribute nothing."""
+    """Ratio estimate and linearization SE per replicate (rows) from weighted village
+    totals (columns), as ``SurveyDesign(psu=village, strata=..., weights=...).ratio``
+    (Binder 1983; R's svyratio): village scores ``z_v = (Yw_v - R Xw_v) / Xhat``
+    (:func:`evalkit.survey.variance.ratio_influence`),
+    ``V = sum_h n_h / (n_h - 1) sum_v f_v (z_v - zbar_h)^2`` with ``f_v = 1`` (villages
+    drawn with replacement) or ``village_fpc``, each village's ``1 - pi_v`` (PPS without
+    replacement, Brewer's approximation: ``SurveyDesign(..., fpc=pi, pps="brewer")``).
+    A stratum with one selected village in a replicate is centred at zero, as
+    ``lonely_psu="adjust"``. Unselected villages have ``selected`` False and contribute
+    nothing.
+
+    Examples
+    --------
+    One replicate, four villages in one stratum, all selected; weighted totals of people
+    with the condition (``yw``) and of people (``xw``):
+
+    >>> import numpy as np
+    >>> ratio, se = ratio_from_village_totals(np.array([[2.0, 0.0, 1.0, 1.0]]),
+    ...                                       np.array([[10.0, 10.0, 10.0, 10.0]]),
+    ...                                       np.ones((1, 4), dtype=bool),
+    ...                                       np.zeros(4, dtype=int), 1)
+    >>> ratio.tolist(), se.round(4).tolist()
+    ([0.1], [0.0408])
+    """
     sel = selected.astype(float)
     # Villages run along axis 0 of ratio_influence, so the replicates are its domains.
     R, z_t, _ = ratio_influence(yw.T, xw.T, selected.T)
     z = z_t.T
     var = np.zeros(len(R))
     # A loop over the few strata; each is one array computation over replicates.
+    factor = np.ones(z.shape[1]) if village_fpc is None else np.asarray(village_fpc, float)
     for h in range(n_strata):
         in_h = stratum == h
         n_h = sel[:, in_h].sum(axis=1)
-        zbar = z[:, in_h].sum(axis=1) / n_h
+        lonely = n_h == 1
+        zbar = np.where(lonely, 0.0, z[:, in_h].sum(axis=1) / np.maximum(n_h, 1))
         dev = (z[:, in_h] - zbar[:, None]) * sel[:, in_h]
-        var += n_h / (n_h - 1) * (dev * dev).sum(axis=1)
+        inflation = np.where(n_h > 1, n_h / np.maximum(n_h - 1, 1), np.where(lonely, 1.0, 0.0))
+        var += inflation * (dev * dev * factor[in_h]).sum(axis=1)
     return R, np.sqrt(var)
