@@ -72,6 +72,11 @@ def write_prepared(inputs: Any, folder: Path | str, design: dict[str, Any],
         **_settings(design, calibration, nonresponse),
         "nonresponse_report": {"note": response.note, "notes": list(response.notes),
                                "informed": bool(response.informed)},
+        # Parquet gives text columns back as pandas' str dtype; these were object columns.
+        "object_columns": {name: [str(c) for c in table.columns if table[c].dtype == object]
+                           for name, table in (("frame", inputs.frame),
+                                               ("survey", inputs.survey),
+                                               ("nonresponse", response.table))},
     }
     (folder / DESCRIPTION).write_text(json.dumps(description, indent=2, ensure_ascii=False)
                                       + "\n", encoding="utf-8")
@@ -90,6 +95,15 @@ class PreparedTables:
     survey_path: Path
 
 
+def _read_table(folder: Path, name: str, object_columns: list[str]) -> Any:
+    import pandas as pd
+
+    table = pd.read_parquet(folder / f"{name}.parquet")
+    for column in object_columns:
+        table[column] = table[column].astype(object)
+    return table
+
+
 def read_prepared(folder: Path | str, frame_path: Path, survey_path: Path,
                   design: dict[str, Any], calibration: dict[str, Any] | None = None,
                   nonresponse: dict[str, Any] | None = None) -> PreparedTables:
@@ -100,8 +114,6 @@ def read_prepared(folder: Path | str, frame_path: Path, survey_path: Path,
 
     :func:`evalkit.assessment.inputs.load_inputs` (``prepared=``) makes the design from them.
     """
-    import pandas as pd
-
     from evalkit.survey.nonresponse import RunNonresponse
 
     folder = Path(folder)
@@ -125,7 +137,8 @@ def read_prepared(folder: Path | str, frame_path: Path, survey_path: Path,
         if description[key] != value:
             raise EvalkitError(f"prepared inputs {folder} were made with {key} = "
                                f"{description[key]!r}, not {value!r}{fix}")
-    frame, survey, table = (pd.read_parquet(folder / f"{name}.parquet") for name in _TABLES)
+    frame, survey, table = (
+        _read_table(folder, name, description["object_columns"][name]) for name in _TABLES)
     report = description["nonresponse_report"]
     response = RunNonresponse(table, report["note"], tuple(report["notes"]),
                               report["informed"])
