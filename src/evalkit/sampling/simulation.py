@@ -51,6 +51,18 @@ def household_listing(frame: pd.DataFrame, seed: int | np.random.Generator) -> p
     household_size); in each village and type, the frame's people are spread over its
     households as evenly as possible (sizes differ by at most one, which ones are larger
     is random), so people totals match the frame exactly when people >= households.
+
+    Examples
+    --------
+    >>> from evalkit.contract.data import load_frame
+    >>> from evalkit.contract.paths import resolve_data_path
+    >>> frame = load_frame(resolve_data_path("packaged:frame.csv", "."))
+    >>> listing = household_listing(frame, seed=1)
+    >>> households = frame[["hh_exited", "hh_not_exited", "hh_nonregistered"]].to_numpy().sum()
+    >>> len(listing) == int(households)
+    True
+    >>> list(listing.columns)
+    ['township', 'village', 'household_id', 'household_type', 'household_size']
     """
     check_frame(frame)
     gen = as_generator(seed)
@@ -118,6 +130,15 @@ def synthetic_population(
     population rate equals the nominal one: the people-level wrong-exit rate to within one
     household, the recognition rate to within one household (non-recognition is drawn
     this way with ``1 - p_v``).
+
+    Examples
+    --------
+    >>> from evalkit.contract.data import load_frame
+    >>> from evalkit.contract.paths import resolve_data_path
+    >>> frame = load_frame(resolve_data_path("packaged:frame.csv", "."))
+    >>> population = synthetic_population(frame, seed=1)
+    >>> len(population), sorted(population.columns)[:4]
+    (67460, ['household_id', 'household_size', 'household_type', 'people_wrongly_exited'])
     """
     gen = as_generator(seed)
     for name, value in (("wrong_exit_rate", wrong_exit_rate),
@@ -158,6 +179,15 @@ class DrawSimulation:
 
     ``draws`` holds one row per replicate (estimate, se, ci_low, ci_high, covered and, with
     a threshold, declared).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> draws = pd.DataFrame({"estimate": [0.1, 0.3], "se": [0.1, 0.1], "ci_low": [0.0, 0.1],
+    ...                       "ci_high": [0.3, 0.5], "covered": [True, False]})
+    >>> sim = DrawSimulation(draws=draws, truth=0.25, level=0.95)
+    >>> sim.reps, round(sim.bias, 4), sim.coverage
+    (2, -0.05, 0.5)
     """
 
     draws: pd.DataFrame
@@ -313,6 +343,20 @@ def simulate_draws(
     ``variance="brewer"`` analyses each sample as drawn (see :func:`simulate_design`):
     ``SurveyDesign(psu=["village", "group", "household"], fpc=["village_prob", 1,
     "household_prob"], pps="brewer")``.
+
+    Examples
+    --------
+    20 repeated draws of 30 villages of 35 + 35 households from a synthetic county whose
+    true recognition rate is known:
+
+    >>> from evalkit.contract.data import load_frame
+    >>> from evalkit.contract.paths import resolve_data_path
+    >>> frame = load_frame(resolve_data_path("packaged:frame.csv", "."))
+    >>> population = synthetic_population(frame, seed=1)
+    >>> sim = simulate_draws(population, frame, 30, {"registered": 35, "nonregistered": 35},
+    ...                      reps=20, seed=2, outcome="recognizes")
+    >>> sim.reps, round(sim.truth, 4), round(sim.coverage, 2)
+    (20, 0.9486, 0.9)
     """
     from evalkit.survey.design import SurveyDesign
     from evalkit.survey.people import people_design
@@ -417,6 +461,18 @@ def simulate_design(
     values are analysed as strata; a stratum that holds one selected village in a replicate
     is centred at zero (``lonely_psu="adjust"``).
     Degrees of freedom are villages minus strata (the analysis strata's count when given).
+
+    Examples
+    --------
+    >>> from evalkit.contract.data import load_frame
+    >>> from evalkit.contract.paths import resolve_data_path
+    >>> frame = load_frame(resolve_data_path("packaged:frame.csv", "."))
+    >>> population = synthetic_population(frame, seed=1)
+    >>> sim = simulate_design(population, frame, 30, {"registered": 35, "nonregistered": 35},
+    ...                       reps=20, seed=2, outcome="recognizes")
+    >>> sim.summary()[["reps", "truth", "coverage"]].round(3)
+       reps  truth  coverage
+    0    20  0.949       1.0
     """
     if variance not in ("brewer", "with_replacement"):
         raise EvalkitError(f"variance={variance!r}; expected 'brewer' or 'with_replacement'")

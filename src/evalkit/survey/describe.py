@@ -61,6 +61,18 @@ class DesignSummary:
         One row per stratum: ``PSUs``, ``obs`` (observations), ``obs_per_psu_min``,
         ``obs_per_psu_mean``, ``obs_per_psu_max``, ``weight_sum`` and, with fpc,
         ``fraction``, the first-stage sampling fraction.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from evalkit.survey.design import SurveyDesign
+    >>> design = SurveyDesign(pd.DataFrame({"village": [1, 1, 2, 3], "weight": 5.0}),
+    ...                       psu="village", weights="weight")
+    >>> summary = design.summary()
+    >>> summary.n_psu, summary.rows_per_psu, summary.weights
+    (3, (1, 1.3333333333333333, 2), (5.0, 5.0, 20.0))
+    >>> summary.lines()[0]
+    'SurveyDesign: 1-stage cluster sample, first stage with replacement (no fpc)'
     """
 
     design_type: str

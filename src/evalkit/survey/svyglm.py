@@ -213,7 +213,27 @@ class LogitResult:
                          index=self.params.index)
 
     def conf_int(self, level: float = 0.95) -> pd.DataFrame:
-        """Wald intervals ``beta +/- t_{df} se`` (R's ``confint.svyglm``, method Wald)."""
+        """Wald intervals ``beta +/- t_{df} se`` (R's ``confint.svyglm``, method Wald).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import pandas as pd
+        >>> from evalkit.survey.design import SurveyDesign
+        >>> rng = np.random.default_rng(7)
+        >>> data = pd.DataFrame({"village": np.repeat(np.arange(12), 25), "weight": 40.0,
+        ...                      "x": rng.normal(size=300)})
+        >>> data["y"] = (rng.random(300) < 1 / (1 + np.exp(-0.5 - data["x"]))).astype(int)
+        >>> fit = SurveyDesign(data, psu="village", weights="weight").logit("y ~ x")
+        >>> fit.conf_int().round(3)
+                   ci_low  ci_high
+        Intercept   0.298    0.789
+        x           0.901    1.746
+        >>> fit.odds_ratios().round(3)
+                   odds_ratio  ci_low  ci_high
+        Intercept       1.722   1.347    2.200
+        x               3.756   2.463    5.729
+        """
         t = t_quantile(level, self.df)
         return pd.DataFrame({"ci_low": self.params - t * self.bse,
                              "ci_high": self.params + t * self.bse})
@@ -268,6 +288,19 @@ class LogitResult:
 
         Without ``data``, predictions for every row of the design's data (NaN where a model
         variable is missing).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import pandas as pd
+        >>> from evalkit.survey.design import SurveyDesign
+        >>> rng = np.random.default_rng(7)
+        >>> data = pd.DataFrame({"village": np.repeat(np.arange(12), 25), "weight": 40.0,
+        ...                      "x": rng.normal(size=300)})
+        >>> data["y"] = (rng.random(300) < 1 / (1 + np.exp(-0.5 - data["x"]))).astype(int)
+        >>> fit = SurveyDesign(data, psu="village", weights="weight").logit("y ~ x")
+        >>> fit.predict(pd.DataFrame({"x": [-1.0, 0.0, 1.0]})).round(3).tolist()
+        [0.314, 0.633, 0.866]
         """
         if data is None:
             data = self.design.data
@@ -448,6 +481,26 @@ class LogitResult:
         influence values are the difference of the two. Rates get the logit
         interval of ``svyciprop`` (``expit(logit R +/- t se / (R (1 - R)))``), changes a
         Wald interval; t quantiles with the design df. ``by`` gives the rates per group.
+
+        Examples
+        --------
+        The rate if every household had ``x`` one unit higher, beside the observed rate:
+
+        >>> import numpy as np
+        >>> import pandas as pd
+        >>> from evalkit.survey.design import SurveyDesign
+        >>> rng = np.random.default_rng(7)
+        >>> data = pd.DataFrame({"village": np.repeat(np.arange(12), 25), "weight": 40.0,
+        ...                      "x": rng.normal(size=300)})
+        >>> data["y"] = (rng.random(300) < 1 / (1 + np.exp(-0.5 - data["x"]))).astype(int)
+        >>> fit = SurveyDesign(data, psu="village", weights="weight").logit("y ~ x")
+        >>> table = fit.scenarios([("x + 1", lambda d: d.assign(x=d["x"] + 1))])
+        >>> list(table.columns)[:3]
+        ['scenario', 'estimate', 'se']
+        >>> table.iloc[:, 1:3].round(3)
+           estimate     se
+        0     0.573  0.017
+        1     0.792  0.020
         """
         data = self.analysis_data()
         beta = self.params.to_numpy()
