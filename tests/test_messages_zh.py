@@ -98,3 +98,28 @@ def test_synth_province_writes_its_params_file_and_says_how_to_run_it(tmp_path, 
     assert [c.name for c in spec.counties] == ["county_01", "county_02"]
     assert all(c.problem is None for c in spec.counties)
     assert (counties(1), counties(2)) == ("1 county", "2 counties")
+
+
+def test_failed_county_reason_is_in_the_page_language():
+    import pandas as pd
+
+    from evalkit.report.province import province_page
+    from evalkit.run.province import CountyStatus
+
+    error = ("the run's data files have problems; nothing was run; survey.csv: 2 problems; "
+             "survey.csv, row 1, column household_size: expected a column named "
+             "household_size (size of the household, integer >= 1) in the header row "
+             "(found 'houshold_size': did you mean household_size?); survey.csv, row 7, "
+             "column 权重 (weight): value '0': expected a design weight > 0")
+    pages = {lang: province_page(
+        name="某省", lang=lang, level=0.95, thresholds={}, tables=[], rates=None,
+        statuses=[CountyStatus("甲县", "failed", error=error)],
+        indicators=pd.DataFrame(columns=["county", "indicator"]),
+        ranking=pd.DataFrame(columns=["county", "indicator"]), county_links=False,
+        technical_href=None) for lang in ("zh", "en")}
+    zh = pages["zh"]
+    assert "survey.csv，第1行，household_size列：应为表头中名为household_size的列" in zh
+    assert "survey.csv，第7行，权重 (weight)列：值&#x27;0&#x27;：应为大于0的设计权重" in zh
+    assert "本次运行的数据文件有问题" in zh
+    assert "expected" not in zh and "row 7" not in zh
+    assert "survey.csv, row 7, column 权重 (weight): value &#x27;0&#x27;: expected" in pages["en"]
