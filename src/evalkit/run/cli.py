@@ -31,8 +31,10 @@ EXIT_ERROR = 2
 
 def _check_data_files(data_paths: dict[str, Path],
                       design: dict[str, object] | None = None,
-                      values: dict[str, Any] | None = None) -> None:
-    """Load the run's frame and survey and build its design before any kernel starts.
+                      values: dict[str, Any] | None = None) -> Any:
+    """Load the run's frame and survey and build its design before any kernel starts; return
+    the loaded inputs (:class:`evalkit.assessment.inputs.RunInputs`), which the run then
+    hands to its notebooks instead of loading them again.
 
     A bad data file then stops the run with the validation report (one problem a line,
     naming file, row, column, value and what was expected), and a design that cannot be
@@ -57,7 +59,7 @@ def _check_data_files(data_paths: dict[str, Path],
         raise EvalkitError(f"{survey.name} with the params' design: {exc}; nothing "
                            "was run") from None
     if values is None:
-        return
+        return inputs
     parse_formula(values["satisfaction"]["formula"], columns=inputs.survey.columns,
                   role=f"satisfaction.formula (columns of {survey.name})")
     method = values["ci_method"]  # the params reader spells it as evalkit does
@@ -84,13 +86,14 @@ def _check_data_files(data_paths: dict[str, Path],
         except EvalkitError as exc:
             raise EvalkitError(f"{data_paths['followup.survey'].name} with the params' design "
                                f"block: {exc}; nothing was run") from None
+    return inputs
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from evalkit.run import params, pipeline
 
     checked = params.load_params(args.params)
-    _check_data_files(checked.data_paths, checked.values.get("design"), checked.values)
+    inputs = _check_data_files(checked.data_paths, checked.values.get("design"), checked.values)
     if args.check:
         print(json.dumps(checked.values, indent=2, ensure_ascii=False))
         for key, path in checked.data_paths.items():
@@ -104,6 +107,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         workers=args.workers,
         progress=None if args.quiet else pipeline.stderr_progress,
         cell_timeout=args.cell_timeout,
+        loaded_inputs=inputs,
     )
     print(result.run_dir / "index.html")
     return EXIT_OK
