@@ -34,6 +34,7 @@ import pandas as pd
 
 from evalkit.contract.errors import EvalkitError
 from evalkit.contract.spreadsheet import read_csv
+from evalkit.report.province_reasons import reason_text
 
 COUNTIES_SUBDIR = "counties"
 STATUS_FAILED = "failed"
@@ -365,7 +366,8 @@ def province_page(*, name: str, lang: str, level: float, thresholds: dict[str, f
     if failed:
         parts.append(f"<h2 class=\"bad\">{esc(_t(lang, 'failed_head'))}</h2>")
         parts.append(_table([_t(lang, "county"), _t(lang, "error")],
-                            [[f"<b>{esc(s.name)}</b>", esc(s.error or "")] for s in failed]))
+                            [[f"<b>{esc(s.name)}</b>", esc(reason_text(s.error or "", lang))]
+                             for s in failed]))
     if rates is not None and not rates.empty:
         parts.append(f"<h2>{esc(_t(lang, 'province_wide'))}</h2>")
         parts.append(_table(

@@ -53,6 +53,15 @@ class NonresponseAdjustment:
     final cell with the sampled and responding households, the weighted response rate, the
     factor and the level the cell was formed at (``"household_type x village"``, ...);
     ``notes`` one sentence per pooling.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> sample = pd.DataFrame({"household_type": ["a"] * 4 + ["b"] * 4, "weight": 10.0,
+    ...                        "responded": [1, 1, 1, 0, 1, 1, 1, 1]})
+    >>> adjusted = adjust_for_nonresponse(sample, cells=["household_type"], min_respondents=2)
+    >>> adjusted.responded.tolist(), list(adjusted.table.columns)[:3]
+    ([True, True, True, False, True, True, True, True], ['level', 'cell', 'sampled'])
     """
 
     weights: np.ndarray
@@ -64,7 +73,17 @@ class NonresponseAdjustment:
     final_cell: np.ndarray | None = None
 
     def respondents(self, data: pd.DataFrame, column: str = "weight") -> pd.DataFrame:
-        """The responding rows of ``data`` with ``column`` set to the adjusted weight."""
+        """The responding rows of ``data`` with ``column`` set to the adjusted weight.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> sample = pd.DataFrame({"household_type": ["a"] * 4, "weight": 10.0,
+        ...                        "responded": [1, 1, 1, 0]})
+        >>> adjusted = adjust_for_nonresponse(sample, cells=["household_type"], min_respondents=2)
+        >>> adjusted.respondents(sample)["weight"].round(3).tolist()
+        [13.333, 13.333, 13.333]
+        """
         out = data.loc[self.responded].copy()
         out[column] = self.weights[self.responded]
         return out.reset_index(drop=True)
@@ -79,6 +98,18 @@ def adjust_for_nonresponse(data: pd.DataFrame, weights: str = "weight",
 
     ``data`` holds every sampled household, respondents and not; ``responded`` is its 0/1
     column. Returns a :class:`NonresponseAdjustment`.
+
+    Examples
+    --------
+    Eight sampled households in two cells; cell a: 3 of 4 responded, so each respondent
+    carries 4/3 of its weight (Kalton and Flores-Cervantes 2003):
+
+    >>> import pandas as pd
+    >>> sample = pd.DataFrame({"household_type": ["a"] * 4 + ["b"] * 4, "weight": 10.0,
+    ...                        "responded": [1, 1, 1, 0, 1, 1, 1, 1]})
+    >>> adjusted = adjust_for_nonresponse(sample, cells=["household_type"], min_respondents=2)
+    >>> adjusted.weights.round(3).tolist()
+    [13.333, 13.333, 13.333, 0.0, 10.0, 10.0, 10.0, 10.0]
     """
     cells = list(cells)
     for column in [weights, responded, *cells]:
@@ -247,6 +278,14 @@ class RunNonresponse:
     weight factor applied and the cell it was ``pooled_into`` when the cell was thin.
     ``note`` is one sentence for the reports, ``notes`` one per pooling or replacement.
     ``informed`` is False when the survey says nothing about non-response.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> survey = pd.DataFrame({"household_id": ["a", "b"], "weight": [10.0, 10.0]})
+    >>> report = adjust_sample(survey, survey, "weight")[1]
+    >>> report.informed, report.table.empty
+    (False, True)
     """
 
     table: pd.DataFrame
@@ -255,7 +294,14 @@ class RunNonresponse:
     informed: bool = False
 
     def lowest_rate(self) -> float:
-        """The lowest cell response rate (NaN without information)."""
+        """The lowest cell response rate (NaN without information).
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> RunNonresponse(pd.DataFrame({"response_rate": [0.9, 0.75]}), "note").lowest_rate()
+        0.75
+        """
         if self.table.empty:
             return float("nan")
         return float(self.table["response_rate"].min())
@@ -280,6 +326,17 @@ def adjust_sample(survey: pd.DataFrame, sample: pd.DataFrame, weights: str | Non
     shows the replacements. ``settings`` is the params' ``nonresponse`` block. The adjusted
     weight replaces column ``weights``; the design weight is kept as
     ``<weights>_before_nonresponse``. Without information the survey is returned unchanged.
+
+    Examples
+    --------
+    A survey without ``responded`` or ``replaces`` columns says nothing about non-response:
+    it comes back unchanged, and the report says so.
+
+    >>> import pandas as pd
+    >>> survey = pd.DataFrame({"household_id": ["a", "b"], "weight": [10.0, 10.0]})
+    >>> out, report = adjust_sample(survey, survey, "weight")
+    >>> out.equals(survey), report.informed
+    (True, False)
     """
     if not has_response_information(sample.columns):
         return survey, RunNonresponse(pd.DataFrame(columns=list(TABLE_COLUMNS)), NO_INFORMATION)
