@@ -32,24 +32,26 @@ import pandas as pd
 
 from evalkit.contract.errors import EvalkitError
 from evalkit.contract.schema import LONELY_PSU_OPTIONS
-from evalkit.survey.columns import as_list, column_codes, group_labels, numeric_column, safe_ratio
-from evalkit.survey.estimate import Estimate, check_level, t_quantile
+from evalkit.survey.columns import as_list, column_codes, group_labels, numeric_column
+from evalkit.survey.estimate import Estimate, t_quantile
+from evalkit.survey.estimators import DesignEstimators
 from evalkit.survey.variance import (
     CERTAINTY_TOLERANCE,
     Stage,
     combine_codes,
     degrees_of_freedom,
     group_values,
-    ratio_influence,
-    srs_variance_of_total,
     stage_variance,
 )
+
+# Estimate and t_quantile are offered here too (from evalkit.survey.design import ...).
+__all__ = ["Estimate", "LonelyPSU", "SurveyDesign", "t_quantile"]
 
 LonelyPSU = Literal["fail", "adjust", "certainty", "remove", "average"]
 
 
 @dataclass(frozen=True)
-class SurveyDesign:
+class SurveyDesign(DesignEstimators):
     """A complex survey design: strata, clusters (PSUs and later stages), weights and fpc.
 
     Parameters
@@ -338,28 +340,110 @@ class SurveyDesign:
         """True when the weights were post-stratified, raked or calibrated."""
         return bool(self._calibration)
 
-    def poststratify(self, column: str | Sequence[str], counts) -> SurveyDesign:
-        """A new design post-stratified to population ``counts`` ``{level: count}`` of
-        ``column``, as R's ``postStratify``; see :func:`evalkit.survey.calibration.poststratify`."""
-        from evalkit.survey.calibration import poststratify
+    @property
+    def full_weights(self) -> np.ndarray:
+        """Sampling weights of every row, the domain ignored (read-only).
 
-        return poststratify(self, column, counts)
+        :attr:`weight_values` is the same with rows outside the domain set to zero. After
+        calibration these are the calibrated weights (R's ``weights(design)`` on the full
+        design).
 
-    def rake(self, margins, **options) -> SurveyDesign:
-        """A new design raked to ``margins`` ``{column: {level: count}}``, as R's ``rake``;
-        see :func:`evalkit.survey.calibration.rake`."""
-        from evalkit.survey.calibration import rake
+        >>> import pandas as pd
+        >>> SurveyDesign(pd.DataFrame({"w": [2.0, 3.0]}), weights="w").full_weights
+        array([2., 3.])
+        """
+        weights = self._w.view()
+        weights.flags.writeable = False
+        return weights
 
-        return rake(self, margins, **options)
+    @property
+    def calibration_steps(self) -> tuple:
+        """The calibration steps applied so far, in order (R's ``design$postStrata``).
 
-    def calibrate(self, formula: str | Sequence[str], totals, calfun: str = "linear",
-                  **options) -> SurveyDesign:
-        """A new design calibrated to model-matrix ``totals`` (``Intercept`` for the
-        population size), ``calfun`` ``"linear"`` or ``"raking"``, as R's ``calibrate``;
-        see :func:`evalkit.survey.calibration.calibrate`."""
-        from evalkit.survey.calibration import calibrate
+        Each step (:mod:`evalkit.survey.calibration`) residualises the weighted influence
+        values before the PSU totals of :meth:`variance_of_totals`. Empty when uncalibrated.
+        """
+        return self._calibration
 
-        return calibrate(self, formula, totals, calfun, **options)  # type: ignore[arg-type]
+    @property
+    def calibration_rows(self) -> np.ndarray | None:
+        """For a design built from a calibrated one (e.g. one row per person of each
+        household), the row of the calibrated design each row belongs to; else ``None``."""
+        return self._calibration_rows
+
+    def reweighted(self, weights: np.ndarray, calibration_steps: tuple | None = None,
+                   calibration_rows: np.ndarray | None = None) -> SurveyDesign:
+        """A copy with new full-sample ``weights`` (one finite value >= 0 per row).
+
+        The strata, PSUs, fpc and domain are kept. ``calibration_steps`` replaces the steps
+        the variance residualises on (``None`` keeps them), ``calibration_rows`` sets
+        :attr:`calibration_rows` (only with ``calibration_steps``). This is how
+        :mod:`evalkit.survey.calibration` returns a calibrated design: new weights ``g_i d_i``
+        and one more step (Deville and Saerndal 1992; Lumley 2010, ch. 7).
+
+        >>> import pandas as pd
+        >>> design = SurveyDesign(pd.DataFrame({"y": [1.0, 3.0], "w": [1.0, 1.0]}),
+        ...                       weights="w")
+        >>> design.reweighted([3.0, 1.0]).mean("y").estimate
+        1.5
+        """
+        values = np.array(weights, dtype=float)
+        if values.shape != (len(self.data),) or not np.all(np.isfinite(values) & (values >= 0)):
+            raise EvalkitError(
+                f"SurveyDesign.reweighted: expected {len(self.data)} weights >= 0, one "
+                f"per row; got shape {values.shape}"
+            )
+        out = copy.copy(self)
+        object.__setattr__(out, "_w", values)
+        if calibration_steps is not None:
+            rows = None if calibration_rows is None else np.asarray(calibration_rows,
+                                                                    dtype=np.int64)
+            if rows is not None and rows.shape != (len(self.data),):
+                raise EvalkitError("SurveyDesign.reweighted: calibration_rows needs one "
+                                   "value per row")
+            object.__setattr__(out, "_calibration", tuple(calibration_steps))
+            object.__setattr__(out, "_calibration_rows", rows)
+        elif calibration_rows is not None:
+            raise EvalkitError("SurveyDesign.reweighted: calibration_rows needs "
+                               "calibration_steps")
+        return out
+
+    def rebased(self, data: pd.DataFrame) -> SurveyDesign:
+        """A copy whose data is ``data``: the same rows in the same order, other columns.
+
+        Everything else is kept as it is (strata, PSUs, fpc, weights, calibration, domain),
+        so a column can be added for one step (say a cell to post-stratify on) and the
+        result re-based on the original data. The design's own columns must be present
+        and unchanged.
+
+        >>> import pandas as pd
+        >>> design = SurveyDesign(pd.DataFrame({"y": [1.0, 3.0]}))
+        >>> design.rebased(design.data.assign(z=[0.0, 1.0])).mean("z").estimate
+        0.5
+        """
+        if not isinstance(data, pd.DataFrame) or len(data) != len(self.data):
+            raise EvalkitError(
+                f"SurveyDesign.rebased: expected a DataFrame of {len(self.data)} rows, the "
+                "design's rows in the same order"
+            )
+        for column in self._design_columns():
+            if column not in data.columns or not data[column].reset_index(drop=True).equals(
+                    self.data[column].reset_index(drop=True)):
+                raise EvalkitError(
+                    f"SurveyDesign.rebased: design column {column!r} is missing or changed; "
+                    "a re-based design keeps its strata, PSUs, weights and fpc"
+                )
+        out = copy.copy(self)
+        object.__setattr__(out, "data", data)
+        return out
+
+    def _design_columns(self) -> list[str]:
+        named = [*as_list(self.psu), self.strata, self.weights, self.probs]
+        if isinstance(self.fpc, str):
+            named.append(self.fpc)
+        elif self.fpc is not None and not isinstance(self.fpc, int | float):
+            named.extend(c for c in self.fpc if isinstance(c, str))
+        return [c for c in named if c is not None]
 
     # --- variance engine ------------------------------------------------------------
     def variance_of_totals(self, weighted_scores: np.ndarray) -> np.ndarray:
@@ -381,177 +465,3 @@ class SurveyDesign:
         for stage in self._stages:
             total += stage_variance(stage, x, self.lonely_psu)
         return total
-
-    # --- estimators ---------------------------------------------------------------------
-    def total(self, column: str, by: str | None = None, level: float = 0.95,
-              na_rm: bool = False) -> Estimate | pd.DataFrame:
-        """Horvitz-Thompson total ``sum_i w_i y_i`` with its linearization SE.
-
-        Design effect as R's ``svytotal(deff=TRUE)``: ``V / (s^2 N^2 (N - n)/(N n))`` with
-        ``s^2`` the weighted population variance estimate (``svyvar``).
-        """
-        if by is not None:
-            return self._by(by, lambda d: d.total(column, level=level, na_rm=na_rm))
-        design, y = self._prepare(column, na_rm)
-        w = design.weight_values
-        estimate = float(np.sum(w * y))
-        variance = float(design.variance_of_totals(w * y)[0, 0])
-        se = float(np.sqrt(variance))
-        n_obs = int(np.count_nonzero(w))
-        deff = safe_ratio(variance, srs_variance_of_total(y, w))
-        return design._wald(estimate, se, level, deff, n_obs)
-
-    def mean(self, column: str, by: str | None = None, level: float = 0.95,
-             na_rm: bool = False) -> Estimate | pd.DataFrame:
-        """Weighted mean (Hajek) ``sum w y / sum w``, linearized (Lumley 2010, sec. 2.2).
-
-        Influence values ``(y_i - ybar) / sum w``; deff as R's ``svymean(deff=TRUE)``.
-        """
-        if by is not None:
-            return self._by(by, lambda d: d.mean(column, level=level, na_rm=na_rm))
-        design, y = self._prepare(column, na_rm)
-        estimate, se, deff, n_obs = design._mean_parts(y)
-        return design._wald(estimate, se, level, deff, n_obs)
-
-    def ratio(self, numerator: str, denominator: str, by: str | None = None,
-              level: float = 0.95, na_rm: bool = False) -> Estimate | pd.DataFrame:
-        """Ratio of totals ``R = sum w y / sum w x`` by linearization.
-
-        Influence values ``(y_i - R x_i) / sum w x`` (Cochran 1977, sec. 6.4; Binder 1983),
-        as R's ``svyratio``, from :func:`evalkit.survey.variance.ratio_influence`.
-        This is how people-level rates are estimated from a household
-        sample: ``y`` = people with the condition, ``x`` = household size. The design effect
-        compares with simple random sampling of the same number of households.
-        """
-        if by is not None:
-            return self._by(
-                by, lambda d: d.ratio(numerator, denominator, level=level, na_rm=na_rm)
-            )
-        design, y = self._prepare(numerator, na_rm, also=denominator)
-        w = design.weight_values
-        ratio, scores, denominator_total = ratio_influence(
-            y, design._values(denominator), design.domain, w)
-        if denominator_total == 0:
-            raise EvalkitError(
-                f"SurveyDesign.ratio: the weighted total of {denominator!r} is zero in this "
-                "domain; expected a positive denominator"
-            )
-        estimate = float(ratio)
-        variance = float(design.variance_of_totals(w * scores)[0, 0])
-        se = float(np.sqrt(variance))
-        n_obs = int(np.count_nonzero(w))
-        deff = safe_ratio(variance, srs_variance_of_total(scores, w))
-        return design._wald(estimate, se, level, deff, n_obs)
-
-    def proportion(self, column: str, method: str = "logit", level: float = 0.95,
-                   by: str | None = None, na_rm: bool = False) -> Estimate | pd.DataFrame:
-        """Proportion of a 0/1 column with a confidence interval by ``method``.
-
-        Design-based methods as R's ``svyciprop``: ``logit``, ``likelihood``, ``asin``,
-        ``beta`` (Korn and Graubard 1998), ``mean`` (Wald), ``xlogit``. For simple random
-        samples also ``wilson``, ``clopper-pearson``, ``jeffreys``, ``agresti-coull``.
-        See :mod:`evalkit.survey.intervals` for each formula and for zero or all events.
-        """
-        from evalkit.survey.intervals import proportion_interval
-
-        if by is not None:
-            return self._by(
-                by, lambda d: d.proportion(column, method=method, level=level, na_rm=na_rm)
-            )
-        design, y = self._prepare(column, na_rm)
-        values = y[design.domain]
-        if not np.all((values == 0) | (values == 1)):
-            bad = np.flatnonzero(design.domain & ~((y == 0) | (y == 1)))[0]
-            raise EvalkitError(
-                f"SurveyDesign.proportion: column {column!r} row {bad + 1} is {y[bad]!r}; "
-                "expected 0 or 1"
-            )
-        estimate, se, deff, n_obs = design._mean_parts(y)
-        return proportion_interval(design, y, estimate, se, deff, n_obs, method, level)
-
-    def logit(self, formula: str, **options):
-        """Survey-weighted logistic regression, as R's ``svyglm(family=quasibinomial())``.
-
-        Coefficients solve the weighted score equations; standard errors are the
-        linearization (sandwich) estimator of Binder (1983). See
-        :func:`evalkit.survey.svyglm.logit`.
-        """
-        from evalkit.survey.svyglm import logit
-
-        return logit(self, formula, **options)
-
-    def difference(self, variable: str, by: str, levels: Sequence[object],
-                   denominator: str | None = None, level: float = 0.95) -> Estimate:
-        """Change ``levels[1]`` minus ``levels[0]`` of a mean (or a ratio with
-        ``denominator``) on a design stacking two rounds, as R's ``svyby(..., covmat=TRUE)``
-        then ``svycontrast``. A PSU in both rounds carries their covariance. See
-        :func:`evalkit.survey.change.difference`.
-        """
-        from evalkit.survey.change import difference
-
-        return difference(self, variable, by, levels, denominator=denominator, level=level)
-
-    # --- internals ----------------------------------------------------------------------
-    def _values(self, column: str) -> np.ndarray:
-        return numeric_column(self.data, column, "column", allow_nan=True)
-
-    def _prepare(self, column: str, na_rm: bool, also: str | None = None
-                 ) -> tuple[SurveyDesign, np.ndarray]:
-        y = self._values(column)
-        missing = np.isnan(y)
-        if also is not None:
-            missing = missing | np.isnan(self._values(also))
-        missing &= self.domain
-        design = self
-        if np.any(missing):
-            if not na_rm:
-                row = int(np.flatnonzero(missing)[0])
-                raise EvalkitError(
-                    f"SurveyDesign: column {column!r} has {int(missing.sum())} missing values "
-                    f"(first at row {row + 1}); pass na_rm=True to estimate over the rows "
-                    "where it is present"
-                )
-            design = self.subset(~missing)
-        y = np.where(design.domain, np.nan_to_num(y), 0.0)
-        if not np.any(design.domain):
-            raise EvalkitError(f"SurveyDesign: no rows in the domain for {column!r}")
-        return design, y
-
-    def _mean_parts(self, y: np.ndarray) -> tuple[float, float, float, int]:
-        # The Hajek mean is the ratio with x = 1 (evalkit.survey.variance.ratio_influence).
-        w = self.weight_values
-        ratio, scores, total = ratio_influence(y, np.ones_like(y), self.domain, w)
-        population = float(total)
-        estimate = float(ratio)
-        variance = float(self.variance_of_totals(w * scores)[0, 0])
-        n_obs = int(np.count_nonzero(w))
-        deff = safe_ratio(variance, srs_variance_of_total(y, w) / population**2)
-        return estimate, float(np.sqrt(variance)), deff, n_obs
-
-    def _wald(self, estimate: float, se: float, level: float, deff: float,
-              n_obs: int) -> Estimate:
-        check_level(level)
-        df = self.df
-        quantile = t_quantile(level, df)
-        return Estimate(
-            estimate=estimate,
-            se=se,
-            ci=(estimate - quantile * se, estimate + quantile * se),
-            deff=deff,
-            df=df,
-            n=n_obs,
-            level=level,
-            method="linearization",
-        )
-
-    def _by(self, by: str, estimator) -> pd.DataFrame:
-        if by not in self.data.columns:
-            raise EvalkitError(f"SurveyDesign: by column {by!r} is not in the data")
-        groups = self.data[by]
-        levels = pd.unique(groups[self.domain & groups.notna().to_numpy()])
-        rows = []
-        for level_value in sorted(levels, key=str):  # loop over domains, not households
-            sub = self.subset((groups == level_value).to_numpy())
-            result = estimator(sub)
-            rows.append({by: level_value, **result.to_dict()})
-        return pd.DataFrame(rows)
