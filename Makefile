@@ -16,7 +16,7 @@ export OMP_NUM_THREADS = 1
 export OPENBLAS_NUM_THREADS = 1
 export MKL_NUM_THREADS = 1
 
-.PHONY: report province test lint unit nbval refresh bench bench-province venv clean
+.PHONY: report province test lint unit nbval refresh bench bench-province venv clean docs
 
 report: $(STAMP)
 	$(PY) -m evalkit run $(PARAMS) --out $(OUT)
@@ -26,6 +26,8 @@ report: $(STAMP)
 province: $(STAMP)
 	$(PY) -m evalkit province $(PARAMS) --out $(OUT) $(ARGS)
 
+# tests/test_docs.py builds the reference with warnings as errors and runs the docstrings'
+# examples, so a broken reference or example fails `make test` (and CI).
 test: $(STAMP)
 	$(PY) -m ruff check src tests bench
 	$(PY) -m pytest -q tests
@@ -62,12 +64,16 @@ bench-province: $(STAMP)
 	$(PY) bench/province_timing.py --full 24 --tables 100 --json bench/results/province.json \
 		--readme README.md $(BENCH_ARGS)
 
+# The API reference from the docstrings, offline HTML: build/docs/html/index.html
+docs: $(STAMP)
+	$(PY) -m sphinx -b html -W --keep-going -q -d build/docs/doctrees docs/reference build/docs/html
+
 venv: $(STAMP)
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet -e ".[test]"
+	$(PY) -m pip install --quiet -e ".[test,docs]"
 	touch $(STAMP)
 
 clean:
-	rm -rf $(OUT)/notebook-tables build .pytest_cache .ruff_cache
+	rm -rf $(OUT)/notebook-tables build docs/reference/generated .pytest_cache .ruff_cache

@@ -36,11 +36,11 @@ def test_reweighted_equals_a_design_built_with_those_weights() -> None:
 
 def test_reweighted_keeps_or_replaces_the_calibration_steps() -> None:
     calibrated = _design().poststratify("kind", {"p": 50, "q": 30})
-    assert len(calibrated.calibration_steps) == 1
+    assert len(calibrated.calibration_chain) == 1
     kept = calibrated.reweighted(calibrated.full_weights)
-    assert kept.calibration_steps == calibrated.calibration_steps
+    assert kept.calibration_chain == calibrated.calibration_chain
     assert kept.mean("y").se == pytest.approx(calibrated.mean("y").se, rel=1e-14)
-    dropped = calibrated.reweighted(calibrated.full_weights, calibration_steps=())
+    dropped = calibrated.reweighted(calibrated.full_weights, calibration_chain=())
     assert not dropped.is_calibrated
     assert dropped.mean("y").se != pytest.approx(calibrated.mean("y").se, rel=1e-6)
 
@@ -59,7 +59,7 @@ def test_rebased_adds_a_column_and_keeps_everything_else() -> None:
     assert "z" not in calibrated.data
     back = with_z.rebased(calibrated.data)
     assert back.data is calibrated.data
-    assert back.calibration_steps == calibrated.calibration_steps
+    assert back.calibration_chain == calibrated.calibration_chain
 
 
 @pytest.mark.parametrize("change", [lambda d: d.iloc[:-1], lambda d: d.drop(columns="village"),

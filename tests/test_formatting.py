@@ -61,3 +61,11 @@ def test_recovery_shown_is_narrow_and_marks_coverage():
     assert out.loc["water_at_door", "interval"] == "-0.9275 … 3.533"
     assert out.loc["water_at_door", "conditional"] == "-0.7 ✓"
     assert out.loc["nonpoor:water_at_door", "conditional"] == ""
+
+
+def test_negative_zero_is_shown_as_zero() -> None:
+    """-0.0 (rounding noise such as round(-1e-17, 10)) prints as 0, not -0.000 (nbval)."""
+    assert math.copysign(1.0, formatting.significant(-0.0)) == 1.0
+    assert formatting.significant(0) == 0 and isinstance(formatting.significant(0), int)
+    table = formatting.rounded(pd.DataFrame({"se_change": [round(-1e-17, 10), 0.25]}))
+    assert table.to_string().count("-") == 0

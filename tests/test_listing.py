@@ -184,3 +184,31 @@ def test_notebook_listing_says_which_it_is(county):
     synthetic, note = run_listing({"listing": None}, frame, SEED)
     assert "synthetic listing" in note
     assert len(synthetic) == frame["hh_total"].sum()
+
+
+def test_field_list_workbook_prints_a_village_per_page(county):
+    """Issue 22: widths to the content, frozen and filtered header, A4 landscape, the header
+    on every printed page and a page break at each village; the same bytes on a rerun are
+    checked by test_draw_phases_match_draw_two_stage_and_rerun_same_bytes."""
+    import openpyxl
+
+    from evalkit.contract.xlsx import text_width
+
+    out = county["out"]
+    field = pd.read_csv(out / "field_list.csv", dtype=str, keep_default_na=False)
+    ws = openpyxl.load_workbook(out / "field_list.xlsx").active
+    assert ws.freeze_panes == "A2"
+    assert ws.auto_filter.ref == f"A1:{ws.cell(1, ws.max_column).column_letter}{len(field) + 1}"
+    assert ws.print_title_rows == "$1:$1"
+    assert ws.page_setup.orientation == "landscape"
+    assert str(ws.page_setup.paperSize) == str(ws.PAPERSIZE_A4)
+    assert ws.page_setup.fitToWidth == 1
+    for j, column in enumerate(field.columns, start=1):
+        letter = ws.cell(1, j).column_letter
+        longest = max(text_width(v) for v in [column, *field[column]])
+        assert ws.column_dimensions[letter].width == min(max(longest + 2, 6), 60), column
+    villages = field["行政村 village"].tolist()
+    starts = [i for i in range(1, len(villages)) if villages[i] != villages[i - 1]]
+    assert len(starts) == field["行政村 village"].nunique() - 1 == 28
+    # a break after the last row of each village (sheet rows: header = 1)
+    assert [b.id for b in ws.row_breaks.brk] == [i + 1 for i in starts]

@@ -18,7 +18,7 @@ def notebook(request) -> nbformat.NotebookNode:
 
 def test_the_notebooks_are_there():
     assert [p.name for p in NOTEBOOKS] == [
-        "01_sampling.ipynb", "02_indicators.ipynb", "03_satisfaction.ipynb",
+        "00_start_here.ipynb", "01_sampling.ipynb", "02_indicators.ipynb", "03_satisfaction.ipynb",
         "04_summary.ipynb", "05_followup.ipynb", "06_province.ipynb"]
 
 

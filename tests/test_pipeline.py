@@ -288,7 +288,9 @@ def test_external_references(page, expected) -> None:
 
 def test_environment_yml_lists_the_pyproject_pins() -> None:
     project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
-    wanted = set(project["dependencies"]) | set(project["optional-dependencies"]["test"])
+    extras = project["optional-dependencies"]
+    assert {"test", "docs"} <= set(extras)
+    wanted = set(project["dependencies"]).union(*extras.values())
     env = yaml.safe_load((REPO / "environment.yml").read_text())
     conda = {d for d in env["dependencies"] if isinstance(d, str)}
     pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))

@@ -105,7 +105,6 @@ def make_report(results: dict[str, object], lang: str, **changes: object
 def row(**values: object) -> dict[str, object]:
     base: dict[str, object] = {"indicator": "wrong_exit", "estimate": 0.029, "ci_low": 0.021,
                                "ci_high": 0.039, "threshold": 0.02, "direction": "below",
-                               "one_sided_low": 0.022, "one_sided_high": 0.037,
                                "decision": "fail"}
     base.update(values)
     return base
@@ -122,25 +121,25 @@ def test_sentence_above_the_line_in_both_languages():
 
 
 def test_sentence_cannot_tell():
-    r = row(ci_low=0.018, ci_high=0.045, one_sided_low=0.0193, decision="cannot tell")
+    r = row(ci_low=0.018, ci_high=0.045, decision="cannot tell")
     assert verdicts.sentence(r, "en", 0.95) == (
         "The wrong-exit rate is 2.9%; we are 95% confident it lies between 1.8% and 4.5%, "
         "so we cannot tell whether it is above the 2% line with this sample.")
     assert verdicts.sentence(r, "zh", 0.95).endswith("因此以现有样本无法判断它是否高于2%的标准线。")
 
 
-def test_sentence_uses_the_one_sided_bound_when_the_interval_touches_the_line():
-    # The two-sided 95% interval contains 2%, the one-sided 95% bound does not: the verdict
-    # is "fail", and the sentence must not claim the interval alone shows it.
-    r = row(ci_low=0.0193, one_sided_low=0.0204, decision="fail")
-    assert verdicts.sentence(r, "en", 0.95) == (
-        "The wrong-exit rate is 2.9%; we are 95% confident it lies between 1.9% and 3.9%; "
-        "we are 95% confident it is above 2.04%, so it is above the 2% line.")
+def test_sentence_has_no_bound_but_the_interval_it_quotes():
+    # The verdict follows the interval quoted; no other bound is named.
+    r = row(ci_low=0.0193, decision="cannot tell")
+    text = verdicts.sentence(r, "en", 0.95)
+    assert text == (
+        "The wrong-exit rate is 2.9%; we are 95% confident it lies between 1.9% and 3.9%, "
+        "so we cannot tell whether it is above the 2% line with this sample.")
 
 
 def test_sentence_for_a_rate_that_must_reach_its_line():
     r = row(indicator="recognition", estimate=0.9486, ci_low=0.93, ci_high=0.962,
-            threshold=0.9, direction="at_least", one_sided_low=0.933, decision="pass")
+            threshold=0.9, direction="at_least", decision="pass")
     assert verdicts.sentence(r, "en", 0.9) == (
         "The recognition rate is 94.9%; we are 90% confident it lies between 93.0% and "
         "96.2%, so it reaches the 90% line.")

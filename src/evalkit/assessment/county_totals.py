@@ -206,8 +206,9 @@ def compare_indicators(uncalibrated: SurveyDesign, calibrated: SurveyDesign,
             "se_calibrated": new.estimate.se,
             "ci_low_calibrated": new.estimate.ci[0],
             "ci_high_calibrated": new.estimate.ci[1],
-            # rounded so that an SE calibration leaves unchanged shows 0, not 1e-15
-            "se_change": (round(new.estimate.se / old.estimate.se - 1, 10)
+            # rounded so that an SE calibration leaves unchanged shows 0, not 1e-15; + 0.0
+            # turns the -0.0 that rounding -1e-17 gives into 0.0 (its sign is float noise)
+            "se_change": (round(new.estimate.se / old.estimate.se - 1, 10) + 0.0
                           if old.estimate.se > 0 else float("nan")),
             "decision_uncalibrated": old.decision,
             "decision_calibrated": new.decision,

@@ -24,9 +24,10 @@ of the policy report, when a params file has a ``followup`` block.
   incidence ``(P_ne + R_missed P_nr + R_wrong P_ex) / P`` changes by the same combination of
   the two ratios' changes (frame counts known), its variance from the combined influence
   values. A change is *distinguishable from zero* when its interval excludes 0.
-* Targets: a rate target is judged on the re-check round as the verdicts are (one-sided
-  bounds at ``level``): reached, not reached, or cannot tell. ``microcredit_households`` is
-  judged on the estimated number of registered households with microcredit (a total).
+* Targets: a rate target is judged on the re-check round as the verdicts are (the
+  interval shown, :func:`evalkit.survey.decision.decide`): reached, not reached, or cannot
+  tell. ``microcredit_households`` is judged on the estimated number of registered
+  households with microcredit (a total).
 * Recognition: the change is decomposed as in notebook 03's decomposition (a nonlinear
   Oaxaca-Blinder, :func:`evalkit.survey.decomposition.fairlie`, linearized on the stacked design)
   with the round as the group, the satisfaction formula's covariates, and water access and
@@ -70,7 +71,6 @@ from evalkit.contract.problems import Problem, ValidationReport
 from evalkit.survey.change import difference, round_scores
 from evalkit.survey.decision import decide
 from evalkit.survey.design import SurveyDesign, t_quantile
-from evalkit.survey.estimate import one_sided_level
 
 ROUND = "round"
 BEFORE, AFTER = "before", "after"
@@ -275,7 +275,7 @@ def _incidence_change(stacked: SurveyDesign, frames: tuple[pd.DataFrame, pd.Data
 def target_status(low: float, high: float, target: float, direction: str) -> str:
     """Whether a target is reached, by the one decision rule (``survey.decision.decide``).
 
-    ``low``/``high`` are the one-sided bounds of the re-check round's estimate; ``direction``
+    ``low``/``high`` are the interval shown for the re-check round's estimate; ``direction``
     is ``below`` or ``at_least``. A pass is :data:`REACHED`, a fail :data:`NOT_REACHED`,
     anything else :data:`CANNOT_TELL` (the words of the ``target_status`` column).
     """
@@ -309,7 +309,7 @@ def change_table(inputs: FollowupInputs, thresholds: Mapping[str, float],
         target = targets.get(spec.key)
         status = ""
         if target is not None:
-            status = target_status(*after.one_sided, target, spec.direction)
+            status = target_status(*after.estimate.ci, target, spec.direction)
         rows.append({
             "indicator": spec.key, "label": spec.label_en, "label_zh": spec.label_zh,
             "kind": "headline" if spec in (*HEADLINE, INCIDENCE) else "secondary",
@@ -339,7 +339,7 @@ def _count_row(inputs: FollowupInputs, key: str, column: str, target: float,
     se = float(np.sqrt(contrast @ totals.covariance @ contrast))
     q = t_quantile(level, totals.df)
     after = inputs.after_design.subset(domain_rows(inputs.after_design.data, "registered"))
-    estimate = after.total(column, level=one_sided_level(level))
+    estimate = after.total(column, level=level)
     return {
         "indicator": key, "label": locale.text(f"followup.count.{key}", "en"),
         "label_zh": locale.text(f"followup.count.{key}", "zh"),

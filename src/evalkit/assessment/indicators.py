@@ -16,12 +16,15 @@ clustered in its household's PSU, so every ``svyciprop`` method applies. The lin
 variance of that proportion equals the ratio's exactly, because the person-level influence
 values summed within a household are the household's ratio influence value.
 
-Decision against a threshold, by one-sided tests at ``alpha = 1 - level`` (the bounds of the
-two-sided interval at level ``1 - 2 alpha``, by the same interval method):
+Decision against a threshold (:func:`evalkit.survey.decision.decide`), from the interval
+in the table (``ci_low``, ``ci_high``), so every verdict can be checked by eye:
 
-* an indicator that must stay below a line passes when the upper bound is below it and
-  fails when the lower bound is above it; otherwise "cannot tell at this sample size";
+* an indicator that must stay below a line passes when the whole interval is below it and
+  fails when the whole interval is above it; otherwise "cannot tell at this sample size";
 * an indicator that must reach a line (recognition >= 90%) mirrors this.
+
+That is a one-sided test on each side of the line at half the interval's error rate
+(2.5% each with a 95% interval).
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ from evalkit.contract.errors import EvalkitError
 from evalkit.contract.schema import HOUSEHOLD_TYPES
 from evalkit.survey.decision import CANNOT_TELL, FAIL, PASS, decide, official_decision  # noqa: F401
 from evalkit.survey.design import SurveyDesign
-from evalkit.survey.estimate import Estimate, one_sided_level
+from evalkit.survey.estimate import Estimate
 from evalkit.survey.intervals import SRS_METHODS, interval_from_se, zero_event_interval
 from evalkit.survey.people import integer_column, people_design
 from evalkit.survey.variance import ratio_influence
@@ -91,7 +94,6 @@ class IndicatorResult:
     official: float
     estimate: Estimate
     threshold: float | None
-    one_sided: tuple[float, float]  # (lower, upper) one-sided bounds at `level`
     decision: str | None
     official_decision: str | None
     n_households: int
@@ -111,8 +113,6 @@ class IndicatorResult:
             "n_households": self.n_households,
             "threshold": self.threshold,
             "direction": self.spec.direction,
-            "one_sided_low": self.one_sided[0],
-            "one_sided_high": self.one_sided[1],
             "decision": self.decision,
             "official_decision": self.official_decision,
             "method": self.estimate.method,
@@ -130,7 +130,11 @@ def people_rate(design: SurveyDesign, count: str, size: str, method: str = "logi
 def estimate_indicator(design: SurveyDesign, spec: IndicatorSpec, method: str = "logit",
                        level: float = 0.95, threshold: float | None = None
                        ) -> IndicatorResult:
-    """Official ratio, design-based estimate, one-sided bounds and decision for one spec."""
+    """Official ratio, design-based estimate, its interval and the decision for one spec.
+
+    The decision is :func:`evalkit.survey.decision.decide` on the estimate's interval
+    (``estimate.ci``), the one the tables print and the pages draw.
+    """
     data = design.data
     domain_mask = design.domain.copy()
     if spec.domain is not None:
@@ -146,7 +150,6 @@ def estimate_indicator(design: SurveyDesign, spec: IndicatorSpec, method: str = 
         official = float(numerator.sum() / sizes.sum())
         persons = people_design(sub, spec.numerator, spec.denominator)
         estimate = persons.proportion("affected", method=method, level=level)
-        bounds = persons.proportion("affected", method=method, level=one_sided_level(level)).ci
         if _zero_events(estimate) and method not in SRS_METHODS:
             # Whole households are judged: n* counts households, not persons.
             n_households = int(domain_mask.sum())
@@ -156,20 +159,16 @@ def estimate_indicator(design: SurveyDesign, spec: IndicatorSpec, method: str = 
                 note=(f"{'no' if estimate.estimate <= 0 else 'all'} events: Korn-Graubard "
                       f"interval with the {n_households} households as effective sample "
                       "size (whole households are judged, so persons are not independent)"))
-            bounds = zero_event_interval(estimate.estimate, n_households, one_sided_level(level),
-                                         estimate.df)
     else:
         official = float(numerator.mean())
         estimate = sub.proportion(spec.numerator, method=method, level=level)
-        bounds = sub.proportion(spec.numerator, method=method, level=one_sided_level(level)).ci
     estimate = _with_household_n(estimate, int(domain_mask.sum()))
     return IndicatorResult(
         spec=spec,
         official=official,
         estimate=estimate,
         threshold=threshold,
-        one_sided=bounds,
-        decision=decide(bounds, threshold, spec.direction),
+        decision=decide(estimate.ci, threshold, spec.direction),
         official_decision=official_decision(official, threshold, spec.direction),
         n_households=int(domain_mask.sum()),
     )
@@ -240,7 +239,6 @@ def incidence(design: SurveyDesign, frame: pd.DataFrame, level: float = 0.95,
         return low, high
 
     ci = interval(level)
-    bounds = interval(one_sided_level(level))
     if zero_parts:
         notes.append("no " + " and no ".join(p[2] for p in zero_parts) + " in the sample: "
                      "upper end from the zero-event rule on the households")
@@ -248,7 +246,7 @@ def incidence(design: SurveyDesign, frame: pd.DataFrame, level: float = 0.95,
                         n=n_households, level=level, method=used, note="; ".join(notes))
     return IndicatorResult(
         spec=INCIDENCE, official=float(official), estimate=estimate, threshold=threshold,
-        one_sided=bounds, decision=decide(bounds, threshold, "below"),
+        decision=decide(ci, threshold, "below"),
         official_decision=official_decision(float(official), threshold, "below"),
         n_households=int(np.count_nonzero(w)),
     )
@@ -283,10 +281,8 @@ def compare_methods(design: SurveyDesign, spec_key: str = "wrong_exit",
                     methods: tuple[str, ...] = ("mean", "logit", "likelihood", "asin", "beta",
                                                 "xlogit"),
                     level: float = 0.95, threshold: float | None = None) -> pd.DataFrame:
-    """The same indicator under every interval method, with each method's decision.
-
-    ``one_sided_low``/``one_sided_high`` are the bounds each decision compares with the line.
-    """
+    """The same indicator under every interval method, with each method's decision (from
+    that method's ``ci_low``/``ci_high``)."""
     spec = SPECS[spec_key]
     rows = []
     for method in methods:
@@ -294,7 +290,6 @@ def compare_methods(design: SurveyDesign, spec_key: str = "wrong_exit",
                                     threshold=threshold)
         rows.append({"method": method, **{k: v for k, v in result.row().items()
                                           if k in ("estimate", "ci_low", "ci_high",
-                                                   "one_sided_low", "one_sided_high",
                                                    "decision")}})
     return pd.DataFrame(rows)
 
@@ -310,8 +305,8 @@ def disaggregate(design: SurveyDesign, by: str, thresholds: dict[str, float],
     than ``min_villages`` PSUs: with one or two villages the design has 0 or 1 degrees of
     freedom and the t interval spans almost [0, 1], which informs no one.
 
-    ``one_sided_low`` and ``one_sided_high`` are the bounds the decision compares with the
-    line (:func:`estimate_indicator`), so every verdict can be checked against the table.
+    Each decision follows from the cell's ``ci_low``/``ci_high`` (:func:`estimate_indicator`),
+    so every verdict can be checked against the table.
     """
     data = design.data
     if by not in data.columns:
@@ -334,15 +329,13 @@ def disaggregate(design: SurveyDesign, by: str, thresholds: dict[str, float],
             elif n_psu < min_villages:
                 reason = f"fewer than {min_villages} villages"
             if reason:
-                row.update(estimate=np.nan, ci_low=np.nan, ci_high=np.nan,
-                           one_sided_low=np.nan, one_sided_high=np.nan, decision=None,
+                row.update(estimate=np.nan, ci_low=np.nan, ci_high=np.nan, decision=None,
                            suppressed=True, reason=reason)
             else:
                 result = estimate_indicator(sub, spec, method=method, level=level,
                                             threshold=thresholds.get(spec.key))
                 row.update(estimate=result.estimate.estimate, ci_low=result.estimate.ci[0],
-                           ci_high=result.estimate.ci[1], one_sided_low=result.one_sided[0],
-                           one_sided_high=result.one_sided[1], decision=result.decision,
+                           ci_high=result.estimate.ci[1], decision=result.decision,
                            suppressed=False, reason="")
             rows.append(row)
     return pd.DataFrame(rows)

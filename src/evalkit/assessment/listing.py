@@ -37,6 +37,7 @@ import pandas as pd
 
 from evalkit.contract import locale, schema
 from evalkit.contract.errors import EvalkitError
+from evalkit.contract.spreadsheet import read_csv, write_csv
 
 LISTING_COLUMNS: dict[str, str] = {
     "township": "township, as in the frame",
@@ -150,10 +151,12 @@ def listing_contacts(path: str | Path) -> pd.DataFrame:
             raise EvalkitError(f"{path.name}: cannot read the listing")
         rows = read[0]
     header = [str(c).replace("\ufeff", "").strip() for c in rows[0]]
-    names = [h.lower() for h in header]
+    # The codebook's Chinese headers (户编号, ...) as the listing's reader accepts them.
+    names = [reading.COLUMN_ALIAS_LOOKUP.get(h, h.lower()) for h in header]
     wanted = [i for i, n in enumerate(names) if n in reading.IDENTIFYING]
     if "household_id" not in names:
-        raise EvalkitError(f"{path.name}: no household_id column")
+        raise EvalkitError(f"{path.name}, row 1: no household_id column (or 户编号); "
+                           "expected the listing's header row")
     id_col = names.index("household_id")
     body = [[str(r[i]).strip() if i < len(r) else "" for i in [id_col, *wanted]]
             for r in rows[1:] if any(str(c).strip() for c in r)]
@@ -183,7 +186,7 @@ def write_synthetic_listing(out_dir: str | Path, seed: int | None = None) -> Pat
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     path = out / "listing.csv"
-    synthetic_listing(seed).to_csv(path, index=False, lineterminator="\n")
+    write_csv(synthetic_listing(seed), path)
     return path
 
 
@@ -257,47 +260,54 @@ def write_draw(params: Mapping[str, Any], frame: pd.DataFrame, stage: str, out_d
     from evalkit.contract.xlsx import write_table
 
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     lang = str(params.get("lang", "en"))
+    if stage not in ("villages", "households"):
+        raise EvalkitError(f"draw: stage {stage!r}; expected 'villages' or 'households'")
+    _check_out_dir(out)
     if stage == "villages":
         villages = _village_table(draw_villages_stage(frame, params))
-        path = out / "villages.csv"
-        villages.to_csv(path, index=False, lineterminator="\n")
-        return [path]
-    if stage != "households":
-        raise EvalkitError(f"draw: stage {stage!r}; expected 'villages' or 'households'")
+        out.mkdir(parents=True, exist_ok=True)
+        return [write_csv(villages, out / "villages.csv")]
     if listing_path is None:
         raise EvalkitError("draw --stage households needs data.listing in the params file "
                            "(the household registration listing)")
+    # Everything is read and checked before the first file is written: a bad listing or
+    # a villages.csv of other params leaves the folder as it was.
     listing_raw = load_listing(listing_path, frame)
+    contacts = listing_contacts(listing_path)
     sample, reserve, villages = draw_households_stage(frame, listing_raw, params)
     village_file = out / "villages.csv"
+    expected = _village_table(villages)
     if village_file.exists():
-        expected = _village_table(villages)
-        found = pd.read_csv(village_file, dtype={"village": str, "township": str})
+        found = read_csv(village_file, dtype={"village": str, "township": str})
         if (list(found.get("village", pd.Series(dtype=str)).astype(str))
                 != list(expected["village"].astype(str))):
             raise EvalkitError(
                 f"draw: {village_file} does not hold the villages these params draw (seed "
                 f"{params['seed']}); rerun --stage villages or use another --out folder"
             )
-    else:
-        _village_table(villages).to_csv(village_file, index=False, lineterminator="\n")
-    contacts = listing_contacts(listing_path)
     columns = ["township", "village", "household_id", "household_type", "household_size"]
     field = sample.loc[:, columns].sort_values(["township", "village", "household_type",
                                                 "household_id"], kind="stable")
+    out.mkdir(parents=True, exist_ok=True)
+    if not village_file.exists():
+        write_csv(expected, village_file)
     written = [village_file]
     for name, table in (("field_list", field), ("reserve_list", reserve)):
         shown = _field_table(table.reset_index(drop=True), contacts, lang)
-        csv_path = out / f"{name}.csv"
-        shown.to_csv(csv_path, index=False, encoding="utf-8-sig", lineterminator="\n")
-        written += [csv_path, write_table(shown, out / f"{name}.xlsx", sheet_name=name)]
+        written.append(write_csv(shown, out / f"{name}.csv", encoding="utf-8-sig"))
+        # Printed and carried into the villages: a new page for each village.
+        written.append(write_table(shown, out / f"{name}.xlsx", sheet_name=name,
+                                   page_break_by=FIELD_HEADERS["village"]))
     design = sample.loc[:, [*columns, *[c for c in ("stratum",) if c in sample],
                             "village_prob", "household_prob", "incl_prob", "weight"]]
-    design_path = out / "design.csv"
-    design.to_csv(design_path, index=False, lineterminator="\n")
-    return [*written, design_path]
+    return [*written, write_csv(design, out / "design.csv")]
+
+
+def _check_out_dir(out: Path) -> None:
+    """``--out`` must be a folder (or not exist yet): one line otherwise, nothing written."""
+    if out.exists() and not out.is_dir():
+        raise EvalkitError(f"--out {out}: is a file, expected a folder to write the draw into")
 
 
 def _village_table(villages: pd.DataFrame) -> pd.DataFrame:

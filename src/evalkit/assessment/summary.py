@@ -30,6 +30,7 @@ from typing import Any
 import pandas as pd
 
 from evalkit.contract.errors import EvalkitError
+from evalkit.contract.spreadsheet import read_csv, write_csv
 
 #: Every table a run writes in ``tables/`` (the policy page reads some of them): file name
 #: -> (notebook, dotted path of the function that produced it: the one whose result the
@@ -98,7 +99,7 @@ def read_table(tables_dir: str | Path, name: str, *, required: bool = True
         raise EvalkitError(f"{path}: not found; notebook {notebook} writes it (run "
                            f"{notebook} before 04_summary, or use `evalkit run`)")
     try:
-        return pd.read_csv(path)
+        return read_csv(path)  # a table's text as written (formula escapes undone)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise EvalkitError(f"{path}: cannot be read as CSV ({exc})") from None
 
@@ -132,12 +133,13 @@ class Settle:
 def settle_size(row: Mapping[str, Any], level: float, villages: int) -> Settle | None:
     """Households (and villages) needed to settle a verdict at the current estimate.
 
-    The verdict is one-sided at ``level``: it is settled when ``z * SE`` is below the
-    distance ``e = |estimate - line|``. The design-based standard error of the run scales as
-    ``1 / sqrt(n)`` when households are added in new villages at today's households per
-    village (same design effect), so the sample needed is Cochran's size for margin ``e``
-    (:func:`evalkit.sampling.size.sample_size_proportion` at two-sided level ``2 * level - 1``,
-    i.e. the one-sided ``z``) with the design effect measured by this run::
+    The verdict follows the two-sided ``level`` interval (:func:`evalkit.survey.decision.decide`):
+    it is settled when ``z * SE`` is below the distance ``e = |estimate - line|``. The
+    design-based standard error of the run scales as ``1 / sqrt(n)`` when households are
+    added in new villages at today's households per village (same design effect), so the
+    sample needed is Cochran's size for margin ``e``
+    (:func:`evalkit.sampling.size.sample_size_proportion` at two-sided ``level``) with the
+    design effect measured by this run::
 
         deff = n * SE^2 / (p (1 - p)),   n_needed = z^2 p (1 - p) / e^2 * deff = n (z SE / e)^2
 
@@ -155,7 +157,7 @@ def settle_size(row: Mapping[str, Any], level: float, villages: int) -> Settle |
     if margin <= 0 or margin >= 1:
         return None
     deff = n * se * se / (p * (1 - p))
-    size = sample_size_proportion(p, margin, level=2 * level - 1, deff=deff)
+    size = sample_size_proportion(p, margin, level=level, deff=deff)
     needed = max(int(size), int(n))
     direction = str(row.get("direction") or "below")
     good = p < line if direction == "below" else p >= line
@@ -257,7 +259,7 @@ def write_cautions(cautions: Sequence[Any], path: str | Path) -> Path:
                                                   sort_keys=True, default=str)}
             for c in cautions]
     path = Path(path)
-    pd.DataFrame(rows, columns=["key", "values"]).to_csv(path, index=False)
+    write_csv(pd.DataFrame(rows, columns=["key", "values"]), path)
     return path
 
 

@@ -18,6 +18,7 @@ from evalkit.contract import schema
 from evalkit.contract.problems import (
     Problem,
 )
+from evalkit.contract.spreadsheet import ESCAPE, restore_cell
 
 IDENTIFYING = frozenset(c.strip().lower() for c in schema.IDENTIFYING_COLUMNS)
 
@@ -86,9 +87,24 @@ def read_csv_rows(path: Path, label: str, problems: list[Problem]) -> list[list[
 
 
 def read_rows(path: Path, label: str, problems: list[Problem]
-               ) -> tuple[list[list[str]], list[str]] | None:
+              ) -> tuple[list[list[str]], list[str]] | None:
     """The file as a list of rows of text cells, header first, and the names of identifying
-    columns already dropped while reading; None after a problem."""
+    columns already dropped while reading; None after a problem.
+
+    A cell that evalkit's writers escaped against formula injection (``'=V005``, see
+    :mod:`evalkit.contract.spreadsheet`) reads back as it was written (``=V005``).
+    """
+    read = _read_rows(path, label, problems)
+    if read is None:
+        return None
+    rows, dropped = read
+    if any(cell.startswith(ESCAPE) for row in rows for cell in row):
+        rows = [[restore_cell(cell) for cell in row] for row in rows]
+    return rows, dropped
+
+
+def _read_rows(path: Path, label: str, problems: list[Problem]
+               ) -> tuple[list[list[str]], list[str]] | None:
     if not path.exists():
         problems.append(Problem(label, None, None, None, f"an existing file ({path})"))
         return None

@@ -97,6 +97,21 @@ def format_count(value: int, lang: str) -> str:
     return f"{int(value):,}" if lang == "en" else f"{int(value)}"
 
 
+def join_names(names: list[str], lang: str) -> str:
+    """Names as a list in a sentence: ``a``, ``a and b``, ``a, b and c`` (Chinese:
+    ``a和b``, ``a、b和c``), the joining words from the catalogue (``list.comma``,
+    ``list.and``).
+
+    >>> join_names(["wrong-exit rate", "incidence"], "en")
+    'wrong-exit rate and incidence'
+    """
+    if len(names) <= 1:
+        return "".join(names)
+    space = " " if lang == "en" else ""
+    comma = text("list.comma", lang) + space
+    return comma.join(names[:-1]) + space + text("list.and", lang) + space + names[-1]
+
+
 def all_characters() -> set[str]:
     """Every character any translation (indicator names included) can show (for the font
     subset)."""

@@ -19,11 +19,11 @@ The page has, in order:
 * rectification priorities ranked by the recognition they recover, with the numbers;
 * how to read the page.
 
-Verdicts are :mod:`evalkit.assessment.indicators`' one-sided decisions at the run's confidence
-level. The
-sentence quotes the two-sided interval; when that interval still touches the line but the
-one-sided bound clears it, the sentence says so with the one-sided bound, so the words never
-contradict the numbers beside them.
+The page leads with the exit decision by the official rule (``#decision``): which
+indicators' plain ratios fail their lines, and how sure the sample is about each. The
+statistical verdicts follow from the interval printed and drawn on each card
+(:func:`evalkit.survey.decision.decide`): pass when the whole interval is on the passing side
+of the line, fail when wholly on the failing side, cannot tell when it straddles it.
 
 This module holds the entry points: :class:`PolicyReport` (a run's tables, checked) and the
 functions that build one from tables or params. A report is the page's one

@@ -33,11 +33,11 @@ from evalkit.report.charts import line_scale, number_line_svg
 from evalkit.report.html_parts import escape_html, interval_text, percent_or_dash, table_html
 from evalkit.report.i18n import format_count, format_line, format_percent, format_points
 from evalkit.report.plots import drivers_figure, figure_png
+from evalkit.report.policy_decision import decision_html, summary_chips
 from evalkit.report.policy_style import CSS
 from evalkit.report.verdicts import (
     HEADLINE_KEYS,
     STATUS_COLOURS,
-    STATUS_TINTS,
     number_or_none,
     rank_priorities,
     scenario_label,
@@ -169,7 +169,8 @@ def identity_html(page: PageContext) -> str:
 
 
 def header_html(page: PageContext) -> str:
-    """Style sheet, title, what the page shows, the sample, and the verdict counts.
+    """Style sheet, title, the exit decision (:func:`decision_html`), the verdict counts
+    (official first, then how sure the sample is), what the page shows and the sample.
 
     The font is embedded by :func:`document_html` and by
     :func:`evalkit.report.render.render_notebook` for the policy page.
@@ -177,6 +178,11 @@ def header_html(page: PageContext) -> str:
     parts = [f"<style>{CSS}</style>", '<div class="ek-report" lang="'
              f'{"zh-CN" if page.lang == "zh" else "en"}">',
              f"<h1>{escape_html(page.title)}</h1>", identity_html(page),
+             decision_html(page),
+             f'<p class="ek-muted" style="margin-bottom:0">'
+             f'{escape_html(page.t("report.summary_title"))}</p>',
+             summary_chips(page, "official_decision", ("fail", "pass", "none")),
+             summary_chips(page, "decision", ("fail", "cannot_tell", "pass", "none")),
              f"<p>{escape_html(page.t('report.intro', level=page.level_text))}</p>"]
     if page.households is not None and page.villages is not None:
         parts.append('<p class="ek-muted">' + escape_html(page.t(
@@ -184,19 +190,6 @@ def header_html(page: PageContext) -> str:
             villages=format_count(page.villages, page.lang), level=page.level_text,
             design=page.design_text))
             + "</p>")
-    statuses = [status_key(page.row(k).get("decision")) for k in HEADLINE_KEYS]
-    chips = []
-    for status in ("pass", "fail", "cannot_tell", "none"):
-        count = statuses.count(status)
-        if count == 0 and status == "none":
-            continue
-        chips.append(
-            f'<span class="ek-chip" style="color:{STATUS_COLOURS[status]};'
-            f'background:{STATUS_TINTS[status]}">{escape_html(page.t(f"status.{status}"))}: '
-            f'{escape_html(page.t("summary.count", count=count, total=len(statuses)))}</span>')
-    parts.append(f'<p class="ek-muted" style="margin-bottom:0">'
-                 f'{escape_html(page.t("report.summary_title"))}</p>')
-    parts.append('<div class="ek-chips">' + "".join(chips) + "</div>")
     parts.append("</div>")
     return "\n".join(parts)
 
@@ -225,7 +218,8 @@ def official_text(page: PageContext, row: Mapping[str, Any]) -> str:
 
 
 def card_html(page: PageContext, key: str) -> str:
-    """One traffic-light card: estimate, interval, official figure, number line, sentence."""
+    """One traffic-light card: the official verdict's badge and then the statistical one,
+    estimate, interval, official figure, number line (the interval that decides), sentence."""
     row = page.row(key)
     status = status_key(row.get("decision"))
     colour = STATUS_COLOURS[status]
@@ -240,6 +234,13 @@ def card_html(page: PageContext, key: str) -> str:
     text = sentence(row, page.lang, page.level)
     svg = number_line_svg(est, low, high, threshold, direction, status, aria=text,
                           scale=card_scale(page, direction))
+    official_status = status_key(row.get("official_decision"))
+    official_badge = (
+        f'<span class="ek-badge" data-verdict="official_decision" '
+        f'style="background:{STATUS_COLOURS[official_status]}">'
+        + escape_html(page.t("card.badge.official",
+                             verdict=page.t(f"status.{official_status}"))) + "</span>"
+        if official_status in ("pass", "fail") else "")
     households = number_or_none(row.get("n_households"))
     meta = [f"<span>{escape_html(line_text)}</span>"]
     if households is not None:
@@ -250,8 +251,10 @@ def card_html(page: PageContext, key: str) -> str:
         f'<div class="ek-card" data-indicator="{escape_html(key)}" data-status="{status}" '
         f'style="border-left-color:{colour}">'
         f'<div class="ek-card-head"><span class="ek-card-name">{escape_html(name)}</span>'
-        f'<span class="ek-badge" style="background:{colour}">'
-        f'{escape_html(page.t(f"status.{status}"))}</span></div>'
+        f'<span class="ek-badges">{official_badge}'
+        f'<span class="ek-badge" data-verdict="decision" style="background:{colour}">'
+        f'{escape_html(page.t("card.badge.statistical", verdict=page.t(f"status.{status}")))}'
+        "</span></span></div>"
         '<div class="ek-figures">'
         f'<div><span class="ek-figure-label">{escape_html(page.t("card.estimate"))}</span>'
         f'<span class="ek-big" style="color:{colour}">'

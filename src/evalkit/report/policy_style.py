@@ -21,6 +21,14 @@ CSS = """
 .ek-report .ek-chips { display: flex; flex-wrap: wrap; gap: 0.5rem; margin: 0.6rem 0; }
 .ek-report .ek-chip { border-radius: 1rem; padding: 0.15rem 0.75rem; font-weight: 600;
   border: 1px solid currentColor; white-space: nowrap; }
+.ek-report .ek-decision { border: 1px solid #d0d7de; border-left-width: 0.45rem;
+  border-radius: 0.5rem; padding: 0.5rem 0.9rem; margin: 0.6rem 0 0.8rem; background: #fff; }
+.ek-report h2.ek-decision-title { font-size: 1.15rem; border: none; margin: 0 0 0.2rem;
+  padding: 0; }
+.ek-report .ek-decision-lead { font-size: 1.08rem; font-weight: 600; }
+.ek-report ul.ek-decision-items { padding-left: 1.2rem; margin: 0.3rem 0 0; }
+.ek-report ul.ek-decision-items li { margin: 0.25rem 0; }
+.ek-report .ek-chips-title { color: #57606a; font-size: 0.92rem; align-self: center; }
 .ek-report .ek-cards { display: flex; flex-wrap: wrap; gap: 0.8rem; }
 .ek-report .ek-card { flex: 1 1 18rem; max-width: 100%; background: #fff;
   border: 1px solid #d0d7de; border-left-width: 0.45rem; border-radius: 0.5rem;
@@ -28,6 +36,7 @@ CSS = """
 .ek-report .ek-card-head { display: flex; flex-wrap: wrap; justify-content: space-between;
   align-items: baseline; gap: 0.4rem; }
 .ek-report .ek-card-name { font-weight: 700; font-size: 1.08rem; }
+.ek-report .ek-badges { display: flex; flex-wrap: wrap; gap: 0.3rem; }
 .ek-report .ek-badge { color: #fff; border-radius: 1rem; padding: 0.05rem 0.65rem;
   font-size: 0.85rem; font-weight: 600; white-space: nowrap; }
 .ek-report .ek-figures { display: flex; flex-wrap: wrap; gap: 0.3rem 1.4rem;
@@ -102,6 +111,7 @@ CSS = """
   .ek-report .ek-line { max-height: 3.6rem; margin: 0.1rem 0; }
   .ek-report .ek-what { display: none; }
   .ek-report .ek-chips { margin: 0.2rem 0; }
+  .ek-report .ek-decision { padding: 0.25rem 0.55rem; margin: 0.2rem 0 0.3rem; }
   .ek-report .ek-chart { margin: 0.2rem 0; }
   .ek-report .ek-chart img { max-width: 9.5cm; }
   .ek-report table.ek-table tr, .ek-report ol.ek-priorities li {

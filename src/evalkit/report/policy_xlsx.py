@@ -125,13 +125,14 @@ def write_workbook(sheets: Sequence[Sheet], path: str | Path) -> Path:
     for sheet in sheets:
         frame = sheet.frame
         ws = wb.create_sheet(sheet.name[:31])
-        ws.append(list(frame.columns))
+        xlsx.append_row(ws, frame.columns)
         for cell in ws[1]:
             cell.font = header_font
             cell.fill = header_fill
             cell.alignment = Alignment(wrap_text=True, vertical="top")
         for values in frame.itertuples(index=False):
-            ws.append([excel_value(v) for v in values])
+            # Text (a run name, a scenario label) is a string cell, never a formula.
+            xlsx.append_row(ws, [excel_value(v) for v in values])
         for j, column in enumerate(frame.columns, start=1):
             letter = ws.cell(row=1, column=j).column_letter
             fmt = ("0.00%" if column in sheet.percent_columns else

@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from evalkit.contract.errors import EvalkitError
+from evalkit.contract.spreadsheet import read_csv
 
 COUNTIES_SUBDIR = "counties"
 STATUS_FAILED = "failed"
@@ -506,10 +507,11 @@ def load_run(province_dir: str | Path) -> ProvinceRun:
     return ProvinceRun(
         name=manifest["province"], lang=values["lang"], level=values["level"],
         thresholds=values["thresholds"],
-        status=pd.read_csv(tables / "province_status.csv", keep_default_na=False),
-        indicators=pd.read_csv(tables / "province_indicators.csv"),
-        ranking=pd.read_csv(tables / "province_ranking.csv"),
-        rates=pd.read_csv(rates_path) if rates_path.is_file() else None)
+        # County names and errors as written: the tables' formula escapes undone.
+        status=read_csv(tables / "province_status.csv", keep_default_na=False),
+        indicators=read_csv(tables / "province_indicators.csv"),
+        ranking=read_csv(tables / "province_ranking.csv"),
+        rates=read_csv(rates_path) if rates_path.is_file() else None)
 
 
 # --- atomic writes on the client -------------------------------------------------------------

@@ -19,7 +19,7 @@ from evalkit.survey.decision import decide
 HEADLINE_KEYS: tuple[str, ...] = ("wrong_exit", "missed", "incidence", "recognition")
 INDICATOR_COLUMNS: tuple[str, ...] = (
     "indicator", "official", "estimate", "ci_low", "ci_high", "threshold", "direction",
-    "one_sided_low", "one_sided_high", "decision", "official_decision", "n_households",
+    "decision", "official_decision", "n_households",
 )
 SCENARIO_COLUMNS: tuple[str, ...] = (
     "scenario", "estimate", "ci_low", "ci_high", "change", "change_low", "change_high",
@@ -77,19 +77,20 @@ def sentence(row: Mapping[str, Any], lang: str, level: float) -> str:
     """The plain sentence of one indicator, from its numbers.
 
     "The wrong-exit rate is 2.9%; we are 95% confident it lies between 2.1% and 3.9%, so it
-    is above the 2% line." The verdict is the row's ``decision`` (one-sided tests at
-    ``level``); figures are rounded so that none looks equal to the line it is judged against.
+    is above the 2% line." The verdict is the row's ``decision``, which follows from the
+    interval quoted (:func:`evalkit.survey.decision.decide`), so the words never contradict
+    the numbers beside them; figures are rounded so that none looks equal to the line it
+    is judged against.
     """
     key = str(row["indicator"])
     threshold = number_or_none(row.get("threshold"))
     estimate = float(row["estimate"])
     low, high = number_or_none(row.get("ci_low")), number_or_none(row.get("ci_high"))
-    level_text = format_line(level)
     core = i18n.text(
         "sentence.core", lang,
         indicator=i18n.indicator_label(key, lang, in_sentence=True),
         estimate=format_percent(estimate, versus=threshold),
-        level=level_text,
+        level=format_line(level),
         low=format_percent(low if low is not None else math.nan, versus=threshold),
         high=format_percent(high if high is not None else math.nan, versus=threshold),
     )
@@ -97,24 +98,8 @@ def sentence(row: Mapping[str, Any], lang: str, level: float) -> str:
     direction = str(row.get("direction") or "below")
     if threshold is None or status == "none":
         return core + i18n.text("sentence.none", lang)
-    line = format_line(threshold)
-    if status == "cannot_tell":
-        return core + i18n.text(f"sentence.{direction}.cannot_tell", lang, threshold=line)
-    # Does the two-sided interval alone support the verdict?
-    if direction == "below":
-        plain = (high is not None and high < threshold) if status == "pass" else (
-            low is not None and low > threshold)
-        bound = row.get("one_sided_high") if status == "pass" else row.get("one_sided_low")
-    else:
-        plain = (low is not None and low >= threshold) if status == "pass" else (
-            high is not None and high < threshold)
-        bound = row.get("one_sided_low") if status == "pass" else row.get("one_sided_high")
-    if plain or number_or_none(bound) is None:
-        return core + i18n.text(f"sentence.{direction}.{status}", lang, threshold=line)
-    return core + i18n.text(
-        f"sentence.{direction}.{status}.one_sided", lang, threshold=line, level=level_text,
-        bound=format_percent(float(bound), versus=threshold),  # type: ignore[arg-type]
-    )
+    return core + i18n.text(f"sentence.{direction}.{status}", lang,
+                            threshold=format_line(threshold))
 
 
 def scenario_label(name: str, lang: str) -> str:

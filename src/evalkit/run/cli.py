@@ -127,7 +127,8 @@ def _cmd_refresh(args: argparse.Namespace) -> int:
     from evalkit.run import pipeline
     from evalkit.run.province import NOTEBOOK
 
-    pipeline.refresh_notebooks(args.notebooks, (*pipeline.ALL_NOTEBOOKS, NOTEBOOK),
+    pipeline.refresh_notebooks(args.notebooks, (pipeline.START_HERE_NOTEBOOK,
+                                                 *pipeline.ALL_NOTEBOOKS, NOTEBOOK),
                                progress=None if args.quiet else pipeline.stderr_progress)
     return EXIT_OK
 

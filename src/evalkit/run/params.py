@@ -17,6 +17,7 @@ from __future__ import annotations
 import copy
 import difflib
 import math
+import os
 import re
 import reprlib
 from collections.abc import Callable, Mapping
@@ -549,13 +550,18 @@ def load_params(path: Path | str, *, check_files: bool = True) -> Params:
     return validate(read_yaml(path), path, check_files=check_files)
 
 
-def notebook_parameters(params: Params, tables_dir: str) -> dict[str, Any]:
+def notebook_parameters(params: Params, tables_dir: str,
+                        kernel_dir: Path | None = None) -> dict[str, Any]:
     """What papermill injects: every params key plus the runner's two paths.
 
     Values are plain data (str, int, float, bool, None, lists, dicts); papermill writes
-    them as Python literals, so a string stays a string whatever it contains.
+    them as Python literals, so a string stays a string whatever it contains. With
+    ``kernel_dir`` (the kernels' working folder) ``params_dir`` is relative to it: a
+    province county's inputs are copies in a private temporary folder whose random name
+    must not reach its reports (nor make two runs' reports differ).
     """
     injected = copy.deepcopy(params.values)
     injected["tables_dir"] = tables_dir
-    injected["params_dir"] = str(params.base_dir)
+    injected["params_dir"] = (str(params.base_dir) if kernel_dir is None
+                              else os.path.relpath(params.base_dir, kernel_dir))
     return injected

@@ -32,6 +32,7 @@ import nbformat
 
 from evalkit.contract.errors import EvalkitError
 from evalkit.contract.paths import PACKAGE_ROOT
+from evalkit.contract.spreadsheet import neutralise_csv_files
 from evalkit.report.render import (
     IndexEntry,
     external_references,
@@ -60,7 +61,6 @@ TABLES_DIR = "tables"
 NOTEBOOK_SUBDIR = "notebooks"
 
 
-
 @dataclass(frozen=True)
 class NotebookSpec:
     """One notebook of the assessment.
@@ -86,8 +86,12 @@ PLAN: tuple[NotebookSpec, ...] = (
 )
 #: Runs beside 01-03 when the params have a ``followup`` block (the re-check round).
 FOLLOWUP_NOTEBOOK = NotebookSpec("05_followup")
-#: Every committed notebook (what ``make refresh`` re-executes).
+#: Every committed notebook of the assessment (what ``make refresh`` re-executes, with
+#: :data:`START_HERE_NOTEBOOK` and the province notebook).
 ALL_NOTEBOOKS: tuple[NotebookSpec, ...] = (*PLAN[:-1], FOLLOWUP_NOTEBOOK, PLAN[-1])
+#: The engine on one's own survey: a tutorial, refreshed and checked by nbval like the others
+#: but no part of a run (``plan_for`` never returns it).
+START_HERE_NOTEBOOK = NotebookSpec("00_start_here")
 
 
 def plan_for(params: Params) -> tuple[NotebookSpec, ...]:
@@ -137,13 +141,6 @@ class NotebookFailedError(EvalkitError):
         super().__init__(message)
         self.notebook = notebook
         self.partial_dir = partial_dir
-
-
-# --- kernel environment --------------------------------------------------------------------
-
-
-# --- papermill engine ---------------------------------------------------------------------
-
 
 
 # --- helpers -------------------------------------------------------------------------------
@@ -199,6 +196,8 @@ def stderr_progress(message: str) -> None:
 
 
 class _Run:
+    inputs_are_copies = False  # a province county's: the notebooks see their folder relatively
+
     def __init__(
         self, params: Params, partial: Path, notebooks_dir: Path, plan: tuple[NotebookSpec, ...],
         workers: int, progress: Callable[[str], None], kernel_name: str, start_timeout: int,
@@ -276,7 +275,8 @@ class _Run:
 
     def _parameters(self, spec: NotebookSpec) -> dict[str, Any]:
         """What papermill injects; the report's identity goes to the policy page only."""
-        values = notebook_parameters(self.params, TABLES_DIR)
+        values = notebook_parameters(self.params, TABLES_DIR,
+                                     self.partial if self.inputs_are_copies else None)
         if not spec.policy:
             for key in IDENTITY_KEYS:
                 values.pop(key, None)
@@ -475,6 +475,7 @@ def run(
     state = _Run(
         params, partial, nb_dir, plan, workers, report, kernel_name, start_timeout, cell_timeout
     )
+    state.inputs_are_copies = bool(origins)
     try:
         state.run_all()
     except BaseException:
@@ -491,9 +492,8 @@ def run(
             f"{first}{also}; {keep}", notebook=first.notebook, partial_dir=partial
         )
 
-    tables = sorted(
-        p.relative_to(partial).as_posix() for p in (partial / TABLES_DIR).rglob("*") if p.is_file()
-    )
+    # A village named "=..." must never be a live formula in a spreadsheet: escaped here.
+    tables = neutralise_csv_files(partial, TABLES_DIR)
     # Lazy: summary imports pandas, which `evalkit run --check` never loads.
     from evalkit.assessment.summary import producer
 

@@ -53,6 +53,7 @@ import yaml
 
 from evalkit.contract.errors import EvalkitError, one_line
 from evalkit.contract.schema import DEFAULT_SEED
+from evalkit.contract.spreadsheet import csv_text, read_csv
 from evalkit.report.province import COUNTIES_SUBDIR, STATUS_FAILED
 from evalkit.run.cluster import Release, start_client, start_on_cluster
 from evalkit.run.province_params import load_province
@@ -209,9 +210,8 @@ def _tables_only_files(job: CountyJob, inputs: Any) -> dict[str, bytes]:
     v = job.values
     results = indicators.assess(inputs.design, inputs.frame, v["thresholds"],
                                 method=v["ci_method"], level=v["level"])
-    buffer = io.StringIO()
-    rounded(indicators.indicator_table(results), 10).to_csv(buffer, index=False)
-    table = buffer.getvalue().encode()
+    # Notebook 02's bytes: its table, neutralised as `evalkit run` neutralises every table.
+    table = csv_text(rounded(indicators.indicator_table(results), 10)).encode()
     code = job.code_sha256
     if not code:
         from evalkit.run.provenance import code_sha256
@@ -589,7 +589,7 @@ def example_run(n_counties: int = 4, seed: int = DEFAULT_SEED, lang: str = "en")
             if result.problem is not None:
                 raise EvalkitError(f"{name}: {result.problem}")
             inspections.append(result)
-            table = pd.read_csv(io.BytesIO(result.files["tables/indicators.csv"]))
+            table = read_csv(io.BytesIO(result.files["tables/indicators.csv"]))
             tables.append(table[table["indicator"].isin(HEADLINE)].assign(county=name))
     indicators = pd.concat(tables, ignore_index=True)
     ranking = ranking_table(indicators, level=values["level"], seed=values["seed"])

@@ -14,6 +14,7 @@ from typing import Any
 import pandas as pd
 
 from evalkit.contract.errors import EvalkitError
+from evalkit.contract.spreadsheet import csv_text
 from evalkit.report.province import (
     COUNTIES_SUBDIR,
     HEADLINE,
@@ -89,7 +90,7 @@ def write_province_outputs(spec: Any, run_dir: Path, statuses: Sequence[Any],
 
     hashes = {}
     for filename, table in outputs.items():
-        data = rounded(table, 10).to_csv(index=False).encode()
+        data = csv_text(rounded(table, 10)).encode()  # county names: never a formula
         write_atomic(tables_dir / filename, data)
         hashes[f"tables/{filename}"] = {"sha256": hashlib.sha256(data).hexdigest(),
                                         "producer": PRODUCERS[filename]}

@@ -163,6 +163,42 @@ class Listing:
 
 def prepare_listing(households: pd.DataFrame, frame: pd.DataFrame,
                      per_village: Mapping[str, int]) -> Listing:
+    """Check a household listing and sort it once for repeated second-stage draws.
+
+    Parameters
+    ----------
+    households
+        One row per listed household: ``village``, ``household_id``, ``household_type``
+        (English codes or the codebook's Chinese labels). Identifying columns (names, ID
+        numbers, phones) and ``township`` are dropped; the frame's township is used.
+    frame
+        The village frame (``township``, ``village``); every listed village must be in it.
+    per_village
+        The quota per household group (:func:`~evalkit.sampling.frame.household_groups`);
+        households of types no group covers are left out.
+
+    Returns
+    -------
+    Listing
+        The listing sorted by village, group and household id, with each household's
+        (village, group) cell and its size ``N_vg``.
+
+    Raises
+    ------
+    EvalkitError
+        One line naming the row and column of a duplicated household id, an unknown village
+        or household type.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> frame = pd.DataFrame({"township": ["T1"], "village": ["V1"]})
+    >>> households = pd.DataFrame({"village": ["V1"] * 3, "household_id": ["h3", "h1", "h2"],
+    ...                            "household_type": ["exited", "nonregistered", "已脱贫"]})
+    >>> listing = prepare_listing(households, frame, {"registered": 1})
+    >>> listing.data["household_id"].tolist(), listing.cell_size.tolist()
+    (['h2', 'h3'], [2, 2])
+    """
     if not isinstance(households, pd.DataFrame) or len(households) == 0:
         raise EvalkitError("households: expected a non-empty household listing")
     require_columns(households, ["village", "household_id", "household_type"], "households")
@@ -228,6 +264,56 @@ def cell_quotas(N: np.ndarray, base: np.ndarray, fill: bool) -> np.ndarray:
 def draw_households(listing: Listing, villages: pd.DataFrame, village_codes: np.ndarray,
                      per_village: Mapping[str, int], rng: np.random.Generator,
                      fill: bool = False, reserves: int = 0) -> pd.DataFrame:
+    """The second stage on a prepared listing: in each selected village and household group,
+    a simple random sample without replacement of ``k`` households (Cochran 1977, sec. 11.9).
+
+    ``k`` is the group's quota, or with ``fill`` the quota plus the village's shortfall in other
+    groups (:func:`cell_quotas`). A cell with ``N_vg <= k`` households is taken whole. Each
+    household carries ``household_prob = min(k, N_vg) / N_vg``, ``incl_prob = village_prob *
+    household_prob`` and ``weight = 1 / incl_prob`` (Horvitz-Thompson).
+
+    Parameters
+    ----------
+    listing
+        From :func:`prepare_listing`.
+    villages
+        The selected villages (:func:`select_villages`), with ``village`` and ``village_prob``
+        and, when stratified, ``stratum``.
+    village_codes
+        Each selected village's row in the frame (:func:`frame_codes`).
+    per_village
+        The quota per household group, in the listing's group order.
+    rng
+        The random generator: the same generator state gives the same sample.
+    fill
+        Make up a group's shortfall from the village's other groups.
+    reserves
+        Also keep the next ``reserves`` households of each cell, in the same random order, as
+        its reserve list (column ``reserve_order``: 0 = sampled, 1, 2, ... = reserves); the
+        sample itself is unchanged.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per drawn household: the listing's columns, ``stratum`` when the villages
+        have one, ``village_prob``, ``household_prob``, ``incl_prob``, ``weight`` (and
+        ``reserve_order``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import pandas as pd
+    >>> frame = pd.DataFrame({"township": ["T1"], "village": ["V1"]})
+    >>> households = pd.DataFrame({"village": ["V1"] * 4,
+    ...                            "household_id": ["h1", "h2", "h3", "h4"],
+    ...                            "household_type": ["exited"] * 4})
+    >>> listing = prepare_listing(households, frame, {"registered": 2})
+    >>> villages = pd.DataFrame({"village": ["V1"], "village_prob": [0.5]})
+    >>> sample = draw_households(listing, villages, frame_codes(frame, villages),
+    ...                          {"registered": 2}, np.random.default_rng(1))
+    >>> sample[["household_prob", "incl_prob", "weight"]].iloc[0].tolist()
+    [0.5, 0.25, 4.0]
+    """
     quota = np.array([per_village[g] for g in listing.groups], dtype=float)
     count = listing.village_count[village_codes]
     if np.any(count == 0):
@@ -297,6 +383,16 @@ def select_households(villages: pd.DataFrame, households: pd.DataFrame, frame: p
 
 
 def frame_codes(frame: pd.DataFrame, villages: pd.DataFrame) -> np.ndarray:
+    """Each selected village's row number in ``frame``, or a one-line error naming a village
+    the frame does not have.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> frame = pd.DataFrame({"village": ["V1", "V2", "V3"]})
+    >>> frame_codes(frame, pd.DataFrame({"village": ["V3", "V1"]}))
+    array([2, 0])
+    """
     codes = pd.Index(frame["village"]).get_indexer(villages["village"])
     if (codes < 0).any():
         raise EvalkitError(

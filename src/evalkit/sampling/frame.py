@@ -43,12 +43,54 @@ FIELD_LIST_COLUMNS: tuple[str, ...] = ("township", "village", "household_id", "h
 
 # --- frame and listing helpers -------------------------------------------------------------
 def require_columns(df: pd.DataFrame, columns: Sequence[str], what: str) -> None:
+    """Stop with ``"{what}: missing column 'c'"`` at the first of ``columns`` not in ``df``.
+
+    Parameters
+    ----------
+    df
+        The table to check.
+    columns
+        The columns it must have.
+    what
+        The table's name in the message ("frame", "households").
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> require_columns(pd.DataFrame({"village": ["V1"]}), ["village", "township"], "frame")
+    Traceback (most recent call last):
+    ...
+    evalkit.contract.errors.EvalkitError: frame: missing column 'township'
+    """
     for c in columns:
         if c not in df.columns:
             raise EvalkitError(f"{what}: missing column {c!r}")
 
 
 def household_groups(per_village: Mapping[str, int]) -> dict[str, int]:
+    """The second stage's quota, checked: households per village for each household group.
+
+    Parameters
+    ----------
+    per_village
+        ``{group: households}`` with groups from :data:`HOUSEHOLD_GROUPS` (``registered``,
+        ``exited``, ``not_exited``, ``nonregistered``) that share no household type.
+
+    Returns
+    -------
+    dict
+        The same quota with whole-number counts.
+
+    Raises
+    ------
+    EvalkitError
+        On an empty quota, an unknown group, a count below 1, or overlapping groups.
+
+    Examples
+    --------
+    >>> household_groups({"registered": 35, "nonregistered": 35.0})
+    {'registered': 35, 'nonregistered': 35}
+    """
     if not isinstance(per_village, Mapping) or len(per_village) == 0:
         raise EvalkitError(
             "per_village: expected households per village by group, e.g. "
@@ -65,6 +107,16 @@ def household_groups(per_village: Mapping[str, int]) -> dict[str, int]:
 
 
 def check_disjoint(groups: list[str]) -> None:
+    """Stop when two household groups cover the same household type (``registered`` and
+    ``exited`` would sample exited households twice).
+
+    Examples
+    --------
+    >>> check_disjoint(["registered", "exited"])
+    Traceback (most recent call last):
+    ...
+    evalkit.contract.errors.EvalkitError: household groups 'registered' and 'exited' both ...
+    """
     seen: dict[str, str] = {}
     for g in groups:
         for t in HOUSEHOLD_GROUPS[g]:
@@ -77,6 +129,34 @@ def check_disjoint(groups: list[str]) -> None:
 
 def size_measure(frame: pd.DataFrame, size_column: str | Sequence[str] | None,
                   groups: Sequence[str]) -> np.ndarray:
+    """The first stage's measure of size per village: the sum of ``size_column`` (one column
+    or several), or by default the village's households of the sampled ``groups`` (so that equal
+    quotas per village give a nearly self-weighting sample of those households; Kish 1965,
+    sec. 7.5).
+
+    Parameters
+    ----------
+    frame
+        One row per village.
+    size_column
+        A column, several columns (summed), or None for the groups' household counts
+        (:data:`FRAME_HOUSEHOLDS`).
+    groups
+        The sampled household groups.
+
+    Returns
+    -------
+    numpy.ndarray of float
+        One size per village, each ``>= 0``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> frame = pd.DataFrame({"hh_exited": [10, 0], "hh_not_exited": [2, 5],
+    ...                       "hh_nonregistered": [100, 80]})
+    >>> size_measure(frame, None, ["registered"])
+    array([12.,  5.])
+    """
     if size_column is None:
         # Households of the sampled groups: with equal quotas per village this makes the
         # sample of those households close to self-weighting.
@@ -99,6 +179,17 @@ def size_measure(frame: pd.DataFrame, size_column: str | Sequence[str] | None,
 
 
 def check_frame(frame: pd.DataFrame) -> None:
+    """Stop unless ``frame`` is a non-empty table with ``township`` and ``village`` columns and
+    no village listed twice.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> check_frame(pd.DataFrame({"township": ["T", "T"], "village": ["V1", "V1"]}))
+    Traceback (most recent call last):
+    ...
+    evalkit.contract.errors.EvalkitError: frame row 2, column 'village': 'V1' appears twice; ...
+    """
     if not isinstance(frame, pd.DataFrame) or len(frame) == 0:
         raise EvalkitError("frame: expected a non-empty table of villages")
     require_columns(frame, ["township", "village"], "frame")

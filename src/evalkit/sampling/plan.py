@@ -15,6 +15,7 @@ import pandas as pd
 from evalkit.contract import locale
 from evalkit.contract.errors import EvalkitError
 from evalkit.contract.schema import HOUSEHOLD_TYPES
+from evalkit.contract.spreadsheet import write_csv
 from evalkit.contract.xlsx import write_table
 from evalkit.sampling.allocation import allocate_household_types
 from evalkit.sampling.checks import (
@@ -208,10 +209,12 @@ def field_list(sample: pd.DataFrame, path: str | Path, lang: str = "en"
         base = base.with_suffix("")
     base.parent.mkdir(parents=True, exist_ok=True)
     csv_path, xlsx_path = base.with_suffix(".csv"), base.with_suffix(".xlsx")
-    out.to_csv(csv_path, index=False, encoding="utf-8-sig")
+    write_csv(out, csv_path, encoding="utf-8-sig")
     if lang == "zh":  # the workbook is for people: Chinese headers and sheet name
         write_table(out.rename(columns=FIELD_LIST_HEADERS_ZH), xlsx_path,
-                    sheet_name=locale.text("field.sheet", "zh"))
+                    sheet_name=locale.text("field.sheet", "zh"),
+                    page_break_by=FIELD_LIST_HEADERS_ZH["village"])
     else:
-        write_table(out, xlsx_path, sheet_name=locale.text("field.sheet", "en"))
+        write_table(out, xlsx_path, sheet_name=locale.text("field.sheet", "en"),
+                    page_break_by="village")
     return csv_path, xlsx_path

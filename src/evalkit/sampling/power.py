@@ -2,10 +2,10 @@
 
 The assessment declares a rate "above 2%" when the lower confidence bound of the
 design-based estimate lies above 2%, and recognition "below 90%" when the upper bound lies
-below 90%: a one-sided test at level ``alpha``. :mod:`evalkit.assessment.indicators` decides with
-``alpha = 1 - level`` (the bounds of the two-sided interval at level ``1 - 2 alpha``), so
-with the default ``level: 0.95`` the default here is ``alpha = 0.05``; pass
-``alpha = 0.025`` for "the 95% two-sided interval lies above". Power is the probability of
+below 90%: a one-sided test at level ``alpha``. :mod:`evalkit.survey.decision` decides on the
+two-sided interval shown at ``level``, so its one-sided tests are at
+``alpha = (1 - level) / 2``: with the run's ``level: 0.95``, pass ``alpha = 0.025`` ("the 95%
+two-sided interval lies above"). Power is the probability of
 that declaration for a true rate, a number of villages (PSUs), households per village in
 the indicator's domain and an intraclass correlation between households of a village.
 
@@ -209,6 +209,9 @@ class PowerSimulation:
 
     @property
     def mc_se(self) -> np.ndarray:
+        """Monte Carlo standard error of each simulated power, ``sqrt(p (1 - p) / reps)`` (with
+        ``p (1 - p)`` floored at ``1 / reps`` so a power of 0 or 1 still shows its uncertainty).
+        """
         return np.sqrt(np.clip(self.power * (1 - self.power), 1.0 / self.reps, None)
                        / self.reps)
 

@@ -70,10 +70,30 @@ class PPSSample:
 
     @property
     def certainty(self) -> np.ndarray:
+        """True for the units selected with certainty (inclusion probability 1 up to
+        :data:`PPS_EPS`), which a PPS variance treats as their own strata.
+        """
         return self.pi >= 1.0 - PPS_EPS
 
 
 def as_generator(seed: int | np.random.Generator | None) -> np.random.Generator:
+    """A NumPy generator from an integer seed (``default_rng(seed)``), or the generator itself.
+
+    Parameters
+    ----------
+    seed
+        A whole number ``>= 0`` or a ``numpy.random.Generator``; None is refused because draws
+        must be reproducible.
+
+    Returns
+    -------
+    numpy.random.Generator
+
+    Examples
+    --------
+    >>> float(as_generator(7).random()) == float(as_generator(7).random())
+    True
+    """
     if isinstance(seed, np.random.Generator):
         return seed
     if seed is None:

@@ -40,7 +40,6 @@ from evalkit.sampling.pps import (
     pps_inclusion_probabilities,
     systematic_hits,
 )
-from evalkit.survey.estimate import one_sided_level
 from evalkit.survey.village_rates import rate_intervals, ratio_from_village_totals
 
 
@@ -167,14 +166,17 @@ class DrawSimulation:
 
     @property
     def reps(self) -> int:
+        """Number of replicate draws."""
         return len(self.draws)
 
     @property
     def mean_estimate(self) -> float:
+        """Mean of the replicate estimates (the Monte Carlo expectation of the estimator)."""
         return float(self.draws["estimate"].mean())
 
     @property
     def bias(self) -> float:
+        """``mean_estimate - truth``: the estimator's bias, up to :attr:`bias_mc_se`."""
         return self.mean_estimate - self.truth
 
     @property
@@ -184,10 +186,14 @@ class DrawSimulation:
 
     @property
     def coverage(self) -> float:
+        """Share of replicates whose interval covers the truth (nominal: ``level``)."""
         return float(self.draws["covered"].mean())
 
     @property
     def coverage_mc_se(self) -> float:
+        """Monte Carlo standard error of :attr:`coverage` at the nominal level,
+        ``sqrt(level (1 - level) / reps)``.
+        """
         return math.sqrt(self.level * (1.0 - self.level) / self.reps)
 
     @property
@@ -298,9 +304,9 @@ def simulate_draws(
     most ``denominator``). ``domain`` (a household group, e.g. ``'exited'``) restricts the
     estimate to that domain with the full design kept. With ``threshold``, each replicate
     also records whether the assessment would declare the rate above it
-    (``alternative="greater"``: lower one-sided bound above) or below it (``"less"``), by
-    one-sided tests at ``alpha = 1 - level`` as
-    :mod:`evalkit.assessment.indicators` decides; the share of replicates declaring is the
+    (``alternative="greater"``: the whole interval above) or below it (``"less"``: the
+    whole interval below), the rule :func:`evalkit.survey.decision.decide` applies to the
+    interval shown; the share of replicates declaring is the
     power of the real design (PPS, unequal villages).
     The truth is the population value over the households the design covers.
     """
@@ -312,8 +318,6 @@ def simulate_draws(
                               level=level, threshold=threshold, alternative=alternative)
     reps, level, threshold = setup.reps, setup.level, setup.threshold
     gen, quota, frame, truth = setup.gen, setup.quota, setup.frame, setup.truth
-    # One-sided decisions at alpha = 1 - level, as evalkit.assessment.indicators decides.
-    one_sided = one_sided_level(level)
     data = setup.listing.data
     # Only what the estimate needs, with villages as integer codes: the same design, and
     # no string handling in every replicate.
@@ -339,21 +343,16 @@ def simulate_draws(
             est = design.ratio(outcome, denominator, level=level)
             r, se = np.array([est.estimate]), np.array([est.se])
             ci = tuple(float(b[0]) for b in rate_intervals(r, se, est.df, level, method))
-            bounds = (tuple(float(b[0]) for b in
-                            rate_intervals(r, se, est.df, one_sided, method))
-                      if threshold is not None else ci)
         else:
             if denominator is not None:
                 design = people_design(design, outcome, denominator, flag="_affected")
             column = outcome if denominator is None else "_affected"
             est = design.proportion(column, method=method, level=level)
             ci = est.ci
-            bounds = (design.proportion(column, method=method, level=one_sided).ci
-                      if threshold is not None else ci)
         row = [est.estimate, est.se, ci[0], ci[1]]
         if threshold is not None:
-            row.append(bounds[0] > threshold if alternative == "greater"
-                       else bounds[1] < threshold)
+            # The verdict rule (evalkit.survey.decision.decide) on the interval shown.
+            row.append(ci[0] > threshold if alternative == "greater" else ci[1] < threshold)
         rows.append(row)
     columns = ["estimate", "se", "ci_low", "ci_high"]
     draws = pd.DataFrame(rows, columns=columns + (["declared"] if threshold is not None else []))
@@ -476,7 +475,7 @@ def simulate_design(
                           "numerator_total": (Y * selected).sum(axis=1),
                           "denominator_total": (X * selected).sum(axis=1)})
     if threshold is not None:
-        lo1, hi1 = rate_intervals(r, se, df, one_sided_level(level), method)
-        draws["declared"] = lo1 > threshold if alternative == "greater" else hi1 < threshold
+        # The verdict rule (evalkit.survey.decision.decide) on the interval shown.
+        draws["declared"] = low > threshold if alternative == "greater" else high < threshold
     draws["covered"] = (draws["ci_low"] <= truth) & (truth <= draws["ci_high"])
     return DrawSimulation(draws=draws, truth=truth, level=level)

@@ -67,6 +67,12 @@ class PostStratumStep:
     label: str = "poststratify"
 
     def residualise(self, x: np.ndarray) -> np.ndarray:
+        """Weighted influence values ``x`` (``(n, k)``) after this post-stratification: within each
+        cell ``c``, ``x_i - w_i * sum_c(x_j w0_j / w_j) / sum_c w0_j`` with ``w`` the weights after
+        and ``w0`` before, as ``survey:::svyrecvar`` does with ``design$postStrata`` (Lumley 2010,
+        sec. 7.4; Valliant 1993). Variation between cells is removed: a post-stratified total
+        of the cells has variance 0.
+        """
         n_cells = int(self.cells.max()) + 1
         ratio = x * (self.old_weights / self.weights)[:, None]
         sums = _group_sums(self.cells, ratio, n_cells)
@@ -84,6 +90,10 @@ class RakingStep:
     passes: int = 10  # fixed in R's svyrecvar
 
     def residualise(self, x: np.ndarray) -> np.ndarray:
+        """Weighted influence values ``x`` after raking: each margin's cell means of ``x / w``
+        removed in turn, ``passes`` times (backfitting, as R's ``survey`` approximates the raking
+        projection; Lumley 2010, sec. 7.4).
+        """
         for _ in range(self.passes):
             for cells, weights in self.margins:
                 n_cells = int(cells.max()) + 1
@@ -103,6 +113,11 @@ class RegressionStep:
     label: str = "calibrate"
 
     def residualise(self, x: np.ndarray) -> np.ndarray:
+        """Weighted influence values ``x`` after linear (GREG) calibration: the residual of the
+        projection of ``x / scale`` on the calibration variables' orthonormal basis, times
+        ``scale`` (Deville and Särndal 1992; R's ``survey:::svyrecvar`` with a
+        ``greg_calibration`` entry).
+        """
         z = x / self.scale[:, None]
         z = z - self.basis @ (self.basis.T @ z)
         return z * self.scale[:, None]
@@ -119,7 +134,7 @@ def residualise(design: SurveyDesign, weighted_scores: np.ndarray) -> np.ndarray
     the result on the first row of each original row's group (the PSU totals that follow are
     the same wherever inside the household it sits).
     """
-    steps = design.calibration_steps
+    steps = design.calibration_chain
     if not steps:
         return weighted_scores
     x = weighted_scores
@@ -140,6 +155,9 @@ def residualise(design: SurveyDesign, weighted_scores: np.ndarray) -> np.ndarray
 
 
 def steps_size(steps: Sequence[CalibrationStep]) -> int:
+    """The number of rows the calibration ``steps`` were fitted on (the design's rows when
+    they were fitted; a design re-based on people has more).
+    """
     step = steps[0]
     if isinstance(step, PostStratumStep):
         return int(step.cells.size)
@@ -285,7 +303,7 @@ def calibrate_matrix(design: SurveyDesign, matrix: np.ndarray, names: list[str],
 def carry(source: SurveyDesign, target: SurveyDesign, rows: np.ndarray) -> SurveyDesign:
     """Give ``target`` (built from ``source``'s rows ``rows``, e.g. one row per person of
     each household) ``source``'s calibrated weights and calibration residualisation."""
-    steps = source.calibration_steps
+    steps = source.calibration_chain
     if not steps:
         return target
     rows = np.asarray(rows, dtype=np.int64)
@@ -297,7 +315,7 @@ def carry(source: SurveyDesign, target: SurveyDesign, rows: np.ndarray) -> Surve
             "a design built from a calibrated one needs at least one row for each of its "
             "rows (a household of size 0?)"
         )
-    return target.reweighted(source.full_weights[rows], calibration_steps=steps,
+    return target.reweighted(source.full_weights[rows], calibration_chain=steps,
                              calibration_rows=mapped)
 
 
@@ -331,16 +349,20 @@ def model_matrix(data: pd.DataFrame, columns: Sequence[str]) -> tuple[np.ndarray
 
 def describe(design: SurveyDesign) -> list[str]:
     """The calibration steps applied to ``design``, in order (for notes and reports)."""
-    return [step.label for step in design.calibration_steps]
+    return list(design.calibration_steps)
 
 
 # --- internals ------------------------------------------------------------------------
 def _with_step(design: SurveyDesign, weights: np.ndarray, step: CalibrationStep
                ) -> SurveyDesign:
-    return design.reweighted(weights, calibration_steps=(*design.calibration_steps, step))
+    return design.reweighted(weights, calibration_chain=(*design.calibration_chain, step))
 
 
 def check_full(design: SurveyDesign, what: str) -> None:
+    """Stop unless ``design`` is a full household design: calibrating a domain or a design
+    derived one row per person would calibrate the wrong rows (calibrate first, then take
+    domains, as R's ``survey`` requires for ``subset`` after ``calibrate``).
+    """
     if not bool(np.all(design.domain)):
         raise EvalkitError(
             f"{what}: the design is restricted to a domain; calibrate the full sample, "

@@ -295,10 +295,14 @@ class SurveyDesign(DesignEstimators):
 
     @property
     def n_psu(self) -> int:
+        """Number of first-stage sampling units (PSUs) in the sample (every row its own PSU when
+        the design has no ``ids``), counting all rows, inside and outside the domain.
+        """
         return self._n_psu
 
     @property
     def n_strata(self) -> int:
+        """Number of first-stage strata (1 for an unstratified design)."""
         return self._n_strata
 
     @property
@@ -341,6 +345,33 @@ class SurveyDesign(DesignEstimators):
         return bool(self._calibration)
 
     @property
+    def calibration_steps(self) -> tuple[str, ...]:
+        """The post-stratification, raking and calibration steps applied, in order, each in
+        words (``"raking on household_type, village_type"``); empty when none."""
+        return tuple(step.label for step in self._calibration)
+
+    # --- description (evalkit.survey.describe) -----------------------------------------
+    def __repr__(self) -> str:
+        """A few lines whatever the sample's size, as R's ``print(svydesign)``. No data."""
+        from evalkit.survey.describe import summarize
+
+        return "\n".join(summarize(self).lines())
+
+    def summary(self):
+        """The design described, as R's ``summary(svydesign)`` and Stata's ``svydescribe``:
+        what ``repr`` shows, observations per PSU and a table by stratum
+        (:func:`evalkit.survey.describe.summarize`; ``print()`` it). Never a row of data.
+
+        >>> import pandas as pd
+        >>> data = pd.DataFrame({"village": [1, 1, 2, 2, 3], "weight": [5.0] * 5})
+        >>> SurveyDesign(data, psu="village", weights="weight").summary().rows_per_psu
+        (1, 1.666..., 2)
+        """
+        from evalkit.survey.describe import summarize
+
+        return summarize(self)
+
+    @property
     def full_weights(self) -> np.ndarray:
         """Sampling weights of every row, the domain ignored (read-only).
 
@@ -357,8 +388,9 @@ class SurveyDesign(DesignEstimators):
         return weights
 
     @property
-    def calibration_steps(self) -> tuple:
-        """The calibration steps applied so far, in order (R's ``design$postStrata``).
+    def calibration_chain(self) -> tuple:
+        """The calibration step objects applied so far, in order (R's ``design$postStrata``;
+        :attr:`calibration_steps` gives their labels).
 
         Each step (:mod:`evalkit.survey.calibration`) residualises the weighted influence
         values before the PSU totals of :meth:`variance_of_totals`. Empty when uncalibrated.
@@ -371,13 +403,13 @@ class SurveyDesign(DesignEstimators):
         household), the row of the calibrated design each row belongs to; else ``None``."""
         return self._calibration_rows
 
-    def reweighted(self, weights: np.ndarray, calibration_steps: tuple | None = None,
+    def reweighted(self, weights: np.ndarray, calibration_chain: tuple | None = None,
                    calibration_rows: np.ndarray | None = None) -> SurveyDesign:
         """A copy with new full-sample ``weights`` (one finite value >= 0 per row).
 
-        The strata, PSUs, fpc and domain are kept. ``calibration_steps`` replaces the steps
+        The strata, PSUs, fpc and domain are kept. ``calibration_chain`` replaces the steps
         the variance residualises on (``None`` keeps them), ``calibration_rows`` sets
-        :attr:`calibration_rows` (only with ``calibration_steps``). This is how
+        :attr:`calibration_rows` (only with ``calibration_chain``). This is how
         :mod:`evalkit.survey.calibration` returns a calibrated design: new weights ``g_i d_i``
         and one more step (Deville and Saerndal 1992; Lumley 2010, ch. 7).
 
@@ -395,17 +427,17 @@ class SurveyDesign(DesignEstimators):
             )
         out = copy.copy(self)
         object.__setattr__(out, "_w", values)
-        if calibration_steps is not None:
+        if calibration_chain is not None:
             rows = None if calibration_rows is None else np.asarray(calibration_rows,
                                                                     dtype=np.int64)
             if rows is not None and rows.shape != (len(self.data),):
                 raise EvalkitError("SurveyDesign.reweighted: calibration_rows needs one "
                                    "value per row")
-            object.__setattr__(out, "_calibration", tuple(calibration_steps))
+            object.__setattr__(out, "_calibration", tuple(calibration_chain))
             object.__setattr__(out, "_calibration_rows", rows)
         elif calibration_rows is not None:
             raise EvalkitError("SurveyDesign.reweighted: calibration_rows needs "
-                               "calibration_steps")
+                               "calibration_chain")
         return out
 
     def rebased(self, data: pd.DataFrame) -> SurveyDesign:

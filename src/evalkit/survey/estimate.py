@@ -15,7 +15,7 @@ import numpy as np
 
 from evalkit.contract.errors import EvalkitError
 
-__all__ = ["Estimate", "check_level", "one_sided_level", "t_quantile", "weighted_variance"]
+__all__ = ["Estimate", "check_level", "t_quantile", "weighted_variance"]
 
 
 @dataclass(frozen=True)
@@ -38,13 +38,18 @@ class Estimate:
 
     @property
     def ci_low(self) -> float:
+        """Lower end of the confidence interval (``ci[0]``)."""
         return self.ci[0]
 
     @property
     def ci_high(self) -> float:
+        """Upper end of the confidence interval (``ci[1]``)."""
         return self.ci[1]
 
     def to_dict(self) -> dict[str, float | int | str]:
+        """The estimate as a flat dict (estimate, se, ci_low, ci_high, deff, df, n, ...), one row of
+        a results table.
+        """
         return {
             "estimate": self.estimate,
             "se": self.se,
@@ -78,6 +83,15 @@ def weighted_variance(y: np.ndarray, w: np.ndarray) -> float:
 
 
 def check_level(level: float) -> None:
+    """Stop unless ``0 < level < 1`` (a confidence level such as 0.95, not 95).
+
+    Examples
+    --------
+    >>> check_level(95)
+    Traceback (most recent call last):
+    ...
+    evalkit.contract.errors.EvalkitError: confidence level 95; expected a number between 0 and 1
+    """
     if not (0 < level < 1):
         raise EvalkitError(f"confidence level {level!r}; expected a number between 0 and 1")
 
@@ -101,15 +115,3 @@ def t_quantile(level: float, df: int) -> float:
     if df <= 0:
         return float("nan")
     return t_ppf(1 - (1 - level) / 2, df)
-
-
-def one_sided_level(level: float) -> float:
-    """The two-sided level whose interval ends are the one-sided ``level`` bounds.
-
-    A verdict "below the line with confidence ``level``" reads the upper end of the
-    two-sided ``2 * level - 1`` interval (e.g. 95% one-sided = the ends of a 90% interval).
-    """
-    check_level(level)
-    if level <= 0.5:
-        raise EvalkitError(f"one-sided level {level!r}; expected a number above 0.5")
-    return 2.0 * level - 1.0

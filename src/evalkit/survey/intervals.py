@@ -11,7 +11,8 @@ t quantile with ``df`` degrees of freedom:
 * ``asin``: ``sin^2(asin sqrt p +/- t se / (2 sqrt(p (1 - p))))``, bounds clipped to [0, 1]
   (R does not clip, and for a lower bound below zero returns a spurious positive value).
 * ``beta`` (Korn and Graubard 1998): Clopper-Pearson with the effective sample size
-  ``n* = p (1 - p) / se^2 * (t_{n-1} / t_df)^2``, ``n`` the rows in the domain.
+  ``n* = p (1 - p) / se^2 * (t_{n-1} / t_df)^2``, ``n`` the rows in the domain (see
+  *Domains of a calibrated design* below).
 * ``likelihood``: the Rao-Scott scaled profile likelihood of ``svyglm``: the binomial
   deviance with weights rescaled to mean 1, divided by the dispersion (``svyvar`` of the
   unweighted Pearson residuals ``(y - p) / sqrt(p (1 - p))``), is inverted at
@@ -29,6 +30,14 @@ above collapses to a zero-width interval (R returns NaN or a point). evalkit ins
 the Korn-Graubard interval with ``n* = n`` (deff taken as 1 because it cannot be estimated),
 df-adjusted as above: for ``p = 0`` the interval is ``[0, 1 - (alpha/2)^(1/n*)]``. The
 ``note`` of the result says so.
+
+Domains of a calibrated design: R's ``subset`` drops the rows outside a domain of an
+uncalibrated design, but keeps them at weight 0 in a calibrated (post-stratified, raked,
+calibrated) one, and its ``beta`` (``nrow(design) - 1``) and ``likelihood`` (weights
+rescaled to mean 1 over the rows, ``n`` their number) intervals then count every row, in the
+domain or not. evalkit counts the domain's rows in both cases, as R does before
+calibration; on a calibrated design these two methods' domain intervals therefore differ
+from R's, on purpose. Estimates, standard errors and the other methods agree.
 """
 
 from __future__ import annotations
@@ -190,8 +199,10 @@ def _likelihood_interval(design: SurveyDesign, y: np.ndarray, p: float, se: floa
     """Scaled profile-likelihood interval, following ``survey:::confint.svyglm``."""
     from scipy import stats
 
-    # R subsets a design by dropping rows outside the domain (keeping the PSU counts), so
-    # svyglm sees only domain rows: weights rescaled to mean 1 over them, n = their number.
+    # Domain rows only: weights rescaled to mean 1 over them, n = their number (svyglm).
+    # That is R's result for an uncalibrated design, whose subset drops the rows outside the
+    # domain (keeping the PSU counts); a calibrated design's subset keeps them at weight 0
+    # and R then counts them too. evalkit counts domain rows in both (module docstring).
     w_design = design.weight_values
     n_rows = int(np.count_nonzero(w_design))
     w = w_design / (w_design.sum() / n_rows)

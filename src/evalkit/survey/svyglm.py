@@ -6,7 +6,7 @@ The model is R's ``svyglm(formula, design, family = quasibinomial())`` (Lumley 2
   ``p_i = expit(x_i' beta)``. They are found by iteratively reweighted least squares exactly
   as R's ``glm.fit`` does (same starting values ``mu = (w y + 1/2) / (w + 1)``, same
   stopping rule ``|dev - dev_old| / (|dev| + 0.1) < 1e-8``, same clamping of the logit link
-  at |eta| > 30), with prior weights ``w / mean(w)`` as ``svyglm`` rescales them.
+  at ``|eta| > 30``), with prior weights ``w / mean(w)`` as ``svyglm`` rescales them.
 * The covariance is the linearization (sandwich) estimator of Binder (1983)::
 
       V = A^{-1} Var_design( sum_i w_i x_i r_i ) A^{-1},   A = sum_i w_i m_i x_i x_i'
@@ -96,6 +96,17 @@ def _model_matrices(formula: str, data: pd.DataFrame, role: str
 
 
 def check_columns(data: pd.DataFrame, columns: Iterable[str], role: str) -> None:
+    """Stop when any of ``columns`` is not in ``data``, naming them all on one line.
+
+    Parameters
+    ----------
+    data
+        The design's data.
+    columns
+        The columns a formula or scenario needs.
+    role
+        Who needs them, for the message.
+    """
     missing = [c for c in columns if c not in data.columns]
     if missing:
         raise EvalkitError(
@@ -159,6 +170,7 @@ class LogitResult:
     # --- coefficient tables -----------------------------------------------------------
     @property
     def tvalues(self) -> pd.Series:
+        """Coefficients over their standard errors (``summary.svyglm``'s t values)."""
         return self.params / self.bse
 
     @property
@@ -233,6 +245,7 @@ class LogitResult:
         return pd.Series(values, index=data.index, name="linear" if linear else "probability")
 
     def analysis_data(self) -> pd.DataFrame:
+        """The rows of the design's data the model was fitted on (the domain, complete cases)."""
         return self.design.data.iloc[self._rows]
 
     def _full(self, values: np.ndarray) -> np.ndarray:

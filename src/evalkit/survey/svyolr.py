@@ -62,6 +62,9 @@ class OrdinalResult:
                              "ci_high": np.exp(ci["ci_high"])})
 
     def summary_frame(self, level: float = 0.95) -> pd.DataFrame:
+        """Coefficient table: coef, se, t and the Wald interval at ``level`` (``conf_int``),
+        one row per term (slopes, then the cut points), as R's ``summary(svyolr)``.
+        """
         ci = self.conf_int(level)
         table = pd.DataFrame({"coef": self.params, "se": self.bse,
                               "t": self.params / self.bse,

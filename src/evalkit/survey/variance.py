@@ -39,6 +39,9 @@ def combine_codes(parent: np.ndarray, child: np.ndarray) -> np.ndarray:
 
 
 def group_values(row_values: np.ndarray, group: np.ndarray, n_groups: int) -> np.ndarray:
+    """Scatter ``row_values`` (one per row) onto ``n_groups`` groups by ``group``; a group
+    with no row keeps 1 (a sampled fraction of 1: no finite population correction).
+    """
     out = np.ones(n_groups)
     out[group] = row_values
     return out
