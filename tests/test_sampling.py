@@ -743,3 +743,33 @@ def test_design_options(frame: pd.DataFrame) -> None:
     # more households per village: more exited households, more power
     assert table["exited_per_village"].is_monotonic_increasing
     assert table["power_with_10_villages"].is_monotonic_increasing
+
+
+@pytest.mark.parametrize("variance", ["brewer", "with_replacement"])
+def test_array_simulation_analyses_the_draw_as_survey_design_does(
+        frame: pd.DataFrame, population: pd.DataFrame, variance: str) -> None:
+    """The batched SE (two-stage Brewer: villages 1 - pi_v, households with their fpc; or
+    with replacement) has the mean of SurveyDesign's over draws (SurveyDesign(psu=[village,
+    group, household], fpc=[village_prob, 1, household_prob], pps="brewer") for Brewer),
+    and Brewer's is below the with-replacement SE."""
+    args = dict(outcome="people_wrongly_exited", denominator="household_size",
+                domain="exited", fill=True, variance=variance)
+    fast = simulate_design(population, frame, 12, QUOTA, reps=3000, seed=1, **args)
+    slow = simulate_draws(population, frame, 12, QUOTA, reps=300, seed=2, **args)
+    assert fast.draws["se"].mean() == pytest.approx(slow.draws["se"].mean(), rel=0.05)
+    if variance == "brewer":
+        wr = simulate_design(population, frame, 12, QUOTA, reps=3000, seed=1,
+                             **{**args, "variance": "with_replacement"})
+        # the same draws (same seed); the fpc of both stages makes the SE smaller on average
+        np.testing.assert_allclose(fast.draws["estimate"], wr.draws["estimate"])
+        assert fast.draws["se"].mean() < wr.draws["se"].mean()
+
+
+def test_array_simulation_with_analysis_strata_centres_lonely_strata(
+        frame: pd.DataFrame, population: pd.DataFrame) -> None:
+    sim = simulate_design(population, frame, 6, QUOTA, reps=400, seed=4, outcome="recognizes",
+                          variance="brewer", analysis_strata="township")
+    assert np.isfinite(sim.draws["se"]).all() and (sim.draws["se"] > 0).all()
+    with pytest.raises(EvalkitError, match="variance='exact'; expected 'brewer' or"):
+        simulate_design(population, frame, 6, QUOTA, reps=2, seed=4, outcome="recognizes",
+                        variance="exact")

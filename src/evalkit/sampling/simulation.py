@@ -290,6 +290,7 @@ def simulate_draws(
     fill: bool = False,
     threshold: float | None = None,
     alternative: Literal["greater", "less"] = "greater",
+    variance: Literal["brewer", "with_replacement"] = "with_replacement",
 ) -> DrawSimulation:
     """Draw the design ``reps`` times from ``population`` and estimate each time.
 
@@ -309,6 +310,9 @@ def simulate_draws(
     interval shown; the share of replicates declaring is the
     power of the real design (PPS, unequal villages).
     The truth is the population value over the households the design covers.
+    ``variance="brewer"`` analyses each sample as drawn (see :func:`simulate_design`):
+    ``SurveyDesign(psu=["village", "group", "household"], fpc=["village_prob", 1,
+    "household_prob"], pps="brewer")``.
     """
     from evalkit.survey.design import SurveyDesign
     from evalkit.survey.people import people_design
@@ -322,7 +326,8 @@ def simulate_draws(
     # Only what the estimate needs, with villages as integer codes: the same design, and
     # no string handling in every replicate.
     lean = pd.DataFrame({"village": setup.listing.village_code, "_domain": setup.in_domain,
-                         outcome: data[outcome].to_numpy()})
+                         outcome: data[outcome].to_numpy(),
+                         "_group": setup.listing.group_code, "_household": np.arange(len(data))})
     if denominator is not None:
         lean[denominator] = data[denominator].to_numpy()
     listing = replace(setup.listing, data=lean)
@@ -332,8 +337,13 @@ def simulate_draws(
                                    groups=tuple(quota))
         codes = frame_codes(frame, villages)
         sample = draw_households(listing, villages, codes, quota, gen, fill)
-        design = SurveyDesign(sample, psu="village", strata="stratum" if strata else None,
-                              weights="weight")
+        if variance == "brewer":
+            design = SurveyDesign(sample, psu=["village", "_group", "_household"],
+                                  strata="stratum" if strata else None, weights="weight",
+                                  fpc=["village_prob", 1.0, "household_prob"], pps="brewer")
+        else:
+            design = SurveyDesign(sample, psu="village", strata="stratum" if strata else None,
+                                  weights="weight")
         if domain is not None:
             design = design.subset(sample["_domain"].to_numpy())
         if denominator is not None and method in ("logit", "mean"):
@@ -378,6 +388,8 @@ def simulate_design(
     fill: bool = False,
     threshold: float | None = None,
     alternative: Literal["greater", "less"] = "greater",
+    variance: Literal["brewer", "with_replacement"] = "with_replacement",
+    analysis_strata: str | None = None,
 ) -> DrawSimulation:
     """:func:`simulate_draws` for many replicates at once, as arrays.
 
@@ -391,7 +403,23 @@ def simulate_design(
     the interval by the ``logit`` or ``mean`` method. Loops run over strata and over the
     frame's villages, never over households or replicates. ``outcome`` and ``denominator``
     must take few distinct values (counts, sizes, 0/1).
+
+    ``variance`` says how each replicate is analysed. ``"brewer"`` analyses it as drawn:
+    villages by PPS without replacement, Brewer's approximation with each village's
+    ``1 - pi_v``, plus the second stage (households by SRS without replacement within each
+    village and group, with its fpc), as ``SurveyDesign(psu=["village", "group",
+    "household_id"], fpc=["village_prob", 1, "household_prob"], pps="brewer")`` (R's
+    two-stage ``svydesign(..., pps = "brewer")``; the certainty middle stage makes the
+    groups second-stage strata). ``"with_replacement"`` (default):
+    ``SurveyDesign(psu="village")``, villages as if drawn with replacement, the
+    ultimate-cluster estimator. ``analysis_strata``: a frame column (e.g. ``"township"``,
+    when the frame is sorted by it and the systematic draw stratifies implicitly) whose
+    values are analysed as strata; a stratum that holds one selected village in a replicate
+    is centred at zero (``lonely_psu="adjust"``).
+    Degrees of freedom are villages minus strata (the analysis strata's count when given).
     """
+    if variance not in ("brewer", "with_replacement"):
+        raise EvalkitError(f"variance={variance!r}; expected 'brewer' or 'with_replacement'")
     if method not in ("logit", "mean"):
         raise EvalkitError(f"method={method!r}; expected 'logit' or 'mean'")
     setup = _simulation_setup(population, frame, per_village, reps=reps, seed=seed,
@@ -448,6 +476,9 @@ def simulate_design(
     full = taken[cv, cg] >= N[cv, cg]
     Y = np.zeros((reps, V))
     X = np.zeros((reps, V))
+    # Second-stage variance of the weighted influence values (y - R x) / Xhat, gathered as
+    # the three within-cell sums of squares whose combination with R gives it.
+    within = np.zeros((3, reps))
     # Cells taken whole: deterministic totals.
     wy = w_cell[cv, cg] * cy * cn
     wx = w_cell[cv, cg] * cx * cn
@@ -465,11 +496,33 @@ def simulate_design(
             drawn = np.full((reps, 1), int(taken[v, g]))
         else:
             drawn = gen.multivariate_hypergeometric(cn[a:b], int(taken[v, g]), size=reps)
-        Y[:, v] += w_cell[v, g] * (drawn @ cy[a:b])
-        X[:, v] += w_cell[v, g] * (drawn @ cx[a:b])
+        sum_y, sum_x = drawn @ cy[a:b], drawn @ cx[a:b]
+        Y[:, v] += w_cell[v, g] * sum_y
+        X[:, v] += w_cell[v, g] * sum_x
+        n_cell = taken[v, g]
+        if variance == "brewer" and n_cell > 1:
+            # pi_v (1 - f) n / (n - 1) w^2 times the cell's centred sums of squares.
+            factor = (pi[v] * (1.0 - n_cell / N[v, g]) * n_cell / (n_cell - 1)
+                      * w_cell[v, g] ** 2) * selected[:, v]
+            within[0] += factor * (drawn @ cy[a:b] ** 2 - sum_y ** 2 / n_cell)
+            within[1] += factor * (drawn @ (cy[a:b] * cx[a:b]) - sum_x * sum_y / n_cell)
+            within[2] += factor * (drawn @ cx[a:b] ** 2 - sum_x ** 2 / n_cell)
 
-    r, se = ratio_from_village_totals(Y, X, selected, stratum, len(strata_names))
-    df = int(sum(want.values())) - len(strata_names)
+    if analysis_strata is not None:
+        require_columns(frame, [analysis_strata], "frame")
+        groups, analysis_names = pd.factorize(
+            pd.Series(list(zip(stratum, frame[analysis_strata].astype(str), strict=True))))
+        analysis_stratum, n_analysis = groups.astype(np.int64), len(analysis_names)
+    else:
+        analysis_stratum, n_analysis = stratum, len(strata_names)
+    village_fpc = 1.0 - pi if variance == "brewer" else None
+    r, se = ratio_from_village_totals(Y, X, selected, analysis_stratum, n_analysis,
+                                      village_fpc)
+    if variance == "brewer":
+        x_total = (X * selected).sum(axis=1)
+        second = (within[0] - 2 * r * within[1] + r ** 2 * within[2]) / x_total ** 2
+        se = np.sqrt(se ** 2 + np.maximum(second, 0.0))
+    df = int(sum(want.values())) - n_analysis
     low, high = rate_intervals(r, se, df, level, method)
     draws = pd.DataFrame({"estimate": r, "se": se, "ci_low": low, "ci_high": high,
                           "numerator_total": (Y * selected).sum(axis=1),

@@ -47,7 +47,12 @@ import numpy as np
 import pandas as pd
 
 from evalkit.contract.errors import EvalkitError
-from evalkit.survey.calibration_cells import count_table, cross_classify, level_texts
+from evalkit.survey.calibration_cells import (
+    count_table,
+    cross_classify,
+    interaction_columns,
+    level_texts,
+)
 
 if TYPE_CHECKING:
     from evalkit.survey.design import SurveyDesign
@@ -324,7 +329,16 @@ def model_matrix(data: pd.DataFrame, columns: Sequence[str]) -> tuple[np.ndarray
     ``model.matrix`` with the default ``contr.treatment``); names as R gives them."""
     blocks = [np.ones((len(data), 1))]
     names = [INTERCEPT]
+    order = {}
+    for term in columns:
+        for name in term.split(":"):
+            order.setdefault(name, len(order))
     for column in columns:
+        if ":" in column:
+            block, block_names = interaction_columns(data, column, set(columns), order)
+            blocks.append(block)
+            names.extend(block_names)
+            continue
         series = data[column]
         if series.isna().any():
             row = int(np.flatnonzero(series.isna().to_numpy())[0])
@@ -406,11 +420,14 @@ def _formula_columns(design: SurveyDesign, formula: str | Sequence[str]) -> list
         parts = [str(part) for part in formula]
     known = set(map(str, design.data.columns))
     for part in parts:
-        if part not in known:
+        names = [name.strip() for name in part.split(":")]
+        if len(names) > 2 or any(name not in known for name in names):
             raise EvalkitError(
                 f"calibrate: {part!r} in formula {formula!r} is not a column of the data; "
-                "expected column names joined by '+' (no expressions)"
+                "expected column names (or a numeric:factor pair) joined by '+' "
+                "(no expressions)"
             )
+    parts = [":".join(name.strip() for name in part.split(":")) for part in parts]
     if len(set(parts)) != len(parts):
         raise EvalkitError(f"calibrate: formula {formula!r} names a column twice")
     return parts

@@ -1,7 +1,8 @@
 """Calibration cells: the cross-classification of a design's rows by the levels of some
 columns, numbered in the order of the sorted tuples of levels, and population counts keyed by
 the same tuples of level texts (:mod:`evalkit.survey.calibration`'s post-strata and raking
-margins; Lumley 2010, chapter 7).
+margins; Lumley 2010, chapter 7), and the model-matrix columns of a ``numeric:factor``
+calibration term (:func:`interaction_columns`).
 """
 
 from __future__ import annotations
@@ -112,3 +113,49 @@ def count_table(counts: Mapping | pd.Series | pd.DataFrame, columns: Sequence[st
             raise EvalkitError(f"{what}: level {key!r} is given twice")
         table[label] = number
     return table
+
+
+def interaction_columns(data: pd.DataFrame, term: str, terms: set[str], order: dict[str, int]
+                 ) -> tuple[np.ndarray, list[str]]:
+    """Columns of a ``numeric:factor`` term as R's ``model.matrix``: the numeric column
+    times an indicator of each level of the factor (every level when the numeric column is
+    not a main effect of the formula, else all but the first, R's contrast rule), named
+    ``typeexited:size`` with the variables in their order of first appearance in the
+    formula. ``household_size:household_type`` with ``household_type`` as a main effect
+    calibrates to the people in each household type (Lumley 2010, sec. 7.4)."""
+    first, second = term.split(":")
+    numeric = [name for name in (first, second) if is_numeric_column(data[name])]
+    if len(numeric) != 1:
+        raise EvalkitError(
+            f"calibrate: term {term!r}; expected one numeric column and one factor (e.g. "
+            "household_size:household_type)"
+        )
+    number = numeric[0]
+    factor = second if number == first else first
+    for name in (number, factor):
+        if data[name].isna().any():
+            row = int(np.flatnonzero(data[name].isna().to_numpy())[0])
+            raise EvalkitError(
+                f"calibrate: column {name!r} row {row + 1} is empty; calibration needs a "
+                "value on every row"
+            )
+    labels = level_texts(data[factor])
+    levels = sorted(pd.unique(labels))
+    if number in terms:
+        levels = levels[1:]
+    values = data[number].to_numpy(dtype=float)
+    block = np.column_stack([np.where(labels == level, values, 0.0) for level in levels])
+    factor_first = order[factor] < order[number]
+    names = [f"{factor}{level}:{number}" if factor_first else f"{number}:{factor}{level}"
+             for level in levels]
+    return block, names
+
+
+def is_numeric_column(series: pd.Series) -> bool:
+    """True for a numeric, non-boolean column (a calibration variable, not a factor).
+
+    >>> is_numeric_column(pd.Series([1, 2])), is_numeric_column(pd.Series(["a", "b"]))
+    (True, False)
+    """
+    return bool(pd.api.types.is_numeric_dtype(series)
+                and not pd.api.types.is_bool_dtype(series))

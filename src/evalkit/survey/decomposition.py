@@ -38,13 +38,13 @@ Choices, stated so results can be reproduced elsewhere:
     R's ``as.svrepdesign(type = "subbootstrap")``): in each stratum ``n_h - 1`` PSUs are
     drawn with replacement and weights multiplied by ``1 - l_h + l_h n_h/(n_h - 1) r_hi``
     with ``r_hi`` the times PSU i was drawn and ``l_h = sqrt(1 - f_h)`` (``f_h`` the
-    first-stage sampling fraction, 0 without fpc). Every replicate refits the pooled
-    model (Newton, vectorized over replicates). Intervals are the bootstrap percentiles
-    and ``se`` is the replicates' interquartile range / 1.349, not their standard
-    deviation: the detailed contributions are ratios ``D_k / D`` whose replicate
-    distribution has a few wild values whenever ``D`` comes near zero in a replicate, which
-    inflate a standard deviation but not quantiles. Strata with one PSU do not vary;
-    later-stage fpc terms are not reproduced (as in R's replicate designs).
+    first-stage sampling fraction, 0 without fpc; each PSU's ``pi_i`` under ``pps``). Every
+    replicate refits the pooled model (Newton, vectorized over replicates). Intervals are
+    the bootstrap percentiles and ``se`` is the replicates' interquartile range / 1.349, not
+    their standard deviation: the detailed contributions are ratios ``D_k / D`` whose
+    replicate distribution has a few wild values whenever ``D`` comes near zero in a
+    replicate, which inflate a standard deviation but not quantiles. Strata with one PSU do
+    not vary; later-stage fpc terms are not reproduced (as in R's replicate designs).
   - ``linearization``: the components are a smooth function ``phi(T, b)`` of weighted
     totals ``T = sum_i w_i t_i`` (group sizes, outcome, prediction and covariate totals
     per group) and the pooled coefficients. Influence values
@@ -140,11 +140,13 @@ def _rao_wu_multipliers(design: SurveyDesign, replicates: int,
     drawn = order[start[slot_stratum] + position]  # (B, slots)
     flat = (np.arange(replicates)[:, None] * n_psu + drawn).ravel()
     counts = np.bincount(flat, minlength=replicates * n_psu).reshape(replicates, n_psu)
+    # Each PSU's own finite population correction: the stratum's, or 1 - pi_i under PPS.
+    fpc = design.psu_fpc_factor
+    n_psu_h, m_psu_h = n_h[psu_stratum], m_h[psu_stratum]
     with np.errstate(divide="ignore", invalid="ignore"):
-        fpc = design.stratum_fpc_factor
-        lam = np.sqrt(np.where(n_h > 1, m_h * fpc / np.maximum(n_h - 1, 1), 0.0))
+        lam_psu = np.sqrt(np.where(n_psu_h > 1, m_psu_h * fpc / np.maximum(n_psu_h - 1, 1),
+                                   0.0))
         scale = np.where(m_h > 0, n_h / np.maximum(m_h, 1), 0.0)
-    lam_psu = lam[psu_stratum]
     return 1.0 - lam_psu + lam_psu * scale[psu_stratum] * counts
 
 

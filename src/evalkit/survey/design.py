@@ -6,6 +6,10 @@ estimator is a method on it, as in R's survey package (Lumley 2010, ch. 2-3). Se
 
 * ``fpc`` is the population count of PSUs in the stratum, or, when every value is below 1, the
   sampling fraction. Without fpc the first stage is treated as drawn with replacement.
+* ``pps="brewer"`` with ``fpc`` the column of each PSU's inclusion probability ``pi_i``: PSUs
+  drawn with probability proportional to size without replacement, variance by Brewer's
+  approximation, each PSU's term weighted by ``1 - pi_i`` instead of the stratum's
+  ``(N_h - n_h) / N_h`` (R's ``svydesign(fpc = ~pi, pps = "brewer")``; Brewer 2002, sec. 9.6).
 * Variance of an estimated total with stage-1 PSU totals ``t_hi`` of the weighted influence
   values (Binder 1983; Lumley 2010, eq. 2.2)::
 
@@ -35,6 +39,7 @@ from evalkit.contract.schema import LONELY_PSU_OPTIONS
 from evalkit.survey.columns import as_list, column_codes, group_labels, numeric_column
 from evalkit.survey.estimate import Estimate, t_quantile
 from evalkit.survey.estimators import DesignEstimators
+from evalkit.survey.fpc import stratum_fpc, unit_pps_fpc
 from evalkit.survey.variance import (
     CERTAINTY_TOLERANCE,
     Stage,
@@ -48,6 +53,9 @@ from evalkit.survey.variance import (
 __all__ = ["Estimate", "LonelyPSU", "SurveyDesign", "t_quantile"]
 
 LonelyPSU = Literal["fail", "adjust", "certainty", "remove", "average"]
+PPSVariance = Literal["brewer"]
+#: The without-replacement PPS variance approximations ``SurveyDesign(pps=...)`` offers.
+PPS_METHODS: tuple[str, ...] = ("brewer",)
 
 
 @dataclass(frozen=True)
@@ -77,6 +85,21 @@ class SurveyDesign(DesignEstimators):
         ``"fail"`` (default, error), ``"adjust"`` (centre it at zero, i.e. the population
         mean of the influence values), ``"certainty"`` and ``"remove"`` (no contribution),
         ``"average"`` (the average variance of the other strata).
+    pps:
+        ``"brewer"``: units drawn with probability proportional to size without
+        replacement; ``fpc`` holds each unit's inclusion probability. Brewer's
+        approximation ``V = sum_h n_h / (n_h - 1) sum_i (1 - pi_i) (t_hi - t_h.)^2``, as
+        R's ``svydesign(fpc = ~pi, pps = "brewer")`` (Brewer 2002, sec. 9.6; Lumley 2010,
+        sec. 3.2). ``None`` (default): fpc, if any, is one per stratum.
+
+    Example::
+
+        >>> import pandas as pd
+        >>> sample = pd.DataFrame({"village": list("aabbcc"), "y": [1, 0, 1, 1, 0, 0],
+        ...     "pi": [0.5, 0.5, 0.3, 0.3, 0.2, 0.2], "weight": [20, 20, 30, 30, 50, 50]})
+        >>> design = SurveyDesign(sample, "village", weights="weight", fpc="pi", pps="brewer")
+        >>> round(design.mean("y").se, 4)
+        0.2869
     """
 
     data: pd.DataFrame
@@ -86,6 +109,7 @@ class SurveyDesign(DesignEstimators):
     probs: str | None = None
     fpc: str | Sequence[str] | float | None = None
     lonely_psu: LonelyPSU = "fail"
+    pps: PPSVariance | None = None
     domain: np.ndarray | None = field(default=None, repr=False)
     _w: np.ndarray = field(init=False, repr=False)
     _stages: tuple[Stage, ...] = field(init=False, repr=False)
@@ -108,6 +132,16 @@ class SurveyDesign(DesignEstimators):
             raise EvalkitError(
                 f"SurveyDesign: lonely_psu={self.lonely_psu!r}; expected one of "
                 + ", ".join(LONELY_PSU_OPTIONS)
+            )
+        if self.pps is not None and self.pps not in PPS_METHODS:
+            raise EvalkitError(
+                f"SurveyDesign: pps={self.pps!r}; expected None or one of "
+                + ", ".join(PPS_METHODS)
+            )
+        if self.pps is not None and self.fpc is None:
+            raise EvalkitError(
+                f"SurveyDesign: pps={self.pps!r} needs fpc, the column of each PSU's "
+                "inclusion probability"
             )
         n = len(data)
         psu_cols = as_list(self.psu)
@@ -133,9 +167,18 @@ class SurveyDesign(DesignEstimators):
             unit_parent[unit] = parent
             n_groups = int(parent.max()) + 1
             group_size = np.bincount(unit_parent, minlength=n_groups).astype(float)
-            group_fpc, population = self._group_fpc(
-                fpc_specs[stage_index], parent, group_size, stage_index
-            )
+            if self.pps is not None and fpc_specs[stage_index] is not None:
+                unit_fpc, population = unit_pps_fpc(
+                    data, fpc_specs[stage_index], unit, unit_parent, group_size, stage_index,
+                    self.pps)
+                group_fpc = np.zeros(n_groups)
+                np.maximum.at(group_fpc, unit_parent, unit_fpc)
+            else:
+                group_fpc, group_population = stratum_fpc(
+                    data, fpc_specs[stage_index], parent, group_size, stage_index)
+                unit_fpc = None
+                population = (None if group_population is None
+                              else group_population[unit_parent])
             if stage_index == 0:
                 group_parent = np.zeros(n_groups, dtype=np.int64)
             else:
@@ -149,11 +192,13 @@ class SurveyDesign(DesignEstimators):
                     group_fpc=group_fpc,
                     group_weight=group_values(sampled_fraction, parent, n_groups),
                     group_parent=group_parent,
+                    unit_fpc=unit_fpc,
                 )
             )
             if population is not None:
-                fraction = group_size / population
-                sampled_fraction = sampled_fraction * fraction[parent]
+                # n / N of each unit (its inclusion probability under PPS).
+                fraction = group_size[unit_parent] / population
+                sampled_fraction = sampled_fraction * fraction[unit]
             parent = unit
             if fpc_specs[stage_index] is None:
                 # R computes later-stage terms only when fpc is given for them.
@@ -195,49 +240,6 @@ class SurveyDesign(DesignEstimators):
                 "psu and fpc"
             )
         return specs
-
-    def _group_fpc(
-        self,
-        spec: str | float | None,
-        group: np.ndarray,
-        group_size: np.ndarray,
-        stage_index: int,
-    ) -> tuple[np.ndarray, np.ndarray | None]:
-        """Return (N - n)/N per group and the population count N (None without fpc)."""
-        if spec is None:
-            return np.ones_like(group_size), None
-        if isinstance(spec, str):
-            values = numeric_column(self.data, spec, "fpc")
-        else:
-            values = np.full(len(group), float(spec))
-        if np.any(values <= 0):
-            row = int(np.flatnonzero(values <= 0)[0])
-            raise EvalkitError(
-                f"SurveyDesign: fpc column {spec!r} row {row + 1} is {values[row]}; "
-                "expected a population count >= 1 or a sampling fraction in (0, 1]"
-            )
-        n_groups = len(group_size)
-        first = np.full(n_groups, np.nan)
-        first[group[::-1]] = values[::-1]
-        if not np.allclose(values, first[group], rtol=1e-12, atol=0):
-            row = int(np.flatnonzero(~np.isclose(values, first[group], rtol=1e-12, atol=0))[0])
-            raise EvalkitError(
-                f"SurveyDesign: fpc column {spec!r} row {row + 1} differs from other rows of "
-                "its stratum; expected one value per stratum"
-            )
-        if np.all(values <= 1):
-            # Sampling fractions, as R's as.fpc: population = sample size / fraction.
-            population = group_size / first
-        else:
-            population = first
-        if np.any(population < group_size - 1e-9):
-            g = int(np.flatnonzero(population < group_size - 1e-9)[0])
-            raise EvalkitError(
-                f"SurveyDesign: fpc column {spec!r} at stage {stage_index + 1} gives a "
-                f"population of {population[g]:g} units but {int(group_size[g])} were "
-                "sampled; expected population >= sample"
-            )
-        return (population - group_size) / population, population
 
     def _resolve_weights(self, probs_from_fpc: np.ndarray, has_fpc: bool) -> np.ndarray:
         if self.weights is not None:
@@ -290,8 +292,16 @@ class SurveyDesign(DesignEstimators):
 
     @property
     def stratum_fpc_factor(self) -> np.ndarray:
-        """First-stage ``(N_h - n_h) / N_h`` per stratum (1 without fpc)."""
+        """First-stage ``(N_h - n_h) / N_h`` per stratum (1 without fpc); under ``pps`` the
+        largest PSU factor of the stratum (see :attr:`psu_fpc_factor`)."""
         return self._stages[0].group_fpc
+
+    @property
+    def psu_fpc_factor(self) -> np.ndarray:
+        """First-stage finite population correction of each PSU (indexed by
+        :attr:`psu_codes`): the stratum's ``(N_h - n_h) / N_h``, or ``1 - pi_i`` under
+        ``pps="brewer"``; 1 without fpc."""
+        return self._stages[0].unit_factor
 
     @property
     def n_psu(self) -> int:

@@ -58,7 +58,7 @@ def people_design(design: SurveyDesign, count: str, size: str, flag: str = "affe
         psu = "_household_row"
     people = SurveyDesign(
         persons, psu=psu, strata=design.strata, weights=design.weights,
-        probs=design.probs, fpc=design.fpc, lonely_psu=design.lonely_psu,
+        probs=design.probs, fpc=design.fpc, lonely_psu=design.lonely_psu, pps=design.pps,
         domain=design.domain[household],
     )
     # A calibrated household design passes on its weights and calibration residuals.

@@ -26,9 +26,20 @@ class Stage:
     unit: np.ndarray  # code of the sampled unit of each row, 0..n_units-1
     unit_group: np.ndarray  # group code of each unit
     group_size: np.ndarray  # number of sampled units in each group (n_h)
-    group_fpc: np.ndarray  # (N_h - n_h) / N_h, or 1 without fpc
+    group_fpc: np.ndarray  # (N_h - n_h) / N_h, or 1 without fpc; under PPS the largest
+    # unit factor of the group (below CERTAINTY_TOLERANCE only when every unit is certain)
     group_weight: np.ndarray  # product of earlier sampling fractions n/N (1 at stage 1)
     group_parent: np.ndarray  # parent code of each group (all 0 at stage 1)
+    # (N - n) / N of each unit: the group's factor, or under PPS without replacement
+    # (Brewer's approximation) the unit's own 1 - pi_i
+    unit_fpc: np.ndarray | None = None
+
+    @property
+    def unit_factor(self) -> np.ndarray:
+        """Finite population correction factor of each unit."""
+        if self.unit_fpc is None:
+            return self.group_fpc[self.unit_group]
+        return self.unit_fpc
 
 
 def combine_codes(parent: np.ndarray, child: np.ndarray) -> np.ndarray:
@@ -71,11 +82,15 @@ def stage_variance(stage: Stage, x: np.ndarray, lonely_psu: str) -> np.ndarray:
     """One stage's contribution to the covariance of the totals of ``x`` (R's ``onestage``).
 
     With unit totals ``t_hi`` in group ``h`` (``n_h`` units, finite population correction
-    ``f_h = (N_h - n_h) / N_h``), ``V_h = f_h n_h / (n_h - 1) sum_i (t_hi - t_h.)(t_hi -
-    t_h.)'``, multiplied by the product of earlier sampling fractions (the multistage
-    recursion of R's ``svyrecvar``, Lumley 2010 sec. 2.2; Sarndal, Swensson and Wretman
-    1992 sec. 4.3). Lonely units follow ``lonely_psu`` as R's ``survey.lonely.psu``;
-    groups with ``f_h`` below :data:`CERTAINTY_TOLERANCE` are certainty groups (no variance).
+    ``f_hi``), ``V_h = n_h / (n_h - 1) sum_i f_hi (t_hi - t_h.)(t_hi - t_h.)'``, multiplied
+    by the product of earlier sampling fractions (the multistage recursion of R's
+    ``svyrecvar``, Lumley 2010 sec. 2.2; Sarndal, Swensson and Wretman 1992 sec. 4.3).
+    ``f_hi = (N_h - n_h) / N_h`` for simple random sampling of units; for units drawn with
+    probability proportional to size without replacement ``f_hi = 1 - pi_i``, Brewer's
+    approximation (Brewer 2002, sec. 9.6; Berger 2004), as R's ``svydesign(fpc = ~pi,
+    pps = "brewer")``. Lonely units follow ``lonely_psu`` as R's ``survey.lonely.psu``;
+    groups whose every ``f_hi`` is below :data:`CERTAINTY_TOLERANCE` are certainty groups
+    (no variance).
     """
     n_units = stage.unit_group.size
     n_groups = stage.group_size.size
@@ -96,24 +111,21 @@ def stage_variance(stage: Stage, x: np.ndarray, lonely_psu: str) -> np.ndarray:
         lonely_units = lonely[stage.unit_group]
         centred[lonely_units] = unit_totals[lonely_units]
     with np.errstate(divide="ignore", invalid="ignore"):
-        scale = np.where(
-            lonely,
-            stage.group_fpc,
-            stage.group_fpc * stage.group_size / (stage.group_size - 1),
-        )
-    scale = np.where(stage.group_fpc < CERTAINTY_TOLERANCE, 0.0, scale)
-    scale = scale * stage.group_weight
+        inflation = np.where(lonely, 1.0, stage.group_size / (stage.group_size - 1))
+    group_scale = np.where(stage.group_fpc < CERTAINTY_TOLERANCE, 0.0, inflation)
+    group_scale = group_scale * stage.group_weight
     if lonely_psu == "average" and np.any(lonely):
         # R drops lonely strata and rescales by strata / strata-with-a-variance.
-        scale = np.where(lonely, 0.0, scale)
+        group_scale = np.where(lonely, 0.0, group_scale)
         groups_all = np.bincount(stage.group_parent)
         groups_ok = np.bincount(stage.group_parent, weights=(~lonely).astype(float),
                                 minlength=groups_all.size)
         with np.errstate(divide="ignore", invalid="ignore"):
             inflate = groups_all / groups_ok
-        scale = scale * np.nan_to_num(inflate, nan=0.0, posinf=0.0)[stage.group_parent]
-    root = np.sqrt(scale)[stage.unit_group][:, None]
-    scaled = centred * root
+        group_scale = group_scale * np.nan_to_num(inflate, nan=0.0,
+                                                  posinf=0.0)[stage.group_parent]
+    unit_scale = group_scale[stage.unit_group] * stage.unit_factor
+    scaled = centred * np.sqrt(unit_scale)[:, None]
     return scaled.T @ scaled
 
 

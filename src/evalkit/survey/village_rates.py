@@ -41,24 +41,32 @@ def rate_intervals(r: np.ndarray, se: np.ndarray, df: int, level: float, method:
 
 
 def ratio_from_village_totals(yw: np.ndarray, xw: np.ndarray, selected: np.ndarray,
-                              stratum: np.ndarray, n_strata: int
+                              stratum: np.ndarray, n_strata: int,
+                              village_fpc: np.ndarray | None = None,
                               ) -> tuple[np.ndarray, np.ndarray]:
-    """Ratio estimate and with-replacement linearization SE per replicate (rows) from
-    weighted village totals (columns), as ``SurveyDesign(psu=village, strata=...,
-    weights=...).ratio`` (Binder 1983; R's svyratio): village scores
-    ``z_v = (Yw_v - R Xw_v) / Xhat`` (:func:`evalkit.survey.variance.ratio_influence`),
-    ``V = sum_h n_h / (n_h - 1) sum_v (z_v - zbar_h)^2``.
-    Unselected villages have ``selected`` False and contribute nothing."""
+    """Ratio estimate and linearization SE per replicate (rows) from weighted village
+    totals (columns), as ``SurveyDesign(psu=village, strata=..., weights=...).ratio``
+    (Binder 1983; R's svyratio): village scores ``z_v = (Yw_v - R Xw_v) / Xhat``
+    (:func:`evalkit.survey.variance.ratio_influence`),
+    ``V = sum_h n_h / (n_h - 1) sum_v f_v (z_v - zbar_h)^2`` with ``f_v = 1`` (villages
+    drawn with replacement) or ``village_fpc``, each village's ``1 - pi_v`` (PPS without
+    replacement, Brewer's approximation: ``SurveyDesign(..., fpc=pi, pps="brewer")``).
+    A stratum with one selected village in a replicate is centred at zero, as
+    ``lonely_psu="adjust"``. Unselected villages have ``selected`` False and contribute
+    nothing."""
     sel = selected.astype(float)
     # Villages run along axis 0 of ratio_influence, so the replicates are its domains.
     R, z_t, _ = ratio_influence(yw.T, xw.T, selected.T)
     z = z_t.T
     var = np.zeros(len(R))
     # A loop over the few strata; each is one array computation over replicates.
+    factor = np.ones(z.shape[1]) if village_fpc is None else np.asarray(village_fpc, float)
     for h in range(n_strata):
         in_h = stratum == h
         n_h = sel[:, in_h].sum(axis=1)
-        zbar = z[:, in_h].sum(axis=1) / n_h
+        lonely = n_h == 1
+        zbar = np.where(lonely, 0.0, z[:, in_h].sum(axis=1) / np.maximum(n_h, 1))
         dev = (z[:, in_h] - zbar[:, None]) * sel[:, in_h]
-        var += n_h / (n_h - 1) * (dev * dev).sum(axis=1)
+        inflation = np.where(n_h > 1, n_h / np.maximum(n_h - 1, 1), np.where(lonely, 1.0, 0.0))
+        var += inflation * (dev * dev * factor[in_h]).sum(axis=1)
     return R, np.sqrt(var)
