@@ -69,7 +69,8 @@ def write_province_outputs(spec: Any, run_dir: Path, statuses: Sequence[Any],
     # rankings' simulations (the slow part of a large province) run on the workers, side by
     # side, while this process estimates the rates.
     parts = {key: ranked_rows(indicators, key) for key in HEADLINE}
-    calls: list[Call] = [(rank_indicator, (parts[key], key, values["level"], values["seed"]))
+    calls: list[Call] = [(rank_indicator, (parts[key], key, values["level"], values["seed"],
+                                           spec.worst))
                          for key in HEADLINE]
     wait = start(calls)
     rates = None

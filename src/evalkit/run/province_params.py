@@ -11,7 +11,12 @@ from typing import Any
 
 from evalkit.contract.errors import EvalkitError
 
-PROVINCE_KEYS = ("name", "counties_dir", "counties")
+PROVINCE_KEYS = ("name", "counties_dir", "counties", "worst")
+#: ``province.worst`` when left out: the re-inspection list names the counties that may be
+#: among the five worst on each indicator.
+DEFAULT_WORST = 5
+#: A list of more than this many worst counties is no longer a re-inspection list.
+MAX_WORST = 1000
 
 
 @dataclass(frozen=True)
@@ -33,6 +38,7 @@ class ProvinceSpec:
     run_name: str
     values: dict[str, Any]  # the shared county params (every key of params.DEFAULTS)
     counties: tuple[CountySource, ...]
+    worst: int = DEFAULT_WORST  # tau of the re-inspection list (report.province.rank_indicator)
 
 
 def load_province(path: Path | str) -> ProvinceSpec:
@@ -81,7 +87,12 @@ def load_province(path: Path | str) -> ProvinceSpec:
         if county.name in seen:
             raise EvalkitError(f"{source}: province: county {county.name!r} appears twice")
         seen.add(county.name)
-    return ProvinceSpec(source, name.strip(), run_name, values, tuple(counties))
+    worst = block.get("worst", DEFAULT_WORST)
+    if isinstance(worst, bool) or not isinstance(worst, int) or not 1 <= worst <= MAX_WORST:
+        raise EvalkitError(f"{source}: province.worst: expected a whole number from 1 to "
+                           f"{MAX_WORST} (how many worst counties the re-inspection list looks "
+                           f"for), got {worst!r}")
+    return ProvinceSpec(source, name.strip(), run_name, values, tuple(counties), worst)
 
 
 def _check_county_name(name: Any) -> str | None:
