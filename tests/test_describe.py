@@ -115,3 +115,14 @@ def test_summary_of_many_strata_stays_short() -> None:
     assert len(summary.by_stratum) == 500
     assert str(summary).count("\n") < 40
     assert "..." in str(summary)
+
+
+def test_pps_design_is_described_with_its_inclusion_probabilities() -> None:
+    sample = pd.DataFrame({"village": list("aabbcc"), "y": [1, 0, 1, 1, 0, 0],
+                           "pi": [0.5, 0.5, 0.3, 0.3, 0.2, 0.2],
+                           "weight": [20, 20, 30, 30, 50, 50]})
+    design = SurveyDesign(sample, "village", weights="weight", fpc="pi", pps="brewer")
+    text = repr(design)
+    assert "1-stage cluster sample, PPS without replacement (Brewer's approximation)" in text
+    assert "fpc: PSU inclusion probabilities from 'pi', 0.2 to 0.5" in text
+    assert "fraction" not in design.summary().by_stratum

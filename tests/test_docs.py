@@ -85,6 +85,8 @@ def public_names() -> list[tuple[str, object]]:
 def docstring_of(value: object) -> str:
     if isinstance(value, property):
         return inspect.getdoc(value.fget) or ""
+    if inspect.isclass(value) and (value.__doc__ or "").startswith(f"{value.__name__}("):
+        return ""  # the signature dataclasses write when a class has no docstring
     return inspect.getdoc(value) or ""
 
 

@@ -194,3 +194,15 @@ def test_disaggregation_suppresses_cells_with_too_few_villages(survey):
     assert tiny["suppressed"].all()
     assert (tiny["reason"] == "fewer than 3 villages").all()
     assert (tiny["n_villages"] == 2).all()
+
+
+def test_people_counts_must_be_whole_numbers() -> None:
+    """2.5 people affected used to be truncated to 2 without a word."""
+    from evalkit.contract.errors import EvalkitError
+    from evalkit.survey.people import integer_column, people_design
+
+    assert integer_column(pd.DataFrame({"size": [3.0, 4.0]}), "size").tolist() == [3, 4]
+    households = SurveyDesign(pd.DataFrame({"count": [1, 2.5], "size": [3, 4],
+                                            "weight": [10.0, 10.0]}), weights="weight")
+    with pytest.raises(EvalkitError, match=r"column 'count' row 3 is 2.5; expected a whole"):
+        people_design(households, "count", "size")

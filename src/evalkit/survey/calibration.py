@@ -64,7 +64,17 @@ INTERCEPT = "Intercept"
 # --- residualisation steps (what svyrecvar does with design$postStrata) ----------------
 @dataclass(frozen=True)
 class PostStratumStep:
-    """R's ordinary post-stratification entry: cell codes, weights after and before."""
+    """R's ordinary post-stratification entry: cell codes, weights after and before.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from evalkit.survey.design import SurveyDesign
+    >>> design = SurveyDesign(pd.DataFrame({"type": ["a", "a", "b"], "weight": 10.0}),
+    ...                       weights="weight")
+    >>> design.poststratify("type", {"a": 30, "b": 10}).calibration_steps
+    ('poststratify on type',)
+    """
 
     cells: np.ndarray
     weights: np.ndarray
@@ -88,7 +98,18 @@ class PostStratumStep:
 
 @dataclass(frozen=True)
 class RakingStep:
-    """R's ``raking`` entry: one (cells, weights) pair per margin, ten backfitting passes."""
+    """R's ``raking`` entry: one (cells, weights) pair per margin, ten backfitting passes.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from evalkit.survey.design import SurveyDesign
+    >>> data = pd.DataFrame({"type": ["a", "a", "b", "b"], "area": ["n", "s", "n", "s"],
+    ...                      "weight": 10.0})
+    >>> SurveyDesign(data, weights="weight").rake(
+    ...     {"type": {"a": 30, "b": 10}, "area": {"n": 20, "s": 20}}).calibration_steps
+    ('rake on type, area',)
+    """
 
     margins: tuple[tuple[np.ndarray, np.ndarray], ...]
     label: str = "rake"
@@ -111,7 +132,17 @@ class RakingStep:
 @dataclass(frozen=True)
 class RegressionStep:
     """R's ``greg_calibration`` at stage 0: an orthonormal basis of the column space of
-    ``X sqrt(d)`` and the scale ``g sqrt(d)``."""
+    ``X sqrt(d)`` and the scale ``g sqrt(d)``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from evalkit.survey.design import SurveyDesign
+    >>> design = SurveyDesign(pd.DataFrame({"x": [1.0, 2.0, 3.0], "weight": 10.0}),
+    ...                       weights="weight")
+    >>> design.calibrate(["x"], {"Intercept": 30, "x": 66}).calibration_steps
+    ('calibrate (linear) on x',)
+    """
 
     basis: np.ndarray
     scale: np.ndarray
@@ -138,6 +169,21 @@ def residualise(design: SurveyDesign, weighted_scores: np.ndarray) -> np.ndarray
     (:func:`carry`) first sums the scores of each original row, residualises there and puts
     the result on the first row of each original row's group (the PSU totals that follow are
     the same wherever inside the household it sits).
+
+    Examples
+    --------
+    After post-stratification the influence values of a cell indicator sum to zero within
+    the cell: the post-stratified total of a cell has no variance.
+
+    >>> import numpy as np
+    >>> import pandas as pd
+    >>> from evalkit.survey.design import SurveyDesign
+    >>> design = SurveyDesign(pd.DataFrame({"type": ["a", "a", "b"], "weight": 10.0}),
+    ...                       weights="weight")
+    >>> post = design.poststratify("type", {"a": 30, "b": 10})
+    >>> indicator = (post.data["type"] == "a").to_numpy(float) * post.weight_values
+    >>> residualise(post, indicator[:, None]).round(10).ravel().tolist()
+    [0.0, 0.0, 0.0]
     """
     steps = design.calibration_chain
     if not steps:
@@ -162,6 +208,13 @@ def residualise(design: SurveyDesign, weighted_scores: np.ndarray) -> np.ndarray
 def steps_size(steps: Sequence[CalibrationStep]) -> int:
     """The number of rows the calibration ``steps`` were fitted on (the design's rows when
     they were fitted; a design re-based on people has more).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> steps_size([PostStratumStep(cells=np.array([0, 1, 1]), weights=np.ones(3),
+    ...                             old_weights=np.ones(3))])
+    3
     """
     step = steps[0]
     if isinstance(step, PostStratumStep):
@@ -182,6 +235,24 @@ def poststratify(design: SurveyDesign, column: str | Sequence[str],
     one count column, also work. Levels are matched as text (``1`` and ``"1"`` agree).
     Every sampled cell needs a count; a cell with a positive count and no sampled row is
     an error (R: "Some strata absent from sample").
+
+    Examples
+    --------
+    Households of two types, sampled with equal weights; the population has 600 of type a
+    and 400 of type b (R: ``postStratify(design, ~type, data.frame(type=c("a","b"),
+    Freq=c(600,400)))``):
+
+    >>> import pandas as pd
+    >>> from evalkit.survey.design import SurveyDesign
+    >>> data = pd.DataFrame({"village": [1, 1, 2, 2, 3, 3, 4, 4], "weight": 100.0,
+    ...                      "type": ["a", "b", "a", "a", "b", "a", "b", "b"],
+    ...                      "poor": [1, 0, 1, 0, 0, 1, 0, 0]})
+    >>> design = SurveyDesign(data, psu="village", weights="weight")
+    >>> post = poststratify(design, "type", {"a": 600, "b": 400})
+    >>> post.weight_values.tolist()
+    [150.0, 100.0, 150.0, 150.0, 100.0, 150.0, 100.0, 100.0]
+    >>> round(post.mean("poor").estimate, 4), post.calibration_steps
+    (0.45, ('poststratify on type',))
     """
     check_full(design, "poststratify")
     columns = _as_columns(design, column, "poststratify")
@@ -206,6 +277,21 @@ def rake(design: SurveyDesign, margins: Mapping[Any, Mapping | pd.Series], *,
     columns moves by ``epsilon`` or more (an absolute count; below 1 it is a fraction of
     the total weight, as R), or after ``max_iterations`` passes (R's defaults 10 and 1; a
     warning then).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from evalkit.survey.design import SurveyDesign
+    >>> data = pd.DataFrame({"village": [1, 1, 2, 2, 3, 3, 4, 4], "weight": 100.0,
+    ...                      "type": ["a", "b", "a", "a", "b", "a", "b", "b"],
+    ...                      "area": ["n", "n", "n", "s", "s", "s", "s", "n"]})
+    >>> raked = rake(SurveyDesign(data, psu="village", weights="weight"),
+    ...              {"type": {"a": 600, "b": 400}, "area": {"n": 500, "s": 500}})
+    >>> sums = pd.Series(raked.weight_values)
+    >>> sums.groupby(data["type"]).sum().round(1).tolist()
+    [600.0, 400.0]
+    >>> sums.groupby(data["area"]).sum().round(1).tolist()
+    [500.0, 500.0]
     """
     check_full(design, "rake")
     if not isinstance(margins, Mapping) or not margins:
@@ -257,6 +343,23 @@ def calibrate(design: SurveyDesign, formula: str | Sequence[str],
     population size. ``calfun="linear"`` is R's ``regcalibrate`` (GREG, closed form);
     ``"raking"`` is R's ``grake`` with ``cal.raking`` (``max_iterations`` and ``epsilon``
     as R's ``maxit`` and ``epsilon``).
+
+    Examples
+    --------
+    Linear (GREG) calibration to the population size and the total of an auxiliary ``x`` (R:
+    ``calibrate(design, ~x, c(`(Intercept)` = 1000, x = 2500))``):
+
+    >>> import pandas as pd
+    >>> from evalkit.survey.design import SurveyDesign
+    >>> data = pd.DataFrame({"village": [1, 1, 2, 2, 3, 3], "weight": 150.0,
+    ...                      "x": [1.0, 2.0, 3.0, 2.0, 4.0, 3.0],
+    ...                      "y": [2.0, 4.0, 7.0, 4.0, 9.0, 6.0]})
+    >>> calibrated = calibrate(SurveyDesign(data, psu="village", weights="weight"), ["x"],
+    ...                        {"Intercept": 1000, "x": 2500})
+    >>> round(calibrated.total("x").estimate, 6), round(float(calibrated.weight_values.sum()), 6)
+    (2500.0, 1000.0)
+    >>> round(calibrated.mean("y").estimate, 4)
+    5.3333
     """
     check_full(design, "calibrate")
     if calfun not in ("linear", "raking"):
@@ -272,7 +375,21 @@ def calibrate(design: SurveyDesign, formula: str | Sequence[str],
 def calibrate_matrix(design: SurveyDesign, matrix: np.ndarray, names: list[str],
                       population: np.ndarray, calfun: str, label: str, *,
                       max_iterations: int = 50, epsilon: float = 1e-7) -> SurveyDesign:
-    """R's regcalibrate (linear) or grake (raking) on a model matrix; see :func:`calibrate`."""
+    """R's regcalibrate (linear) or grake (raking) on a model matrix; see :func:`calibrate`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import pandas as pd
+    >>> from evalkit.survey.design import SurveyDesign
+    >>> design = SurveyDesign(pd.DataFrame({"x": [1.0, 2.0, 3.0], "weight": 10.0}),
+    ...                       weights="weight")
+    >>> matrix = np.column_stack([np.ones(3), [1.0, 2.0, 3.0]])
+    >>> out = calibrate_matrix(design, matrix, ["Intercept", "x"], np.array([30.0, 66.0]),
+    ...                        "linear", "calibrate on x")
+    >>> out.weight_values.round(4).tolist()
+    [7.0, 10.0, 13.0]
+    """
     weights = design.full_weights
     sample_total = weights @ matrix
     empty = np.flatnonzero(np.all(matrix == 0, axis=0))
@@ -307,7 +424,24 @@ def calibrate_matrix(design: SurveyDesign, matrix: np.ndarray, names: list[str],
 
 def carry(source: SurveyDesign, target: SurveyDesign, rows: np.ndarray) -> SurveyDesign:
     """Give ``target`` (built from ``source``'s rows ``rows``, e.g. one row per person of
-    each household) ``source``'s calibrated weights and calibration residualisation."""
+    each household) ``source``'s calibrated weights and calibration residualisation.
+
+    Examples
+    --------
+    A household design post-stratified, then one row per person carrying its household's
+    calibrated weight:
+
+    >>> import numpy as np
+    >>> import pandas as pd
+    >>> from evalkit.survey.design import SurveyDesign
+    >>> households = SurveyDesign(pd.DataFrame({"type": ["a", "b"], "weight": [10.0, 10.0]}),
+    ...                           weights="weight")
+    >>> post = households.poststratify("type", {"a": 30, "b": 10})
+    >>> rows = np.array([0, 0, 0, 1])
+    >>> people = SurveyDesign(households.data.iloc[rows].reset_index(drop=True), weights="weight")
+    >>> carry(post, people, rows).weight_values.tolist()
+    [30.0, 30.0, 30.0, 10.0]
+    """
     steps = source.calibration_chain
     if not steps:
         return target
@@ -326,7 +460,18 @@ def carry(source: SurveyDesign, target: SurveyDesign, rows: np.ndarray) -> Surve
 
 def model_matrix(data: pd.DataFrame, columns: Sequence[str]) -> tuple[np.ndarray, list[str]]:
     """Intercept, numeric columns as they are, factors with treatment contrasts (R's
-    ``model.matrix`` with the default ``contr.treatment``); names as R gives them."""
+    ``model.matrix`` with the default ``contr.treatment``); names as R gives them.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> data = pd.DataFrame({"type": ["a", "b", "c"], "x": [1.0, 2.0, 5.0]})
+    >>> matrix, names = model_matrix(data, ["type", "x"])
+    >>> names
+    ['Intercept', 'typeb', 'typec', 'x']
+    >>> matrix[:, 1:3].tolist()
+    [[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]]
+    """
     blocks = [np.ones((len(data), 1))]
     names = [INTERCEPT]
     order = {}
@@ -362,7 +507,17 @@ def model_matrix(data: pd.DataFrame, columns: Sequence[str]) -> tuple[np.ndarray
 
 
 def describe(design: SurveyDesign) -> list[str]:
-    """The calibration steps applied to ``design``, in order (for notes and reports)."""
+    """The calibration steps applied to ``design``, in order (for notes and reports).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from evalkit.survey.design import SurveyDesign
+    >>> design = SurveyDesign(pd.DataFrame({"type": ["a", "b"], "weight": [10.0, 10.0]}),
+    ...                       weights="weight")
+    >>> describe(design.poststratify("type", {"a": 30, "b": 10}))
+    ['poststratify on type']
+    """
     return list(design.calibration_steps)
 
 
@@ -376,6 +531,17 @@ def check_full(design: SurveyDesign, what: str) -> None:
     """Stop unless ``design`` is a full household design: calibrating a domain or a design
     derived one row per person would calibrate the wrong rows (calibrate first, then take
     domains, as R's ``survey`` requires for ``subset`` after ``calibrate``).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from evalkit.survey.design import SurveyDesign
+    >>> design = SurveyDesign(pd.DataFrame({"type": ["a", "b"], "weight": [10.0, 10.0]}),
+    ...                       weights="weight")
+    >>> check_full(design.subset(design.data["type"] == "a"), "poststratify")
+    Traceback (most recent call last):
+    ...
+    evalkit.contract.errors.EvalkitError: poststratify: the design is restricted to a ...
     """
     if not bool(np.all(design.domain)):
         raise EvalkitError(

@@ -17,7 +17,14 @@ from evalkit.contract.errors import EvalkitError
 
 
 def level_texts(series: pd.Series) -> np.ndarray:
-    """Levels as text, integers without a trailing '.0' (so 1, 1.0 and '1' agree)."""
+    """Levels as text, integers without a trailing '.0' (so 1, 1.0 and '1' agree).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> level_texts(pd.Series([1.0, 2.0, 2.5])).tolist()
+    ['1', '2', '2.5']
+    """
     values = series.to_numpy()
     if pd.api.types.is_float_dtype(series):
         as_int = np.isfinite(values) & (values == np.round(values))
@@ -27,7 +34,13 @@ def level_texts(series: pd.Series) -> np.ndarray:
 
 
 def level_text(value: object) -> str:
-    """One level as text, as :func:`level_texts` writes it."""
+    """One level as text, as :func:`level_texts` writes it.
+
+    Examples
+    --------
+    >>> level_text(1.0), level_text("1"), level_text(2.5)
+    ('1', '1', '2.5')
+    """
     if isinstance(value, float) and np.isfinite(value) and value == round(value):
         return str(int(value))
     return str(value)
@@ -39,6 +52,14 @@ def cross_classify(data: pd.DataFrame, columns: Sequence[str]) -> tuple[np.ndarr
     Each column is factorized on its distinct values and only those are turned into text
     (:func:`level_texts`), then the rows of per-column codes are numbered in lexicographic
     order: the order of the sorted tuples of levels, without a Python tuple per row.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> codes, labels = cross_classify(pd.DataFrame({"type": ["b", "a", "b"], "n": [1, 2, 1]}),
+    ...                                ["type", "n"])
+    >>> codes.tolist(), labels
+    ([1, 0, 1], [('a', '2'), ('b', '1')])
     """
     codes_by_column, levels_by_column = [], []
     for name in columns:
@@ -76,7 +97,15 @@ def cross_classify(data: pd.DataFrame, columns: Sequence[str]) -> tuple[np.ndarr
 
 def count_table(counts: Mapping | pd.Series | pd.DataFrame, columns: Sequence[str],
                  what: str) -> dict[tuple, float]:
-    """Population counts keyed by tuples of level labels."""
+    """Population counts keyed by tuples of level labels.
+
+    Examples
+    --------
+    >>> count_table({"a": 600, "b": 400}, ["type"], "poststratify")
+    {('a',): 600.0, ('b',): 400.0}
+    >>> count_table({("a", 1): 5}, ["type", "n"], "rake")
+    {('a', '1'): 5.0}
+    """
     if isinstance(counts, pd.DataFrame):
         value_columns = [c for c in counts.columns if c not in columns]
         if len(value_columns) != 1 or any(c not in counts.columns for c in columns):

@@ -49,6 +49,20 @@ class RoundEstimates:
     ``scores`` are the weighted influence values ``w_i z_id`` (one column per round, zero
     outside the round's domain), so linear combinations of several quantities can be
     formed before the variance is taken.
+
+    Examples
+    --------
+    Two rounds of a survey stacked in one design; village 2 is visited in both rounds.
+
+    >>> import pandas as pd
+    >>> from evalkit.survey.design import SurveyDesign
+    >>> stacked = SurveyDesign(pd.DataFrame({
+    ...     "round": [1, 1, 1, 1, 2, 2, 2, 2], "village": [1, 1, 2, 2, 2, 2, 3, 3],
+    ...     "weight": 10.0, "satisfied": [1, 0, 1, 1, 1, 1, 0, 1]}),
+    ...     psu="village", weights="weight")
+    >>> rounds = round_estimates(stacked, "satisfied", "round", (1, 2))
+    >>> rounds.estimates.tolist(), rounds.covariance.round(5).tolist(), rounds.df
+    ([0.75, 0.75], [[0.04687, 0.02344], [0.02344, 0.04687]], 2)
     """
 
     levels: tuple[Hashable, Hashable]
@@ -74,6 +88,16 @@ def round_scores(design: SurveyDesign, variable: str, by: str, levels: Sequence[
     Equivalent to R's ``svyby(~variable, ~by, design, svymean, covmat = TRUE)`` (``svyratio``
     with ``denominator = ~denominator``; ``svytotal``) restricted to ``levels``. The total's
     influence values are ``1_d y_i``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from evalkit.survey.design import SurveyDesign
+    >>> stacked = SurveyDesign(pd.DataFrame({
+    ...     "round": [1, 1, 2, 2], "village": [1, 2, 1, 2], "weight": 10.0,
+    ...     "people": [3.0, 5.0, 4.0, 2.0]}), psu="village", weights="weight")
+    >>> round_scores(stacked, "people", "round", (1, 2), statistic="total").estimates.tolist()
+    [80.0, 60.0]
     """
     if len(levels) != 2:
         raise EvalkitError(f"difference: levels must be two values (first, second); got "
@@ -113,7 +137,19 @@ def round_scores(design: SurveyDesign, variable: str, by: str, levels: Sequence[
 def round_estimates(design: SurveyDesign, variable: str, by: str,
                     levels: Sequence[Hashable], denominator: str | None = None
                     ) -> RoundEstimates:
-    """Means (or ratios with ``denominator``) in the two rounds and their covariance."""
+    """Means (or ratios with ``denominator``) in the two rounds and their covariance.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from evalkit.survey.design import SurveyDesign
+    >>> stacked = SurveyDesign(pd.DataFrame({
+    ...     "round": [1, 1, 2, 2], "village": [1, 2, 1, 2], "weight": 10.0,
+    ...     "wrong": [1.0, 0.0, 0.0, 0.0], "size": [4.0, 4.0, 3.0, 5.0]}), psu="village",
+    ...     weights="weight")
+    >>> round_estimates(stacked, "wrong", "round", (1, 2), denominator="size").estimates.tolist()
+    [0.125, 0.0]
+    """
     return round_scores(design, variable, by, levels, denominator)
 
 
@@ -124,6 +160,21 @@ def difference(design: SurveyDesign, variable: str, by: str,
 
     As R's ``svycontrast(svyby(..., covmat = TRUE), c(-1, 1))``; see the module docstring
     for the formula. ``deff`` is not defined for a contrast and is NaN.
+
+    Examples
+    --------
+    The change in a share between two rounds, as R's ``svycontrast(svyby(~satisfied, ~round,
+    design, svymean, covmat = TRUE), c(-1, 1))``:
+
+    >>> import pandas as pd
+    >>> from evalkit.survey.design import SurveyDesign
+    >>> stacked = SurveyDesign(pd.DataFrame({
+    ...     "round": [1, 1, 1, 1, 2, 2, 2, 2], "village": [1, 1, 2, 2, 2, 2, 3, 3],
+    ...     "weight": 10.0, "satisfied": [1, 0, 1, 1, 1, 1, 0, 1]}),
+    ...     psu="village", weights="weight")
+    >>> change = difference(stacked, "satisfied", "round", (1, 2))
+    >>> change.estimate, round(change.se, 4), change.df
+    (0.0, 0.2165, 2)
     """
     rounds = round_estimates(design, variable, by, levels, denominator)
     contrast = np.array([-1.0, 1.0])

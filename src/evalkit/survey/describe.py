@@ -135,6 +135,8 @@ def design_type(design: SurveyDesign) -> str:
         kind = f"stratified {kind}"
     if design.fpc is None:
         return f"{kind}, first stage with replacement (no fpc)"
+    if design.pps is not None:
+        return f"{kind}, PPS without replacement ({design.pps.capitalize()}'s approximation)"
     return f"{kind}, without replacement (fpc)"
 
 
@@ -203,8 +205,9 @@ def summarize(design: SurveyDesign) -> DesignSummary:
         "obs_per_psu_min": row_min, "obs_per_psu_mean": stratum_rows / psu_counts,
         "obs_per_psu_max": row_max, "weight_sum": stratum_weight, "fraction": fraction,
     }, index=pd.Index(labels, name=design.strata or "stratum"))
-    if design.fpc is None:
-        # With replacement: no sampling fraction to show (a column of NaN would say less).
+    if design.fpc is None or design.pps is not None:
+        # No one sampling fraction per stratum to show: drawn with replacement, or each PSU
+        # has its own inclusion probability (the fpc line gives their range).
         by_stratum = by_stratum.drop(columns="fraction")
 
     in_domain = weights[domain]
@@ -232,6 +235,11 @@ def summarize(design: SurveyDesign) -> DesignSummary:
 def _fpc_words(design: SurveyDesign, fraction: np.ndarray) -> str:
     if design.fpc is None:
         return "none (first stage treated as drawn with replacement)"
+    if design.pps is not None:
+        column = design.fpc if isinstance(design.fpc, str) else list(design.fpc)[0]
+        pi = pd.to_numeric(design.data[column], errors="coerce").to_numpy(dtype=float)
+        return (f"PSU inclusion probabilities from {column!r}, {np.nanmin(pi):.4g} to "
+                f"{np.nanmax(pi):.4g} (each PSU's term weighted by 1 - pi)")
     stages = len(as_list(design.fpc)) if not isinstance(design.fpc, int | float) else 1
     later = f"; given for {stages} stages" if stages > 1 else ""
     return (f"first-stage sampling fraction {np.nanmin(fraction):.4g} to "

@@ -24,6 +24,15 @@ class Estimate:
 
     ``deff`` is the design effect against simple random sampling without replacement of the
     same number of units (Kish 1965; ``deff=TRUE`` in R's survey package).
+
+    Examples
+    --------
+    >>> estimate = Estimate(estimate=0.1, se=0.02, ci=(0.06, 0.14), deff=1.5, df=28, n=400,
+    ...                     level=0.95)
+    >>> estimate.ci_low, estimate.ci_high
+    (0.06, 0.14)
+    >>> estimate.to_dict()["method"]
+    'linearization'
     """
 
     estimate: float
@@ -72,7 +81,18 @@ class Estimate:
 
 
 def weighted_variance(y: np.ndarray, w: np.ndarray) -> float:
-    """R's ``svyvar``: sum w (y - ybar)^2 / sum w * n / (n - 1), n = nonzero weights."""
+    """R's ``svyvar``: sum w (y - ybar)^2 / sum w * n / (n - 1), n = nonzero weights.
+
+    Examples
+    --------
+    Weights 1 give the ordinary sample variance (``n - 1`` denominator):
+
+    >>> import numpy as np
+    >>> weighted_variance(np.array([1.0, 2.0, 3.0, 4.0]), np.ones(4))
+    1.6666666666666667
+    >>> weighted_variance(np.array([1.0, 2.0, 3.0, 4.0]), np.array([1.0, 1.0, 1.0, 3.0]))
+    1.7777777777777777
+    """
     n = np.count_nonzero(w)
     if n < 2:
         return float("nan")
@@ -110,7 +130,13 @@ def t_ppf(q: float, df: float) -> float:
 
 
 def t_quantile(level: float, df: int) -> float:
-    """Two-sided t quantile with the design's degrees of freedom (normal when df is huge)."""
+    """Two-sided t quantile with the design's degrees of freedom (normal when df is huge).
+
+    Examples
+    --------
+    >>> round(t_quantile(0.95, 28), 4), round(t_quantile(0.95, 10**9), 4)
+    (2.0484, 1.96)
+    """
     check_level(level)
     if df <= 0:
         return float("nan")

@@ -50,7 +50,14 @@ def _linkinv(eta: np.ndarray) -> np.ndarray:
 
 
 def logit_mu_eta(eta: np.ndarray, mu: np.ndarray | None = None) -> np.ndarray:
-    """d mu / d eta; ``mu (1 - mu)`` inside the clamp (equal up to rounding, one pass)."""
+    """d mu / d eta; ``mu (1 - mu)`` inside the clamp (equal up to rounding, one pass).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> logit_mu_eta(np.array([0.0, 2.0])).round(4)
+    array([0.25 , 0.105])
+    """
     if mu is not None and _in_range(eta):
         return mu * (1.0 - mu)
     clipped = np.clip(eta, -_THRESH, _THRESH)
@@ -91,6 +98,15 @@ def aliased_columns(gram: np.ndarray) -> list[int]:
 
     Sequential Gram-Schmidt on the weighted Gram matrix: R's pivoting QR likewise keeps the
     first of a set of collinear columns and declares the later ones aliased.
+
+    Examples
+    --------
+    The third column is the sum of the first two:
+
+    >>> import numpy as np
+    >>> X = np.array([[1.0, 0.0, 1.0], [0.0, 1.0, 1.0], [1.0, 1.0, 2.0], [1.0, 0.0, 1.0]])
+    >>> aliased_columns(X.T @ X)
+    [2]
     """
     diag = np.diag(gram).copy()
     aliased: list[int] = []
@@ -114,6 +130,20 @@ def aliased_columns(gram: np.ndarray) -> list[int]:
 
 @dataclass
 class GlmFit:
+    """A logistic IRLS fit (:func:`glm_fit_logit`), with what R's ``glm.fit`` keeps of its
+    last step: the coefficients ``beta``, fitted ``mu`` and linear predictor ``eta``, the
+    working weights ``w m`` and ``(X' W X)^-1`` of the last IRLS step (evaluated at the
+    previous iterate, as in R), the iterations, whether it converged, and the deviance.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.column_stack([np.ones(6), [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]])
+    >>> fit = glm_fit_logit(X, np.array([0.0, 0.0, 1.0, 0.0, 1.0, 1.0]), np.ones(6), ["1", "x"])
+    >>> fit.converged, fit.beta.round(4).tolist()
+    (True, [-3.0351, 1.214])
+    """
+
     beta: np.ndarray
     mu: np.ndarray  # final fitted values
     eta: np.ndarray
@@ -126,7 +156,18 @@ class GlmFit:
 
 def glm_fit_logit(X: np.ndarray, y: np.ndarray, prior: np.ndarray, names: Sequence[str],
                    epsilon: float = 1e-8, max_iterations: int = 25) -> GlmFit:
-    """Logistic IRLS as R's ``glm.fit`` (rows with zero prior weight must be removed)."""
+    """Logistic IRLS as R's ``glm.fit`` (rows with zero prior weight must be removed).
+
+    Examples
+    --------
+    As R's ``glm(y ~ x, family = binomial)`` on six points:
+
+    >>> import numpy as np
+    >>> X = np.column_stack([np.ones(6), [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]])
+    >>> fit = glm_fit_logit(X, np.array([0.0, 0.0, 1.0, 0.0, 1.0, 1.0]), np.ones(6), ["1", "x"])
+    >>> fit.beta.round(4).tolist(), round(fit.deviance, 4)
+    ([-3.0351, 1.214], 4.956)
+    """
     events = (y == 1) if np.all((y == 0) | (y == 1)) else None
     mu = (prior * y + 0.5) / (prior + 1.0)
     eta = special.logit(mu)
@@ -192,6 +233,18 @@ def batch_logit(X: np.ndarray, y: np.ndarray, weights: np.ndarray, start: np.nda
     e.g. no dibao household among the dissatisfied ones), its Newton steps do not settle
     (separation: coefficients run off to infinity) or its coefficients are not finite.
     Callers drop such replicates and say how many (:func:`evalkit.survey.decomposition.fairlie`).
+
+    Examples
+    --------
+    Two weight vectors at once; equal weights give the ordinary fit:
+
+    >>> import numpy as np
+    >>> X = np.column_stack([np.ones(6), [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]])
+    >>> y = np.array([0.0, 0.0, 1.0, 0.0, 1.0, 1.0])
+    >>> weights = np.column_stack([np.ones(6), [1.0, 2.0, 1.0, 1.0, 2.0, 1.0]])
+    >>> batch_logit(X, y, weights, np.zeros(2)).round(4)
+    array([[-3.0351,  1.214 ],
+           [-3.7668,  1.5067]])
     """
     n_rep = weights.shape[1]
     n_par = X.shape[1]

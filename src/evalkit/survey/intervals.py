@@ -83,7 +83,22 @@ def proportion_interval(
     method: str,
     level: float,
 ) -> Estimate:
-    """Interval for a proportion already estimated on ``design`` (see module docstring)."""
+    """Interval for a proportion already estimated on ``design`` (see module docstring).
+
+    Examples
+    --------
+    Usually reached through :meth:`SurveyDesign.proportion
+    <evalkit.survey.design.SurveyDesign.proportion>`; a sample with no event gets the Korn-
+    Graubard interval with n* = n (module docstring) and a note:
+
+    >>> import pandas as pd
+    >>> from evalkit.survey.design import SurveyDesign
+    >>> design = SurveyDesign(pd.DataFrame({"village": [1, 1, 2, 2, 3, 3], "weight": 10.0,
+    ...                                     "wrong": 0}), psu="village", weights="weight")
+    >>> none = design.proportion("wrong", method="logit")
+    >>> none.estimate, round(none.ci[1], 4), none.note.split(":")[0]
+    (0.0, 0.8214, 'no events')
+    """
     check_level(level)
     method = canonical_ci_method(method)  # clopper_pearson (older spelling) -> clopper-pearson
     if method not in METHODS:
@@ -133,6 +148,13 @@ def interval_from_se(p: float, se: float, method: str, level: float, df: int, n_
     The design methods that need no data beyond these (module docstring): ``mean``,
     ``logit``/``xlogit``, ``asin`` and ``beta`` (``n_rows`` sets Korn-Graubard's df
     adjustment). Requires ``0 < p < 1``, ``se > 0`` and ``df > 0``.
+
+    Examples
+    --------
+    >>> [round(bound, 4) for bound in interval_from_se(0.1, 0.02, "logit", 0.95, 28, 400)]
+    [0.0658, 0.1491]
+    >>> [round(bound, 4) for bound in interval_from_se(0.1, 0.02, "beta", 0.95, 28, 400)]
+    [0.0628, 0.1492]
     """
     alpha = 1 - level
     t = float(t_ppf(1 - alpha / 2, df))
@@ -163,6 +185,15 @@ def zero_event_interval(p: float, n_units: int, level: float, df: int
     ``n* = n_units (t_{n-1} / t_df)^2`` (Korn and Graubard 1998). For people-level rates
     ``n_units`` counts households, not persons: whole households are judged, so their
     members are not independent.
+
+    Examples
+    --------
+    No wrong exit among 60 households, design df 28: the upper bound is about 1 -
+    0.025^(1/n*).
+
+    >>> low, high = zero_event_interval(0.0, 60, 0.95, 28)
+    >>> low, round(high, 4)
+    (0.0, 0.0624)
     """
     return _korn_graubard(p, float(n_units), 1 - level, n_units, df)
 
@@ -172,6 +203,11 @@ def logit_interval(p: float, se: float, t: float) -> tuple[float, float]:
 
     The delta method gives ``se(logit p) = se / (p (1 - p))`` (``svyciprop`` methods logit
     and xlogit); the bounds stay inside (0, 1). NaN when ``p`` is 0 or 1 or ``se`` unknown.
+
+    Examples
+    --------
+    >>> [round(bound, 4) for bound in logit_interval(0.1, 0.02, 2.048)]
+    [0.0658, 0.149]
     """
     if not 0 < p < 1 or not np.isfinite(se) or not np.isfinite(t):
         return float("nan"), float("nan")
@@ -320,6 +356,13 @@ def glm_logit_intercept(y: np.ndarray, prior_weights: np.ndarray, epsilon: float
     over the rows of positive weight; rows of weight 0 get working weight 0, as in R.
     Returns the final coefficient, the fitted probability per row and the working weights
     ``w mu (1 - mu)`` of the last iteration's fit (evaluated at the previous iterate).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> fit = glm_logit_intercept(np.array([1.0, 0.0, 0.0, 1.0]), np.array([1.0, 1.0, 1.0, 3.0]))
+    >>> round(float(fit.beta), 6)
+    0.693147
     """
     from evalkit.survey.glm import glm_fit_logit  # loads scipy.linalg: on first use
 

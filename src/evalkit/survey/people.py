@@ -18,7 +18,18 @@ from evalkit.survey.design import SurveyDesign
 
 def integer_column(data: pd.DataFrame, column: str) -> np.ndarray:
     """A column of whole numbers as int64; a missing column or a non-number is a one-line
-    error naming the column and the file row (header = row 1)."""
+    error naming the column and the file row (header = row 1).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> integer_column(pd.DataFrame({"size": [3.0, 4.0]}), "size")
+    array([3, 4])
+    >>> integer_column(pd.DataFrame({"size": [3.5]}), "size")
+    Traceback (most recent call last):
+    ...
+    evalkit.contract.errors.EvalkitError: survey data: column 'size' row 2 is 3.5; ...
+    """
     if column not in data.columns:
         raise EvalkitError(f"survey data: column {column!r} is missing; see docs/codebook.md")
     values = pd.to_numeric(data[column], errors="coerce").to_numpy(dtype=float)
@@ -26,6 +37,13 @@ def integer_column(data: pd.DataFrame, column: str) -> np.ndarray:
         row = int(np.flatnonzero(np.isnan(values))[0])
         raise EvalkitError(
             f"survey data: column {column!r} row {row + 2} is empty or not a number; "
+            "expected a whole number"
+        )
+    fractional = values != np.round(values)
+    if np.any(fractional):
+        row = int(np.flatnonzero(fractional)[0])
+        raise EvalkitError(
+            f"survey data: column {column!r} row {row + 2} is {values[row]:g}; "
             "expected a whole number"
         )
     return values.astype(np.int64)
@@ -38,6 +56,20 @@ def people_design(design: SurveyDesign, count: str, size: str, flag: str = "affe
     The first ``count`` people of each household get ``flag = 1``. Persons keep their
     household's weight, stratum, PSU and fpc; when the household design has no PSU the
     household becomes the PSU, since its members are not independent.
+
+    Examples
+    --------
+    Two households of 3 and 2 people, one person affected in the first: five rows, the
+    household the PSU, the rate per person 1/5 (the same as ``design.ratio("count",
+    "size")``).
+
+    >>> import pandas as pd
+    >>> from evalkit.survey.design import SurveyDesign
+    >>> households = SurveyDesign(pd.DataFrame({"count": [1, 0], "size": [3, 2],
+    ...                                         "weight": [10.0, 10.0]}), weights="weight")
+    >>> people = people_design(households, "count", "size")
+    >>> len(people.data), people.mean("affected").estimate
+    (5, 0.2)
     """
     data = design.data
     sizes = integer_column(data, size)

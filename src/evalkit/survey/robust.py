@@ -26,6 +26,20 @@ def cluster_robust(result: LogitResult, cluster: str | None = None) -> pd.DataFr
     finite population correction, and (iv) R's working weights from the previous IRLS
     iterate. With one stratum and no fpc, ``se_cluster / se_design`` is
     ``sqrt((N-1)/(N-K))`` up to (iv). ``cluster`` defaults to the design's first-stage PSU.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import pandas as pd
+    >>> from evalkit.survey.design import SurveyDesign
+    >>> rng = np.random.default_rng(7)
+    >>> data = pd.DataFrame({"village": np.repeat(np.arange(12), 25), "weight": 40.0,
+    ...                      "x": rng.normal(size=300)})
+    >>> data["y"] = (rng.random(300) < 1 / (1 + np.exp(-0.5 - data["x"]))).astype(int)
+    >>> fit = SurveyDesign(data, psu="village", weights="weight").logit("y ~ x")
+    >>> check = cluster_robust(fit)
+    >>> list(check.columns)
+    ['coef', 'coef_statsmodels', 'se_design', 'se_cluster', 'ratio']
     """
     import statsmodels.api as sm
     from statsmodels.tools.sm_exceptions import SpecificationWarning

@@ -67,6 +67,11 @@ def split_formula(formula: str, columns: Iterable[str] | None = None,
 
     The grammar (:mod:`evalkit.contract.formula`) refuses anything formulaic would evaluate as
     Python, so only column names and formula operators ever reach formulaic.
+
+    Examples
+    --------
+    >>> split_formula("recognizes ~ nonpoor * water_at_door")
+    ('recognizes', 'nonpoor * water_at_door')
     """
     parsed = parse_formula(formula, columns=columns, role=role)
     return parsed.response, parsed.rhs
@@ -106,6 +111,14 @@ def check_columns(data: pd.DataFrame, columns: Iterable[str], role: str) -> None
         The columns a formula or scenario needs.
     role
         Who needs them, for the message.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> check_columns(pd.DataFrame({"y": [1]}), ["y", "x"], "logit")
+    Traceback (most recent call last):
+    ...
+    evalkit.contract.errors.EvalkitError: logit: column(s) 'x' are not in the data; ...
     """
     missing = [c for c in columns if c not in data.columns]
     if missing:
@@ -131,6 +144,24 @@ class LogitResult:
     ``influence`` holds the weighted influence values of the coefficients (one row per
     row of ``design.data``, zero outside the analysis domain): ``cov`` is their
     :meth:`SurveyDesign.variance_of_totals`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import pandas as pd
+    >>> from evalkit.survey.design import SurveyDesign
+    >>> rng = np.random.default_rng(7)
+    >>> data = pd.DataFrame({"village": np.repeat(np.arange(12), 25), "weight": 40.0,
+    ...                      "x": rng.normal(size=300)})
+    >>> data["y"] = (rng.random(300) < 1 / (1 + np.exp(-0.5 - data["x"]))).astype(int)
+    >>> fit = SurveyDesign(data, psu="village", weights="weight").logit("y ~ x")
+    >>> fit.df
+    10
+    >>> fit.summary_frame()[["coef", "se", "odds_ratio"]].round(3)
+                coef     se  odds_ratio
+    term
+    Intercept  0.543  0.110       1.722
+    x          1.323  0.189       3.756
     """
 
     formula: str
@@ -508,6 +539,25 @@ def logit(design: SurveyDesign, formula: str, *, epsilon: float = 1e-8,
     ``recognizes``). Rows with a missing model variable are dropped as R's ``na.omit``
     does: they stay in the design with zero weight (a domain), so the degrees of freedom
     count the PSUs that still hold data.
+
+    Examples
+    --------
+    R: ``svyglm(y ~ x, svydesign(id = ~village, weights = ~weight, data = data), family =
+    quasibinomial())``:
+
+    >>> import numpy as np
+    >>> import pandas as pd
+    >>> from evalkit.survey.design import SurveyDesign
+    >>> rng = np.random.default_rng(7)
+    >>> data = pd.DataFrame({"village": np.repeat(np.arange(12), 25), "weight": 40.0,
+    ...                      "x": rng.normal(size=300)})
+    >>> data["y"] = (rng.random(300) < 1 / (1 + np.exp(-0.5 - data["x"]))).astype(int)
+    >>> fit = logit(SurveyDesign(data, psu="village", weights="weight"), "y ~ x")
+    >>> fit.params.round(4).tolist(), fit.bse.round(4).tolist()
+    ([0.5434, 1.3235], [0.1101, 0.1894])
+    >>> fit.marginal_effects()[["variable", "estimate", "se"]].round(4)
+      variable  estimate      se
+    0        x    0.2505  0.0237
     """
     data = design.data.reset_index(drop=True)
     domain_rows = np.flatnonzero(design.domain)

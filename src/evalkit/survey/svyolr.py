@@ -35,6 +35,24 @@ class OrdinalResult:
     higher (more satisfied) answers, as in the binary model of recognition. ``params``
     holds the slopes then the thresholds (named ``"low|high"`` as R does); ``df`` is
     ``svyolr``'s ``degf(design) - number of slopes``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import pandas as pd
+    >>> from evalkit.survey.design import SurveyDesign
+    >>> rng = np.random.default_rng(3)
+    >>> data = pd.DataFrame({"village": np.repeat(np.arange(10), 30), "x": rng.normal(size=300)})
+    >>> latent = data["x"] + rng.logistic(size=300)
+    >>> data["answer"] = np.where(latent > 1, "high", np.where(latent > -1, "mid", "low"))
+    >>> fit = ordinal_logit(SurveyDesign(data, psu="village"), "answer ~ x",
+    ...                     levels=["low", "mid", "high"])
+    >>> fit.summary_frame()[["coef", "se"]].round(3)
+               coef     se
+    term
+    x         1.155  0.095
+    low|mid  -0.790  0.124
+    mid|high  0.999  0.136
     """
 
     formula: str
@@ -142,6 +160,23 @@ def ordinal_logit(design: SurveyDesign, formula: str, levels: Sequence[str] | No
     ``formula`` is ``"response ~ terms"`` with the response a column of ordered
     categories; ``levels`` lists them from lowest to highest (default: the categories of
     an ordered categorical column). The intercept is absorbed by the thresholds.
+
+    Examples
+    --------
+    R: ``svyolr(answer ~ x, svydesign(id = ~village, data = data))`` with ``answer`` an
+    ordered factor low < mid < high:
+
+    >>> import numpy as np
+    >>> import pandas as pd
+    >>> from evalkit.survey.design import SurveyDesign
+    >>> rng = np.random.default_rng(3)
+    >>> data = pd.DataFrame({"village": np.repeat(np.arange(10), 30), "x": rng.normal(size=300)})
+    >>> latent = data["x"] + rng.logistic(size=300)
+    >>> data["answer"] = np.where(latent > 1, "high", np.where(latent > -1, "mid", "low"))
+    >>> fit = ordinal_logit(SurveyDesign(data, psu="village"), "answer ~ x",
+    ...                     levels=["low", "mid", "high"])
+    >>> fit.params.round(3).to_dict()
+    {'x': 1.155, 'low|mid': -0.79, 'mid|high': 0.999}
     """
     data = design.data.reset_index(drop=True)
     lhs, rhs = split_formula(formula, data.columns, "ordinal_logit")

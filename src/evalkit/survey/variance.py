@@ -21,7 +21,20 @@ CERTAINTY_TOLERANCE = 1e-7
 
 @dataclass(frozen=True)
 class Stage:
-    """One sampling stage: units nested in groups (stratum x earlier clusters)."""
+    """One sampling stage: units nested in groups (stratum x earlier clusters).
+
+    Examples
+    --------
+    A stage as :class:`~evalkit.survey.design.SurveyDesign` builds it: four PSUs in one
+    stratum, without fpc (factor 1), first stage (weight 1):
+
+    >>> import numpy as np
+    >>> stage = Stage(unit=np.array([0, 0, 1, 2, 3]), unit_group=np.zeros(4, dtype=int),
+    ...               group_size=np.array([4.0]), group_fpc=np.array([1.0]),
+    ...               group_weight=np.array([1.0]), group_parent=np.array([0]))
+    >>> stage_variance(stage, np.array([[1.0], [1.0], [4.0], [0.0], [2.0]]), "fail")
+    array([[10.66666667]])
+    """
 
     unit: np.ndarray  # code of the sampled unit of each row, 0..n_units-1
     unit_group: np.ndarray  # group code of each unit
@@ -43,7 +56,14 @@ class Stage:
 
 
 def combine_codes(parent: np.ndarray, child: np.ndarray) -> np.ndarray:
-    """Codes of (parent, child) pairs, so clusters are nested in strata / earlier stages."""
+    """Codes of (parent, child) pairs, so clusters are nested in strata / earlier stages.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> combine_codes(np.array([0, 0, 1, 1]), np.array([0, 1, 0, 1]))
+    array([0, 1, 2, 3])
+    """
     key = parent.astype(np.int64) * (int(child.max()) + 1) + child
     codes, _ = pd.factorize(key, sort=True)
     return codes.astype(np.int64)
@@ -59,7 +79,19 @@ def group_values(row_values: np.ndarray, group: np.ndarray, n_groups: int) -> np
 
 
 def degrees_of_freedom(psu: np.ndarray, stratum: np.ndarray, domain: np.ndarray) -> int:
-    """R's degf: PSUs minus strata among rows with nonzero weight (codes are dense)."""
+    """R's degf: PSUs minus strata among rows with nonzero weight (codes are dense).
+
+    Examples
+    --------
+    Four PSUs in two strata: 4 - 2 = 2; a domain found in one stratum's two PSUs: 2 - 1 = 1.
+
+    >>> import numpy as np
+    >>> psu, stratum = np.array([0, 1, 2, 3]), np.array([0, 0, 1, 1])
+    >>> degrees_of_freedom(psu, stratum, np.ones(4, dtype=bool))
+    2
+    >>> degrees_of_freedom(psu, stratum, np.array([True, True, False, False]))
+    1
+    """
     psu_present = np.bincount(psu, weights=domain, minlength=1) > 0
     strata_present = np.bincount(stratum, weights=domain, minlength=1) > 0
     return int(psu_present.sum() - strata_present.sum())
@@ -70,7 +102,15 @@ def srs_variance_of_total(y: np.ndarray, w: np.ndarray) -> float:
     replacement of the same number of units: ``s^2 N^2 (N - n) / (N n)`` with ``N = sum w``
     and ``s^2`` from :func:`~evalkit.survey.estimate.weighted_variance` (the denominator of R's
     ``deff=TRUE``).
-    NaN when the weights do not describe a population larger than the sample (R: NA)."""
+    NaN when the weights do not describe a population larger than the sample (R: NA).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> y = np.array([1.0, 0.0, 0.0, 1.0])
+    >>> float(srs_variance_of_total(y, np.full(4, 25.0)))
+    800.0
+    """
     n = np.count_nonzero(w)
     population = float(np.sum(w))
     if population < n:
@@ -130,7 +170,16 @@ def stage_variance(stage: Stage, x: np.ndarray, lonely_psu: str) -> np.ndarray:
 
 
 class RatioInfluence(NamedTuple):
-    """A ratio of weighted domain totals, its influence values and its denominator total."""
+    """A ratio of weighted domain totals, its influence values and its denominator total.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> ratio, influence, total = ratio_influence(np.array([1.0, 3.0]), np.array([2.0, 2.0]),
+    ...                                           np.array([True, True]))
+    >>> float(ratio), influence, float(total)
+    (1.0, array([-0.25,  0.25]), 4.0)
+    """
 
     ratio: np.ndarray  # R_d: 0-d for one domain, (k,) for k domains
     influence: np.ndarray  # z_id, the shape of the domain mask; zero outside the domain
@@ -155,6 +204,17 @@ def ratio_influence(y: np.ndarray, x: np.ndarray, domain: np.ndarray,
     Units run along axis 0. ``domain`` is ``(n,)`` for one domain or ``(n, k)`` for ``k``
     domains (or replicate samples) at once; ``y``, ``x`` and ``weights`` are ``(n,)`` or
     the domain's shape. ``weights`` None means the values are already weighted (``w = 1``).
+
+    Examples
+    --------
+    People with a condition over people, two households of weight 10 and one of weight 20;
+    the third household is outside the domain:
+
+    >>> import numpy as np
+    >>> y, x = np.array([1.0, 0.0, 2.0]), np.array([4.0, 2.0, 5.0])
+    >>> result = ratio_influence(y, x, np.array([True, True, False]), np.array([10.0, 10.0, 20.0]))
+    >>> float(result.ratio), result.influence.round(4), float(result.denominator_total)
+    (0.16666666666666666, array([ 0.0056, -0.0056,  0.    ]), 60.0)
     """
     domain = np.asarray(domain, dtype=bool)
     y = np.asarray(y, dtype=float)

@@ -27,7 +27,16 @@ def rate_intervals(r: np.ndarray, se: np.ndarray, df: int, level: float, method:
     exactly 0 or 1, or a zero SE, gives the degenerate interval at that value, as
     :mod:`evalkit.assessment.indicators` does for the logit. The one vectorized form of
     :func:`evalkit.survey.intervals.logit_interval` (scalar), used by the simulations here and in
-    :mod:`evalkit.sampling.power`."""
+    :mod:`evalkit.sampling.power`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> low, high = rate_intervals(np.array([0.1, 0.3]), np.array([0.02, 0.05]), 28, 0.95,
+    ...                            "logit")
+    >>> low.round(4).tolist(), high.round(4).tolist()
+    ([0.0658, 0.2083], [0.1491, 0.4111])
+    """
     t = float(stats.t.ppf(0.5 + level / 2.0, df))
     if method == "mean":
         return r - t * se, r + t * se
@@ -53,7 +62,21 @@ def ratio_from_village_totals(yw: np.ndarray, xw: np.ndarray, selected: np.ndarr
     replacement, Brewer's approximation: ``SurveyDesign(..., fpc=pi, pps="brewer")``).
     A stratum with one selected village in a replicate is centred at zero, as
     ``lonely_psu="adjust"``. Unselected villages have ``selected`` False and contribute
-    nothing."""
+    nothing.
+
+    Examples
+    --------
+    One replicate, four villages in one stratum, all selected; weighted totals of people
+    with the condition (``yw``) and of people (``xw``):
+
+    >>> import numpy as np
+    >>> ratio, se = ratio_from_village_totals(np.array([[2.0, 0.0, 1.0, 1.0]]),
+    ...                                       np.array([[10.0, 10.0, 10.0, 10.0]]),
+    ...                                       np.ones((1, 4), dtype=bool),
+    ...                                       np.zeros(4, dtype=int), 1)
+    >>> ratio.tolist(), se.round(4).tolist()
+    ([0.1], [0.0408])
+    """
     sel = selected.astype(float)
     # Villages run along axis 0 of ratio_influence, so the replicates are its domains.
     R, z_t, _ = ratio_influence(yw.T, xw.T, selected.T)
