@@ -8,6 +8,12 @@ STAMP  := $(VENV)/.evalkit-installed
 PARAMS ?= params/default.yaml
 OUT    ?= outputs
 SANITIZE := nbval_sanitize.cfg
+# pytest-xdist workers for make test/unit/nbval: one per core (TEST_WORKERS=0: one process).
+# Tests sharing a module-scoped fixture stay on one worker, and the notebooks run in order on
+# one worker while the others take the tests (tests/conftest.py).
+TEST_WORKERS ?= auto
+XDIST := -n $(TEST_WORKERS) --dist loadgroup
+NBVAL := --nbval --nbval-current-env --nbval-sanitize-with $(SANITIZE)
 
 # Same environment for every kernel (see evalkit.run.pipeline.KERNEL_ENV_DEFAULTS): identical
 # floating-point results whatever the number of cores.
@@ -30,19 +36,16 @@ province: $(STAMP)
 # examples, so a broken reference or example fails `make test` (and CI).
 test: $(STAMP)
 	$(PY) -m ruff check src tests bench
-	$(PY) -m pytest -q tests
-	$(PY) -m pytest -q -p no:cacheprovider --nbval --nbval-current-env \
-		--nbval-sanitize-with $(SANITIZE) notebooks/
+	$(PY) -m pytest -q $(XDIST) -p no:cacheprovider $(NBVAL) tests notebooks/
 
 lint: $(STAMP)
 	$(PY) -m ruff check src tests bench
 
 unit: $(STAMP)
-	$(PY) -m pytest -q tests
+	$(PY) -m pytest -q $(XDIST) tests
 
 nbval: $(STAMP)
-	$(PY) -m pytest -q -p no:cacheprovider --nbval --nbval-current-env \
-		--nbval-sanitize-with $(SANITIZE) notebooks/
+	$(PY) -m pytest -q -p no:cacheprovider $(NBVAL) notebooks/
 
 # Re-execute the committed notebooks in place with their default parameters, when a change
 # in their numbers is intended (nbval compares against these outputs).

@@ -95,6 +95,13 @@ def test_every_public_name_has_a_docstring() -> None:
     assert not missing, f"{len(missing)} public names without a docstring: {missing}"
 
 
+def test_every_public_name_has_an_example() -> None:
+    """Every public function, class, method and property shows a runnable example (the
+    examples run below as doctests)."""
+    bare = [name for name, value in public_names() if ">>>" not in docstring_of(value)]
+    assert not bare, f"{len(bare)} public names without an example: {bare}"
+
+
 def test_the_public_api_is_large_enough_to_mean_something() -> None:
     """Guards the census itself: a broken name filter must not make the checks vacuous."""
     names = {name for name, _ in public_names()}

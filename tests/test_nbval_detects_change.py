@@ -8,7 +8,7 @@ a committed notebook:
 - unchanged: nbval passes (so the failures below come from the change, not the copy);
 - one stored number altered (a digit that the sanitizer leaves visible): nbval fails in
   that cell, as it would if the code now computed a different estimate;
-- the confidence level changed in the parameters cell: the recomputed outputs no longer
+- the confidence level changed in the injected parameters cell: the recomputed outputs no longer
   match the stored ones and nbval fails.
 """
 
@@ -77,9 +77,10 @@ def tamper_with_a_number(nb: nbformat.NotebookNode) -> int | None:
 
 
 def change_level(nb: nbformat.NotebookNode) -> None:
-    cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+    """The run's level, as `make refresh` injected it after the (neutral) parameters cell."""
+    cell = next(c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", []))
     source, count = re.subn(r"(?m)^level = 0\.95\b", "level = 0.9", cell.source)
-    assert count == 1, "the parameters cell declares level = 0.95"
+    assert count == 1, "the injected parameters cell sets level = 0.95"
     cell.source = source
 
 

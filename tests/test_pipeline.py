@@ -309,14 +309,13 @@ def test_ci_script_runs_make_test() -> None:
 
 
 @pytest.fixture(scope="module")
-def two_default_runs(tmp_path_factory) -> tuple[Path, Path]:
-    """The default assessment, run twice from scratch."""
-    outputs = []
-    for attempt in ("a", "b"):
-        out = tmp_path_factory.mktemp(f"default-{attempt}")
-        run(REPO / "params" / "default.yaml", out, progress=None)
-        outputs.append(out / "default")
-    return outputs[0], outputs[1]
+def two_default_runs(request, tmp_path_factory) -> tuple[Path, Path]:
+    """The default assessment, run twice from scratch: the session's shared run and one of
+    this fixture's own (made first, so under xdist it runs while another worker makes the
+    shared one)."""
+    out = tmp_path_factory.mktemp("default-b")
+    run(REPO / "params" / "default.yaml", out, progress=None)
+    return request.getfixturevalue("default_run"), out / "default"
 
 
 @pytest.mark.slow
@@ -343,14 +342,14 @@ def test_two_default_runs_are_identical(two_default_runs) -> None:
 
 
 @pytest.mark.slow
-def test_default_run_manifest_names_each_tables_producer(two_default_runs) -> None:
+def test_default_run_manifest_names_each_tables_producer(default_run) -> None:
     """Every table of a real run names the function that produced it, and that function
     imports and is callable (evalkit.assessment.summary.SOURCES)."""
-    manifest = json.loads((two_default_runs[0] / "manifest.json").read_text())
+    manifest = json.loads((default_run / "manifest.json").read_text())
     tables = manifest["tables"]
     assert "tables/indicators.csv" in tables and len(tables) >= 20, sorted(tables)
     for name, entry in tables.items():
-        assert entry["sha256"] == sha256(two_default_runs[0] / name), name
+        assert entry["sha256"] == sha256(default_run / name), name
         assert entry["producer"], f"{name}: no producer in the manifest"
         assert callable(resolve_dotted(entry["producer"])), (name, entry["producer"])
     assert tables["tables/indicators.csv"]["producer"] == \
@@ -358,7 +357,7 @@ def test_default_run_manifest_names_each_tables_producer(two_default_runs) -> No
 
 
 @pytest.mark.slow
-def test_default_run_outputs_carry_no_personal_identifiers(two_default_runs) -> None:
+def test_default_run_outputs_carry_no_personal_identifiers(default_run) -> None:
     """The packaged survey holds fake names, ID numbers and phones: none may reach an output.
 
     Every file of the run (notebooks, HTML, CSV, the inside of XLSX workbooks) is searched
@@ -373,7 +372,7 @@ def test_default_run_outputs_carry_no_personal_identifiers(two_default_runs) -> 
     names = {n for n in survey["name"] if len(n) >= 2}
     assert len(secrets) > 1000 and len(names) > 100  # the check has something to find
     texts: dict[str, str] = {}
-    for path in two_default_runs[0].rglob("*"):
+    for path in default_run.rglob("*"):
         if path.suffix == ".xlsx":
             with zipfile.ZipFile(path) as book:
                 texts[str(path)] = "".join(book.read(n).decode("utf-8", "ignore")

@@ -26,7 +26,15 @@ DESIGN_KEYS = tuple(f.name for f in fields(SurveyDesign) if f.init and f.name no
 
 @dataclass(frozen=True)
 class RunInputs:
-    """The validated frame and survey of a run, and the design made from them."""
+    """The validated frame and survey of a run, and the design made from them.
+
+    Examples
+    --------
+    >>> inputs = load_inputs({"frame": "packaged:frame.csv", "survey": "packaged:survey.csv"},
+    ...                      {"psu": "village", "weights": "weight"})
+    >>> inputs.frame_path.name, inputs.survey_path.name, inputs.uncalibrated is inputs.design
+    ('frame.csv', 'survey.csv', True)
+    """
 
     frame: pd.DataFrame
     survey: pd.DataFrame
@@ -59,6 +67,15 @@ def load_inputs(data: dict[str, str], design: dict[str, Any],
     within the weighting cells of the params' ``nonresponse`` block (its defaults when None:
     :func:`evalkit.assessment.nonresponse.adjust_sample`), so every notebook's design, calibrated or
     not, carries the adjusted weights; ``survey`` holds the respondents only.
+
+    Examples
+    --------
+    The packaged synthetic county, its design from a params ``design`` block:
+
+    >>> inputs = load_inputs({"frame": "packaged:frame.csv", "survey": "packaged:survey.csv"},
+    ...                      {"psu": "village", "weights": "weight"})
+    >>> len(inputs.survey), inputs.design.n_psu, inputs.calibration_note
+    (2025, 29, 'The weights are the design weights (no calibration).')
     """
     base = Path(params_dir) if params_dir else Path.cwd()
     frame_path = resolve_data_path(data["frame"], base)
@@ -83,6 +100,13 @@ def checked_design(survey: pd.DataFrame, design: dict[str, Any],
 
     The one check shared by ``evalkit run`` (before any kernel starts) and
     ``evalkit validate``, so a file that validates is a file that runs.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> survey = pd.DataFrame({"village": ["V1", "V2"], "weight": [20.0, 30.0]})
+    >>> checked_design(survey, {"psu": "village", "weights": "weight"}, None, "survey.csv").n_psu
+    2
     """
     built = build_design(survey, design)
     check_weights(built, frame, source)
@@ -102,6 +126,18 @@ def check_weights(design: SurveyDesign, frame: pd.DataFrame | None, source: str)
     Inclusion probabilities given as weights (every value <= 1) or normalised weights (a sum
     far below the frame's households) leave proportions nearly unchanged only by luck and
     make totals wrong; both stop the run with the fix named.
+
+    Examples
+    --------
+    Inclusion probabilities given where weights were expected:
+
+    >>> import pandas as pd
+    >>> from evalkit.survey.design import SurveyDesign
+    >>> design = SurveyDesign(pd.DataFrame({"weight": [0.02, 0.03]}), weights="weight")
+    >>> check_weights(design, None, "survey.csv")
+    Traceback (most recent call last):
+    ...
+    evalkit.contract.errors.EvalkitError: survey.csv, ...: every weight is at most 1 ...
     """
     if design.weights is None:
         return
@@ -126,7 +162,16 @@ def check_weights(design: SurveyDesign, frame: pd.DataFrame | None, source: str)
 
 def calibrate_design(design: SurveyDesign, frame: pd.DataFrame,
                      calibration: dict[str, Any] | None) -> tuple[SurveyDesign, str]:
-    """The design calibrated as the params' calibration block says, and a sentence."""
+    """The design calibrated as the params' calibration block says, and a sentence.
+
+    Examples
+    --------
+    >>> inputs = load_inputs({"frame": "packaged:frame.csv", "survey": "packaged:survey.csv"},
+    ...                      {"psu": "village", "weights": "weight"})
+    >>> calibrated, note = calibrate_design(inputs.design, inputs.frame, {"method": "none"})
+    >>> calibrated is inputs.design, note
+    (True, 'The weights are the design weights (no calibration).')
+    """
     from evalkit.assessment.county_totals import DEFAULT_FRAME_TOTALS, frame_calibration
     from evalkit.survey.calibration import describe
 
@@ -140,7 +185,19 @@ def calibrate_design(design: SurveyDesign, frame: pd.DataFrame,
 
 
 def build_design(survey: pd.DataFrame, design: dict[str, Any]) -> SurveyDesign:
-    """The survey design from the ``design`` params block."""
+    """The survey design from the ``design`` params block.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> survey = pd.DataFrame({"village": ["V1", "V1", "V2"], "weight": [20.0, 20.0, 30.0]})
+    >>> build_design(survey, {"psu": "village", "weights": "weight", "strata": None}).n_psu
+    2
+    >>> build_design(survey, {"cluster": "village"})
+    Traceback (most recent call last):
+    ...
+    evalkit.contract.errors.EvalkitError: design: unknown key(s) cluster; expected psu, ...
+    """
     unknown = sorted(set(design) - set(DESIGN_KEYS))
     if unknown:
         raise EvalkitError(

@@ -36,6 +36,14 @@ class RunNonresponse:
     weight factor applied and the cell it was ``pooled_into`` when the cell was thin.
     ``note`` is one sentence for the reports, ``notes`` one per pooling or replacement.
     ``informed`` is False when the survey says nothing about non-response.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> survey = pd.DataFrame({"household_id": ["a", "b"], "weight": [10.0, 10.0]})
+    >>> report = adjust_sample(survey, survey, "weight")[1]
+    >>> report.informed, report.table.empty
+    (False, True)
     """
 
     table: pd.DataFrame
@@ -44,7 +52,14 @@ class RunNonresponse:
     informed: bool = False
 
     def lowest_rate(self) -> float:
-        """The lowest cell response rate (NaN without information)."""
+        """The lowest cell response rate (NaN without information).
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> RunNonresponse(pd.DataFrame({"response_rate": [0.9, 0.75]}), "note").lowest_rate()
+        0.75
+        """
         if self.table.empty:
             return float("nan")
         return float(self.table["response_rate"].min())
@@ -69,6 +84,17 @@ def adjust_sample(survey: pd.DataFrame, sample: pd.DataFrame, weights: str | Non
     shows the replacements. ``settings`` is the params' ``nonresponse`` block. The adjusted
     weight replaces column ``weights``; the design weight is kept as
     ``<weights>_before_nonresponse``. Without information the survey is returned unchanged.
+
+    Examples
+    --------
+    A survey without ``responded`` or ``replaces`` columns says nothing about non-response:
+    it comes back unchanged, and the report says so.
+
+    >>> import pandas as pd
+    >>> survey = pd.DataFrame({"household_id": ["a", "b"], "weight": [10.0, 10.0]})
+    >>> out, report = adjust_sample(survey, survey, "weight")
+    >>> out.equals(survey), report.informed
+    (True, False)
     """
     if not has_response_information(sample.columns):
         return survey, RunNonresponse(pd.DataFrame(columns=list(TABLE_COLUMNS)), NO_INFORMATION)

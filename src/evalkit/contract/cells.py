@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
 
+from evalkit.contract import schema
 from evalkit.contract.problems import (
     Problem,
     shown_value,
@@ -110,17 +111,27 @@ def describe_codes(codes: dict[str, tuple[str, ...]]) -> str:
 class Checker:
     """Collects problems for one table, column by column."""
 
-    def __init__(self, label: str, data: pd.DataFrame, problems: list[Problem]) -> None:
+    def __init__(self, label: str, data: pd.DataFrame, problems: list[Problem],
+                 headers: dict[str, str] | None = None) -> None:
         self.label = label
         self.data = data
         self.problems = problems
         self.out: dict[str, pd.Series] = {}
+        #: headers as written in the file (:attr:`evalkit.contract.reading.Table.headers`)
+        self.headers = dict(headers or {})
+
+    def column_text(self, column: str) -> str:
+        """The column as a message names it: the header as written in the user's file, with
+        the codebook name beside it when they differ (``报销比例 (reimbursement_share)``)."""
+        written = self.headers.get(column)
+        return f"{written} ({column})" if written else column
 
     def report(self, column: str, mask: pd.Series, expected: str,
                values: pd.Series | None = None) -> None:
         source = self.data[column] if values is None else values
+        shown = self.column_text(column)
         for row in mask.index[mask.to_numpy(dtype=bool)]:
-            self.problems.append(Problem(self.label, int(row), column,
+            self.problems.append(Problem(self.label, int(row), shown,
                                          shown_value(source.loc[row]), expected))
 
     def text(self, column: str) -> None:
@@ -181,13 +192,42 @@ def flag_each(values: pd.Series) -> pd.Series:
     return mapped.fillna(numeric.where(numeric.isin([0.0, 1.0])))
 
 
+def closest_header(name: str, unknown: Sequence[str], cutoff: float = 0.75
+                   ) -> tuple[str, str] | None:
+    """The header among ``unknown`` most like the codebook column ``name`` or one of its
+    Chinese headers (:data:`evalkit.contract.schema.COLUMN_ALIASES`), with the spelling it
+    resembles: a misspelt 产业扶助 gives ``("产业扶助", "产业扶持")`` as a misspelt
+    houshold_size gives ``("houshold_size", "household_size")``; None when none is at least
+    ``cutoff`` alike (difflib's ratio).
+
+    >>> closest_header("industry_support", ["产业扶助", "备注"])
+    ('产业扶助', '产业扶持')
+    """
+    spellings = (name, *schema.COLUMN_ALIASES.get(name, ()))
+    best: tuple[str, str] | None = None
+    score = cutoff
+    for header in unknown:
+        for spelling in spellings:
+            ratio = difflib.SequenceMatcher(None, header.lower(), spelling.lower()).ratio()
+            if ratio >= score and (best is None or ratio > score):
+                best, score = (header, spelling), ratio
+    return best
+
+
 def missing_columns(label: str, columns: pd.Index, required: dict[str, str],
                      problems: list[Problem]) -> bool:
+    """Report each required column missing from ``columns``, with a did-you-mean in the
+    alphabet of the header found (a Chinese header's suggestion is the codebook's Chinese
+    header, with the codebook name beside it)."""
     missing = [c for c in required if c not in columns]
     unknown = [str(c) for c in columns if c not in required]
     for c in missing:
-        close = difflib.get_close_matches(c, unknown, n=1, cutoff=0.75)
-        hint = f" (found '{close[0]}': did you mean {c}?)" if close else ""
+        close = closest_header(c, unknown)
+        hint = ""
+        if close is not None:
+            found, spelling = close
+            meant = c if spelling == c else f"{spelling} ({c})"
+            hint = f" (found '{found}': did you mean {meant}?)"
         problems.append(Problem(label, 1, c, None,
                                 f"a column named {c} ({required[c]}) in the header row{hint}"))
     return bool(missing)

@@ -68,21 +68,27 @@ COUNT_COLUMNS: tuple[str, ...] = (
 # --------------------------------------------------------------------------------------
 def _check_frame(table: Table, label: str, problems: list[Problem]) -> pd.DataFrame | None:
     data = table.data
-    if missing_columns(label, data.columns, schema.FRAME_COLUMNS, problems):
-        return None
+    missing = missing_columns(label, data.columns, schema.FRAME_COLUMNS, problems)
     n_before = len(problems)
-    ck = Checker(label, data, problems)
-    ck.text("township")
-    ck.text("village")
-    ck.code("village_type", schema.VILLAGE_TYPES)
+    ck = Checker(label, data, problems, table.headers)
+    present = set(data.columns)
+    for c in ("township", "village"):
+        if c in present:
+            ck.text(c)
+    if "village_type" in present:
+        ck.code("village_type", schema.VILLAGE_TYPES)
     for c in COUNT_COLUMNS:
-        ck.integer(c, 0)
+        if c in present:
+            ck.integer(c, 0)
+    if missing:  # every recognised column's values are checked; the rest needs them all
+        return None
     out = ck.out
     village = out["village"]
     dup = village.duplicated(keep="first") & ~is_empty(data["village"])
     first = village.reset_index().drop_duplicates("village").set_index("village")["index"]
     for row in dup.index[dup.to_numpy()]:
-        problems.append(Problem(label, int(row), "village", shown_value(village.loc[row]),
+        problems.append(Problem(label, int(row), ck.column_text("village"),
+                                shown_value(village.loc[row]),
                                 f"each village once (also in row {first[village.loc[row]]})"))
     for kind in ("exited", "not_exited", "nonregistered"):
         hh, people = out[f"hh_{kind}"], out[f"people_{kind}"]
@@ -259,28 +265,40 @@ def _response_prepass(data: pd.DataFrame, label: str, problems: list) -> pd.Data
 def _check_survey(table: Table, label: str, problems: list[Problem],
                   frame: pd.DataFrame | None) -> pd.DataFrame | None:
     data = table.data
-    if missing_columns(label, data.columns, schema.SURVEY_REQUIRED, problems):
-        return None
+    missing = missing_columns(label, data.columns, schema.SURVEY_REQUIRED, problems)
     n_before = len(problems)
-    if schema.has_response_information(data.columns):
+    if not missing and schema.has_response_information(data.columns):
         # responded / replaces: checked first; non-respondents' answers are not checked
         data = _response_prepass(data, label, problems)
-    ck = Checker(label, data, problems)
+    ck = Checker(label, data, problems, table.headers)
+    present = set(data.columns)
+    # Every recognised column's values are checked, even when others are missing, so one
+    # report lists them all (a header problem does not hide a second round of errors).
     for c in ("township", "village", "household_id"):
-        ck.text(c)
-    ck.code("household_type", schema.HOUSEHOLD_TYPES)
-    if "responded" in data.columns:
+        if c in present:
+            ck.text(c)
+    if "household_type" in present:
+        ck.code("household_type", schema.HOUSEHOLD_TYPES)
+    if "responded" in present:
         ck.flag("responded")
-    ck.integer("household_size", 1, MAX_HOUSEHOLD_SIZE)
-    ck.integer("people_wrongly_exited", 0)
-    ck.integer("people_missed", 0)
-    ck.code("recognition", schema.RECOGNITION_LEVELS)
-    ck.code("water_access", schema.WATER_ACCESS)
-    ck.number("reimbursement_share", minimum=0.0, maximum=1.0, optional=True, percent=True,
-              expected="a share between 0 and 1 (0.7 or 70%, not 70), or empty if no stay")
+    if "household_size" in present:
+        ck.integer("household_size", 1, MAX_HOUSEHOLD_SIZE)
+    for c in ("people_wrongly_exited", "people_missed"):
+        if c in present:
+            ck.integer(c, 0)
+    if "recognition" in present:
+        ck.code("recognition", schema.RECOGNITION_LEVELS)
+    if "water_access" in present:
+        ck.code("water_access", schema.WATER_ACCESS)
+    if "reimbursement_share" in present:
+        ck.number("reimbursement_share", minimum=0.0, maximum=1.0, optional=True,
+                  percent=True, expected="a share between 0 and 1 (0.7 or 70%, not 70), or "
+                  "empty if no stay")
     for c in FLAG_COLUMNS:
-        ck.flag(c)
-    ck.number("income_per_head", minimum=0.0, expected="a number of yuan >= 0")
+        if c in present:
+            ck.flag(c)
+    if "income_per_head" in present:
+        ck.number("income_per_head", minimum=0.0, expected="a number of yuan >= 0")
     if "weight" in data.columns:
         ck.number("weight", minimum=0.0, strict=True, expected="a design weight > 0")
     for c in ("village_prob", "incl_prob"):
@@ -289,6 +307,8 @@ def _check_survey(table: Table, label: str, problems: list[Problem],
                       expected="a probability > 0 and <= 1")
     if "stratum" in data.columns:
         ck.text("stratum")
+    if missing:
+        return None
     out = ck.out
 
     size, htype = out["household_size"], out["household_type"]
@@ -296,7 +316,8 @@ def _check_survey(table: Table, label: str, problems: list[Problem],
                           ("people_missed", "nonregistered", "non-registered")):
         over = out[c] > size
         for row in over.index[over.to_numpy()]:
-            problems.append(Problem(label, int(row), c, shown_value(data.at[row, c]),
+            problems.append(Problem(label, int(row), ck.column_text(c),
+                                    shown_value(data.at[row, c]),
                                     f"at most household_size ({int(size.loc[row])}) people"))
         wrong_type = (out[c] > 0) & htype.notna() & (htype != kind)
         ck.report(c, wrong_type, f"0 for households that are not {name}")
@@ -306,7 +327,8 @@ def _check_survey(table: Table, label: str, problems: list[Problem],
     if dup.any():
         first_row = pd.Series(hid.index, index=hid.index).groupby(hid.to_numpy()).transform("min")
         for row in dup.index[dup.to_numpy()]:
-            problems.append(Problem(label, int(row), "household_id", shown_value(hid.loc[row]),
+            problems.append(Problem(label, int(row), ck.column_text("household_id"),
+                                    shown_value(hid.loc[row]),
                                     f"a household id used once (also in row "
                                     f"{int(first_row.loc[row])})"))
 
@@ -319,7 +341,7 @@ def _check_survey(table: Table, label: str, problems: list[Problem],
         frame_township = out["village"].map(township_of)
         mismatch = known & (frame_township != out["township"]) & ~is_empty(data["township"])
         for row in mismatch.index[mismatch.to_numpy()]:
-            problems.append(Problem(label, int(row), "township",
+            problems.append(Problem(label, int(row), ck.column_text("township"),
                                     shown_value(data.at[row, "township"]),
                                     f"{shown_value(frame_township.loc[row])}, the township of "
                                     f"village {shown_value(out['village'].loc[row])} in {source}"))

@@ -10,7 +10,7 @@ import csv
 import io
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -245,6 +245,9 @@ class Table:
 
     data: pd.DataFrame  # all cells str, stripped; index = spreadsheet row number
     dropped: list[str]
+    #: A column's header as written in the file, where it is not the codebook name (a
+    #: Chinese header, other capitals): messages name it as the user sees it.
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 def read_table(path: Path, label: str, problems: list[Problem]) -> Table | None:
@@ -307,4 +310,6 @@ def read_table(path: Path, label: str, problems: list[Problem]) -> Table | None:
     for r in frame.index[blank]:
         problems.append(Problem(label, int(r), None, None,
                                 "a filled-in row (this row is empty; delete it or fill it in)"))
-    return Table(frame.loc[~blank], dropped)
+    written = {names[i]: header[i].strip() for i in keep
+               if names[i] and header[i].strip() != names[i]}
+    return Table(frame.loc[~blank], dropped, written)

@@ -119,7 +119,7 @@ def _shortened(label: str, room: float, size: float) -> str:
 
 def forest_svg(labels: Sequence[str], estimates: Sequence[float], lows: Sequence[float],
                highs: Sequence[float], statuses: Sequence[str], *, threshold: float | None,
-               direction: str, aria: str, threshold_label: str) -> str:
+               direction: str, aria: str, threshold_label: str, narrow: bool = False) -> str:
     """An inline SVG forest plot: one row per unit (in the order given), its interval as a
     bar and its estimate as a dot coloured by ``statuses`` (keys of :data:`STATUS_COLOURS`),
     with the threshold as a dashed line and a percentage axis above and below.
@@ -127,11 +127,16 @@ def forest_svg(labels: Sequence[str], estimates: Sequence[float], lows: Sequence
     Text, not an image: a reader finds a county with the browser's search, each row's
     tooltip gives its figures, and it stays sharp when zoomed or printed. The scale is the
     number lines' (:func:`line_scale`) over every value shown.
+
+    ``narrow`` draws it 380 units wide instead of 720, for a phone: shown 358 px wide (a
+    390 px screen less the page's margins) its 12-unit text is 11.3 px, where the wide
+    plot's would be 6 px.
     """
     n = len(labels)
     bottom, top = line_scale([*estimates, *lows, *highs, threshold], direction)
     span = top - bottom or 1.0
-    width, x0, x1, size = 720.0, 190.0, 700.0, 12.0
+    width, x0, x1, size = (380.0, 120.0, 366.0, 12.0) if narrow else (720.0, 190.0, 700.0,
+                                                                      12.0)
     row = 24.0 if n <= 30 else 18.0
     head = 46.0
     height = head + n * row + 30.0
@@ -143,7 +148,8 @@ def forest_svg(labels: Sequence[str], estimates: Sequence[float], lows: Sequence
         return v is not None and math.isfinite(float(v))
 
     ticks = axis_ticks(bottom, top)
-    parts = [f'<svg class="ek-forest" viewBox="0 0 {width:g} {height:g}" role="img" '
+    kind = "ek-forest ek-forest-narrow" if narrow else "ek-forest"
+    parts = [f'<svg class="{kind}" viewBox="0 0 {width:g} {height:g}" role="img" '
              f'aria-label="{escape_html(aria)}"><title>{escape_html(aria)}</title>']
     for tick in ticks:
         xt = x(tick)

@@ -119,14 +119,12 @@ def decision_html(page: PageContext) -> str:
 def summary_chips(page: PageContext, column: str, statuses: Sequence[str]) -> str:
     """One row of count chips for ``column`` (``official_decision`` or ``decision``)."""
     found = [status_key(page.row(k).get(column)) for k in HEADLINE_KEYS]
-    words = "official" if column == "official_decision" else "status"
     chips = []
     for status in statuses:
         count = found.count(status)
         if count == 0 and status == "none":
             continue
-        label = page.t(f"{words}.{status}") if words == "status" or status != "none" \
-            else page.t("status.none")
+        label = page.t(f"status.{status}")
         chips.append(
             f'<span class="ek-chip" data-status="{status}" style="color:'
             f'{STATUS_COLOURS[status]};background:{STATUS_TINTS[status]}">'

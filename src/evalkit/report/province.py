@@ -34,6 +34,7 @@ import pandas as pd
 
 from evalkit.contract.errors import EvalkitError
 from evalkit.contract.spreadsheet import read_csv
+from evalkit.report.province_reasons import reason_text
 
 COUNTIES_SUBDIR = "counties"
 STATUS_FAILED = "failed"
@@ -56,7 +57,8 @@ def read_county_indicators(counties_dir: Path, names: Sequence[str]) -> pd.DataF
                          for text, name in zip(texts, names, strict=True)], ignore_index=True)
     out = out[out["indicator"].isin(HEADLINE)].reset_index(drop=True)
     columns = ["county", "indicator", "label", "label_zh", "official", "estimate", "se",
-               "ci_low", "ci_high", "threshold", "direction", "decision", "n_households"]
+               "ci_low", "ci_high", "threshold", "direction", "decision", "official_decision",
+               "n_households"]
     return out[[c for c in columns if c in out.columns]]
 
 
@@ -350,9 +352,10 @@ def forest_figure(part: pd.DataFrame, key: str, lang: str, level: float,
 
 
 def forest_svg(part: pd.DataFrame, key: str, lang: str, level: float,
-               threshold: float | None) -> str:
+               threshold: float | None, narrow: bool = False) -> str:
     """The page's forest plot of one indicator (:func:`evalkit.report.charts.forest_svg`):
-    the counties sorted by estimate, largest first, as :func:`forest_figure` draws them."""
+    the counties sorted by estimate, largest first, as :func:`forest_figure` draws them;
+    ``narrow`` for a phone's width."""
     from evalkit.assessment.indicators import SPECS
     from evalkit.report.charts import forest_svg as draw
     from evalkit.report.verdicts import status_key
@@ -363,13 +366,17 @@ def forest_svg(part: pd.DataFrame, key: str, lang: str, level: float,
                 [status_key(d) for d in part["decision"]], threshold=threshold,
                 direction=SPECS[key].direction,
                 aria=_t(lang, "forest", label=_label(key, lang), level=_level(level)),
-                threshold_label=_t(lang, "threshold"))
+                threshold_label=_t(lang, "threshold"), narrow=narrow)
 
 
 def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """A table whose cells carry their header (``data-label``): on a phone each row stacks
+    as a card, every value under its header, so nothing is cut off (CSS only)."""
     esc = html.escape
     head = "".join(f"<th>{esc(h)}</th>" for h in headers)
-    body = "\n".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
+    body = "\n".join("<tr>" + "".join(f'<td data-label="{esc(h)}">{c}</td>'
+                                      for h, c in zip(headers, row, strict=True)) + "</tr>"
+                     for row in rows)
     # A table wider than a phone scrolls inside its own box, not the whole page.
     return (f"<div class=\"table-wrap\"><table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n"
             f"{body}\n</tbody>\n</table></div>")
@@ -378,9 +385,10 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 def province_page(*, name: str, lang: str, level: float, thresholds: dict[str, float],
                   statuses: Sequence[Any], indicators: pd.DataFrame, ranking: pd.DataFrame,
                   rates: pd.DataFrame | None, tables: Sequence[str], county_links: bool,
-                  technical_href: str | None) -> str:
+                  technical_href: str | None, tables_only: bool = False) -> str:
     """The province page: verdicts, forest plots, province-wide rates, rank sets, failures.
 
+    ``tables_only`` says plainly that the page was rewritten from the tables alone.
     Self-contained and offline: the forest plots are inline SVG (:func:`forest_svg`) and the
     text's font is the shipped one, cut to the page's characters
     (:func:`evalkit.report.webfont.font_face_css`), as on the county policy pages.
@@ -390,10 +398,13 @@ def province_page(*, name: str, lang: str, level: float, thresholds: dict[str, f
     failed = [s for s in statuses if s.status == "failed"]
     parts = [f"<h1>{esc(_t(lang, 'title'))}: {esc(name)}</h1>",
              f"<p>{esc(_t(lang, 'summary', n=len(statuses), ok=len(statuses) - len(failed), failed=len(failed)))}</p>"]  # noqa: E501
+    if tables_only:
+        parts.append(f"<p class=\"note\">{esc(_t(lang, 'tables_only_note'))}</p>")
     if failed:
         parts.append(f"<h2 class=\"bad\">{esc(_t(lang, 'failed_head'))}</h2>")
         parts.append(_table([_t(lang, "county"), _t(lang, "error")],
-                            [[f"<b>{esc(s.name)}</b>", esc(s.error or "")] for s in failed]))
+                            [[f"<b>{esc(s.name)}</b>", esc(reason_text(s.error or "", lang))]
+                             for s in failed]))
     if rates is not None and not rates.empty:
         parts.append(f"<h2>{esc(_t(lang, 'province_wide'))}</h2>")
         parts.append(_table(
@@ -420,12 +431,20 @@ def province_page(*, name: str, lang: str, level: float, thresholds: dict[str, f
                 cells.append("–")
                 continue
             d = str(r["decision"])
-            cells.append(f"{_pct(r['estimate'])} <span class=\"ci\">[{_pct(r['ci_low'])}, "
-                         f"{_pct(r['ci_high'])}]</span><br><span class=\"{esc(d.replace(' ', '-'))}"
-                         f"\">{esc(verdict.get(d, '–'))}</span>")
+            o = str(r.get("official_decision"))
+            cells.append(
+                f"{_pct(r['estimate'])} <span class=\"ci\">[{_pct(r['ci_low'])}, "
+                f"{_pct(r['ci_high'])}]</span><br>"
+                f"<span class=\"verdicts\" data-indicator=\"{key}\" data-official=\""
+                f"{esc(o.replace(' ', '_'))}\" data-decision=\"{esc(d.replace(' ', '_'))}\">"
+                f"{esc(_t(lang, 'official'))}: <span class=\"{esc(o.replace(' ', '-'))}\">"
+                f"{esc(verdict.get(o, '–'))}</span> · {esc(_t(lang, 'sample'))}: "
+                f"<span class=\"{esc(d.replace(' ', '-'))}\">{esc(verdict.get(d, '–'))}</span>"
+                "</span>")
         cells.append(f"<span class=\"bad\">{esc(_status('failed', lang))}</span>"
                      if s.status == "failed" else esc(_status(s.status, lang)))
         rows.append(cells)
+    parts.append(f"<p>{esc(_t(lang, 'verdicts_note', level=_level(level)))}</p>")
     parts.append(_table(headers, rows))
     parts.append(f"<h2>{esc(_t(lang, 'ranking'))}</h2>")
     parts.append(f"<p>{esc(_t(lang, 'ranking_note', level=_level(level), k=WORST))}</p>")
@@ -435,6 +454,7 @@ def province_page(*, name: str, lang: str, level: float, thresholds: dict[str, f
             continue
         parts.append(f"<h3>{esc(_label(key, lang))}</h3>")
         parts.append(f"<figure>{forest_svg(part, key, lang, level, thresholds.get(key))}"
+                     f"{forest_svg(part, key, lang, level, thresholds.get(key), narrow=True)}"
                      "</figure>")
         parts.append(f"<p>{esc(rank_order_text(key, len(part), lang))} "
                      f"{esc(worst_text(ranking, key, lang))}</p>")
@@ -477,7 +497,23 @@ th, td {{ border-bottom: 1px solid #ddd; padding: 0.25rem 0.6rem; text-align: le
 .fail, .bad {{ color: #cf222e; font-weight: bold; }} .cannot-tell {{ color: #9a6700; }}
 figure {{ margin: 0.5rem 0 1rem; max-width: 48rem; }}
 svg.ek-forest {{ width: 100%; height: auto; display: block; font-family: inherit; }}
+svg.ek-forest-narrow {{ display: none; }}
 .table-wrap {{ overflow-x: auto; max-width: 100%; }}
+.verdicts {{ font-size: 0.9em; }}
+@media screen and (max-width: 36rem) {{
+  body {{ margin: 1rem auto; }}
+  svg.ek-forest {{ display: none; }} svg.ek-forest.ek-forest-narrow {{ display: block; }}
+  .table-wrap table, .table-wrap tbody, .table-wrap tr, .table-wrap td {{ display: block;
+    width: 100%; }}
+  .table-wrap thead {{ display: none; }}
+  .table-wrap tr {{ border: 1px solid #ddd; border-radius: 0.4rem; margin: 0 0 0.6rem;
+    padding: 0.2rem 0.6rem; }}
+  .table-wrap td {{ display: flex; justify-content: space-between; gap: 0.8rem;
+    text-align: right; padding: 0.3rem 0; overflow-wrap: anywhere; }}
+  .table-wrap td::before {{ content: attr(data-label); color: #666; text-align: left;
+    flex-shrink: 0; max-width: 45%; }}
+  .table-wrap td:last-child {{ border-bottom: none; }}
+}}
 </style>
 </head>
 <body>

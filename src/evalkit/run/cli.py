@@ -126,18 +126,25 @@ def _cmd_province(args: argparse.Namespace) -> int:
 def _cmd_refresh(args: argparse.Namespace) -> int:
     from evalkit.run import pipeline
     from evalkit.run.province import NOTEBOOK
+    from evalkit.run.refresh import refresh_notebooks
 
-    pipeline.refresh_notebooks(args.notebooks, (pipeline.START_HERE_NOTEBOOK,
-                                                 *pipeline.ALL_NOTEBOOKS, NOTEBOOK),
-                               progress=None if args.quiet else pipeline.stderr_progress)
+    refresh_notebooks(args.notebooks, (pipeline.START_HERE_NOTEBOOK, *pipeline.ALL_NOTEBOOKS,
+                                       NOTEBOOK),
+                      progress=None if args.quiet else pipeline.stderr_progress)
     return EXIT_OK
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
     from evalkit.contract import data  # imported here: pandas is slow to load for `run --check`
+    from evalkit.contract.paths import PACKAGED_PREFIX, resolve_data_path
 
-    path = Path(args.file)
-    frame_path = Path(args.frame) if args.frame else None
+    def given(spec: str) -> Path:
+        # `packaged:NAME` as in params (a file shipped with evalkit); else the path as typed.
+        return (resolve_data_path(spec, Path.cwd()) if spec.startswith(PACKAGED_PREFIX)
+                else Path(spec))
+
+    path = given(args.file)
+    frame_path = given(args.frame) if args.frame else None
     if args.listing:
         from evalkit.assessment.listing import validate_listing
 
@@ -169,6 +176,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 def _cmd_synth(args: argparse.Namespace) -> int:
     from evalkit import synth
+    run_it = None  # the command that runs what was written, when there is one
     if args.listing:
         if not args.out:
             raise EvalkitError("synth --listing needs --out DIR (the folder to write into)")
@@ -182,6 +190,16 @@ def _cmd_synth(args: argparse.Namespace) -> int:
         written = synth.write_province_data(Path(args.out), seed=args.seed,
                                             n_counties=args.province)
         items = [p for county in written.values() for p in county.values()]
+        params_file = Path(args.out) / "province.yaml"
+        params_file.write_text(
+            f"# {args.province} synthetic counties written by `evalkit synth --province "
+            f"{args.province} --seed {args.seed}`\n"
+            f"run_name: province-{args.seed}\nprovince:\n"
+            f"  name: synthetic province {args.seed}\n"
+            "  counties_dir: .              # the county folders beside this file\n",
+            encoding="utf-8")
+        items.append(params_file)
+        run_it = f"evalkit province {params_file}"
     elif args.followup:
         from evalkit.assessment import recheck
         new_county = args.seed != DEFAULT_SEED
@@ -191,6 +209,9 @@ def _cmd_synth(args: argparse.Namespace) -> int:
         if args.out:
             items = list(recheck.write_recheck(
                 Path(args.out), county_seed=args.seed if new_county else None).values())
+            params_file = next((p for p in items if Path(p).name == "params.yaml"), None)
+            if params_file is not None:
+                run_it = f"evalkit run {params_file}"
         else:
             items = list(recheck.write_packaged_recheck().values())
     elif args.half_registered:
@@ -203,6 +224,8 @@ def _cmd_synth(args: argparse.Namespace) -> int:
         items = list(synth.write_default_data(Path(args.out) if args.out else None).values())
     for item in items:
         print(item)
+    if run_it is not None:
+        print(f"evalkit: to run it: {run_it}", file=sys.stderr)
     return EXIT_OK
 
 

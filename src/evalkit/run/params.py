@@ -351,6 +351,9 @@ TARGETS_SCHEMA: dict[str, Check] = {
 
 #: Optional words that identify the policy report (its heading, tab title and index link).
 IDENTITY_KEYS: tuple[str, ...] = ("county", "period", "assessor")
+#: Sections a params file may leave out; the run then injects None for each, so a value in a
+#: notebook's parameters cell can never stand in for one the run was not given.
+OPTIONAL_KEYS: tuple[str, ...] = ("followup", "targets", *IDENTITY_KEYS)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -485,7 +488,7 @@ def _validate_tree(
                 close = difflib.get_close_matches(str(key), list(schema), n=1)
                 if close:
                     hint = f" (did you mean '{prefix}{close[0]}'?)"
-            allowed = ", ".join([*schema, *(("followup", "targets", *IDENTITY_KEYS)
+            allowed = ", ".join([*schema, *(OPTIONAL_KEYS
                                             if not prefix else ())])
             raise EvalkitError(f"{source}: unknown key '{name}'{hint}; expected one of: {allowed}")
     for key, rule in schema.items():
@@ -536,7 +539,7 @@ def validate(raw: Any, source: Path | str = "<params>", *, check_files: bool = T
         raw = {}
     if not isinstance(raw, Mapping):
         raise EvalkitError(f"{source}: expected a mapping of keys to values at the top level")
-    optional = {k: raw[k] for k in ("followup", "targets", *IDENTITY_KEYS) if k in raw}
+    optional = {k: raw[k] for k in OPTIONAL_KEYS if k in raw}
     rest = {k: v for k, v in raw.items() if k not in optional}
     values = _validate_tree(rest, SCHEMA, DEFAULTS, "", source)
     values.update(_validate_optional(optional, source))
@@ -554,6 +557,10 @@ def notebook_parameters(params: Params, tables_dir: str,
                         kernel_dir: Path | None = None) -> dict[str, Any]:
     """What papermill injects: every params key plus the runner's two paths.
 
+    An optional section the params file leaves out (:data:`OPTIONAL_KEYS`: ``followup``,
+    ``targets``, the report's identity) is injected as None, so nothing of a notebook's
+    parameters cell reaches an output unless the params gave it.
+
     Values are plain data (str, int, float, bool, None, lists, dicts); papermill writes
     them as Python literals, so a string stays a string whatever it contains. With
     ``kernel_dir`` (the kernels' working folder) ``params_dir`` is relative to it: a
@@ -561,6 +568,8 @@ def notebook_parameters(params: Params, tables_dir: str,
     must not reach its reports (nor make two runs' reports differ).
     """
     injected = copy.deepcopy(params.values)
+    for key in OPTIONAL_KEYS:
+        injected.setdefault(key, None)
     injected["tables_dir"] = tables_dir
     injected["params_dir"] = (str(params.base_dir) if kernel_dir is None
                               else os.path.relpath(params.base_dir, kernel_dir))

@@ -153,7 +153,7 @@ def default_notebooks_dir() -> Path:
     return PACKAGE_ROOT.parents[1] / "notebooks"
 
 
-def _parameters_cell_index(nb: nbformat.NotebookNode, path: Path) -> int:
+def parameters_cell_index(nb: nbformat.NotebookNode, path: Path) -> int:
     tagged = [i for i, c in enumerate(nb.cells) if "parameters" in c.get("metadata", {}).get(
         "tags", [])]
     if len(tagged) != 1:
@@ -163,7 +163,7 @@ def _parameters_cell_index(nb: nbformat.NotebookNode, path: Path) -> int:
     return tagged[0]
 
 
-def _first_line(source: str) -> str:
+def first_line(source: str) -> str:
     for line in source.splitlines():
         if line.strip():
             text = line.strip()
@@ -171,7 +171,7 @@ def _first_line(source: str) -> str:
     return ""
 
 
-def _error_line(ename: str, evalue: str) -> str:
+def error_line(ename: str, evalue: str) -> str:
     evalue = " ".join(str(evalue).split())
     if len(evalue) > 200:
         evalue = evalue[:197] + "..."
@@ -256,7 +256,7 @@ class _Run:
             self.progress(f"{spec.name}: FAILED")
             return
         except Exception as exc:  # a kernel that died, a timeout, a rendering error
-            message = f"notebook {spec.filename} failed: {_error_line(type(exc).__name__, exc)}"
+            message = f"notebook {spec.filename} failed: {error_line(type(exc).__name__, exc)}"
             with self._lock:
                 self.failures.append((order, NotebookFailedError(message, notebook=spec.filename)))
             self._executed(spec)
@@ -288,7 +288,7 @@ class _Run:
 
         source = self.notebooks_dir / spec.filename
         nb = nbformat.read(source, as_version=4)
-        param_index = _parameters_cell_index(nb, source)
+        param_index = parameters_cell_index(nb, source)
         executed = self.partial / NOTEBOOK_SUBDIR / spec.filename
         timing = self.timings[spec.name]
         timing.started = self.now()
@@ -327,11 +327,11 @@ class _Run:
             index = exc.cell_index - 1 if exc.cell_index > param_index else exc.cell_index
             where = (
                 "the injected parameters cell" if exc.cell_index == param_index + 1
-                else f"cell {index} ({_first_line(exc.source)!r})"
+                else f"cell {index} ({first_line(exc.source)!r})"
             )
             raise NotebookFailedError(
                 f"notebook {spec.filename} failed in {where}: "
-                f"{_error_line(exc.ename, exc.evalue)}",
+                f"{error_line(exc.ename, exc.evalue)}",
                 notebook=spec.filename,
             ) from None
         finally:
@@ -441,7 +441,7 @@ def run(
         path = nb_dir / spec.filename
         if not path.is_file():
             raise EvalkitError(f"{path}: notebook not found")
-        _parameters_cell_index(nbformat.read(path, as_version=4), path)
+        parameters_cell_index(nbformat.read(path, as_version=4), path)
     n_independent = sum(not s.final for s in plan)
     if workers is None:
         # One kernel per core at most: more would only take turns (and the progress line
@@ -547,53 +547,3 @@ def run(
 
 
 # --- make refresh --------------------------------------------------------------------------
-
-
-def refresh_notebooks(
-    notebooks_dir: Path | str | None = None,
-    plan: Iterable[NotebookSpec] = ALL_NOTEBOOKS,
-    *,
-    progress: Callable[[str], None] | None = stderr_progress,
-    kernel_name: str = KERNEL_NAME,
-    timeout: int | None = None,
-) -> list[Path]:
-    """Re-execute the committed notebooks in place with their own (default) parameters.
-
-    This is what nbval later compares against. nbclient runs them without papermill so no
-    run-specific metadata (timestamps, paths) lands in the committed files; the kernel
-    starts in the notebooks' folder, as in Jupyter and nbval.
-    """
-    from nbclient import NotebookClient
-    from nbclient.exceptions import CellExecutionError
-
-    prepare_kernel_environment()
-    nb_dir = (Path(notebooks_dir) if notebooks_dir else default_notebooks_dir()).resolve()
-    report = progress or (lambda _message: None)
-    written: list[Path] = []
-    for spec in sorted(plan, key=lambda s: s.final):
-        path = nb_dir / spec.filename
-        nb = nbformat.read(path, as_version=4)
-        _parameters_cell_index(nb, path)
-        t0 = time.perf_counter()
-        client = NotebookClient(
-            nb, kernel_name=kernel_name, timeout=timeout, record_timing=False,
-            resources={"metadata": {"path": str(nb_dir)}},
-            extra_arguments=list(KERNEL_QUIET),
-        )
-        try:
-            client.execute()
-        except CellExecutionError:
-            for index, cell in enumerate(nb.cells):
-                for output in cell.get("outputs", []):
-                    if output.get("output_type") == "error":
-                        raise NotebookFailedError(
-                            f"notebook {spec.filename} failed in cell {index} "
-                            f"({_first_line(cell.source)!r}): "
-                            f"{_error_line(output.ename, output.evalue)}; file not rewritten",
-                            notebook=spec.filename,
-                        ) from None
-            raise
-        nbformat.write(nb, path)
-        written.append(path)
-        report(f"{spec.filename} refreshed ({time.perf_counter() - t0:.1f} s)")
-    return written

@@ -56,7 +56,7 @@ from evalkit.contract.schema import DEFAULT_SEED
 from evalkit.contract.spreadsheet import csv_text, read_csv
 from evalkit.report.province import COUNTIES_SUBDIR, STATUS_FAILED
 from evalkit.run.cluster import Release, start_client, start_on_cluster
-from evalkit.run.province_params import load_province
+from evalkit.run.province_params import counties, load_province
 
 TABLES_DIR = "tables"
 HEADLINE_KEYS = ("wrong_exit", "missed", "incidence", "recognition")
@@ -343,7 +343,7 @@ def _progress_line(done: int, failed: int, total: int, started: float) -> str:
     left = ""
     if 0 < finished < total:
         left = f", about {elapsed / finished * (total - finished):.0f} s left"
-    return f"{finished}/{total} counties ({done} done, {failed} failed), {elapsed:.0f} s{left}"
+    return f"{finished}/{counties(total)} ({done} done, {failed} failed), {elapsed:.0f} s{left}"
 
 
 @dataclass
@@ -438,7 +438,7 @@ def _run_counties(client: Any, jobs: dict[str, CountyJob], cached: set[str],
             statuses[n] = CountyStatus(n, STATUS_CACHED)
             tally.done += 1
     if to_run:
-        tally.report(f"running {len(to_run)} counties on {n_workers} workers")
+        tally.report(f"running {counties(len(to_run))} on {n_workers} worker{'s'[:n_workers - 1]}")
     futures = [client.submit(run_county, jobs[n], key=f"county-{n}-{os.urandom(4).hex()}")
                for n in to_run]
     owner = {f.key: n for f, n in zip(futures, to_run, strict=True)}
@@ -503,7 +503,7 @@ def run_province(
 
     cached = {name for name, job in jobs.items()
               if _cached(counties_dir / name, job.cache_key(code))}
-    report(f"province '{spec.name}': {len(spec.counties)} counties, {len(cached)} unchanged "
+    report(f"province '{spec.name}': {counties(len(spec.counties))}, {len(cached)} unchanged "
            f"since the last run, {len(jobs) - len(cached)} to run"
            + (" (tables only)" if tables_only else ""))
 
@@ -531,7 +531,7 @@ def run_province(
     seconds = time.perf_counter() - t0
     bad = [s for s in ordered if s.status == STATUS_FAILED]
     report(f"province '{spec.name}' written to {run_dir} ({seconds:.1f} s; "
-           f"{len(ordered) - len(bad)} of {len(ordered)} counties ok, {len(bad)} failed"
+           f"{len(ordered) - len(bad)} of {counties(len(ordered))} ok, {len(bad)} could not be run"
            + (": " + ", ".join(s.name for s in bad) if bad else "") + ")")
     return ProvinceResult(run_dir, ordered, seconds, ranking)
 

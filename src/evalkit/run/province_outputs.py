@@ -112,11 +112,17 @@ def write_province_outputs(spec: Any, run_dir: Path, statuses: Sequence[Any],
     if notebook and not tables_only:
         technical = _run_province_notebook(run_dir, values["lang"], notebooks_dir, progress)
     tables = sorted(hashes)
+    # A tables-only update into a folder holding a full run keeps the links to what exists.
+    counties_dir = run_dir / COUNTIES_SUBDIR
+    county_links = not tables_only or (bool(ok) and all(
+        (counties_dir / name / "index.html").is_file() for name in ok))
+    if technical is None and tables_only and (run_dir / "06_province.html").is_file():
+        technical = "06_province.html"
     page = province_page(
         name=spec.name, lang=values["lang"], level=values["level"],
         thresholds=values["thresholds"], statuses=statuses, indicators=indicators,
-        ranking=ranking, rates=rates, tables=tables, county_links=not tables_only,
-        technical_href=technical)
+        ranking=ranking, rates=rates, tables=tables, county_links=county_links,
+        technical_href=technical, tables_only=tables_only)
     write_atomic(run_dir / "index.html", page.encode())
     return ranking
 

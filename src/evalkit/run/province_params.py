@@ -159,3 +159,12 @@ def _counties_from_list(source: Path, spec: Any) -> list[CountySource]:
             paths.append(path)
         out.append(CountySource(str(name), paths[0], paths[1], problem))
     return out
+
+
+def counties(n: int) -> str:
+    """A count of counties as a progress line writes it: ``1 county``, ``2 counties``.
+
+    >>> counties(1), counties(24)
+    ('1 county', '24 counties')
+    """
+    return f"{n} county" if n == 1 else f"{n} counties"

@@ -94,6 +94,14 @@ def allocate(
     hi_h)`` is solved exactly and rounded by largest remainder.
 
     Returns a Series of ints indexed by stratum, named ``n``.
+
+    Examples
+    --------
+    >>> allocate(100, {"north": 600, "centre": 300, "south": 100}).to_dict()
+    {'north': 60, 'centre': 30, 'south': 10}
+    >>> allocate(100, {"north": 600, "centre": 300, "south": 100}, "neyman",
+    ...          sds={"north": 0.1, "centre": 0.3, "south": 0.5}).to_dict()
+    {'north': 30, 'centre': 45, 'south': 25}
     """
     n = positive_int("n", n)
     floor = positive_int("floor", floor, minimum=0)
@@ -142,6 +150,11 @@ def allocate_household_types(n: int, shares: Mapping[str, float] | None = None
     Default: the assessment practice of half registered (exited or not yet exited), half
     non-registered. Group names are keys of :data:`HOUSEHOLD_GROUPS`. Used per village it
     gives the ``per_village`` quota of :func:`draw_two_stage`, e.g. 70 -> 35 and 35.
+
+    Examples
+    --------
+    >>> allocate_household_types(70)
+    {'registered': 35, 'nonregistered': 35}
     """
     n = positive_int("n", n)
     shares = {"registered": 0.5, "nonregistered": 0.5} if shares is None else dict(shares)

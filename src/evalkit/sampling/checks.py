@@ -24,6 +24,11 @@ def significant_digits(x: float, digits: int = 4) -> float:
     The one significant-digit rounding of the package: the sampling plan's table
     (:mod:`evalkit.sampling.plan`) and what notebooks and reports show
     (:func:`evalkit.report.formatting.significant`, the same function) use it.
+
+    Examples
+    --------
+    >>> significant_digits(0.0290412345), significant_digits(1234.5678), significant_digits(0.0)
+    (0.02904, 1235.0, 0.0)
     """
     if x is None or not math.isfinite(x):
         return x

@@ -48,6 +48,17 @@ def select_villages(
     allocated to strata proportionally to their total size with at least 2 per stratum
     (so each stratum yields a variance), never more than the villages it has. Returns the
     selected frame rows with ``village_prob`` (and ``stratum`` when stratified).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> frame = pd.DataFrame({"township": ["T1"] * 4, "village": ["V1", "V2", "V3", "V4"],
+    ...     "hh_exited": [10, 20, 5, 15], "hh_not_exited": [2, 4, 1, 3],
+    ...     "hh_nonregistered": [88, 76, 44, 82]})
+    >>> select_villages(frame, 2, rng=1)[["village", "village_prob"]]
+      village  village_prob
+    0      V1      0.571429
+    1      V4      0.571429
     """
     check_frame(frame)
     gen = as_generator(rng)
@@ -74,7 +85,19 @@ def first_stage_plan(frame: pd.DataFrame, n_villages: int | Mapping[str, int],
                       size_column: str | Sequence[str] | None, strata: str | None,
                       groups: Sequence[str]
                       ) -> tuple[np.ndarray, np.ndarray | None, dict[str, int]]:
-    """Size measure, stratum labels (None when unstratified) and villages per stratum."""
+    """Size measure, stratum labels (None when unstratified) and villages per stratum.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> frame = pd.DataFrame({"township": ["T1"] * 4, "village": ["V1", "V2", "V3", "V4"],
+    ...     "hh_exited": [10, 20, 5, 15], "hh_not_exited": [2, 4, 1, 3],
+    ...     "hh_nonregistered": [88, 76, 44, 82]})
+    >>> sizes, stratum, n_by_stratum = first_stage_plan(frame, 2, None, None,
+    ...                                                 ("registered", "nonregistered"))
+    >>> sizes.tolist(), stratum, n_by_stratum
+    ([100.0, 100.0, 50.0, 100.0], None, {'': 2})
+    """
     x = size_measure(frame, size_column, groups)
     if strata is None:
         n = positive_int("n_villages", n_villages)
@@ -116,7 +139,17 @@ def village_probabilities(frame: pd.DataFrame, n_villages: int | Mapping[str, in
                           groups: Sequence[str] = ("registered", "nonregistered")
                           ) -> np.ndarray:
     """First-stage inclusion probability of every frame village under the planned design
-    (:func:`pps_inclusion_probabilities` within each stratum)."""
+    (:func:`pps_inclusion_probabilities` within each stratum).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> frame = pd.DataFrame({"township": ["T1"] * 4, "village": ["V1", "V2", "V3", "V4"],
+    ...     "hh_exited": [10, 20, 5, 15], "hh_not_exited": [2, 4, 1, 3],
+    ...     "hh_nonregistered": [88, 76, 44, 82]})
+    >>> village_probabilities(frame, 2).round(4).tolist()
+    [0.5714, 0.5714, 0.2857, 0.5714]
+    """
     check_frame(frame)
     frame = frame.reset_index(drop=True)
     x, labels, want = first_stage_plan(frame, n_villages, size_column, strata, groups)
@@ -149,7 +182,18 @@ def _normalize_types(values: pd.Series) -> pd.Series:
 
 @dataclass(frozen=True)
 class Listing:
-    """A household listing prepared once for repeated second-stage draws."""
+    """A household listing prepared once for repeated second-stage draws.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> frame = pd.DataFrame({"township": ["T1"], "village": ["V1"]})
+    >>> households = pd.DataFrame({"village": ["V1", "V1"], "household_id": ["a", "b"],
+    ...                            "household_type": ["exited", "not_exited"]})
+    >>> listing = prepare_listing(households, frame, {"registered": 1})
+    >>> listing.groups, listing.village_count.tolist()
+    (('registered',), [2])
+    """
 
     data: pd.DataFrame  # sorted by village code, group code, household_id
     village_code: np.ndarray  # position of the household's village in the frame
@@ -249,7 +293,20 @@ def cell_quotas(N: np.ndarray, base: np.ndarray, fill: bool) -> np.ndarray:
     quota plus the shortfall of the village's other groups, given to groups with households
     to spare in the order of ``per_village`` (so a village short of registered households
     still yields its full number of households). Deterministic given the counts, so the
-    second-stage probabilities ``min(k, N) / N`` stay known."""
+    second-stage probabilities ``min(k, N) / N`` stay known.
+
+    Examples
+    --------
+    Two villages, two groups of quota 3: the first village has only 1 household of group 0,
+    so with ``fill`` its group 1 takes 2 more:
+
+    >>> import numpy as np
+    >>> N = np.array([[1.0, 10.0], [8.0, 8.0]])
+    >>> cell_quotas(N, np.array([3.0, 3.0]), fill=False).tolist()
+    [[3.0, 3.0], [3.0, 3.0]]
+    >>> cell_quotas(N, np.array([3.0, 3.0]), fill=True).tolist()
+    [[3.0, 5.0], [3.0, 3.0]]
+    """
     k = np.broadcast_to(base, N.shape).astype(float).copy()
     if not fill:
         return k
@@ -374,6 +431,22 @@ def select_households(villages: pd.DataFrame, households: pd.DataFrame, frame: p
     ``household_prob = min(k, N_vg) / N_vg``, ``incl_prob = village_prob * household_prob``,
     ``weight = 1 / incl_prob``.
     Identifying columns of the listing (names, ID numbers, phones) are dropped.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> frame = pd.DataFrame({"township": ["T1", "T1"], "village": ["V1", "V2"]})
+    >>> households = pd.DataFrame({"village": ["V1"] * 4 + ["V2"] * 2,
+    ...                            "household_id": ["a", "b", "c", "d", "e", "f"],
+    ...                            "household_type": ["exited"] * 6})
+    >>> villages = pd.DataFrame({"village": ["V1", "V2"], "village_prob": [0.5, 0.25]})
+    >>> sample = select_households(villages, households, frame, {"registered": 2}, rng=4)
+    >>> sample[["village", "household_prob", "weight"]]
+      village  household_prob  weight
+    0      V1             0.5     4.0
+    1      V1             0.5     4.0
+    2      V2             1.0     4.0
+    3      V2             1.0     4.0
     """
     check_frame(frame)
     gen = as_generator(rng)
@@ -427,6 +500,29 @@ def draw_two_stage(
     (their product) and ``weight = 1 / incl_prob`` (schema names). Expected weight totals
     equal the frame's household counts (Horvitz and Thompson 1952); see
     :func:`weight_totals`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import pandas as pd
+    >>> frame = pd.DataFrame({"township": ["T1"] * 4, "village": ["V1", "V2", "V3", "V4"],
+    ...     "hh_exited": [3, 2, 4, 1], "hh_not_exited": [0, 0, 0, 0],
+    ...     "hh_nonregistered": [3, 4, 2, 5]})
+    >>> households = pd.DataFrame({"village": np.repeat(frame["village"], 6).to_numpy(),
+    ...     "household_id": [f"h{i}" for i in range(24)],
+    ...     "household_type": ["exited"] * 3 + ["nonregistered"] * 3 + ["exited"] * 2
+    ...     + ["nonregistered"] * 4 + ["exited"] * 4 + ["nonregistered"] * 2 + ["exited"]
+    ...     + ["nonregistered"] * 5})
+    >>> sample = draw_two_stage(frame, households, 2, {"registered": 1, "nonregistered": 1},
+    ...                         seed=11)
+    >>> sample[["village", "household_type", "incl_prob", "weight"]].round(4)
+      village household_type  incl_prob  weight
+    0      V1         exited     0.1667     6.0
+    1      V1  nonregistered     0.1667     6.0
+    2      V3         exited     0.1250     8.0
+    3      V3  nonregistered     0.2500     4.0
+    >>> float(sample["weight"].sum())
+    24.0
     """
     gen = as_generator(seed)
     quota = household_groups(per_village)
@@ -444,6 +540,19 @@ def weight_totals(sample: pd.DataFrame, frame: pd.DataFrame) -> pd.DataFrame:
     One draw's weighted total is an unbiased (Horvitz-Thompson) estimate of the frame
     total, so the two agree in expectation; with the default size measure (households of
     the sampled groups) their sum agrees exactly in every draw.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> frame = pd.DataFrame({"township": ["T1"] * 2, "village": ["V1", "V2"],
+    ...     "hh_exited": [2, 2], "hh_not_exited": [0, 0], "hh_nonregistered": [2, 2]})
+    >>> sample = pd.DataFrame({"village": ["V1", "V1"], "weight": [4.0, 4.0],
+    ...                        "household_type": ["exited", "nonregistered"]})
+    >>> weight_totals(sample, frame)
+      household_type  frame_total  weighted_total  sampled  relative_difference
+    0         exited            4             4.0        1                  0.0
+    1  nonregistered            4             4.0        1                  0.0
+    2            all            8             8.0        2                  0.0
     """
     require_columns(sample, ["household_type", "weight"], "sample")
     types = [t for t in FRAME_HOUSEHOLDS if t in set(sample["household_type"])]
@@ -476,6 +585,20 @@ def expected_sample(frame: pd.DataFrame, n_villages: int | Mapping[str, int],
     in the village. ``per_village_mean`` divides by the number of villages. When villages
     hold fewer registered households than the quota, this is how many exited households the
     wrong-exit rate will actually rest on.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> frame = pd.DataFrame({"township": ["T1"] * 4, "village": ["V1", "V2", "V3", "V4"],
+    ...     "hh_exited": [10, 20, 5, 15], "hh_not_exited": [2, 4, 1, 3],
+    ...     "hh_nonregistered": [88, 76, 44, 82]})
+    >>> expected = expected_sample(frame, 2, {"registered": 5, "nonregistered": 5})
+    >>> expected[["household_type", "households", "per_village_mean"]].round(3)
+      household_type  households  per_village_mean
+    0         exited       8.333             4.167
+    1     not_exited       1.667             0.833
+    2  nonregistered      10.000             5.000
+    3            all      20.000            10.000
     """
     quota = household_groups(per_village)
     pi = village_probabilities(frame, n_villages, size_column, strata=strata,
@@ -514,7 +637,22 @@ def expected_sample(frame: pd.DataFrame, n_villages: int | Mapping[str, int],
 
 def village_summary(sample: pd.DataFrame) -> pd.DataFrame:
     """One row per sampled village: township, village, village_prob, sampled households by
-    type and in all, and the range of the design weights."""
+    type and in all, and the range of the design weights.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> sample = pd.DataFrame({"township": ["T1", "T1", "T1"], "village": ["V1", "V1", "V2"],
+    ...     "household_type": ["exited", "nonregistered", "exited"],
+    ...     "village_prob": [0.5, 0.5, 0.2], "weight": [4.0, 6.0, 10.0]})
+    >>> summary = village_summary(sample)
+    >>> list(summary.columns)[:5]
+    ['village', 'township', 'village_prob', 'exited', 'nonregistered']
+    >>> summary[["village", "households", "weight_min", "weight_max"]]
+      village  households  weight_min  weight_max
+    0      V1           2         4.0         6.0
+    1      V2           1        10.0        10.0
+    """
     require_columns(sample, ["township", "village", "household_type", "village_prob", "weight"],
               "sample")
     counts = pd.crosstab(sample["village"], sample["household_type"])

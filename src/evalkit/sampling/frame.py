@@ -202,7 +202,23 @@ def check_frame(frame: pd.DataFrame) -> None:
 
 
 def frame_profile(frame: pd.DataFrame) -> pd.DataFrame:
-    """Villages, households, people and mean household size by household type."""
+    """Villages, households, people and mean household size by household type.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> frame = pd.DataFrame({"township": ["T1", "T2"], "village": ["V1", "V2"],
+    ...     "hh_exited": [10, 20], "people_exited": [35, 60], "hh_not_exited": [2, 0],
+    ...     "people_not_exited": [9, 0], "hh_nonregistered": [100, 150],
+    ...     "people_nonregistered": [380, 540]})
+    >>> frame_profile(frame)[["household_type", "villages", "households", "people"]]
+      household_type  villages  households  people
+    0         exited         2          30      95
+    1     not_exited         1           2       9
+    2  nonregistered         2         250     920
+    3     registered         2          32     104
+    4            all         2         282    1024
+    """
     check_frame(frame)
     rows = []
     for t, col in FRAME_HOUSEHOLDS.items():

@@ -43,6 +43,16 @@ class SamplePlan:
     households, so ``exited`` sizes the people-level rate (:func:`sample_size_ratio`) on
     the exited households expected per village under the plan (:func:`expected_sample`),
     and ``households_needed`` scales it up by the expected exited share of the sample.
+
+    Examples
+    --------
+    >>> from evalkit.contract.data import load_frame
+    >>> from evalkit.contract.paths import resolve_data_path
+    >>> frame = load_frame(resolve_data_path("packaged:frame.csv", "."))
+    >>> plan = plan_sample(frame, expected_rate=0.029, margin=0.01, level=0.95, icc=0.05,
+    ...                    households_per_village=70, response_rate=0.95, n_villages=30)
+    >>> plan.exited.n_final, round(plan.exited_per_village, 2)
+    (1766, 12.01)
     """
 
     household: SampleSize
@@ -57,7 +67,18 @@ class SamplePlan:
 
     def table(self) -> pd.DataFrame:
         """The plan as (quantity, value): counts as whole numbers, the rest to 4 significant
-        digits, so reports and notebook comparisons show what matters."""
+        digits, so reports and notebook comparisons show what matters.
+
+        Examples
+        --------
+        >>> from evalkit.contract.data import load_frame
+        >>> from evalkit.contract.paths import resolve_data_path
+        >>> frame = load_frame(resolve_data_path("packaged:frame.csv", "."))
+        >>> plan = plan_sample(frame, expected_rate=0.029, margin=0.01, level=0.95, icc=0.05,
+        ...                    households_per_village=70, response_rate=0.95, n_villages=30)
+        >>> plan.table().iloc[0].tolist()
+        ["n, household proportion (brief's formula)", 5067]
+        """
         rows = [
             ("n, household proportion (brief's formula)", float(self.household.n_final)),
             ("deff there (m = households per village)", self.household.deff),
@@ -102,6 +123,18 @@ def plan_sample(
     them sizes are taken as equal. Villages needed are ``households_needed`` over the
     households per village actually expected (villages with fewer registered households
     than the quota deliver fewer).
+
+    Examples
+    --------
+    The packaged synthetic county's frame, 30 villages of 35 + 35 households:
+
+    >>> from evalkit.contract.data import load_frame
+    >>> from evalkit.contract.paths import resolve_data_path
+    >>> frame = load_frame(resolve_data_path("packaged:frame.csv", "."))
+    >>> plan = plan_sample(frame, expected_rate=0.029, margin=0.01, level=0.95, icc=0.05,
+    ...                    households_per_village=70, response_rate=0.95, n_villages=30)
+    >>> plan.households_needed, plan.villages_needed, round(plan.planned_exited, 1)
+    (8071, 147, 360.4)
     """
     quota = household_groups(per_village or allocate_household_types(households_per_village))
     household = sample_size_proportion(expected_rate, margin, level=level,
@@ -157,7 +190,20 @@ def design_options(
     (:func:`evalkit.sampling.power.power_analytic`,
     :func:`evalkit.sampling.power.villages_for_power`).
     Villages needed beyond the frame's are reported as they are: the design cannot reach
-    the target in this county."""
+    the target in this county.
+
+    Examples
+    --------
+    >>> from evalkit.contract.data import load_frame
+    >>> from evalkit.contract.paths import resolve_data_path
+    >>> frame = load_frame(resolve_data_path("packaged:frame.csv", "."))
+    >>> options = design_options(frame, [35, 70], n_villages=30, true_rate=0.029,
+    ...                          threshold=0.02, icc=0.05)
+    >>> list(options.columns)[:2]
+    ['households_per_village', 'households_expected_per_village']
+    >>> len(options)
+    2
+    """
     from evalkit.sampling.power import power_analytic, villages_for_power
 
     rows = []
@@ -195,6 +241,22 @@ def field_list(sample: pd.DataFrame, path: str | Path, lang: str = "en"
     workbook; the CSV keeps the column names), sorted by township, village, type and id.
     Names, ID numbers and phones never appear, whatever the sample holds.
     Returns the two paths.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import pandas as pd
+    >>> sample = pd.DataFrame({"township": ["T1"], "village": ["V1"], "household_id": ["V1-01"],
+    ...                        "household_type": ["exited"], "name": ["Zhang San"]})
+    >>> folder = tempfile.mkdtemp()
+    >>> csv, xlsx = field_list(sample, Path(folder) / "field_list")
+    >>> csv.name, xlsx.name
+    ('field_list.csv', 'field_list.xlsx')
+    >>> "Zhang" in csv.read_text(encoding="utf-8-sig")
+    False
+    >>> import shutil
+    >>> shutil.rmtree(folder)
     """
     require_columns(sample, FIELD_LIST_COLUMNS, "sample")
     if lang not in ("en", "zh"):

@@ -28,6 +28,15 @@ def pps_inclusion_probabilities(sizes: Sequence[float] | np.ndarray | pd.Series,
     and the rest are recomputed as ``(n - l) x_k / sum_rest x`` with ``l`` the number of
     certainty units, repeating until no new unit reaches 1. Zero sizes get probability 0.
     Unlike R, negative sizes are an error rather than silently set to zero.
+
+    Examples
+    --------
+    Two draws among sizes 10, 20, 30 and 140: the largest would get 2 x 140/200 > 1, so it
+    is taken with certainty and the other draw shared among the rest (Tillé 2006, sec.
+    2.10):
+
+    >>> pps_inclusion_probabilities([10, 20, 30, 140], 2).round(4).tolist()
+    [0.1667, 0.3333, 0.5, 1.0]
     """
     x = np.asarray(sizes, dtype=float)
     if x.ndim != 1 or len(x) == 0:
@@ -63,7 +72,14 @@ def pps_inclusion_probabilities(sizes: Sequence[float] | np.ndarray | pd.Series,
 
 @dataclass(frozen=True)
 class PPSSample:
-    """Selected positions (ascending) and their first-stage inclusion probabilities."""
+    """Selected positions (ascending) and their first-stage inclusion probabilities.
+
+    Examples
+    --------
+    >>> sample = pps_systematic([10, 20, 30, 140], 2, rng=3)
+    >>> sample.index.tolist(), sample.pi.round(4).tolist(), sample.certainty.tolist()
+    ([0, 3], [0.1667, 1.0], [False, True])
+    """
 
     index: np.ndarray
     pi: np.ndarray
@@ -72,6 +88,11 @@ class PPSSample:
     def certainty(self) -> np.ndarray:
         """True for the units selected with certainty (inclusion probability 1 up to
         :data:`PPS_EPS`), which a PPS variance treats as their own strata.
+
+        Examples
+        --------
+        >>> pps_systematic([10, 20, 30, 140], 2, rng=3).certainty.tolist()
+        [False, True]
         """
         return self.pi >= 1.0 - PPS_EPS
 
@@ -128,6 +149,12 @@ def pps_systematic(sizes: Sequence[float] | np.ndarray | pd.Series, n: int,
     end to end on ``[0, n - l)`` by cumulative probability, and the points ``u, u + 1, ...``
     with one uniform random start ``u`` select them, so each is taken with probability
     exactly ``pi_k`` and the sample size is exactly ``n``.
+
+    Examples
+    --------
+    >>> sample = pps_systematic([10, 20, 30, 140], 2, rng=3)
+    >>> sample.index.tolist(), sample.pi.round(4).tolist()
+    ([0, 3], [0.1667, 1.0])
     """
     x = np.asarray(sizes, dtype=float)
     pi = pps_inclusion_probabilities(x, n)
@@ -151,6 +178,12 @@ def systematic_hits(pi_chain: np.ndarray, n_rest: int, u: float | np.ndarray) ->
     ``n_rest``; unit ``k`` covers ``[C_{k-1}, C_k)`` of the cumulative sums and is hit when
     ``floor(C_k - u) > floor(C_{k-1} - u)``. ``u`` is one start, or a column of starts
     (shape ``(reps, 1)``) giving one row of hits per replicate.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> systematic_hits(np.array([0.3, 0.5, 0.8, 0.4]), 2, 0.25).tolist()
+    [True, False, True, False]
     """
     cum = np.cumsum(pi_chain)
     # The chain sums to n - l in exact arithmetic; pin it so float drift cannot drop a unit.

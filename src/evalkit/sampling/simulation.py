@@ -51,6 +51,18 @@ def household_listing(frame: pd.DataFrame, seed: int | np.random.Generator) -> p
     household_size); in each village and type, the frame's people are spread over its
     households as evenly as possible (sizes differ by at most one, which ones are larger
     is random), so people totals match the frame exactly when people >= households.
+
+    Examples
+    --------
+    >>> from evalkit.contract.data import load_frame
+    >>> from evalkit.contract.paths import resolve_data_path
+    >>> frame = load_frame(resolve_data_path("packaged:frame.csv", "."))
+    >>> listing = household_listing(frame, seed=1)
+    >>> households = frame[["hh_exited", "hh_not_exited", "hh_nonregistered"]].to_numpy().sum()
+    >>> len(listing) == int(households)
+    True
+    >>> list(listing.columns)
+    ['township', 'village', 'household_id', 'household_type', 'household_size']
     """
     check_frame(frame)
     gen = as_generator(seed)
@@ -118,6 +130,15 @@ def synthetic_population(
     population rate equals the nominal one: the people-level wrong-exit rate to within one
     household, the recognition rate to within one household (non-recognition is drawn
     this way with ``1 - p_v``).
+
+    Examples
+    --------
+    >>> from evalkit.contract.data import load_frame
+    >>> from evalkit.contract.paths import resolve_data_path
+    >>> frame = load_frame(resolve_data_path("packaged:frame.csv", "."))
+    >>> population = synthetic_population(frame, seed=1)
+    >>> len(population), sorted(population.columns)[:4]
+    (67460, ['household_id', 'household_size', 'household_type', 'people_wrongly_exited'])
     """
     gen = as_generator(seed)
     for name, value in (("wrong_exit_rate", wrong_exit_rate),
@@ -158,6 +179,15 @@ class DrawSimulation:
 
     ``draws`` holds one row per replicate (estimate, se, ci_low, ci_high, covered and, with
     a threshold, declared).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> draws = pd.DataFrame({"estimate": [0.1, 0.3], "se": [0.1, 0.1], "ci_low": [0.0, 0.1],
+    ...                       "ci_high": [0.3, 0.5], "covered": [True, False]})
+    >>> sim = DrawSimulation(draws=draws, truth=0.25, level=0.95)
+    >>> sim.reps, round(sim.bias, 4), sim.coverage
+    (2, -0.05, 0.5)
     """
 
     draws: pd.DataFrame
@@ -166,39 +196,115 @@ class DrawSimulation:
 
     @property
     def reps(self) -> int:
-        """Number of replicate draws."""
+        """Number of replicate draws.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> draws = pd.DataFrame({"estimate": [0.1, 0.3, 0.2], "se": [0.1, 0.1, 0.1],
+        ...                       "ci_low": [0.0, 0.1, 0.0], "ci_high": [0.3, 0.5, 0.4],
+        ...                       "covered": [True, False, True], "declared": [False, True, False]})
+        >>> sim = DrawSimulation(draws=draws, truth=0.25, level=0.95)
+        >>> sim.reps
+        3
+        """
         return len(self.draws)
 
     @property
     def mean_estimate(self) -> float:
-        """Mean of the replicate estimates (the Monte Carlo expectation of the estimator)."""
+        """Mean of the replicate estimates (the Monte Carlo expectation of the estimator).
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> draws = pd.DataFrame({"estimate": [0.1, 0.3, 0.2], "se": [0.1, 0.1, 0.1],
+        ...                       "ci_low": [0.0, 0.1, 0.0], "ci_high": [0.3, 0.5, 0.4],
+        ...                       "covered": [True, False, True], "declared": [False, True, False]})
+        >>> sim = DrawSimulation(draws=draws, truth=0.25, level=0.95)
+        >>> round(sim.mean_estimate, 4)
+        0.2
+        """
         return float(self.draws["estimate"].mean())
 
     @property
     def bias(self) -> float:
-        """``mean_estimate - truth``: the estimator's bias, up to :attr:`bias_mc_se`."""
+        """``mean_estimate - truth``: the estimator's bias, up to :attr:`bias_mc_se`.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> draws = pd.DataFrame({"estimate": [0.1, 0.3, 0.2], "se": [0.1, 0.1, 0.1],
+        ...                       "ci_low": [0.0, 0.1, 0.0], "ci_high": [0.3, 0.5, 0.4],
+        ...                       "covered": [True, False, True], "declared": [False, True, False]})
+        >>> sim = DrawSimulation(draws=draws, truth=0.25, level=0.95)
+        >>> round(sim.bias, 4)
+        -0.05
+        """
         return self.mean_estimate - self.truth
 
     @property
     def bias_mc_se(self) -> float:
-        """Monte Carlo standard error of the bias."""
+        """Monte Carlo standard error of the bias.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> draws = pd.DataFrame({"estimate": [0.1, 0.3, 0.2], "se": [0.1, 0.1, 0.1],
+        ...                       "ci_low": [0.0, 0.1, 0.0], "ci_high": [0.3, 0.5, 0.4],
+        ...                       "covered": [True, False, True], "declared": [False, True, False]})
+        >>> sim = DrawSimulation(draws=draws, truth=0.25, level=0.95)
+        >>> round(sim.bias_mc_se, 4)
+        0.0577
+        """
         return float(self.draws["estimate"].std(ddof=1) / math.sqrt(self.reps))
 
     @property
     def coverage(self) -> float:
-        """Share of replicates whose interval covers the truth (nominal: ``level``)."""
+        """Share of replicates whose interval covers the truth (nominal: ``level``).
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> draws = pd.DataFrame({"estimate": [0.1, 0.3, 0.2], "se": [0.1, 0.1, 0.1],
+        ...                       "ci_low": [0.0, 0.1, 0.0], "ci_high": [0.3, 0.5, 0.4],
+        ...                       "covered": [True, False, True], "declared": [False, True, False]})
+        >>> sim = DrawSimulation(draws=draws, truth=0.25, level=0.95)
+        >>> sim.coverage
+        0.6666666666666666
+        """
         return float(self.draws["covered"].mean())
 
     @property
     def coverage_mc_se(self) -> float:
         """Monte Carlo standard error of :attr:`coverage` at the nominal level,
         ``sqrt(level (1 - level) / reps)``.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> draws = pd.DataFrame({"estimate": [0.1, 0.3, 0.2], "se": [0.1, 0.1, 0.1],
+        ...                       "ci_low": [0.0, 0.1, 0.0], "ci_high": [0.3, 0.5, 0.4],
+        ...                       "covered": [True, False, True], "declared": [False, True, False]})
+        >>> sim = DrawSimulation(draws=draws, truth=0.25, level=0.95)
+        >>> round(sim.coverage_mc_se, 4)
+        0.1258
         """
         return math.sqrt(self.level * (1.0 - self.level) / self.reps)
 
     @property
     def power(self) -> float:
-        """Share of replicates declaring against the threshold (NaN without one)."""
+        """Share of replicates declaring against the threshold (NaN without one).
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> draws = pd.DataFrame({"estimate": [0.1, 0.3, 0.2], "se": [0.1, 0.1, 0.1],
+        ...                       "ci_low": [0.0, 0.1, 0.0], "ci_high": [0.3, 0.5, 0.4],
+        ...                       "covered": [True, False, True], "declared": [False, True, False]})
+        >>> sim = DrawSimulation(draws=draws, truth=0.25, level=0.95)
+        >>> sim.power
+        0.3333333333333333
+        """
         if "declared" not in self.draws:
             return math.nan
         return float(self.draws["declared"].mean())
@@ -207,7 +313,19 @@ class DrawSimulation:
         """One row: truth, mean estimate, bias (and its MC SE), empirical SD of the estimate,
         mean estimated SE, bias over SD (a ratio estimator's bias is of order 1/n; below 0.1
         it is negligible, Cochran 1977, sec. 1.8), coverage (and its MC SE at the nominal
-        level) and, with a threshold, the share of replicates declaring."""
+        level) and, with a threshold, the share of replicates declaring.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> draws = pd.DataFrame({"estimate": [0.1, 0.3, 0.2], "se": [0.1, 0.1, 0.1],
+        ...                       "ci_low": [0.0, 0.1, 0.0], "ci_high": [0.3, 0.5, 0.4],
+        ...                       "covered": [True, False, True], "declared": [False, True, False]})
+        >>> sim = DrawSimulation(draws=draws, truth=0.25, level=0.95)
+        >>> sim.summary()[["reps", "bias", "coverage"]].round(4)
+           reps  bias  coverage
+        0     3 -0.05    0.6667
+        """
         d = self.draws
         return pd.DataFrame([{
             "reps": self.reps, "truth": self.truth, "mean_estimate": self.mean_estimate,
@@ -313,6 +431,20 @@ def simulate_draws(
     ``variance="brewer"`` analyses each sample as drawn (see :func:`simulate_design`):
     ``SurveyDesign(psu=["village", "group", "household"], fpc=["village_prob", 1,
     "household_prob"], pps="brewer")``.
+
+    Examples
+    --------
+    20 repeated draws of 30 villages of 35 + 35 households from a synthetic county whose
+    true recognition rate is known:
+
+    >>> from evalkit.contract.data import load_frame
+    >>> from evalkit.contract.paths import resolve_data_path
+    >>> frame = load_frame(resolve_data_path("packaged:frame.csv", "."))
+    >>> population = synthetic_population(frame, seed=1)
+    >>> sim = simulate_draws(population, frame, 30, {"registered": 35, "nonregistered": 35},
+    ...                      reps=20, seed=2, outcome="recognizes")
+    >>> sim.reps, round(sim.truth, 4), round(sim.coverage, 2)
+    (20, 0.9486, 0.9)
     """
     from evalkit.survey.design import SurveyDesign
     from evalkit.survey.people import people_design
@@ -417,6 +549,18 @@ def simulate_design(
     values are analysed as strata; a stratum that holds one selected village in a replicate
     is centred at zero (``lonely_psu="adjust"``).
     Degrees of freedom are villages minus strata (the analysis strata's count when given).
+
+    Examples
+    --------
+    >>> from evalkit.contract.data import load_frame
+    >>> from evalkit.contract.paths import resolve_data_path
+    >>> frame = load_frame(resolve_data_path("packaged:frame.csv", "."))
+    >>> population = synthetic_population(frame, seed=1)
+    >>> sim = simulate_design(population, frame, 30, {"registered": 35, "nonregistered": 35},
+    ...                       reps=20, seed=2, outcome="recognizes")
+    >>> sim.summary()[["reps", "truth", "coverage"]].round(3)
+       reps  truth  coverage
+    0    20  0.949       1.0
     """
     if variance not in ("brewer", "with_replacement"):
         raise EvalkitError(f"variance={variance!r}; expected 'brewer' or 'with_replacement'")

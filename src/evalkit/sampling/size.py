@@ -30,6 +30,12 @@ class SampleSize:
     ``n_final``. ``unit_factor`` is 1 for a household proportion; for a people-level ratio it
     is the factor turning the people-level ``z^2 p (1-p) / e^2`` into households (see
     :func:`sample_size_ratio`), already included in ``n0``.
+
+    Examples
+    --------
+    >>> size = sample_size_proportion(0.029, 0.01, deff=2.0, response_rate=0.9)
+    >>> round(size.n0, 1), round(size.n1, 1), size.n_final
+    (1081.7, 2163.4, 2404)
     """
 
     p: float
@@ -52,7 +58,16 @@ class SampleSize:
         return self.n_final
 
     def steps(self) -> pd.DataFrame:
-        """The calculation as a two-column table (step, value) for reports."""
+        """The calculation as a two-column table (step, value) for reports.
+
+        Examples
+        --------
+        >>> sample_size_proportion(0.029, 0.01).steps().head(3)
+                            step  value
+        0  expected proportion p  0.029
+        1      absolute margin e  0.010
+        2       confidence level  0.950
+        """
         rows = [
             ("expected proportion p", self.p),
             ("absolute margin e", self.margin),
@@ -152,6 +167,17 @@ def sample_size_proportion(
     ``margin`` is absolute (0.01 = one percentage point) unless ``relative=True``, when
     ``e = margin * p``. Rounding happens once, at the end. Example: p = 0.5, e = 0.05,
     95% gives n0 = 384.15, so 385 households.
+
+    Examples
+    --------
+    Cochran (1977) eq. 4.2: n0 = z^2 p (1 - p) / e^2; times a design effect of 2, divided by
+    a 90% response rate:
+
+    >>> size = sample_size_proportion(0.029, 0.01, deff=2.0, response_rate=0.9)
+    >>> round(size.n0, 1), size.n_final
+    (1081.7, 2404)
+    >>> sample_size_proportion(0.029, 0.01, population=5000).n_final
+    890
     """
     p, e, level, population, rr, z = _common_size_args(
         p, margin, level, population, response_rate, relative)
@@ -183,6 +209,13 @@ def household_factor(mean_household_size: float, cv_household_size: float = 0.0,
     judgements are made for whole households (``rho_h = 1``, the default): then the
     people-level rate needs ``1 + CV^2`` times the households of a household proportion,
     whatever the average size.
+
+    Examples
+    --------
+    >>> household_factor(4.0), round(household_factor(4.0, cv_household_size=0.3), 3)
+    (1.0, 1.09)
+    >>> household_factor(4.0, household_icc=0.0)
+    0.25
     """
     m = finite_number("mean_household_size", mean_household_size)
     if m < 1:
@@ -220,6 +253,14 @@ def sample_size_ratio(
     effect ``1 + (m - 1) ICC`` is applied to households as for a household proportion; with
     unequal household sizes the exact people-level village effect is
     ``1 + (m - 1) ICC / (1 + CV^2)``, so this is slightly conservative.
+
+    Examples
+    --------
+    Households needed for a people-level rate of 2.9% +/- 1 point with 4 people per
+    household (every member shares the household's outcome):
+
+    >>> sample_size_ratio(0.029, 0.01, mean_household_size=4.0).n_final
+    1082
     """
     p, e, level, population, rr, z = _common_size_args(
         p, margin, level, population, response_rate, relative)
@@ -232,7 +273,17 @@ def sample_size_ratio(
 def sample_size_grid(p: float, margins: Sequence[float], iccs: Sequence[float],
                      cluster_size: float, level: float = 0.95, response_rate: float = 1.0,
                      population: int | None = None) -> pd.DataFrame:
-    """Households needed for each (margin, ICC) pair: a long table margin, icc, deff, n."""
+    """Households needed for each (margin, ICC) pair: a long table margin, icc, deff, n.
+
+    Examples
+    --------
+    >>> sample_size_grid(0.029, [0.01, 0.02], [0.0, 0.05], cluster_size=35)
+       margin   icc  deff  households
+    0    0.01  0.00   1.0        1082
+    1    0.01  0.05   2.7        2921
+    2    0.02  0.00   1.0         271
+    3    0.02  0.05   2.7         731
+    """
     rows = []
     for e in margins:
         for rho in iccs:

@@ -151,7 +151,24 @@ def interaction_columns(data: pd.DataFrame, term: str, terms: set[str], order: d
     not a main effect of the formula, else all but the first, R's contrast rule), named
     ``typeexited:size`` with the variables in their order of first appearance in the
     formula. ``household_size:household_type`` with ``household_type`` as a main effect
-    calibrates to the people in each household type (Lumley 2010, sec. 7.4)."""
+    calibrates to the people in each household type (Lumley 2010, sec. 7.4).
+
+    Examples
+    --------
+    People per household type: ``household_size`` is not a main effect of the formula, so
+    every type gets a column (the people of that type):
+
+    >>> import pandas as pd
+    >>> data = pd.DataFrame({"household_size": [3, 5, 4],
+    ...                      "household_type": ["exited", "nonregistered", "exited"]})
+    >>> columns, names = interaction_columns(data, "household_size:household_type",
+    ...     {"household_type", "household_size:household_type"},
+    ...     {"household_size": 0, "household_type": 1})
+    >>> names
+    ['household_size:household_typeexited', 'household_size:household_typenonregistered']
+    >>> columns.tolist()
+    [[3.0, 0.0], [0.0, 5.0], [4.0, 0.0]]
+    """
     first, second = term.split(":")
     numeric = [name for name in (first, second) if is_numeric_column(data[name])]
     if len(numeric) != 1:

@@ -61,6 +61,18 @@ class DesignSummary:
         One row per stratum: ``PSUs``, ``obs`` (observations), ``obs_per_psu_min``,
         ``obs_per_psu_mean``, ``obs_per_psu_max``, ``weight_sum`` and, with fpc,
         ``fraction``, the first-stage sampling fraction.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from evalkit.survey.design import SurveyDesign
+    >>> design = SurveyDesign(pd.DataFrame({"village": [1, 1, 2, 3], "weight": 5.0}),
+    ...                       psu="village", weights="weight")
+    >>> summary = design.summary()
+    >>> summary.n_psu, summary.rows_per_psu, summary.weights
+    (3, (1, 1.3333333333333333, 2), (5.0, 5.0, 20.0))
+    >>> summary.lines()[0]
+    'SurveyDesign: 1-stage cluster sample, first stage with replacement (no fpc)'
     """
 
     design_type: str
@@ -79,7 +91,17 @@ class DesignSummary:
     by_stratum: pd.DataFrame
 
     def lines(self) -> list[str]:
-        """The short description (``repr(design)``), one line per item."""
+        """The short description (``repr(design)``), one line per item.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from evalkit.survey.design import SurveyDesign
+        >>> data = pd.DataFrame({"village": [1, 1, 2], "weight": 5.0})
+        >>> design = SurveyDesign(data, psu="village", weights="weight")
+        >>> design.summary().lines()[2]
+        '  3 observations in 2 PSUs'
+        """
         low, mean, high = self.psu_per_stratum
         w_min, w_max, w_sum = self.weights
         roles = ", ".join(f"{role}={column}" for role, column in self.variables.items())

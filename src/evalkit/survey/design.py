@@ -277,57 +277,155 @@ class SurveyDesign:
     # --- structure --------------------------------------------------------------------
     @property
     def weight_values(self) -> np.ndarray:
-        """Sampling weights, zero outside the current domain (as R's weights())."""
+        """Sampling weights, zero outside the current domain (as R's weights()).
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> design = SurveyDesign(pd.DataFrame({"weight": [2.0, 3.0, 4.0], "a": [1, 0, 1]}),
+        ...                       weights="weight")
+        >>> design.subset(design.data["a"] == 1).weight_values.tolist()
+        [2.0, 0.0, 4.0]
+        """
         return np.where(self.domain, self._w, 0.0)
 
     @property
     def df(self) -> int:
-        """Design degrees of freedom: PSUs minus strata that hold domain members."""
+        """Design degrees of freedom: PSUs minus strata that hold domain members.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> data = pd.DataFrame({"stratum": [1, 1, 1, 2, 2], "village": [1, 1, 2, 3, 4],
+        ...                      "weight": 10.0, "N": [20, 20, 20, 10, 10]})
+        >>> design = SurveyDesign(data, psu="village", strata="stratum", weights="weight", fpc="N")
+        >>> design.df
+        2
+        """
         return degrees_of_freedom(self._stages[0].unit, self._stratum, self.domain)
 
     @property
     def psu_codes(self) -> np.ndarray:
-        """First-stage PSU of each row as a dense integer code (nested in strata)."""
+        """First-stage PSU of each row as a dense integer code (nested in strata).
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> data = pd.DataFrame({"stratum": [1, 1, 1, 2, 2], "village": [1, 1, 2, 3, 4],
+        ...                      "weight": 10.0, "N": [20, 20, 20, 10, 10]})
+        >>> design = SurveyDesign(data, psu="village", strata="stratum", weights="weight", fpc="N")
+        >>> design.psu_codes.tolist()
+        [0, 0, 1, 2, 3]
+        """
         return self._stages[0].unit
 
     @property
     def psu_strata(self) -> np.ndarray:
-        """Stratum code of each first-stage PSU (indexed by :attr:`psu_codes`)."""
+        """Stratum code of each first-stage PSU (indexed by :attr:`psu_codes`).
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> data = pd.DataFrame({"stratum": [1, 1, 1, 2, 2], "village": [1, 1, 2, 3, 4],
+        ...                      "weight": 10.0, "N": [20, 20, 20, 10, 10]})
+        >>> design = SurveyDesign(data, psu="village", strata="stratum", weights="weight", fpc="N")
+        >>> design.psu_strata.tolist()
+        [0, 0, 1, 1]
+        """
         return self._stages[0].unit_group
 
     @property
     def stratum_psu_counts(self) -> np.ndarray:
-        """Number of sampled PSUs ``n_h`` in each stratum."""
+        """Number of sampled PSUs ``n_h`` in each stratum.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> data = pd.DataFrame({"stratum": [1, 1, 1, 2, 2], "village": [1, 1, 2, 3, 4],
+        ...                      "weight": 10.0, "N": [20, 20, 20, 10, 10]})
+        >>> design = SurveyDesign(data, psu="village", strata="stratum", weights="weight", fpc="N")
+        >>> design.stratum_psu_counts.tolist()
+        [2.0, 2.0]
+        """
         return self._stages[0].group_size
 
     @property
     def stratum_fpc_factor(self) -> np.ndarray:
         """First-stage ``(N_h - n_h) / N_h`` per stratum (1 without fpc); under ``pps`` the
-        largest PSU factor of the stratum (see :attr:`psu_fpc_factor`)."""
+        largest PSU factor of the stratum (see :attr:`psu_fpc_factor`).
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> data = pd.DataFrame({"stratum": [1, 1, 1, 2, 2], "village": [1, 1, 2, 3, 4],
+        ...                      "weight": 10.0, "N": [20, 20, 20, 10, 10]})
+        >>> design = SurveyDesign(data, psu="village", strata="stratum", weights="weight", fpc="N")
+        >>> design.stratum_fpc_factor.tolist()
+        [0.9, 0.8]
+        """
         return self._stages[0].group_fpc
 
     @property
     def psu_fpc_factor(self) -> np.ndarray:
         """First-stage finite population correction of each PSU (indexed by
         :attr:`psu_codes`): the stratum's ``(N_h - n_h) / N_h``, or ``1 - pi_i`` under
-        ``pps="brewer"``; 1 without fpc."""
+        ``pps="brewer"``; 1 without fpc.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> data = pd.DataFrame({"stratum": [1, 1, 1, 2, 2], "village": [1, 1, 2, 3, 4],
+        ...                      "weight": 10.0, "N": [20, 20, 20, 10, 10]})
+        >>> design = SurveyDesign(data, psu="village", strata="stratum", weights="weight", fpc="N")
+        >>> design.psu_fpc_factor.tolist()
+        [0.9, 0.9, 0.8, 0.8]
+        """
         return self._stages[0].unit_factor
 
     @property
     def n_psu(self) -> int:
         """Number of first-stage sampling units (PSUs) in the sample (every row its own PSU when
         the design has no ``ids``), counting all rows, inside and outside the domain.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> data = pd.DataFrame({"stratum": [1, 1, 1, 2, 2], "village": [1, 1, 2, 3, 4],
+        ...                      "weight": 10.0, "N": [20, 20, 20, 10, 10]})
+        >>> design = SurveyDesign(data, psu="village", strata="stratum", weights="weight", fpc="N")
+        >>> design.n_psu
+        4
         """
         return self._n_psu
 
     @property
     def n_strata(self) -> int:
-        """Number of first-stage strata (1 for an unstratified design)."""
+        """Number of first-stage strata (1 for an unstratified design).
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> data = pd.DataFrame({"stratum": [1, 1, 1, 2, 2], "village": [1, 1, 2, 3, 4],
+        ...                      "weight": 10.0, "N": [20, 20, 20, 10, 10]})
+        >>> design = SurveyDesign(data, psu="village", strata="stratum", weights="weight", fpc="N")
+        >>> design.n_strata
+        2
+        """
         return self._n_strata
 
     @property
     def is_simple_random_sample(self) -> bool:
-        """True for one-stage, unclustered, unstratified designs with equal weights."""
+        """True for one-stage, unclustered, unstratified designs with equal weights.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> data = pd.DataFrame({"stratum": [1, 1, 1, 2, 2], "village": [1, 1, 2, 3, 4],
+        ...                      "weight": 10.0, "N": [20, 20, 20, 10, 10]})
+        >>> design = SurveyDesign(data, psu="village", strata="stratum", weights="weight", fpc="N")
+        >>> design.is_simple_random_sample
+        False
+        """
         stage1 = self._stages[0]
         return (
             len(self._stages) == 1
@@ -343,6 +441,16 @@ class SurveyDesign:
         ``mask`` is a boolean array/Series or the name of a 0/1 column. As R's
         ``subset.survey.design``, rows outside the domain keep their PSU and stratum and
         contribute zero to every total (Lumley 2010, sec. 2.3).
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> data = pd.DataFrame({"village": [1, 1, 2, 2, 3, 3], "weight": 10.0,
+        ...                      "exited": [1, 0, 1, 1, 0, 1], "wrong": [1, 0, 0, 0, 0, 0]})
+        >>> design = SurveyDesign(data, psu="village", weights="weight")
+        >>> exited = design.subset(design.data["exited"] == 1)
+        >>> round(exited.mean("wrong").estimate, 4), exited.n_psu, exited.df
+        (0.25, 3, 2)
         """
         if isinstance(mask, str):
             mask_values = numeric_column(self.data, mask, "subset") != 0
@@ -361,13 +469,37 @@ class SurveyDesign:
     # --- calibration (evalkit.survey.calibration) -------------------------------------------
     @property
     def is_calibrated(self) -> bool:
-        """True when the weights were post-stratified, raked or calibrated."""
+        """True when the weights were post-stratified, raked or calibrated.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> data = pd.DataFrame({"stratum": [1, 1, 1, 2, 2], "village": [1, 1, 2, 3, 4],
+        ...                      "weight": 10.0, "N": [20, 20, 20, 10, 10]})
+        >>> design = SurveyDesign(data, psu="village", strata="stratum", weights="weight", fpc="N")
+        >>> design.is_calibrated
+        False
+        >>> design.poststratify("stratum", {1: 60, 2: 20}).is_calibrated
+        True
+        """
         return bool(self._calibration)
 
     @property
     def calibration_steps(self) -> tuple[str, ...]:
         """The post-stratification, raking and calibration steps applied, in order, each in
-        words (``"raking on household_type, village_type"``); empty when none."""
+        words (``"raking on household_type, village_type"``); empty when none.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> data = pd.DataFrame({"stratum": [1, 1, 1, 2, 2], "village": [1, 1, 2, 3, 4],
+        ...                      "weight": 10.0, "N": [20, 20, 20, 10, 10]})
+        >>> design = SurveyDesign(data, psu="village", strata="stratum", weights="weight", fpc="N")
+        >>> design.calibration_steps
+        ()
+        >>> design.poststratify("stratum", {1: 60, 2: 20}).calibration_steps
+        ('poststratify on stratum',)
+        """
         return tuple(step.label for step in self._calibration)
 
     # --- description (evalkit.survey.describe) -----------------------------------------
@@ -499,14 +631,34 @@ class SurveyDesign:
 
     def poststratify(self, column: str | Sequence[str], counts) -> SurveyDesign:
         """A new design post-stratified to population ``counts`` ``{level: count}`` of
-        ``column``, as R's ``postStratify``; see :func:`evalkit.survey.calibration.poststratify`."""
+        ``column``, as R's ``postStratify``; see :func:`evalkit.survey.calibration.poststratify`.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> data = pd.DataFrame({"type": ["a", "a", "b"], "weight": 10.0, "y": [1.0, 0.0, 1.0]})
+        >>> post = SurveyDesign(data, weights="weight").poststratify("type", {"a": 30, "b": 70})
+        >>> post.weight_values.tolist(), post.mean("y").estimate
+        ([15.0, 15.0, 70.0], 0.85)
+        """
         from evalkit.survey.calibration import poststratify
 
         return poststratify(self, column, counts)
 
     def rake(self, margins, **options) -> SurveyDesign:
         """A new design raked to ``margins`` ``{column: {level: count}}``, as R's ``rake``;
-        see :func:`evalkit.survey.calibration.rake`."""
+        see :func:`evalkit.survey.calibration.rake`.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> data = pd.DataFrame({"type": ["a", "a", "b", "b"], "area": ["n", "s", "n", "s"],
+        ...                      "weight": 10.0})
+        >>> raked = SurveyDesign(data, weights="weight").rake(
+        ...     {"type": {"a": 30, "b": 10}, "area": {"n": 20, "s": 20}})
+        >>> raked.weight_values.round(2).tolist()
+        [15.0, 15.0, 5.0, 5.0]
+        """
         from evalkit.survey.calibration import rake
 
         return rake(self, margins, **options)
@@ -515,7 +667,17 @@ class SurveyDesign:
                   **options) -> SurveyDesign:
         """A new design calibrated to model-matrix ``totals`` (``Intercept`` for the
         population size), ``calfun`` ``"linear"`` or ``"raking"``, as R's ``calibrate``;
-        see :func:`evalkit.survey.calibration.calibrate`."""
+        see :func:`evalkit.survey.calibration.calibrate`.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> data = pd.DataFrame({"x": [1.0, 2.0, 3.0], "weight": 10.0})
+        >>> calibrated = SurveyDesign(data, weights="weight").calibrate(
+        ...     ["x"], {"Intercept": 30, "x": 66})
+        >>> calibrated.weight_values.round(4).tolist()
+        [7.0, 10.0, 13.0]
+        """
         from evalkit.survey.calibration import calibrate
 
         return calibrate(self, formula, totals, calfun, **options)  # type: ignore[arg-type]
@@ -527,6 +689,17 @@ class SurveyDesign:
         ``weighted_scores`` is ``(n,)`` or ``(n, k)``: influence values already multiplied by
         the sampling weights (R's ``svyrecvar(x / prob, ...)``). Rows outside the domain must
         already be zero. Returns a ``(k, k)`` array.
+
+        Examples
+        --------
+        The variance of a total from its weighted values, as R's ``svyrecvar``; two PSUs of one
+        stratum: ``n/(n-1) sum (t_i - tbar)^2 = 2 (25 + 25) = 100``:
+
+        >>> import numpy as np
+        >>> import pandas as pd
+        >>> design = SurveyDesign(pd.DataFrame({"village": [1, 1, 2]}), psu="village")
+        >>> design.variance_of_totals(np.array([4.0, 6.0, 0.0]))
+        array([[100.]])
         """
         x = np.asarray(weighted_scores, dtype=float)
         if x.ndim == 1:
@@ -548,6 +721,15 @@ class SurveyDesign:
 
         Design effect as R's ``svytotal(deff=TRUE)``: ``V / (s^2 N^2 (N - n)/(N n))`` with
         ``s^2`` the weighted population variance estimate (``svyvar``).
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> data = pd.DataFrame({"village": [1, 1, 2, 2, 3, 3], "weight": 10.0,
+        ...                      "people": [3, 5, 4, 6, 8, 2]})
+        >>> total = SurveyDesign(data, psu="village", weights="weight").total("people")
+        >>> total.estimate, round(total.se, 3)
+        (280.0, 20.0)
         """
         if by is not None:
             return self._by(by, lambda d: d.total(column, level=level, na_rm=na_rm))
@@ -565,6 +747,16 @@ class SurveyDesign:
         """Weighted mean (Hajek) ``sum w y / sum w``, linearized (Lumley 2010, sec. 2.2).
 
         Influence values ``(y_i - ybar) / sum w``; deff as R's ``svymean(deff=TRUE)``.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> data = pd.DataFrame({"village": [1, 1, 2, 2, 3, 3],
+        ...                      "income": [3.0, 5.0, 4.0, 6.0, 8.0, 2.0],
+        ...                      "weight": [10.0, 10.0, 20.0, 20.0, 30.0, 30.0]})
+        >>> mean = SurveyDesign(data, psu="village", weights="weight").mean("income")
+        >>> round(mean.estimate, 4), round(mean.se, 4), [round(b, 3) for b in mean.ci]
+        (4.8333, 0.2097, [3.931, 5.736])
         """
         if by is not None:
             return self._by(by, lambda d: d.mean(column, level=level, na_rm=na_rm))
@@ -581,6 +773,17 @@ class SurveyDesign:
         This is how people-level rates are estimated from a household
         sample: ``y`` = people with the condition, ``x`` = household size. The design effect
         compares with simple random sampling of the same number of households.
+
+        Examples
+        --------
+        People wrongly marked as exited per person:
+
+        >>> import pandas as pd
+        >>> data = pd.DataFrame({"village": [1, 1, 2, 2, 3, 3], "weight": 10.0,
+        ...                      "wrong": [1, 0, 0, 0, 2, 0], "size": [3, 5, 4, 6, 8, 2]})
+        >>> rate = SurveyDesign(data, psu="village", weights="weight").ratio("wrong", "size")
+        >>> round(rate.estimate, 4), round(rate.se, 4)
+        (0.1071, 0.0623)
         """
         if by is not None:
             return self._by(
@@ -610,6 +813,19 @@ class SurveyDesign:
         ``beta`` (Korn and Graubard 1998), ``mean`` (Wald), ``xlogit``. For simple random
         samples also ``wilson``, ``clopper-pearson``, ``jeffreys``, ``agresti-coull``.
         See :mod:`evalkit.survey.intervals` for each formula and for zero or all events.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> data = pd.DataFrame({"village": [1, 1, 2, 2, 3, 3, 4, 4], "weight": 10.0,
+        ...                      "satisfied": [1, 1, 0, 1, 1, 1, 1, 0]})
+        >>> design = SurveyDesign(data, psu="village", weights="weight")
+        >>> for method in ("logit", "beta", "mean"):
+        ...     share = design.proportion("satisfied", method=method)
+        ...     print(method, share.estimate, [round(bound, 3) for bound in share.ci])
+        logit 0.75 [0.206, 0.972]
+        beta 0.75 [0.244, 0.988]
+        mean 0.75 [0.291, 1.209]
         """
         from evalkit.survey.intervals import proportion_interval
 
@@ -634,6 +850,19 @@ class SurveyDesign:
         Coefficients solve the weighted score equations; standard errors are the
         linearization (sandwich) estimator of Binder (1983). See
         :func:`evalkit.survey.svyglm.logit`.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import pandas as pd
+        >>> rng = np.random.default_rng(7)
+        >>> data = pd.DataFrame({"village": np.repeat(np.arange(12), 25), "weight": 40.0,
+        ...                      "x": rng.normal(size=300)})
+        >>> data["y"] = (rng.random(300) < 1 / (1 + np.exp(-0.5 - data["x"]))).astype(int)
+        >>> SurveyDesign(data, psu="village", weights="weight").logit("y ~ x").params.round(3)
+        Intercept    0.543
+        x            1.323
+        Name: coef, dtype: float64
         """
         from evalkit.survey.svyglm import logit
 
@@ -645,6 +874,17 @@ class SurveyDesign:
         ``denominator``) on a design stacking two rounds, as R's ``svyby(..., covmat=TRUE)``
         then ``svycontrast``. A PSU in both rounds carries their covariance. See
         :func:`evalkit.survey.change.difference`.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> stacked = SurveyDesign(pd.DataFrame({
+        ...     "round": [1, 1, 1, 1, 2, 2, 2, 2], "village": [1, 1, 2, 2, 2, 2, 3, 3],
+        ...     "weight": 10.0, "satisfied": [1, 0, 0, 1, 1, 1, 0, 1]}),
+        ...     psu="village", weights="weight")
+        >>> change = stacked.difference("satisfied", by="round", levels=(1, 2))
+        >>> change.estimate, round(change.se, 4)
+        (0.25, 0.2165)
         """
         from evalkit.survey.change import difference
 

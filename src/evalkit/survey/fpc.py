@@ -24,7 +24,20 @@ def stratum_fpc(
     group_size: np.ndarray,
     stage_index: int,
 ) -> tuple[np.ndarray, np.ndarray | None]:
-    """Return (N - n)/N per group and the population count N (None without fpc)."""
+    """Return (N - n)/N per group and the population count N (None without fpc).
+
+    Examples
+    --------
+    Two strata with 3 and 1 sampled PSUs out of 30 and 10 (R's ``as.fpc``):
+
+    >>> import numpy as np
+    >>> import pandas as pd
+    >>> data = pd.DataFrame({"N": [30, 30, 30, 10]})
+    >>> factor, population = stratum_fpc(data, "N", np.array([0, 0, 0, 1]),
+    ...                                  np.array([3.0, 1.0]), 0)
+    >>> factor.tolist(), population.tolist()
+    ([0.9, 0.9], [30.0, 10.0])
+    """
     if spec is None:
         return np.ones_like(group_size), None
     if isinstance(spec, str):
@@ -70,7 +83,18 @@ def unit_pps_fpc(
     pps: str,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Return ``1 - pi_i`` per unit and the population ``n_h / pi_i`` R's ``as.fpc``
-    derives from an inclusion probability ``pi_i`` (fpc as a sampling fraction)."""
+    derives from an inclusion probability ``pi_i`` (fpc as a sampling fraction).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import pandas as pd
+    >>> data = pd.DataFrame({"pi": [0.5, 0.5, 0.2]})
+    >>> factor, population = unit_pps_fpc(data, "pi", np.array([0, 0, 1]), np.array([0, 0]),
+    ...                                   np.array([2.0]), 0, "brewer")
+    >>> factor.tolist(), population.tolist()
+    ([0.5, 0.8], [4.0, 10.0])
+    """
     if isinstance(spec, str):
         values = numeric_column(data, spec, "fpc")
     else:

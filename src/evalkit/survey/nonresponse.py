@@ -49,6 +49,15 @@ class NonresponseAdjustment:
     final cell with the sampled and responding households, the weighted response rate, the
     factor and the level the cell was formed at (``"household_type x village"``, ...);
     ``notes`` one sentence per pooling.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> sample = pd.DataFrame({"household_type": ["a"] * 4 + ["b"] * 4, "weight": 10.0,
+    ...                        "responded": [1, 1, 1, 0, 1, 1, 1, 1]})
+    >>> adjusted = adjust_for_nonresponse(sample, cells=["household_type"], min_respondents=2)
+    >>> adjusted.responded.tolist(), list(adjusted.table.columns)[:3]
+    ([True, True, True, False, True, True, True, True], ['level', 'cell', 'sampled'])
     """
 
     weights: np.ndarray
@@ -60,7 +69,17 @@ class NonresponseAdjustment:
     final_cell: np.ndarray | None = None
 
     def respondents(self, data: pd.DataFrame, column: str = "weight") -> pd.DataFrame:
-        """The responding rows of ``data`` with ``column`` set to the adjusted weight."""
+        """The responding rows of ``data`` with ``column`` set to the adjusted weight.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> sample = pd.DataFrame({"household_type": ["a"] * 4, "weight": 10.0,
+        ...                        "responded": [1, 1, 1, 0]})
+        >>> adjusted = adjust_for_nonresponse(sample, cells=["household_type"], min_respondents=2)
+        >>> adjusted.respondents(sample)["weight"].round(3).tolist()
+        [13.333, 13.333, 13.333]
+        """
         out = data.loc[self.responded].copy()
         out[column] = self.weights[self.responded]
         return out.reset_index(drop=True)
@@ -77,6 +96,18 @@ def adjust_for_nonresponse(data: pd.DataFrame, weights: str = "weight",
     column; ``cells`` the columns whose cross-classification forms the weighting cells,
     coarsest first (``()``: one cell, the whole sample). Returns a
     :class:`NonresponseAdjustment`.
+
+    Examples
+    --------
+    Eight sampled households in two cells; cell a: 3 of 4 responded, so each respondent
+    carries 4/3 of its weight (Kalton and Flores-Cervantes 2003):
+
+    >>> import pandas as pd
+    >>> sample = pd.DataFrame({"household_type": ["a"] * 4 + ["b"] * 4, "weight": 10.0,
+    ...                        "responded": [1, 1, 1, 0, 1, 1, 1, 1]})
+    >>> adjusted = adjust_for_nonresponse(sample, cells=["household_type"], min_respondents=2)
+    >>> adjusted.weights.round(3).tolist()
+    [13.333, 13.333, 13.333, 0.0, 10.0, 10.0, 10.0, 10.0]
     """
     cells = list(cells)
     for column in [weights, responded, *cells]:

@@ -219,6 +219,18 @@ def rank_confidence_sets(
     counts ``N-`` and ``N+`` of the module docstring). Method: see the module docstring
     (Mogstad, Romano, Shaikh and Wilhelm 2023). ``seed`` fixes the simulation draws;
     ``draws`` is their number.
+
+    Examples
+    --------
+    Three counties' rates with standard errors: the first two cannot be told apart, so each
+    may rank 1 or 2; the third is surely last (rank 1 = largest):
+
+    >>> sets = rank_confidence_sets([0.30, 0.29, 0.10], [0.01, 0.01, 0.01])
+    >>> sets[["rank", "rank_low", "rank_high"]]
+       rank  rank_low  rank_high
+    0     1         1          2
+    1     2         1          2
+    2     3         3          3
     """
     theta = np.asarray(estimates, dtype=float).ravel()
     p = theta.size

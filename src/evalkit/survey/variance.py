@@ -49,7 +49,16 @@ class Stage:
 
     @property
     def unit_factor(self) -> np.ndarray:
-        """Finite population correction factor of each unit."""
+        """Finite population correction factor of each unit.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> Stage(unit=np.array([0, 1]), unit_group=np.array([0, 0]), group_size=np.array([2.0]),
+        ...       group_fpc=np.array([0.8]), group_weight=np.array([1.0]),
+        ...       group_parent=np.array([0])).unit_factor.tolist()
+        [0.8, 0.8]
+        """
         if self.unit_fpc is None:
             return self.group_fpc[self.unit_group]
         return self.unit_fpc
@@ -72,6 +81,12 @@ def combine_codes(parent: np.ndarray, child: np.ndarray) -> np.ndarray:
 def group_values(row_values: np.ndarray, group: np.ndarray, n_groups: int) -> np.ndarray:
     """Scatter ``row_values`` (one per row) onto ``n_groups`` groups by ``group``; a group
     with no row keeps 1 (a sampled fraction of 1: no finite population correction).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> group_values(np.array([0.5, 0.5, 0.2]), np.array([0, 0, 2]), 3).tolist()
+    [0.5, 1.0, 0.2]
     """
     out = np.ones(n_groups)
     out[group] = row_values
@@ -131,6 +146,17 @@ def stage_variance(stage: Stage, x: np.ndarray, lonely_psu: str) -> np.ndarray:
     pps = "brewer")``. Lonely units follow ``lonely_psu`` as R's ``survey.lonely.psu``;
     groups whose every ``f_hi`` is below :data:`CERTAINTY_TOLERANCE` are certainty groups
     (no variance).
+
+    Examples
+    --------
+    Four PSUs of one stratum with totals 2, 4, 0, 2: ``4/3 (0 + 4 + 4 + 0) = 10.67``:
+
+    >>> import numpy as np
+    >>> stage = Stage(unit=np.array([0, 0, 1, 2, 3]), unit_group=np.zeros(4, dtype=int),
+    ...               group_size=np.array([4.0]), group_fpc=np.array([1.0]),
+    ...               group_weight=np.array([1.0]), group_parent=np.array([0]))
+    >>> stage_variance(stage, np.array([[1.0], [1.0], [4.0], [0.0], [2.0]]), "fail").round(4)
+    array([[10.6667]])
     """
     n_units = stage.unit_group.size
     n_groups = stage.group_size.size
