@@ -122,8 +122,9 @@ def rao_wu_weights(design: SurveyDesign, replicates: int, seed: int) -> np.ndarr
 
     Examples
     --------
-    Two strata of three villages: each replicate resamples n_h - 1 = 2 villages per stratum
-    with replacement and rescales, so every replicate's weights still add up by stratum.
+    Two strata of three villages of equal weight: each replicate resamples n_h - 1 = 2
+    villages per stratum with replacement and rescales by n_h / (n_h - 1), so here every
+    replicate's stratum total stays 30 (Rao and Wu 1988; Rao, Wu and Yue 1992).
 
     >>> import pandas as pd
     >>> from evalkit.survey.design import SurveyDesign
