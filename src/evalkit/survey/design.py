@@ -50,9 +50,6 @@ from evalkit.survey.variance import (
     stage_variance,
 )
 
-# Estimate and t_quantile are offered here too (from evalkit.survey.design import ...).
-__all__ = ["Estimate", "LonelyPSU", "SurveyDesign", "t_quantile"]
-
 LonelyPSU = Literal["fail", "adjust", "certainty", "remove", "average"]
 PPSVariance = Literal["brewer"]
 #: The without-replacement PPS variance approximations ``SurveyDesign(pps=...)`` offers.
@@ -546,13 +543,31 @@ class SurveyDesign:
 
         Each step (:mod:`evalkit.survey.calibration`) residualises the weighted influence
         values before the PSU totals of :meth:`variance_of_totals`. Empty when uncalibrated.
+
+        >>> import pandas as pd
+        >>> design = SurveyDesign(pd.DataFrame({"type": ["a", "b"], "w": [10.0, 10.0]}),
+        ...                       weights="w")
+        >>> [step.label for step in design.poststratify("type", {"a": 30, "b": 10})
+        ...  .calibration_chain]
+        ['poststratify on type']
         """
         return self._calibration
 
     @property
     def calibration_rows(self) -> np.ndarray | None:
         """For a design built from a calibrated one (e.g. one row per person of each
-        household), the row of the calibrated design each row belongs to; else ``None``."""
+        household), the row of the calibrated design each row belongs to; else ``None``.
+
+        >>> import numpy as np
+        >>> import pandas as pd
+        >>> from evalkit.survey.calibration import carry
+        >>> homes = SurveyDesign(pd.DataFrame({"type": ["a", "b"], "w": [10.0, 10.0]}),
+        ...                      weights="w").poststratify("type", {"a": 30, "b": 10})
+        >>> rows = np.array([0, 0, 1])
+        >>> people = SurveyDesign(homes.data.iloc[rows].reset_index(drop=True), weights="w")
+        >>> carry(homes, people, rows).calibration_rows.tolist()
+        [0, 0, 1]
+        """
         return self._calibration_rows
 
     def reweighted(self, weights: np.ndarray, calibration_chain: tuple | None = None,
