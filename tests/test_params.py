@@ -55,7 +55,9 @@ def test_notebook_parameters_cell_declares_every_default(spec) -> None:
     # followup and targets are optional sections: 04 declares them empty (no re-check), 05
     # with the packaged re-check it runs on under nbval.
     optional = set(declared) & {"followup", "targets", "county", "period", "assessor"}
-    assert set(declared) - optional == set(DEFAULTS) | {"tables_dir", "params_dir"}
+    # The runner's own: its folders, and the inputs it prepared once (None: read `data`).
+    assert set(declared) - optional == set(DEFAULTS) | {"tables_dir", "params_dir", "prepared"}
+    assert declared["prepared"] is None
     if spec.name == "04_summary":
         assert declared["followup"] is None and declared["targets"] is None
         assert declared["county"] is None and declared["period"] is None

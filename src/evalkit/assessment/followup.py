@@ -64,7 +64,7 @@ from evalkit.assessment.inputs import (
 )
 from evalkit.contract import locale
 from evalkit.contract.data import load_frame, load_sample
-from evalkit.contract.errors import ProblemsError
+from evalkit.contract.errors import EvalkitError, ProblemsError
 from evalkit.contract.paths import resolve_data_path
 from evalkit.contract.problems import Problem, ValidationReport
 from evalkit.survey.change import difference, round_scores
@@ -137,7 +137,8 @@ def check_overlap(before: pd.DataFrame, after: pd.DataFrame) -> None:
 def load_followup(data: Mapping[str, str], design: Mapping[str, Any],
                   followup: Mapping[str, Any], params_dir: str | Path | None = None,
                   calibration: Mapping[str, Any] | None = None,
-                  nonresponse: Mapping[str, Any] | None = None) -> FollowupInputs:
+                  nonresponse: Mapping[str, Any] | None = None,
+                  prepared: str | Path | None = None) -> FollowupInputs:
     """Load both rounds (validated as the main survey), weight each, and stack them.
 
     ``calibration`` and ``nonresponse`` are the params' blocks, as for
@@ -167,11 +168,19 @@ def load_followup(data: Mapping[str, str], design: Mapping[str, Any],
     base = Path(params_dir) if params_dir else Path.cwd()
     design = dict(design)
     calibration = None if calibration is None else dict(calibration)
+    # ``prepared``: the run's inputs read once (load_inputs' argument), for the first round.
     before = load_inputs(dict(data), design, params_dir, calibration=calibration,
-                         nonresponse=None if nonresponse is None else dict(nonresponse))
+                         nonresponse=None if nonresponse is None else dict(nonresponse),
+                         prepared=prepared)
     frame_spec = followup.get("frame") or data["frame"]
     after_frame = load_frame(resolve_data_path(frame_spec, base))
     after_path = resolve_data_path(followup["survey"], base)
+    if after_path.read_bytes() == before.survey_path.read_bytes():
+        # Every change would be exactly 0 with a zero-width interval: no re-check at all.
+        raise EvalkitError(
+            f"followup.survey: {after_path.name} is the same file as data.survey "
+            f"({before.survey_path.name}); a re-check is a new round of interviews, so give "
+            "the re-check sample's own file")
     after, after_sample = load_sample(after_path, frame=after_frame)
     check_overlap(before.survey, after)
     if "village_type" not in after.columns:

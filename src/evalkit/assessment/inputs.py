@@ -53,7 +53,8 @@ class RunInputs:
 def load_inputs(data: dict[str, str], design: dict[str, Any],
                 params_dir: str | Path | None = None,
                 calibration: dict[str, Any] | None = None,
-                nonresponse: dict[str, Any] | None = None) -> RunInputs:
+                nonresponse: dict[str, Any] | None = None,
+                prepared: str | Path | None = None) -> RunInputs:
     """Load frame and survey named by the ``data`` params and build the design.
 
     ``params_dir`` is the folder of the params file (relative data paths start there);
@@ -68,6 +69,11 @@ def load_inputs(data: dict[str, str], design: dict[str, Any],
     :func:`evalkit.survey.nonresponse.adjust_sample`), so every notebook's design, calibrated or
     not, carries the adjusted weights; ``survey`` holds the respondents only.
 
+    ``prepared`` is a folder where ``evalkit run`` wrote these inputs once for all its
+    notebooks (:func:`evalkit.assessment.prepared.write_prepared`); they are then read from
+    it, not from the data files (same numbers; an error if it was made from other files or
+    blocks). ``None``, as in a notebook opened on its own: from ``data``.
+
     Examples
     --------
     The packaged synthetic county, its design from a params ``design`` block:
@@ -80,6 +86,15 @@ def load_inputs(data: dict[str, str], design: dict[str, Any],
     base = Path(params_dir) if params_dir else Path.cwd()
     frame_path = resolve_data_path(data["frame"], base)
     survey_path = resolve_data_path(data["survey"], base)
+    if prepared is not None:
+        from evalkit.assessment.prepared import read_prepared
+
+        tables = read_prepared(prepared, frame_path, survey_path, design, calibration,
+                               nonresponse)
+        built = checked_design(tables.survey, design, tables.frame, survey_path.name)
+        calibrated, note = calibrate_design(built, tables.frame, calibration)
+        return RunInputs(tables.frame, tables.survey, calibrated, frame_path, survey_path,
+                         built, note, tables.nonresponse)
     frame = load_frame(frame_path)
     survey, sample = load_sample(survey_path, frame=frame)
     if "village_type" not in survey.columns:

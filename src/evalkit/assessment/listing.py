@@ -28,7 +28,7 @@ yet used, and record it (the cell's sample is then still an SRS of the cell).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -250,14 +250,24 @@ def _field_table(table: pd.DataFrame, contacts: pd.DataFrame | None, lang: str
 
 
 def write_draw(params: Mapping[str, Any], frame: pd.DataFrame, stage: str, out_dir: str | Path,
-               listing_path: str | Path | None = None) -> list[Path]:
+               listing_path: str | Path | None = None,
+               progress: Callable[[str], None] | None = None) -> list[Path]:
     """Write phase ``stage`` (``villages`` or ``households``) into ``out_dir``.
 
     ``households`` needs the listing (``listing_path``); when ``out_dir`` already holds a
     ``villages.csv`` it must be the phase-1 draw of the same params (else an error: the
-    villages were drawn with other params).
+    villages were drawn with other params). ``progress`` receives a line at each step of
+    the households phase (a national listing of millions of rows takes a minute).
     """
+    import time
+
     from evalkit.contract.xlsx import write_table
+
+    started = time.perf_counter()
+
+    def step(message: str) -> None:
+        if progress is not None:
+            progress(f"{message} ({time.perf_counter() - started:.1f} s)")
 
     out = Path(out_dir)
     lang = str(params.get("lang", "en"))
@@ -273,9 +283,13 @@ def write_draw(params: Mapping[str, Any], frame: pd.DataFrame, stage: str, out_d
                            "(the household registration listing)")
     # Everything is read and checked before the first file is written: a bad listing or
     # a villages.csv of other params leaves the folder as it was.
+    size = Path(listing_path).stat().st_size if Path(listing_path).is_file() else 0
+    step(f"reading the listing {Path(listing_path).name} ({size / 1e6:,.1f} MB)")
     listing_raw = load_listing(listing_path, frame)
     contacts = listing_contacts(listing_path)
+    step(f"listing checked: {len(listing_raw):,} households; drawing")
     sample, reserve, villages = draw_households_stage(frame, listing_raw, params)
+    step(f"drawn: {len(sample):,} households and {len(reserve):,} reserves; writing")
     village_file = out / "villages.csv"
     expected = _village_table(villages)
     if village_file.exists():

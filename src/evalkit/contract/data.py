@@ -212,9 +212,22 @@ def _response_prepass(data: pd.DataFrame, label: str, problems: list) -> pd.Data
         seen: dict[str, int] = {}
         htype = normal_code(out["household_type"].astype(str)).map(
             code_lookup(schema.HOUSEHOLD_TYPES))
+        # Who names each household as the one it replaced: a reserve that is itself
+        # replaced makes a chain or a cycle (two reserves replacing each other), and every
+        # household in it would silently leave the sample.
+        replaced_by = {v: int(r) for r, v in target[named].items()}
         for row, value in target[named].items():  # reserve rows: a few per village
             other = replaced_rows.loc[row]
             shown = shown_value(value)
+            by = replaced_by.get(ids.loc[row])
+            if by is not None and by != row:
+                problems.append(Problem(
+                    label, int(row), "replaces", shown,
+                    f"a reserve household that was interviewed, so not itself replaced (row "
+                    f"{by} replaces this row's household: a replacement "
+                    f"{'cycle' if replaced_by.get(ids.loc[by]) == row else 'chain'}); "
+                    "record only the reserve that was interviewed"))
+                continue
             if pd.isna(other):
                 problems.append(Problem(
                     label, int(row), "replaces", shown,

@@ -7,6 +7,8 @@ expected.
 
 from __future__ import annotations
 
+import re
+
 
 class EvalkitError(ValueError):
     """A problem with the user's input or settings, explained in one line."""
@@ -38,3 +40,17 @@ def one_line(exc: BaseException) -> str:
     if isinstance(exc, EvalkitError):
         return text
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+#: Characters a terminal may act on (C0 and C1 controls, DEL), except tab and line feed.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """``text`` with control characters shown as escapes: a folder named ``x\\x1b[31m``
+    reaches the terminal as written, never as a colour change or a cursor move.
+
+    >>> printable("county\\x1b[31m")
+    'county\\\\x1b[31m'
+    """
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)

@@ -103,6 +103,28 @@ def restore_frame(table: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def write_replacing(path: str | Path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` through a new file renamed over it: a symbolic link at
+    ``path`` (planted in a shared folder) is replaced, never written through, and a reader
+    never sees half a file."""
+    import os
+    import tempfile
+
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # as a plain open() would make it
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
 def csv_text(table: pd.DataFrame, **to_csv: Any) -> str:
     """``table.to_csv(index=False, lineterminator="\\n", **to_csv)`` with text neutralised."""
     options = {"index": False, "lineterminator": "\n", **to_csv}
@@ -122,7 +144,7 @@ def write_csv(table: pd.DataFrame, path: str | Path, encoding: str = "utf-8",
     "id\\n'=1+1\\n"
     """
     path = Path(path)
-    path.write_bytes(csv_text(table, **to_csv).encode(encoding))
+    write_replacing(path, csv_text(table, **to_csv).encode(encoding))
     return path
 
 
@@ -161,7 +183,7 @@ def neutralise_csv_file(path: str | Path) -> bool:
         return False
     buffer = io.StringIO(newline="")
     csv.writer(buffer, lineterminator=ending).writerows(rows)
-    path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + buffer.getvalue().encode("utf-8"))
+    write_replacing(path, (b"\xef\xbb\xbf" if bom else b"") + buffer.getvalue().encode())
     return True
 
 

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from evalkit.contract.spreadsheet import needs_escape
+from evalkit.contract.spreadsheet import needs_escape, write_replacing
 
 _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 _CORE_TIMES = re.compile(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*(</dcterms:)")
@@ -59,7 +59,7 @@ def save_workbook(workbook: Any, path: str | Path) -> Path:
     buffer = io.BytesIO()
     workbook.save(buffer)
     path = Path(path)
-    path.write_bytes(reproducible(buffer.getvalue()))
+    write_replacing(path, reproducible(buffer.getvalue()))
     return path
 
 

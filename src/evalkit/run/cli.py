@@ -19,8 +19,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from evalkit.contract.errors import EvalkitError, ProblemsError
+from evalkit.contract.errors import EvalkitError, ProblemsError, printable
 from evalkit.contract.schema import DEFAULT_SEED
+from evalkit.run import stopping
+from evalkit.run.stopping import TerminatedError
 
 EXIT_OK = 0
 EXIT_INVALID = 1
@@ -29,8 +31,10 @@ EXIT_ERROR = 2
 
 def _check_data_files(data_paths: dict[str, Path],
                       design: dict[str, object] | None = None,
-                      values: dict[str, Any] | None = None) -> None:
-    """Load the run's frame and survey and build its design before any kernel starts.
+                      values: dict[str, Any] | None = None) -> Any:
+    """Load the run's frame and survey and build its design before any kernel starts; return
+    the loaded inputs (:class:`evalkit.assessment.inputs.RunInputs`), which the run then
+    hands to its notebooks instead of loading them again.
 
     A bad data file then stops the run with the validation report (one problem a line,
     naming file, row, column, value and what was expected), and a design that cannot be
@@ -55,7 +59,7 @@ def _check_data_files(data_paths: dict[str, Path],
         raise EvalkitError(f"{survey.name} with the params' design: {exc}; nothing "
                            "was run") from None
     if values is None:
-        return
+        return inputs
     parse_formula(values["satisfaction"]["formula"], columns=inputs.survey.columns,
                   role=f"satisfaction.formula (columns of {survey.name})")
     method = values["ci_method"]  # the params reader spells it as evalkit does
@@ -82,13 +86,14 @@ def _check_data_files(data_paths: dict[str, Path],
         except EvalkitError as exc:
             raise EvalkitError(f"{data_paths['followup.survey'].name} with the params' design "
                                f"block: {exc}; nothing was run") from None
+    return inputs
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from evalkit.run import params, pipeline
 
     checked = params.load_params(args.params)
-    _check_data_files(checked.data_paths, checked.values.get("design"), checked.values)
+    inputs = _check_data_files(checked.data_paths, checked.values.get("design"), checked.values)
     if args.check:
         print(json.dumps(checked.values, indent=2, ensure_ascii=False))
         for key, path in checked.data_paths.items():
@@ -102,6 +107,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         workers=args.workers,
         progress=None if args.quiet else pipeline.stderr_progress,
         cell_timeout=args.cell_timeout,
+        loaded_inputs=inputs,
     )
     print(result.run_dir / "index.html")
     return EXIT_OK
@@ -110,16 +116,22 @@ def _cmd_run(args: argparse.Namespace) -> int:
 def _cmd_province(args: argparse.Namespace) -> int:
     from evalkit.run import pipeline, province
 
+    if args.scheduler is not None and not args.scheduler.strip():  # not a LocalCluster
+        raise EvalkitError("--scheduler: empty; give a scheduler address such as "
+                           "tcp://host:8786, or leave the option out for a LocalCluster")
     result = province.run_province(
         args.params, args.out, workers=args.workers, scheduler=args.scheduler,
         tables_only=args.tables_only, notebooks_dir=args.notebooks,
-        progress=None if args.quiet else pipeline.stderr_progress,
+        progress=None if args.quiet else pipeline.stderr_progress, timeout=args.timeout,
     )
     print(result.run_dir / "index.html")
     if result.failed:
-        names = ", ".join(f"{s.name} ({s.error})" for s in result.failed)
+        shown = result.failed[:province.MAX_NAMED]
+        names = ", ".join(f"{s.name} ({s.error})" for s in shown)
+        more = len(result.failed) - len(shown)
         raise EvalkitError(f"{len(result.failed)} of {len(result.statuses)} counties failed: "
-                           f"{names}")
+                           f"{names}" + (f"; and {more} more (tables/province_status.csv)"
+                                         if more else ""))
     return EXIT_OK
 
 
@@ -237,7 +249,11 @@ def _cmd_draw(args: argparse.Namespace) -> int:
     checked = params.load_params(args.params)
     frame = load_frame(checked.data_paths["data.frame"])
     listing = checked.data_paths.get("data.listing")
-    for path in write_draw(checked.values, frame, args.stage, Path(args.out), listing):
+    def progress(message: str) -> None:  # as pipeline.stderr_progress, without its imports
+        print(f"evalkit: {printable(message)}", file=sys.stderr, flush=True)
+
+    for path in write_draw(checked.values, frame, args.stage, Path(args.out), listing,
+                           progress=None if args.quiet else progress):
         print(path)
     return EXIT_OK
 
@@ -285,6 +301,9 @@ def build_parser() -> argparse.ArgumentParser:
                       help="estimates and ranking only: no kernels, no HTML per county")
     prov.add_argument("--notebooks", type=Path, default=None, metavar="DIR",
                       help="folder holding the notebooks (default: the project's notebooks/)")
+    prov.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
+                      help="longest wait on the network: connecting to the scheduler and "
+                           "each request to it (default: $EVALKIT_NETWORK_TIMEOUT, else 30)")
     prov.add_argument("-q", "--quiet", action="store_true", help="no progress messages")
     prov.set_defaults(func=_cmd_province)
 
@@ -340,6 +359,7 @@ def build_parser() -> argparse.ArgumentParser:
     draw.add_argument("params", type=Path, metavar="PARAMS.yaml", help="params file")
     draw.add_argument("--stage", required=True, choices=("villages", "households"))
     draw.add_argument("--out", required=True, metavar="DIR", help="folder to write into")
+    draw.add_argument("-q", "--quiet", action="store_true", help="no progress messages")
     draw.set_defaults(func=_cmd_draw)
     return parser
 
@@ -356,10 +376,6 @@ def _skip_slow_optional_imports() -> None:
         sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
 
 
-class TerminatedError(KeyboardInterrupt):
-    """SIGTERM, handled as Ctrl-C is: running kernels stopped, the partial folder kept."""
-
-
 def _mute_stopping_kernels() -> None:
     """After a stop signal, the kernels' message loop may log a traceback from a callback it
     was running (seen under load): the stop is reported in one line, so mute it."""
@@ -369,18 +385,22 @@ def _mute_stopping_kernels() -> None:
 
 def _raise_terminated(signum: int, _frame: object) -> None:
     _mute_stopping_kernels()
+    stopping.request(signum)
     raise TerminatedError
 
 
 def _raise_interrupted(signum: int, _frame: object) -> None:
     _mute_stopping_kernels()
+    stopping.request(signum)
     raise KeyboardInterrupt
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``evalkit`` command; returns the exit code."""
     _skip_slow_optional_imports()
+    stopping.reset()
     if threading.current_thread() is threading.main_thread():
+        sys.unraisablehook = stopping.quiet_unraisable
         # A batch system or `timeout` stops a run with SIGTERM; it gets Ctrl-C's clean stop.
         signal.signal(signal.SIGTERM, _raise_terminated)
         if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
@@ -392,7 +412,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except EvalkitError as exc:
         from evalkit.contract.privacy import mask_identifiers
 
-        text = mask_identifiers(str(exc))  # last guard: no phone or ID number is printed
+        # Last guards: no phone or ID number is printed, no control character reaches the
+        # terminal raw (a folder named "x\x1b[31m").
+        text = printable(mask_identifiers(str(exc)))
         if isinstance(exc, ProblemsError):  # a report: one problem a line
             lines = [" ".join(line.split()) for line in text.splitlines() if line.strip()]
         else:

@@ -4,6 +4,7 @@ imports, and the papermill engine that stops cleanly on Ctrl-C or SIGTERM.
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import threading
@@ -46,8 +47,11 @@ def prepare_kernel_environment() -> None:
     directory first in JUPYTER_PATH stops a user-level kernelspec (another Python, without
     evalkit) from shadowing it. Kernels inherit this process's environment, so the
     reproducibility settings of :data:`KERNEL_ENV_DEFAULTS` are set here (unless the user
-    set them).
+    set them). papermill's "Passed unknown parameter" warning is muted: the runner injects
+    every params key on purpose, and a notebook that does not read one (01-03 and
+    ``followup``) is not a problem worth a line on stderr, three times, under ``--quiet``.
     """
+    logging.getLogger("papermill").setLevel(logging.ERROR)
     with _ENV_LOCK:
         own = str(Path(sys.prefix) / "share" / "jupyter")
         current = [p for p in os.environ.get("JUPYTER_PATH", "").split(os.pathsep) if p]

@@ -30,7 +30,7 @@ from typing import Any
 
 import nbformat
 
-from evalkit.contract.errors import EvalkitError
+from evalkit.contract.errors import EvalkitError, printable
 from evalkit.contract.paths import PACKAGE_ROOT
 from evalkit.contract.spreadsheet import neutralise_csv_files
 from evalkit.report.render import (
@@ -54,6 +54,12 @@ from evalkit.run.kernel import (
     warm_up_code,
 )
 from evalkit.run.params import IDENTITY_KEYS, Params, load_params, notebook_parameters
+from evalkit.run.prepare import (
+    PREPARED_DIR,
+    PREPARED_PARAMETER,
+    declares_parameter,
+    prepare_inputs,
+)
 from evalkit.run.provenance import code_sha256, git_state, package_versions, sha256_file
 from evalkit.run.publish import output_folder, publish_dir
 
@@ -154,6 +160,8 @@ def default_notebooks_dir() -> Path:
 
 
 def parameters_cell_index(nb: nbformat.NotebookNode, path: Path) -> int:
+    """The index of the one cell tagged ``parameters``; :class:`EvalkitError` naming
+    ``path`` when there is none or more than one."""
     tagged = [i for i, c in enumerate(nb.cells) if "parameters" in c.get("metadata", {}).get(
         "tags", [])]
     if len(tagged) != 1:
@@ -164,6 +172,8 @@ def parameters_cell_index(nb: nbformat.NotebookNode, path: Path) -> int:
 
 
 def first_line(source: str) -> str:
+    """A cell's first non-blank line, cut to 60 characters (``first_line("\nx = 1")`` is
+    ``"x = 1"``): how an error message names the cell."""
     for line in source.splitlines():
         if line.strip():
             text = line.strip()
@@ -172,6 +182,8 @@ def first_line(source: str) -> str:
 
 
 def error_line(ename: str, evalue: str) -> str:
+    """``"ValueError: bad"``: an exception's name and message on one line of at most 200
+    characters."""
     evalue = " ".join(str(evalue).split())
     if len(evalue) > 200:
         evalue = evalue[:197] + "..."
@@ -189,7 +201,7 @@ def _stable_cell_ids(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
 
 def stderr_progress(message: str) -> None:
     """The command line's progress reporter: ``evalkit: <message>`` on stderr."""
-    print(f"evalkit: {message}", file=sys.stderr, flush=True)
+    print(f"evalkit: {printable(message)}", file=sys.stderr, flush=True)
 
 
 # --- the run -------------------------------------------------------------------------------
@@ -201,9 +213,12 @@ class _Run:
     def __init__(
         self, params: Params, partial: Path, notebooks_dir: Path, plan: tuple[NotebookSpec, ...],
         workers: int, progress: Callable[[str], None], kernel_name: str, start_timeout: int,
-        cell_timeout: int | None,
+        cell_timeout: int | None, prepared: str | None = None,
+        takes_prepared: frozenset[str] = frozenset(),
     ) -> None:
         self.params = params
+        self.prepared = prepared
+        self.takes_prepared = takes_prepared
         self.partial = partial
         self.notebooks_dir = notebooks_dir
         self.plan = plan
@@ -280,6 +295,8 @@ class _Run:
         if not spec.policy:
             for key in IDENTITY_KEYS:
                 values.pop(key, None)
+        if self.prepared is not None and spec.name in self.takes_prepared:
+            values[PREPARED_PARAMETER] = self.prepared
         return values
 
     def _execute(self, spec: NotebookSpec, wait_for: threading.Event | None) -> None:
@@ -419,6 +436,7 @@ def run(
     cell_timeout: int | None = None,
     origins: Mapping[str, str] | None = None,
     git: tuple[str, bool | None] | None = None,
+    loaded_inputs: Any = None,
 ) -> RunResult:
     """Execute the assessment described by ``params_path`` into ``out_dir/<run_name>/``.
 
@@ -427,7 +445,10 @@ def run(
     the inputs' original paths (by manifest key: ``params``, ``data.frame``,
     ``notebooks/<file>``) and the git state of the code they came with.
 
-    Raises :class:`EvalkitError` for a bad params file (before anything runs) and
+    The inputs are read and prepared once before any kernel starts, or ``loaded_inputs``
+    (what ``load_inputs`` returned for these params) is used: :mod:`evalkit.run.prepare`.
+
+    Raises :class:`EvalkitError` for a bad params file or bad data (before anything runs) and
     :class:`NotebookFailedError` when a notebook raises; then the partial folder is kept for
     debugging and any previous run of the same name is left untouched.
     """
@@ -437,11 +458,15 @@ def run(
     plan = plan_for(params) if plan is None else tuple(plan)
     nb_dir = Path(notebooks_dir) if notebooks_dir is not None else default_notebooks_dir()
     nb_dir = nb_dir.resolve()
+    takes_prepared = set()
     for spec in plan:
         path = nb_dir / spec.filename
         if not path.is_file():
             raise EvalkitError(f"{path}: notebook not found")
-        parameters_cell_index(nbformat.read(path, as_version=4), path)
+        nb = nbformat.read(path, as_version=4)
+        parameters_cell_index(nb, path)
+        if declares_parameter(nb, PREPARED_PARAMETER):
+            takes_prepared.add(spec.name)
     n_independent = sum(not s.final for s in plan)
     if workers is None:
         # One kernel per core at most: more would only take turns (and the progress line
@@ -469,11 +494,16 @@ def run(
     (partial / NOTEBOOK_SUBDIR).mkdir()
     (partial / TABLES_DIR).mkdir()
     shutil.copyfile(params.source, partial / "params.yaml")
+    prepared = None
+    if takes_prepared:
+        prepare_inputs(params, partial / PREPARED_DIR, loaded_inputs)
+        prepared = PREPARED_DIR  # the kernels start in the partial folder
 
     prepare_kernel_environment()
     register_engine()
     state = _Run(
-        params, partial, nb_dir, plan, workers, report, kernel_name, start_timeout, cell_timeout
+        params, partial, nb_dir, plan, workers, report, kernel_name, start_timeout, cell_timeout,
+        prepared, frozenset(takes_prepared),
     )
     state.inputs_are_copies = bool(origins)
     try:
@@ -492,6 +522,8 @@ def run(
             f"{first}{also}; {keep}", notebook=first.notebook, partial_dir=partial
         )
 
+    # The survey's rows stay out of the published run (a failed one keeps them to debug).
+    shutil.rmtree(partial / PREPARED_DIR, ignore_errors=True)
     # A village named "=..." must never be a live formula in a spreadsheet: escaped here.
     tables = neutralise_csv_files(partial, TABLES_DIR)
     # Lazy: summary imports pandas, which `evalkit run --check` never loads.
@@ -544,6 +576,3 @@ def run(
     report(f"run '{params.run_name}' written to {target} ({seconds:.1f} s)")
     timings = [state.timings[s.name] for s in plan]
     return RunResult(run_dir=target, manifest=manifest, timings=timings, seconds=seconds)
-
-
-# --- make refresh --------------------------------------------------------------------------

@@ -34,9 +34,7 @@ is non-zero. Progress (done, failed, time left) goes to stderr.
 
 from __future__ import annotations
 
-import contextlib
 import copy
-import hashlib
 import io
 import json
 import os
@@ -49,228 +47,41 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from evalkit.contract.errors import EvalkitError, one_line
 from evalkit.contract.schema import DEFAULT_SEED
-from evalkit.contract.spreadsheet import csv_text, read_csv
+from evalkit.contract.spreadsheet import read_csv
 from evalkit.report.province import COUNTIES_SUBDIR, STATUS_FAILED
-from evalkit.run.cluster import Release, start_client, start_on_cluster
+from evalkit.run import stopping
+from evalkit.run.cluster import Release, count_workers, start_client, start_on_cluster
+from evalkit.run.county_task import (
+    TABLES_DIR,
+    CountyJob,
+    CountyOutput,
+    Inspection,
+    inspect_county,
+    run_county,
+    sha256_bytes,
+)
 from evalkit.run.province_params import counties, load_province
+from evalkit.run.staging import (
+    carry_over,
+    remove_quietly,
+    staging_root,
+    without_identifiers,
+)
 
-TABLES_DIR = "tables"
 HEADLINE_KEYS = ("wrong_exit", "missed", "incidence", "recognition")
-# Columns of the survey that the province-wide rates need (plus the design's own columns).
-RATE_COLUMNS = ("village", "household_type", "household_size", "people_wrongly_exited",
-                "people_missed", "recognizes", "exited", "nonpoor")
-# The frame's population counts: people (the incidence) and households (calibration).
-FRAME_COLUMNS_PREFIXES = ("people", "hh_")
 # The province's technical notebook: run by `evalkit province` on the province folder, and
 # refreshed with the county notebooks (`make refresh`), whose default is an example province.
 NOTEBOOK_NAME = "06_province"
 STATUS_OK, STATUS_CACHED = "done", "unchanged (skipped)"
+MAX_NAMED = 10  # counties named in one message; the rest are counted
 
 
 def _notebook_spec() -> Any:
     from evalkit.run.pipeline import NotebookSpec
 
     return NotebookSpec(NOTEBOOK_NAME)
-
-
-# --- tasks -----------------------------------------------------------------------------------
-
-
-@dataclass
-class CountyJob:
-    """Everything one county's task needs, as bytes: no shared filesystem."""
-
-    name: str
-    values: dict[str, Any]  # the county's params (run_name = county name, data = file names)
-    files: dict[str, bytes]  # data file name -> bytes
-    notebooks: dict[str, bytes] = field(default_factory=dict)
-    tables_only: bool = False
-    notebook_workers: int = 1
-    # evalkit's code hash as the client computed it (its cache key): a tables-only task
-    # records it instead of importing the notebook runner (nbformat, seconds per worker)
-    # and hashing the package again for every county.
-    code_sha256: str = ""
-    # Where the inputs live on the client, by manifest key, and the git state of the code
-    # there: the county's manifest names these, not the worker's temporary copies.
-    origins: dict[str, str] = field(default_factory=dict)
-    git: tuple[str, bool | None] | None = None
-
-    def params_bytes(self) -> bytes:
-        """The county's ``params.yaml`` (made once: the client's cache check and the task
-        both need it, and the YAML dump costs more than the county's estimates)."""
-        cached = self.__dict__.get("_params_bytes")
-        if cached is None:
-            cached = yaml.safe_dump(self.values, sort_keys=False, allow_unicode=True).encode()
-            self.__dict__["_params_bytes"] = cached
-        return cached
-
-    def cache_key(self, code: str) -> dict[str, Any]:
-        """What the county's manifest must hold for its outputs to be reused."""
-        inputs = {"params": _sha(self.params_bytes())}
-        inputs["data.frame"] = _sha(self.files[self.values["data"]["frame"]])
-        inputs["data.survey"] = _sha(self.files[self.values["data"]["survey"]])
-        if not self.tables_only:
-            inputs.update({f"notebooks/{n}": _sha(b) for n, b in self.notebooks.items()})
-        return {"inputs": inputs, "code_sha256": code}
-
-
-@dataclass
-class Inspection:
-    """A county loaded and validated in its task (and, with ``tables_only``, estimated)."""
-
-    name: str
-    problem: str | None
-    rates_data: Any = None  # pandas DataFrame: the columns the province rates need
-    frame_totals: Any = None  # pandas DataFrame: the frame's population columns
-    files: dict[str, bytes] = field(default_factory=dict)  # tables-only outputs
-    seconds: float = 0.0
-
-
-@dataclass
-class CountyOutput:
-    """What a county's run returns: its folder's files as bytes, or its one-line error."""
-
-    name: str
-    files: dict[str, bytes]
-    error: str | None
-    seconds: float
-
-
-def _sha(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def _materialize(job: CountyJob, folder: Path) -> Path:
-    """Write the job's params, data and notebooks under ``folder``; return the params path."""
-    inputs = folder / "inputs"
-    inputs.mkdir(parents=True)
-    for name, data in job.files.items():
-        (inputs / name).write_bytes(data)
-    params_path = inputs / "params.yaml"
-    params_path.write_bytes(job.params_bytes())
-    if job.notebooks:
-        nb_dir = folder / "notebooks"
-        nb_dir.mkdir()
-        for name, data in job.notebooks.items():
-            (nb_dir / name).write_bytes(data)
-    return params_path
-
-
-def inspect_county(job: CountyJob) -> Inspection:
-    """Load and validate one county's files (a task). With ``tables_only`` also estimate.
-
-    Returns the problems as one line (the data validation report's lines joined by ``; ``)
-    instead of raising, so one bad county never stops the others.
-    """
-    from evalkit.assessment import inputs as assessment
-    from evalkit.contract.errors import ProblemsError
-
-    t0 = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="evalkit-county-") as tmp:
-        params_path = _materialize(job, Path(tmp))
-        base = params_path.parent
-        try:
-            # As notebook 02: non-response adjusted and calibrated as the params say.
-            inputs = assessment.load_inputs(job.values["data"], job.values["design"], base,
-                                            job.values.get("calibration"),
-                                            job.values.get("nonresponse"))
-        except ProblemsError as exc:
-            lines = [" ".join(line.split()) for line in str(exc).splitlines() if line.strip()]
-            return Inspection(job.name, "; ".join(lines[:4]) + (
-                f"; ... ({len(lines) - 4} more lines)" if len(lines) > 4 else ""),
-                seconds=time.perf_counter() - t0)
-        except Exception as exc:  # noqa: BLE001 - any bad county is contained and named
-            return Inspection(job.name, one_line(exc), seconds=time.perf_counter() - t0)
-        files: dict[str, bytes] = {}
-        if job.tables_only:
-            try:
-                files = _tables_only_files(job, inputs)
-            except Exception as exc:  # noqa: BLE001
-                return Inspection(job.name, one_line(exc), seconds=time.perf_counter() - t0)
-    design = job.values["design"]
-    keep = [c for c in (*RATE_COLUMNS, design.get("weights"), design.get("strata"),
-                        design.get("fpc") if isinstance(design.get("fpc"), str) else None)
-            if c]
-    rates = inputs.survey[list(dict.fromkeys(keep))].copy()
-    frame = inputs.frame[[c for c in inputs.frame.columns
-                          if c.startswith(FRAME_COLUMNS_PREFIXES)]].copy()
-    return Inspection(job.name, None, rates, frame, files, time.perf_counter() - t0)
-
-
-def _tables_only_files(job: CountyJob, inputs: Any) -> dict[str, bytes]:
-    """``tables/indicators.csv`` as notebook 02 writes it, and a manifest (the cache key)."""
-    from evalkit.assessment import indicators
-    from evalkit.assessment.summary import producer
-    from evalkit.report.formatting import rounded
-
-    v = job.values
-    results = indicators.assess(inputs.design, inputs.frame, v["thresholds"],
-                                method=v["ci_method"], level=v["level"])
-    # Notebook 02's bytes: its table, neutralised as `evalkit run` neutralises every table.
-    table = csv_text(rounded(indicators.indicator_table(results), 10)).encode()
-    code = job.code_sha256
-    if not code:
-        from evalkit.run.provenance import code_sha256
-
-        code = code_sha256()
-    key = job.cache_key(code)
-    manifest = {
-        "run_name": job.name, "mode": "tables-only", "params": v,
-        "inputs": {k: {"sha256": h} for k, h in key["inputs"].items()},
-        "code_sha256": key["code_sha256"],
-        # The entry format of `evalkit run`'s manifest: the bytes' hash and who made them.
-        "tables": {f"{TABLES_DIR}/indicators.csv": {"sha256": _sha(table),
-                                                    "producer": producer("indicators.csv")}},
-    }
-    return {
-        f"{TABLES_DIR}/indicators.csv": table,
-        "params.yaml": job.params_bytes(),
-        "manifest.json": (json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode(),
-    }
-
-
-@contextlib.contextmanager
-def _task_folder(job: CountyJob) -> Any:
-    """A private folder for the task, named by the county and a hash of its inputs.
-
-    The notebooks show the folder of their params file (papermill injects it), so a fixed
-    name makes the county's notebooks and HTML the same bytes on every worker and rerun.
-    """
-    digest = _sha(job.params_bytes() + b"".join(_sha(b).encode() for b in job.files.values()))
-    folder = Path(tempfile.gettempdir()) / "evalkit-province" / f"{job.name}-{digest[:16]}"
-    shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(parents=True)
-    try:
-        yield folder
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
-
-
-def run_county(job: CountyJob) -> CountyOutput:
-    """Run one county's full assessment with :func:`evalkit.run.pipeline.run` (a task).
-
-    The inputs are written to a private temporary folder of the worker; the finished run's
-    files come back as bytes. Errors come back as one line naming the notebook and cell.
-    """
-    from evalkit.run import pipeline
-
-    t0 = time.perf_counter()
-    with _task_folder(job) as folder:
-        params_path = _materialize(job, folder)
-        try:
-            result = pipeline.run(params_path, folder / "out", notebooks_dir=folder / "notebooks",
-                                  workers=job.notebook_workers, progress=None,
-                                  origins=job.origins, git=job.git)
-        except Exception as exc:  # noqa: BLE001 - contained: the others go on
-            message = one_line(exc).split("; partial run kept in")[0]
-            return CountyOutput(job.name, {}, message, time.perf_counter() - t0)
-        files = {p.relative_to(result.run_dir).as_posix(): p.read_bytes()
-                 for p in sorted(result.run_dir.rglob("*")) if p.is_file()}
-    return CountyOutput(job.name, files, None, time.perf_counter() - t0)
 
 
 # --- writing on the client ---------------------------------------------------------------------
@@ -298,7 +109,10 @@ def write_county_dir(counties_dir: Path, name: str, files: dict[str, bytes]) -> 
 
 
 def _cached(county_dir: Path, key: dict[str, Any]) -> bool:
-    """Whether ``county_dir`` holds a finished run made from the inputs in ``key``."""
+    """Whether ``county_dir`` holds a finished run made from the inputs in ``key`` (a
+    symbolic link does not: it is not a folder this run wrote)."""
+    if county_dir.is_symlink():
+        return False
     try:
         manifest = json.loads((county_dir / "manifest.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -361,7 +175,7 @@ class _Tally:
 
 
 def _county_jobs(spec: Any, notebooks: dict[str, bytes], nb_dir: Path, tables_only: bool,
-                 code: str, git: Any, statuses: dict[str, CountyStatus]
+                 code: str, git: Any, statuses: dict[str, CountyStatus], staging: Path
                  ) -> dict[str, CountyJob]:
     """One job per county whose files could be read; the others go to ``statuses`` failed."""
     jobs: dict[str, CountyJob] = {}
@@ -376,16 +190,20 @@ def _county_jobs(spec: Any, notebooks: dict[str, bytes], nb_dir: Path, tables_on
         values["run_name"] = county.name
         values["data"] = {"frame": frame_name, "survey": survey_name}
         try:
-            files = {frame_name: county.frame.read_bytes(),
-                     survey_name: county.survey.read_bytes()}
-        except OSError as exc:
+            raw = {frame_name: county.frame.read_bytes(), survey_name: county.survey.read_bytes()}
+            # Names, ID numbers and phones never leave the client (the reader drops them).
+            files = {n: without_identifiers(n, b)[0] for n, b in raw.items()}
+        except (OSError, EvalkitError) as exc:
             statuses[county.name] = CountyStatus(county.name, STATUS_FAILED, one_line(exc))
             continue
+        digests = {"data.frame": sha256_bytes(raw[frame_name]),
+                   "data.survey": sha256_bytes(raw[survey_name])}
         origins = {"params": str(spec.source), "data.frame": str(county.frame),
                    "data.survey": str(county.survey),
                    **{f"notebooks/{n}": str(nb_dir / n) for n in notebooks}}
         jobs[county.name] = CountyJob(county.name, values, files, notebooks, tables_only,
-                                      code_sha256=code, origins=origins, git=git)
+                                      code_sha256=code, origins=origins, git=git,
+                                      input_sha256=digests, staging_root=str(staging))
     return jobs
 
 
@@ -403,6 +221,7 @@ def _inspect_counties(client: Any, jobs: dict[str, CountyJob], cached: set[str],
     owner = {f.key: n for f, n in zip(futures, names, strict=True)}
     inspections: dict[str, Inspection] = {}
     for future in as_completed(futures):
+        stopping.check()
         result: Inspection = _result(future, owner, lambda n, e: Inspection(n, e))
         inspections[result.name] = result
         if result.problem is not None:
@@ -443,6 +262,7 @@ def _run_counties(client: Any, jobs: dict[str, CountyJob], cached: set[str],
                for n in to_run]
     owner = {f.key: n for f, n in zip(futures, to_run, strict=True)}
     for future in as_completed(futures):
+        stopping.check()
         output: CountyOutput = _result(future, owner, lambda n, e: CountyOutput(n, {}, e, 0.0))
         if output.error is None:
             write_county_dir(counties_dir, output.name, output.files)
@@ -466,51 +286,103 @@ def run_province(
     notebooks_dir: Path | str | None = None,
     progress: Callable[[str], None] | None = None,
     notebook: bool = True,
+    timeout: float | None = None,
 ) -> ProvinceResult:
     """Run every county of the province file; rank; write the province folder.
 
+    The province is built in a private folder beside its target (``.<run>.partial-XXXX``:
+    counties unchanged since the last run are carried over as hard links) and put in place
+    in one step when its page is written, so the page never describes county folders that
+    the run folder does not hold; an interrupted run leaves the last one as it was. A run
+    folder that is a symbolic link is replaced, the folder it pointed to left alone.
+
     Returns the result (failed counties included); raises :class:`EvalkitError` only for a
-    bad province file or an unreachable scheduler.
+    bad province file, bad options or an unreachable scheduler (``timeout`` seconds, else
+    :func:`evalkit.run.cluster.network_timeout`).
     """
     from evalkit.contract.paths import PACKAGE_ROOT
     from evalkit.run import provenance
+    from evalkit.run.cluster import checked_options
+    from evalkit.run.publish import output_folder, publish_dir
 
     t0 = time.perf_counter()
     report = progress or (lambda _m: None)
     spec = load_province(params_path)
-    if workers is not None and workers < 1:
-        raise EvalkitError(f"workers: {workers} is out of range, expected at least 1")
+    workers = checked_options(workers, scheduler, timeout, report)
     # pipeline.default_notebooks_dir(), without importing the notebook runner: a tables-only
     # run needs no notebook, and nbformat's import costs seconds.
     nb_dir = Path(notebooks_dir) if notebooks_dir else PACKAGE_ROOT.parents[1] / "notebooks"
-    notebooks: dict[str, bytes] = {}
-    if not tables_only:
-        from evalkit.run import pipeline
-
-        notebooks = {s.filename: (nb_dir / s.filename).read_bytes() for s in pipeline.PLAN}
-    out = Path(out_dir).expanduser().resolve()
-    run_dir = out / spec.run_name
+    notebooks = {} if tables_only else _read_notebooks(nb_dir)
+    run_dir = Path(out_dir).expanduser().resolve() / spec.run_name
+    if run_dir.parent.exists() and not run_dir.parent.is_dir():  # before any work
+        raise EvalkitError(f"--out {run_dir.parent}: is a file, expected a folder")
     counties_dir = run_dir / COUNTIES_SUBDIR
     code = provenance.code_sha256()
     git = None if tables_only else provenance.git_state(nb_dir)
 
     statuses: dict[str, CountyStatus] = {}
-    jobs = _county_jobs(spec, notebooks, nb_dir, tables_only, code, git, statuses)
-    for name in (c.name for c in spec.counties):
-        status = statuses.get(name)
-        if status is not None:
-            report(f"{name}: FAILED: {status.error}")
+    with staging_root() as staging:
+        jobs = _county_jobs(spec, notebooks, nb_dir, tables_only, code, git, statuses, staging)
+        for name in (c.name for c in spec.counties):
+            status = statuses.get(name)
+            if status is not None:
+                report(f"{name}: FAILED: {status.error}")
+        cached = {name for name, job in jobs.items()
+                  if _cached(counties_dir / name, job.cache_key(code))}
+        report(f"province '{spec.name}': {counties(len(spec.counties))}, {len(cached)} "
+               f"unchanged since the last run, {len(jobs) - len(cached)} to run"
+               + (" (tables only)" if tables_only else ""))
+        _, partial = output_folder(run_dir.parent, spec.run_name)
+        try:
+            new_counties = partial / COUNTIES_SUBDIR
+            for name in sorted(cached):
+                carry_over(counties_dir / name, new_counties / name)
+            ordered, ranking = _run_on_cluster(spec, jobs, cached, partial, statuses, workers,
+                                      scheduler, timeout, report,
+                                      tables_only=tables_only, notebook=notebook,
+                                      notebooks_dir=nb_dir)
+            stopping.check()
+            os.chmod(partial, 0o755)
+            publish_dir(partial, run_dir)
+        except BaseException:
+            remove_quietly(partial)
+            raise
 
-    cached = {name for name, job in jobs.items()
-              if _cached(counties_dir / name, job.cache_key(code))}
-    report(f"province '{spec.name}': {counties(len(spec.counties))}, {len(cached)} unchanged "
-           f"since the last run, {len(jobs) - len(cached)} to run"
-           + (" (tables only)" if tables_only else ""))
+    seconds = time.perf_counter() - t0
+    bad = [s for s in ordered if s.status == STATUS_FAILED]
+    shown = ", ".join(s.name for s in bad[:MAX_NAMED]) + (
+        f" and {len(bad) - MAX_NAMED} more" if len(bad) > MAX_NAMED else "")
+    report(f"province '{spec.name}' written to {run_dir} ({seconds:.1f} s; "
+           f"{len(ordered) - len(bad)} of {counties(len(ordered))} ok, {len(bad)} could not be run"
+           + (": " + shown if bad else "") + ")")
+    return ProvinceResult(run_dir, ordered, seconds, ranking)
 
-    client, cluster = start_client(workers, scheduler)
-    release = Release(client, cluster)
+
+def _read_notebooks(nb_dir: Path) -> dict[str, bytes]:
+    """The county notebooks' bytes (they travel with each task); one line when missing."""
+    from evalkit.run import pipeline
+
     try:
-        n_workers = len(client.scheduler_info(n_workers=-1).get("workers", {}))
+        return {s.filename: (nb_dir / s.filename).read_bytes() for s in pipeline.PLAN}
+    except OSError as exc:
+        raise EvalkitError(f"--notebooks {nb_dir}: cannot read the county notebooks "
+                           f"({exc.strerror or type(exc).__name__}: "
+                           f"{Path(exc.filename or nb_dir).name})") from None
+
+
+def _run_on_cluster(spec: Any, jobs: dict[str, CountyJob], cached: set[str], partial: Path,
+                    statuses: dict[str, CountyStatus], workers: int | None,
+                    scheduler: str | None, timeout: float | None,
+                    report: Callable[[str], None], *, tables_only: bool, notebook: bool,
+                    notebooks_dir: Path) -> tuple[list[CountyStatus], Any]:
+    """Inspect and run the counties on Dask, then write the province's tables and page into
+    ``partial``; the cluster is closed however this ends."""
+    counties_dir = partial / COUNTIES_SUBDIR
+    client, cluster = start_client(workers, scheduler, timeout)
+    release = Release(client, cluster, timeout)
+    try:
+        stopping.check()  # a stop while the cluster started may have been swallowed
+        n_workers = count_workers(client, timeout)
         report(f"Dask: {n_workers} workers at {client.scheduler.address}")
         tally = _Tally(len(jobs), report)
         inspections = _inspect_counties(client, jobs, cached, counties_dir, tables_only,
@@ -522,18 +394,12 @@ def run_province(
         from evalkit.run.province_outputs import write_province_outputs
 
         ranking = write_province_outputs(
-            spec, run_dir, ordered, inspections, tables_only=tables_only, notebook=notebook,
-            notebooks_dir=nb_dir, progress=report,
+            spec, partial, ordered, inspections, tables_only=tables_only, notebook=notebook,
+            notebooks_dir=notebooks_dir, progress=report,
             start=start_on_cluster(client, report, release.start))
     finally:
         release.wait()
-
-    seconds = time.perf_counter() - t0
-    bad = [s for s in ordered if s.status == STATUS_FAILED]
-    report(f"province '{spec.name}' written to {run_dir} ({seconds:.1f} s; "
-           f"{len(ordered) - len(bad)} of {counties(len(ordered))} ok, {len(bad)} could not be run"
-           + (": " + ", ".join(s.name for s in bad) if bad else "") + ")")
-    return ProvinceResult(run_dir, ordered, seconds, ranking)
+    return ordered, ranking
 
 
 def _result(future: Any, owner: dict[str, str], failed: Callable[[str, str], Any]) -> Any:

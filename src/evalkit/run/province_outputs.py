@@ -18,6 +18,7 @@ from evalkit.contract.spreadsheet import csv_text
 from evalkit.report.province import (
     COUNTIES_SUBDIR,
     HEADLINE,
+    RANKING_COLUMNS,
     STATUS_FAILED,
     join_rankings,
     province_page,
@@ -68,9 +69,11 @@ def write_province_outputs(spec: Any, run_dir: Path, statuses: Sequence[Any],
     # The ranking and the province-wide rates do not depend on each other: on a cluster the
     # rankings' simulations (the slow part of a large province) run on the workers, side by
     # side, while this process estimates the rates.
-    parts = {key: ranked_rows(indicators, key) for key in HEADLINE}
-    calls: list[Call] = [(rank_indicator, (parts[key], key, values["level"], values["seed"]))
-                         for key in HEADLINE]
+    # With every county failed there is nothing to rank, but the page and the status table
+    # still say so.
+    parts = {key: ranked_rows(indicators, key) for key in HEADLINE} if ok else {}
+    calls: list[Call] = [(rank_indicator, (part, key, values["level"], values["seed"]))
+                         for key, part in parts.items()]
     wait = start(calls)
     rates = None
     if valid:
@@ -78,10 +81,11 @@ def write_province_outputs(spec: Any, run_dir: Path, statuses: Sequence[Any],
             rates = province_rates(valid, values)
         except EvalkitError as exc:
             progress(f"province-wide rates not estimable: {exc}")
-    ranking = join_rankings(wait())
-    status = pd.DataFrame([{"county": s.name, "status": s.status, "error": s.error or "",
-                            "seconds": None if s.seconds is None else round(s.seconds, 1)}
-                           for s in statuses])
+    ranking = join_rankings(wait()) if calls else pd.DataFrame(columns=RANKING_COLUMNS)
+    # No timings here: the table is the same bytes for the same inputs (they go to the
+    # manifest).
+    status = pd.DataFrame([{"county": s.name, "status": s.status, "error": s.error or ""}
+                           for s in statuses], columns=["county", "status", "error"])
     outputs = {"province_indicators.csv": indicators, "province_ranking.csv": ranking,
                "province_status.csv": status}
     if rates is not None:
@@ -99,7 +103,9 @@ def write_province_outputs(spec: Any, run_dir: Path, statuses: Sequence[Any],
     manifest = {
         "province": spec.name, "params_file": str(spec.source), "params": values,
         "mode": "tables-only" if tables_only else "full",
-        "counties": {s.name: {"status": s.status, "error": s.error} for s in statuses},
+        "counties": {s.name: {"status": s.status, "error": s.error,
+                              "seconds": None if s.seconds is None else round(s.seconds, 1)}
+                     for s in statuses},
         "tables": hashes,
         "written_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
@@ -143,7 +149,9 @@ def _run_province_notebook(run_dir: Path, lang: str, notebooks_dir: Path,
     executed.parent.mkdir(parents=True, exist_ok=True)
     try:
         papermill.execute_notebook(
-            source, executed, parameters={"province_dir": str(run_dir), "lang": lang},
+            # The folder as the kernel sees it (its working folder): the run is built in a
+            # partial folder whose random name must not reach the notebook.
+            source, executed, parameters={"province_dir": ".", "lang": lang},
             kernel_name=kernel.KERNEL_NAME, progress_bar=False,
             extra_arguments=list(kernel.KERNEL_QUIET), cwd=str(run_dir))
     except Exception as exc:  # noqa: BLE001 - the page is still written

@@ -5,6 +5,7 @@ counties (a folder of county folders, or a list), each checked before any work s
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,9 @@ from typing import Any
 from evalkit.contract.errors import EvalkitError
 
 PROVINCE_KEYS = ("name", "counties_dir", "counties")
+#: Counties in one province run at most: a national rerun is 832 counties, and every
+#: county of China (about 2,800) still fits.
+MAX_COUNTIES = 3_000
 
 
 @dataclass(frozen=True)
@@ -76,12 +80,24 @@ def load_province(path: Path | str) -> ProvinceSpec:
                 else _counties_from_list(source, block["counties"]))
     if not counties:
         raise EvalkitError(f"{source}: province: no counties found")
-    seen: set[str] = set()
+    _check_count(source, len(counties))
+    seen: dict[str, str] = {}
     for county in counties:
-        if county.name in seen:
-            raise EvalkitError(f"{source}: province: county {county.name!r} appears twice")
-        seen.add(county.name)
+        # Folder names that differ only in case are one folder on Windows and macOS.
+        key = unicodedata.normalize("NFC", county.name).casefold()  # é and e + U+0301 too
+        if key in seen:
+            also = "" if seen[key] == county.name else f" (as {seen[key]!r}: names that " \
+                "differ only in case are one folder on Windows and macOS)"
+            raise EvalkitError(f"{source}: province: county {county.name!r} appears "
+                               f"twice{also}")
+        seen[key] = county.name
     return ProvinceSpec(source, name.strip(), run_name, values, tuple(counties))
+
+
+def _check_count(source: Path, n: int) -> None:
+    if n > MAX_COUNTIES:
+        raise EvalkitError(f"{source}: province: {n:,} counties; at most {MAX_COUNTIES:,} in "
+                           "one run (China has about 2,800 counties): split the province")
 
 
 def _check_county_name(name: Any) -> str | None:
@@ -110,7 +126,8 @@ def _counties_from_dir(source: Path, spec: Any) -> list[CountySource]:
     if not folder.is_dir():
         raise EvalkitError(f"{source}: province.counties_dir: folder not found: {folder}")
     out = []
-    subfolders = (p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+    subfolders = [p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")]
+    _check_count(source, len(subfolders))  # before reading thousands of folders
     for sub in sorted(subfolders, key=lambda p: (natural_key(p.name), p.name)):
         frame, survey = sub / "frame.csv", sub / "survey.csv"
         problem = _check_county_name(sub.name)

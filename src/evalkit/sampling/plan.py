@@ -67,7 +67,18 @@ class SamplePlan:
 
     def table(self) -> pd.DataFrame:
         """The plan as (quantity, value): counts as whole numbers, the rest to 4 significant
-        digits, so reports and notebook comparisons show what matters."""
+        digits, so reports and notebook comparisons show what matters.
+
+        Examples
+        --------
+        >>> from evalkit.contract.data import load_frame
+        >>> from evalkit.contract.paths import resolve_data_path
+        >>> frame = load_frame(resolve_data_path("packaged:frame.csv", "."))
+        >>> plan = plan_sample(frame, expected_rate=0.029, margin=0.01, level=0.95, icc=0.05,
+        ...                    households_per_village=70, response_rate=0.95, n_villages=30)
+        >>> plan.table().iloc[0].tolist()
+        ["n, household proportion (brief's formula)", 5067]
+        """
         rows = [
             ("n, household proportion (brief's formula)", float(self.household.n_final)),
             ("deff there (m = households per village)", self.household.deff),

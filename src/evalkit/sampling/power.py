@@ -236,6 +236,11 @@ class PowerSimulation:
     def mc_se(self) -> np.ndarray:
         """Monte Carlo standard error of each simulated power, ``sqrt(p (1 - p) / reps)`` (with
         ``p (1 - p)`` floored at ``1 / reps`` so a power of 0 or 1 still shows its uncertainty).
+
+        Examples
+        --------
+        >>> PowerSimulation(true_rate=np.array([0.03]), power=np.array([0.8]), reps=400).mc_se
+        array([0.02])
         """
         return np.sqrt(np.clip(self.power * (1 - self.power), 1.0 / self.reps, None)
                        / self.reps)

@@ -88,6 +88,11 @@ class PPSSample:
     def certainty(self) -> np.ndarray:
         """True for the units selected with certainty (inclusion probability 1 up to
         :data:`PPS_EPS`), which a PPS variance treats as their own strata.
+
+        Examples
+        --------
+        >>> pps_systematic([10, 20, 30, 140], 2, rng=3).certainty.tolist()
+        [False, True]
         """
         return self.pi >= 1.0 - PPS_EPS
 

@@ -196,39 +196,115 @@ class DrawSimulation:
 
     @property
     def reps(self) -> int:
-        """Number of replicate draws."""
+        """Number of replicate draws.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> draws = pd.DataFrame({"estimate": [0.1, 0.3, 0.2], "se": [0.1, 0.1, 0.1],
+        ...                       "ci_low": [0.0, 0.1, 0.0], "ci_high": [0.3, 0.5, 0.4],
+        ...                       "covered": [True, False, True], "declared": [False, True, False]})
+        >>> sim = DrawSimulation(draws=draws, truth=0.25, level=0.95)
+        >>> sim.reps
+        3
+        """
         return len(self.draws)
 
     @property
     def mean_estimate(self) -> float:
-        """Mean of the replicate estimates (the Monte Carlo expectation of the estimator)."""
+        """Mean of the replicate estimates (the Monte Carlo expectation of the estimator).
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> draws = pd.DataFrame({"estimate": [0.1, 0.3, 0.2], "se": [0.1, 0.1, 0.1],
+        ...                       "ci_low": [0.0, 0.1, 0.0], "ci_high": [0.3, 0.5, 0.4],
+        ...                       "covered": [True, False, True], "declared": [False, True, False]})
+        >>> sim = DrawSimulation(draws=draws, truth=0.25, level=0.95)
+        >>> round(sim.mean_estimate, 4)
+        0.2
+        """
         return float(self.draws["estimate"].mean())
 
     @property
     def bias(self) -> float:
-        """``mean_estimate - truth``: the estimator's bias, up to :attr:`bias_mc_se`."""
+        """``mean_estimate - truth``: the estimator's bias, up to :attr:`bias_mc_se`.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> draws = pd.DataFrame({"estimate": [0.1, 0.3, 0.2], "se": [0.1, 0.1, 0.1],
+        ...                       "ci_low": [0.0, 0.1, 0.0], "ci_high": [0.3, 0.5, 0.4],
+        ...                       "covered": [True, False, True], "declared": [False, True, False]})
+        >>> sim = DrawSimulation(draws=draws, truth=0.25, level=0.95)
+        >>> round(sim.bias, 4)
+        -0.05
+        """
         return self.mean_estimate - self.truth
 
     @property
     def bias_mc_se(self) -> float:
-        """Monte Carlo standard error of the bias."""
+        """Monte Carlo standard error of the bias.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> draws = pd.DataFrame({"estimate": [0.1, 0.3, 0.2], "se": [0.1, 0.1, 0.1],
+        ...                       "ci_low": [0.0, 0.1, 0.0], "ci_high": [0.3, 0.5, 0.4],
+        ...                       "covered": [True, False, True], "declared": [False, True, False]})
+        >>> sim = DrawSimulation(draws=draws, truth=0.25, level=0.95)
+        >>> round(sim.bias_mc_se, 4)
+        0.0577
+        """
         return float(self.draws["estimate"].std(ddof=1) / math.sqrt(self.reps))
 
     @property
     def coverage(self) -> float:
-        """Share of replicates whose interval covers the truth (nominal: ``level``)."""
+        """Share of replicates whose interval covers the truth (nominal: ``level``).
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> draws = pd.DataFrame({"estimate": [0.1, 0.3, 0.2], "se": [0.1, 0.1, 0.1],
+        ...                       "ci_low": [0.0, 0.1, 0.0], "ci_high": [0.3, 0.5, 0.4],
+        ...                       "covered": [True, False, True], "declared": [False, True, False]})
+        >>> sim = DrawSimulation(draws=draws, truth=0.25, level=0.95)
+        >>> sim.coverage
+        0.6666666666666666
+        """
         return float(self.draws["covered"].mean())
 
     @property
     def coverage_mc_se(self) -> float:
         """Monte Carlo standard error of :attr:`coverage` at the nominal level,
         ``sqrt(level (1 - level) / reps)``.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> draws = pd.DataFrame({"estimate": [0.1, 0.3, 0.2], "se": [0.1, 0.1, 0.1],
+        ...                       "ci_low": [0.0, 0.1, 0.0], "ci_high": [0.3, 0.5, 0.4],
+        ...                       "covered": [True, False, True], "declared": [False, True, False]})
+        >>> sim = DrawSimulation(draws=draws, truth=0.25, level=0.95)
+        >>> round(sim.coverage_mc_se, 4)
+        0.1258
         """
         return math.sqrt(self.level * (1.0 - self.level) / self.reps)
 
     @property
     def power(self) -> float:
-        """Share of replicates declaring against the threshold (NaN without one)."""
+        """Share of replicates declaring against the threshold (NaN without one).
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> draws = pd.DataFrame({"estimate": [0.1, 0.3, 0.2], "se": [0.1, 0.1, 0.1],
+        ...                       "ci_low": [0.0, 0.1, 0.0], "ci_high": [0.3, 0.5, 0.4],
+        ...                       "covered": [True, False, True], "declared": [False, True, False]})
+        >>> sim = DrawSimulation(draws=draws, truth=0.25, level=0.95)
+        >>> sim.power
+        0.3333333333333333
+        """
         if "declared" not in self.draws:
             return math.nan
         return float(self.draws["declared"].mean())
@@ -237,7 +313,19 @@ class DrawSimulation:
         """One row: truth, mean estimate, bias (and its MC SE), empirical SD of the estimate,
         mean estimated SE, bias over SD (a ratio estimator's bias is of order 1/n; below 0.1
         it is negligible, Cochran 1977, sec. 1.8), coverage (and its MC SE at the nominal
-        level) and, with a threshold, the share of replicates declaring."""
+        level) and, with a threshold, the share of replicates declaring.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> draws = pd.DataFrame({"estimate": [0.1, 0.3, 0.2], "se": [0.1, 0.1, 0.1],
+        ...                       "ci_low": [0.0, 0.1, 0.0], "ci_high": [0.3, 0.5, 0.4],
+        ...                       "covered": [True, False, True], "declared": [False, True, False]})
+        >>> sim = DrawSimulation(draws=draws, truth=0.25, level=0.95)
+        >>> sim.summary()[["reps", "bias", "coverage"]].round(4)
+           reps  bias  coverage
+        0     3 -0.05    0.6667
+        """
         d = self.draws
         return pd.DataFrame([{
             "reps": self.reps, "truth": self.truth, "mean_estimate": self.mean_estimate,

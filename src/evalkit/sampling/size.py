@@ -58,7 +58,16 @@ class SampleSize:
         return self.n_final
 
     def steps(self) -> pd.DataFrame:
-        """The calculation as a two-column table (step, value) for reports."""
+        """The calculation as a two-column table (step, value) for reports.
+
+        Examples
+        --------
+        >>> sample_size_proportion(0.029, 0.01).steps().head(3)
+                            step  value
+        0  expected proportion p  0.029
+        1      absolute margin e  0.010
+        2       confidence level  0.950
+        """
         rows = [
             ("expected proportion p", self.p),
             ("absolute margin e", self.margin),

@@ -88,6 +88,21 @@ class PostStratumStep:
         and ``w0`` before, as ``survey:::svyrecvar`` does with ``design$postStrata`` (Lumley 2010,
         sec. 7.4; Valliant 1993). Variation between cells is removed: a post-stratified total
         of the cells has variance 0.
+
+        Examples
+        --------
+        A total the calibration fixed has influence values 0 after it (no variance):
+
+        >>> import numpy as np
+        >>> import pandas as pd
+        >>> from evalkit.survey.design import SurveyDesign
+        >>> data = pd.DataFrame({"type": ["a", "a", "b", "b"], "area": ["n", "s", "n", "s"],
+        ...                      "x": [1.0, 2.0, 3.0, 5.0], "weight": 10.0})
+        >>> design = SurveyDesign(data, weights="weight")
+        >>> done = design.poststratify("type", {"a": 30, "b": 10})
+        >>> scores = (done.data["type"] == "a").to_numpy(float) * done.weight_values
+        >>> (residualise(done, scores[:, None]).round(8) + 0.0).ravel().tolist()
+        [0.0, 0.0, 0.0, 0.0]
         """
         n_cells = int(self.cells.max()) + 1
         ratio = x * (self.old_weights / self.weights)[:, None]
@@ -120,6 +135,21 @@ class RakingStep:
         """Weighted influence values ``x`` after raking: each margin's cell means of ``x / w``
         removed in turn, ``passes`` times (backfitting, as R's ``survey`` approximates the raking
         projection; Lumley 2010, sec. 7.4).
+
+        Examples
+        --------
+        A total the calibration fixed has influence values 0 after it (no variance):
+
+        >>> import numpy as np
+        >>> import pandas as pd
+        >>> from evalkit.survey.design import SurveyDesign
+        >>> data = pd.DataFrame({"type": ["a", "a", "b", "b"], "area": ["n", "s", "n", "s"],
+        ...                      "x": [1.0, 2.0, 3.0, 5.0], "weight": 10.0})
+        >>> design = SurveyDesign(data, weights="weight")
+        >>> done = design.rake({"type": {"a": 30, "b": 10}, "area": {"n": 20, "s": 20}})
+        >>> scores = (done.data["area"] == "n").to_numpy(float) * done.weight_values
+        >>> (residualise(done, scores[:, None]).round(8) + 0.0).ravel().tolist()
+        [0.0, 0.0, 0.0, 0.0]
         """
         for _ in range(self.passes):
             for cells, weights in self.margins:
@@ -154,6 +184,21 @@ class RegressionStep:
         projection of ``x / scale`` on the calibration variables' orthonormal basis, times
         ``scale`` (Deville and Särndal 1992; R's ``survey:::svyrecvar`` with a
         ``greg_calibration`` entry).
+
+        Examples
+        --------
+        A total the calibration fixed has influence values 0 after it (no variance):
+
+        >>> import numpy as np
+        >>> import pandas as pd
+        >>> from evalkit.survey.design import SurveyDesign
+        >>> data = pd.DataFrame({"type": ["a", "a", "b", "b"], "area": ["n", "s", "n", "s"],
+        ...                      "x": [1.0, 2.0, 3.0, 5.0], "weight": 10.0})
+        >>> design = SurveyDesign(data, weights="weight")
+        >>> done = design.calibrate(["x"], {"Intercept": 40, "x": 100})
+        >>> scores = done.data["x"].to_numpy() * done.weight_values
+        >>> (residualise(done, scores[:, None]).round(8) + 0.0).ravel().tolist()
+        [0.0, 0.0, 0.0, 0.0]
         """
         z = x / self.scale[:, None]
         z = z - self.basis @ (self.basis.T @ z)

@@ -74,7 +74,21 @@ class RoundEstimates:
 
     @property
     def correlation(self) -> float:
-        """Correlation of the two rounds' estimates (0 without shared PSUs)."""
+        """Correlation of the two rounds' estimates (0 without shared PSUs).
+
+        Examples
+        --------
+        Village 2 is in both rounds, so the rounds' estimates are correlated:
+
+        >>> import pandas as pd
+        >>> from evalkit.survey.design import SurveyDesign
+        >>> stacked = SurveyDesign(pd.DataFrame({
+        ...     "round": [1, 1, 1, 1, 2, 2, 2, 2], "village": [1, 1, 2, 2, 2, 2, 3, 3],
+        ...     "weight": 10.0, "satisfied": [1, 0, 1, 1, 1, 1, 0, 1]}),
+        ...     psu="village", weights="weight")
+        >>> round(round_estimates(stacked, "satisfied", "round", (1, 2)).correlation, 4)
+        0.5
+        """
         v = self.covariance
         denom = float(np.sqrt(v[0, 0] * v[1, 1]))
         return float(v[0, 1] / denom) if denom > 0 else float("nan")

@@ -91,7 +91,17 @@ class DesignSummary:
     by_stratum: pd.DataFrame
 
     def lines(self) -> list[str]:
-        """The short description (``repr(design)``), one line per item."""
+        """The short description (``repr(design)``), one line per item.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from evalkit.survey.design import SurveyDesign
+        >>> data = pd.DataFrame({"village": [1, 1, 2], "weight": 5.0})
+        >>> design = SurveyDesign(data, psu="village", weights="weight")
+        >>> design.summary().lines()[2]
+        '  3 observations in 2 PSUs'
+        """
         low, mean, high = self.psu_per_stratum
         w_min, w_max, w_sum = self.weights
         roles = ", ".join(f"{role}={column}" for role, column in self.variables.items())

@@ -288,52 +288,141 @@ class SurveyDesign:
 
     @property
     def df(self) -> int:
-        """Design degrees of freedom: PSUs minus strata that hold domain members."""
+        """Design degrees of freedom: PSUs minus strata that hold domain members.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> data = pd.DataFrame({"stratum": [1, 1, 1, 2, 2], "village": [1, 1, 2, 3, 4],
+        ...                      "weight": 10.0, "N": [20, 20, 20, 10, 10]})
+        >>> design = SurveyDesign(data, psu="village", strata="stratum", weights="weight", fpc="N")
+        >>> design.df
+        2
+        """
         return degrees_of_freedom(self._stages[0].unit, self._stratum, self.domain)
 
     @property
     def psu_codes(self) -> np.ndarray:
-        """First-stage PSU of each row as a dense integer code (nested in strata)."""
+        """First-stage PSU of each row as a dense integer code (nested in strata).
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> data = pd.DataFrame({"stratum": [1, 1, 1, 2, 2], "village": [1, 1, 2, 3, 4],
+        ...                      "weight": 10.0, "N": [20, 20, 20, 10, 10]})
+        >>> design = SurveyDesign(data, psu="village", strata="stratum", weights="weight", fpc="N")
+        >>> design.psu_codes.tolist()
+        [0, 0, 1, 2, 3]
+        """
         return self._stages[0].unit
 
     @property
     def psu_strata(self) -> np.ndarray:
-        """Stratum code of each first-stage PSU (indexed by :attr:`psu_codes`)."""
+        """Stratum code of each first-stage PSU (indexed by :attr:`psu_codes`).
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> data = pd.DataFrame({"stratum": [1, 1, 1, 2, 2], "village": [1, 1, 2, 3, 4],
+        ...                      "weight": 10.0, "N": [20, 20, 20, 10, 10]})
+        >>> design = SurveyDesign(data, psu="village", strata="stratum", weights="weight", fpc="N")
+        >>> design.psu_strata.tolist()
+        [0, 0, 1, 1]
+        """
         return self._stages[0].unit_group
 
     @property
     def stratum_psu_counts(self) -> np.ndarray:
-        """Number of sampled PSUs ``n_h`` in each stratum."""
+        """Number of sampled PSUs ``n_h`` in each stratum.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> data = pd.DataFrame({"stratum": [1, 1, 1, 2, 2], "village": [1, 1, 2, 3, 4],
+        ...                      "weight": 10.0, "N": [20, 20, 20, 10, 10]})
+        >>> design = SurveyDesign(data, psu="village", strata="stratum", weights="weight", fpc="N")
+        >>> design.stratum_psu_counts.tolist()
+        [2.0, 2.0]
+        """
         return self._stages[0].group_size
 
     @property
     def stratum_fpc_factor(self) -> np.ndarray:
         """First-stage ``(N_h - n_h) / N_h`` per stratum (1 without fpc); under ``pps`` the
-        largest PSU factor of the stratum (see :attr:`psu_fpc_factor`)."""
+        largest PSU factor of the stratum (see :attr:`psu_fpc_factor`).
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> data = pd.DataFrame({"stratum": [1, 1, 1, 2, 2], "village": [1, 1, 2, 3, 4],
+        ...                      "weight": 10.0, "N": [20, 20, 20, 10, 10]})
+        >>> design = SurveyDesign(data, psu="village", strata="stratum", weights="weight", fpc="N")
+        >>> design.stratum_fpc_factor.tolist()
+        [0.9, 0.8]
+        """
         return self._stages[0].group_fpc
 
     @property
     def psu_fpc_factor(self) -> np.ndarray:
         """First-stage finite population correction of each PSU (indexed by
         :attr:`psu_codes`): the stratum's ``(N_h - n_h) / N_h``, or ``1 - pi_i`` under
-        ``pps="brewer"``; 1 without fpc."""
+        ``pps="brewer"``; 1 without fpc.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> data = pd.DataFrame({"stratum": [1, 1, 1, 2, 2], "village": [1, 1, 2, 3, 4],
+        ...                      "weight": 10.0, "N": [20, 20, 20, 10, 10]})
+        >>> design = SurveyDesign(data, psu="village", strata="stratum", weights="weight", fpc="N")
+        >>> design.psu_fpc_factor.tolist()
+        [0.9, 0.9, 0.8, 0.8]
+        """
         return self._stages[0].unit_factor
 
     @property
     def n_psu(self) -> int:
         """Number of first-stage sampling units (PSUs) in the sample (every row its own PSU when
         the design has no ``ids``), counting all rows, inside and outside the domain.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> data = pd.DataFrame({"stratum": [1, 1, 1, 2, 2], "village": [1, 1, 2, 3, 4],
+        ...                      "weight": 10.0, "N": [20, 20, 20, 10, 10]})
+        >>> design = SurveyDesign(data, psu="village", strata="stratum", weights="weight", fpc="N")
+        >>> design.n_psu
+        4
         """
         return self._n_psu
 
     @property
     def n_strata(self) -> int:
-        """Number of first-stage strata (1 for an unstratified design)."""
+        """Number of first-stage strata (1 for an unstratified design).
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> data = pd.DataFrame({"stratum": [1, 1, 1, 2, 2], "village": [1, 1, 2, 3, 4],
+        ...                      "weight": 10.0, "N": [20, 20, 20, 10, 10]})
+        >>> design = SurveyDesign(data, psu="village", strata="stratum", weights="weight", fpc="N")
+        >>> design.n_strata
+        2
+        """
         return self._n_strata
 
     @property
     def is_simple_random_sample(self) -> bool:
-        """True for one-stage, unclustered, unstratified designs with equal weights."""
+        """True for one-stage, unclustered, unstratified designs with equal weights.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> data = pd.DataFrame({"stratum": [1, 1, 1, 2, 2], "village": [1, 1, 2, 3, 4],
+        ...                      "weight": 10.0, "N": [20, 20, 20, 10, 10]})
+        >>> design = SurveyDesign(data, psu="village", strata="stratum", weights="weight", fpc="N")
+        >>> design.is_simple_random_sample
+        False
+        """
         stage1 = self._stages[0]
         return (
             len(self._stages) == 1
@@ -377,13 +466,37 @@ class SurveyDesign:
     # --- calibration (evalkit.survey.calibration) -------------------------------------------
     @property
     def is_calibrated(self) -> bool:
-        """True when the weights were post-stratified, raked or calibrated."""
+        """True when the weights were post-stratified, raked or calibrated.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> data = pd.DataFrame({"stratum": [1, 1, 1, 2, 2], "village": [1, 1, 2, 3, 4],
+        ...                      "weight": 10.0, "N": [20, 20, 20, 10, 10]})
+        >>> design = SurveyDesign(data, psu="village", strata="stratum", weights="weight", fpc="N")
+        >>> design.is_calibrated
+        False
+        >>> design.poststratify("stratum", {1: 60, 2: 20}).is_calibrated
+        True
+        """
         return bool(self._calibration)
 
     @property
     def calibration_steps(self) -> tuple[str, ...]:
         """The post-stratification, raking and calibration steps applied, in order, each in
-        words (``"raking on household_type, village_type"``); empty when none."""
+        words (``"raking on household_type, village_type"``); empty when none.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> data = pd.DataFrame({"stratum": [1, 1, 1, 2, 2], "village": [1, 1, 2, 3, 4],
+        ...                      "weight": 10.0, "N": [20, 20, 20, 10, 10]})
+        >>> design = SurveyDesign(data, psu="village", strata="stratum", weights="weight", fpc="N")
+        >>> design.calibration_steps
+        ()
+        >>> design.poststratify("stratum", {1: 60, 2: 20}).calibration_steps
+        ('poststratify on stratum',)
+        """
         return tuple(step.label for step in self._calibration)
 
     # --- description (evalkit.survey.describe) -----------------------------------------

@@ -47,17 +47,34 @@ class Estimate:
 
     @property
     def ci_low(self) -> float:
-        """Lower end of the confidence interval (``ci[0]``)."""
+        """Lower end of the confidence interval (``ci[0]``).
+
+        Examples
+        --------
+        >>> Estimate(0.1, 0.02, (0.06, 0.14), 1.5, 28, 400, 0.95).ci_low
+        0.06
+        """
         return self.ci[0]
 
     @property
     def ci_high(self) -> float:
-        """Upper end of the confidence interval (``ci[1]``)."""
+        """Upper end of the confidence interval (``ci[1]``).
+
+        Examples
+        --------
+        >>> Estimate(0.1, 0.02, (0.06, 0.14), 1.5, 28, 400, 0.95).ci_high
+        0.14
+        """
         return self.ci[1]
 
     def to_dict(self) -> dict[str, float | int | str]:
         """The estimate as a flat dict (estimate, se, ci_low, ci_high, deff, df, n, ...), one row of
         a results table.
+
+        Examples
+        --------
+        >>> Estimate(0.1, 0.02, (0.06, 0.14), 1.5, 28, 400, 0.95).to_dict()["ci_low"]
+        0.06
         """
         return {
             "estimate": self.estimate,

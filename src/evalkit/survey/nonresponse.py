@@ -73,7 +73,17 @@ class NonresponseAdjustment:
     final_cell: np.ndarray | None = None
 
     def respondents(self, data: pd.DataFrame, column: str = "weight") -> pd.DataFrame:
-        """The responding rows of ``data`` with ``column`` set to the adjusted weight."""
+        """The responding rows of ``data`` with ``column`` set to the adjusted weight.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> sample = pd.DataFrame({"household_type": ["a"] * 4, "weight": 10.0,
+        ...                        "responded": [1, 1, 1, 0]})
+        >>> adjusted = adjust_for_nonresponse(sample, cells=["household_type"], min_respondents=2)
+        >>> adjusted.respondents(sample)["weight"].round(3).tolist()
+        [13.333, 13.333, 13.333]
+        """
         out = data.loc[self.responded].copy()
         out[column] = self.weights[self.responded]
         return out.reset_index(drop=True)
@@ -284,7 +294,14 @@ class RunNonresponse:
     informed: bool = False
 
     def lowest_rate(self) -> float:
-        """The lowest cell response rate (NaN without information)."""
+        """The lowest cell response rate (NaN without information).
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> RunNonresponse(pd.DataFrame({"response_rate": [0.9, 0.75]}), "note").lowest_rate()
+        0.75
+        """
         if self.table.empty:
             return float("nan")
         return float(self.table["response_rate"].min())

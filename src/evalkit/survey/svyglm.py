@@ -190,23 +190,79 @@ class LogitResult:
 
     @property
     def model_matrix(self) -> np.ndarray:
-        """The model matrix of the analysis rows (kept columns only)."""
+        """The model matrix of the analysis rows (kept columns only).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import pandas as pd
+        >>> from evalkit.survey.design import SurveyDesign
+        >>> rng = np.random.default_rng(7)
+        >>> data = pd.DataFrame({"village": np.repeat(np.arange(12), 25), "weight": 40.0,
+        ...                      "x": rng.normal(size=300)})
+        >>> data["y"] = (rng.random(300) < 1 / (1 + np.exp(-0.5 - data["x"]))).astype(int)
+        >>> fit = SurveyDesign(data, psu="village", weights="weight").logit("y ~ x")
+        >>> fit.model_matrix.shape
+        (300, 2)
+        """
         return self._X
 
     @property
     def analysis_rows(self) -> np.ndarray:
-        """Positions in ``design.data`` of the rows the model was fitted on."""
+        """Positions in ``design.data`` of the rows the model was fitted on.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import pandas as pd
+        >>> from evalkit.survey.design import SurveyDesign
+        >>> rng = np.random.default_rng(7)
+        >>> data = pd.DataFrame({"village": np.repeat(np.arange(12), 25), "weight": 40.0,
+        ...                      "x": rng.normal(size=300)})
+        >>> data["y"] = (rng.random(300) < 1 / (1 + np.exp(-0.5 - data["x"]))).astype(int)
+        >>> fit = SurveyDesign(data, psu="village", weights="weight").logit("y ~ x")
+        >>> fit.analysis_rows[:3].tolist(), len(fit.analysis_rows)
+        ([0, 1, 2], 300)
+        """
         return self._rows
 
     # --- coefficient tables -----------------------------------------------------------
     @property
     def tvalues(self) -> pd.Series:
-        """Coefficients over their standard errors (``summary.svyglm``'s t values)."""
+        """Coefficients over their standard errors (``summary.svyglm``'s t values).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import pandas as pd
+        >>> from evalkit.survey.design import SurveyDesign
+        >>> rng = np.random.default_rng(7)
+        >>> data = pd.DataFrame({"village": np.repeat(np.arange(12), 25), "weight": 40.0,
+        ...                      "x": rng.normal(size=300)})
+        >>> data["y"] = (rng.random(300) < 1 / (1 + np.exp(-0.5 - data["x"]))).astype(int)
+        >>> fit = SurveyDesign(data, psu="village", weights="weight").logit("y ~ x")
+        >>> fit.tvalues.round(2).tolist()
+        [4.94, 6.99]
+        """
         return self.params / self.bse
 
     @property
     def pvalues(self) -> pd.Series:
-        """Two-sided p values from t with ``df`` degrees of freedom (``summary.svyglm``)."""
+        """Two-sided p values from t with ``df`` degrees of freedom (``summary.svyglm``).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import pandas as pd
+        >>> from evalkit.survey.design import SurveyDesign
+        >>> rng = np.random.default_rng(7)
+        >>> data = pd.DataFrame({"village": np.repeat(np.arange(12), 25), "weight": 40.0,
+        ...                      "x": rng.normal(size=300)})
+        >>> data["y"] = (rng.random(300) < 1 / (1 + np.exp(-0.5 - data["x"]))).astype(int)
+        >>> fit = SurveyDesign(data, psu="village", weights="weight").logit("y ~ x")
+        >>> (fit.pvalues < 0.001).tolist()
+        [True, True]
+        """
         if self.df <= 0:
             return pd.Series(np.nan, index=self.params.index)
         return pd.Series(2 * stats.t.sf(np.abs(self.tvalues.to_numpy()), self.df),
@@ -239,14 +295,44 @@ class LogitResult:
                              "ci_high": self.params + t * self.bse})
 
     def odds_ratios(self, level: float = 0.95) -> pd.DataFrame:
-        """``exp(beta)`` with the exponentiated Wald interval."""
+        """``exp(beta)`` with the exponentiated Wald interval.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import pandas as pd
+        >>> from evalkit.survey.design import SurveyDesign
+        >>> rng = np.random.default_rng(7)
+        >>> data = pd.DataFrame({"village": np.repeat(np.arange(12), 25), "weight": 40.0,
+        ...                      "x": rng.normal(size=300)})
+        >>> data["y"] = (rng.random(300) < 1 / (1 + np.exp(-0.5 - data["x"]))).astype(int)
+        >>> fit = SurveyDesign(data, psu="village", weights="weight").logit("y ~ x")
+        >>> fit.odds_ratios().round(3)
+                   odds_ratio  ci_low  ci_high
+        Intercept       1.722   1.347    2.200
+        x               3.756   2.463    5.729
+        """
         ci = self.conf_int(level)
         return pd.DataFrame({"odds_ratio": np.exp(self.params),
                              "ci_low": np.exp(ci["ci_low"]),
                              "ci_high": np.exp(ci["ci_high"])})
 
     def summary_frame(self, level: float = 0.95) -> pd.DataFrame:
-        """Coefficient table: coef, se, t, p, interval, odds ratio and its interval."""
+        """Coefficient table: coef, se, t, p, interval, odds ratio and its interval.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import pandas as pd
+        >>> from evalkit.survey.design import SurveyDesign
+        >>> rng = np.random.default_rng(7)
+        >>> data = pd.DataFrame({"village": np.repeat(np.arange(12), 25), "weight": 40.0,
+        ...                      "x": rng.normal(size=300)})
+        >>> data["y"] = (rng.random(300) < 1 / (1 + np.exp(-0.5 - data["x"]))).astype(int)
+        >>> fit = SurveyDesign(data, psu="village", weights="weight").logit("y ~ x")
+        >>> list(fit.summary_frame().columns)[:5]
+        ['coef', 'se', 't', 'p_value', 'ci_low']
+        """
         ci = self.conf_int(level)
         odds = self.odds_ratios(level)
         table = pd.DataFrame({
@@ -272,6 +358,19 @@ class LogitResult:
         R: ``model.matrix(delete.response(terms(fit)), newdata)``. Predictions, scenarios
         and marginal effects are ``model_matrix_for(data) @ params``. ``data`` needs the
         model's columns and only category levels seen in the fit; else a one-line error.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import pandas as pd
+        >>> from evalkit.survey.design import SurveyDesign
+        >>> rng = np.random.default_rng(7)
+        >>> data = pd.DataFrame({"village": np.repeat(np.arange(12), 25), "weight": 40.0,
+        ...                      "x": rng.normal(size=300)})
+        >>> data["y"] = (rng.random(300) < 1 / (1 + np.exp(-0.5 - data["x"]))).astype(int)
+        >>> fit = SurveyDesign(data, psu="village", weights="weight").logit("y ~ x")
+        >>> fit.model_matrix_for(pd.DataFrame({"x": [0.0, 2.0]})).tolist()
+        [[1.0, 0.0], [1.0, 2.0]]
         """
         try:
             matrix = self._spec.get_model_matrix(data, na_action="ignore")
@@ -309,7 +408,21 @@ class LogitResult:
         return pd.Series(values, index=data.index, name="linear" if linear else "probability")
 
     def analysis_data(self) -> pd.DataFrame:
-        """The rows of the design's data the model was fitted on (the domain, complete cases)."""
+        """The rows of the design's data the model was fitted on (the domain, complete cases).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import pandas as pd
+        >>> from evalkit.survey.design import SurveyDesign
+        >>> rng = np.random.default_rng(7)
+        >>> data = pd.DataFrame({"village": np.repeat(np.arange(12), 25), "weight": 40.0,
+        ...                      "x": rng.normal(size=300)})
+        >>> data["y"] = (rng.random(300) < 1 / (1 + np.exp(-0.5 - data["x"]))).astype(int)
+        >>> fit = SurveyDesign(data, psu="village", weights="weight").logit("y ~ x")
+        >>> len(fit.analysis_data()), list(fit.analysis_data().columns)
+        (300, ['village', 'weight', 'x', 'y'])
+        """
         return self.design.data.iloc[self._rows]
 
     def _full(self, values: np.ndarray) -> np.ndarray:
@@ -372,6 +485,20 @@ class LogitResult:
         ``f(x'b) dx + f(x'b)(1 - 2F(x'b)) (dx'b) x`` (continuous); t intervals with the
         design df. ``per`` rescales a continuous effect to a change of that size, e.g.
         ``{"reimbursement_gap": 0.1}`` for 10 percentage points (linear approximation).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import pandas as pd
+        >>> from evalkit.survey.design import SurveyDesign
+        >>> rng = np.random.default_rng(7)
+        >>> data = pd.DataFrame({"village": np.repeat(np.arange(12), 25), "weight": 40.0,
+        ...                      "x": rng.normal(size=300)})
+        >>> data["y"] = (rng.random(300) < 1 / (1 + np.exp(-0.5 - data["x"]))).astype(int)
+        >>> fit = SurveyDesign(data, psu="village", weights="weight").logit("y ~ x")
+        >>> fit.marginal_effects(per={"x": 0.1})[["variable", "estimate", "se"]].round(4)
+          variable  estimate      se
+        0        x    0.0251  0.0024
         """
         data = self.analysis_data()
         explicit = variables is not None

@@ -49,7 +49,16 @@ class Stage:
 
     @property
     def unit_factor(self) -> np.ndarray:
-        """Finite population correction factor of each unit."""
+        """Finite population correction factor of each unit.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> Stage(unit=np.array([0, 1]), unit_group=np.array([0, 0]), group_size=np.array([2.0]),
+        ...       group_fpc=np.array([0.8]), group_weight=np.array([1.0]),
+        ...       group_parent=np.array([0])).unit_factor.tolist()
+        [0.8, 0.8]
+        """
         if self.unit_fpc is None:
             return self.group_fpc[self.unit_group]
         return self.unit_fpc
