@@ -162,3 +162,12 @@ def test_a_run_on_villages_named_as_formulas_writes_no_formula(tmp_path):
         workbook = openpyxl.load_workbook(path)
         assert not [c.coordinate for ws in workbook for row in ws.iter_rows() for c in row
                     if c.data_type == "f"], path
+
+
+def test_control_characters_in_a_cell_do_not_stop_the_workbook(tmp_path):
+    """XML 1.0 has no place for most control characters: openpyxl raised on them (a name
+    with a stray BEL from a copied register stopped the field list)."""
+    table = pd.DataFrame({"head_name": ["Li\x07 Wei", "Wang\x1bFang"]})
+    path = xlsx.write_table(table, tmp_path / "ctl.xlsx")
+    values = [c.value for c in openpyxl.load_workbook(path).active["A"][1:]]
+    assert values == ["Li\ufffd Wei", "Wang\ufffdFang"]

@@ -386,7 +386,7 @@ def _mute_stopping_kernels() -> None:
 def _raise_terminated(signum: int, _frame: object) -> None:
     _mute_stopping_kernels()
     stopping.request(signum)
-    raise TerminatedError
+    raise TerminatedError(signum)
 
 
 def _raise_interrupted(signum: int, _frame: object) -> None:
@@ -403,6 +403,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.unraisablehook = stopping.quiet_unraisable
         # A batch system or `timeout` stops a run with SIGTERM; it gets Ctrl-C's clean stop.
         signal.signal(signal.SIGTERM, _raise_terminated)
+        if hasattr(signal, "SIGHUP"):  # the terminal closed: the same clean stop
+            signal.signal(signal.SIGHUP, _raise_terminated)
         if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
             signal.signal(signal.SIGINT, _raise_interrupted)
     parser = build_parser()
@@ -423,9 +425,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         for line in lines[1:]:
             print(f"  {line}", file=sys.stderr)
         return EXIT_ERROR
-    except TerminatedError:
-        print("evalkit: terminated (SIGTERM)", file=sys.stderr)
-        return 128 + signal.SIGTERM
+    except TerminatedError as exc:
+        print(f"evalkit: terminated ({signal.Signals(exc.signum).name})", file=sys.stderr)
+        return 128 + exc.signum
     except KeyboardInterrupt:
         print("evalkit: interrupted", file=sys.stderr)
         return 130

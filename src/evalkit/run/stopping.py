@@ -17,7 +17,12 @@ _requested: list[int] = []
 
 
 class TerminatedError(KeyboardInterrupt):
-    """SIGTERM, handled as Ctrl-C is: running work stopped, temporary files removed."""
+    """SIGTERM (or SIGHUP: the terminal closed), handled as Ctrl-C is: running work stopped,
+    temporary files removed. ``signum`` says which."""
+
+    def __init__(self, signum: int = signal.SIGTERM) -> None:
+        super().__init__(signum)
+        self.signum = signum
 
 
 def request(signum: int) -> None:
@@ -52,7 +57,7 @@ def check() -> None:
     >>> check()  # no signal received: nothing happens
     """
     signum = requested()
-    if signum == signal.SIGTERM:
-        raise TerminatedError
+    if signum is not None and signum != signal.SIGINT:
+        raise TerminatedError(signum)
     if signum is not None:
         raise KeyboardInterrupt

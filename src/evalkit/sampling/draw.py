@@ -41,7 +41,9 @@ def select_villages(
     order: str = "given",
     groups: Sequence[str] = ("registered", "nonregistered"),
 ) -> pd.DataFrame:
-    """First stage: villages by systematic PPS within each stratum (or the whole county).
+    """First stage: villages by systematic PPS within each stratum (or the whole county);
+    Tillé (2006), sec. 7.2, R ``sampling::UPsystematic``
+    (:func:`~evalkit.sampling.pps.pps_systematic`).
 
     ``size_column``: a frame column, a list of columns summed, or ``None`` for the
     households of ``groups``. With ``strata`` and an integer ``n_villages``, villages are

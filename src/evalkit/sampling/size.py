@@ -273,7 +273,9 @@ def sample_size_ratio(
 def sample_size_grid(p: float, margins: Sequence[float], iccs: Sequence[float],
                      cluster_size: float, level: float = 0.95, response_rate: float = 1.0,
                      population: int | None = None) -> pd.DataFrame:
-    """Households needed for each (margin, ICC) pair: a long table margin, icc, deff, n.
+    """Households needed for each (margin, ICC) pair: a long table margin, icc, deff, n,
+    with ``deff = 1 + (m - 1) ICC`` for ``m = cluster_size`` households per village (Kish
+    1965, sec. 5.4) and ``n`` from :func:`sample_size_proportion` (Cochran 1977, eq. 4.2).
 
     Examples
     --------
