@@ -72,7 +72,8 @@ def write_province_outputs(spec: Any, run_dir: Path, statuses: Sequence[Any],
     # With every county failed there is nothing to rank, but the page and the status table
     # still say so.
     parts = {key: ranked_rows(indicators, key) for key in HEADLINE} if ok else {}
-    calls: list[Call] = [(rank_indicator, (part, key, values["level"], values["seed"]))
+    calls: list[Call] = [(rank_indicator, (part, key, values["level"], values["seed"],
+                                           spec.worst))
                          for key, part in parts.items()]
     wait = start(calls)
     rates = None
