@@ -90,7 +90,7 @@ class PreparedTables:
 
     frame: Any  # pandas DataFrame
     survey: Any  # pandas DataFrame
-    nonresponse: Any  # evalkit.survey.nonresponse.RunNonresponse
+    nonresponse: Any  # evalkit.assessment.nonresponse.RunNonresponse
     frame_path: Path
     survey_path: Path
 
@@ -114,7 +114,7 @@ def read_prepared(folder: Path | str, frame_path: Path, survey_path: Path,
 
     :func:`evalkit.assessment.inputs.load_inputs` (``prepared=``) makes the design from them.
     """
-    from evalkit.survey.nonresponse import RunNonresponse
+    from evalkit.assessment.nonresponse import RunNonresponse
 
     folder = Path(folder)
     fix = "; set prepared = None to read the data files"
