@@ -129,7 +129,10 @@ def read_prepared(folder: Path | str, frame_path: Path, survey_path: Path,
                            f"expected {FORMAT}{fix}")
     for key, path in (("frame", frame_path), ("survey", survey_path)):
         recorded = description[key]
-        if str(path) != recorded["path"] or _sha256(path) != recorded["sha256"]:
+        # The same file, however it is spelled: a province county's notebooks see their
+        # inputs relative to their working folder (evalkit.run.params.notebook_parameters).
+        same_file = Path(path).resolve() == Path(recorded["path"]).resolve()
+        if not same_file or _sha256(path) != recorded["sha256"]:
             raise EvalkitError(f"prepared inputs {folder} were made from {recorded['path']} "
                                f"as it was then, not from data.{key} = {path} as it is now"
                                f"{fix}")

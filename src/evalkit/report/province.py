@@ -438,7 +438,7 @@ def province_page(*, name: str, lang: str, level: float, thresholds: dict[str, f
                 f"<span class=\"verdicts\" data-indicator=\"{key}\" data-official=\""
                 f"{esc(o.replace(' ', '_'))}\" data-decision=\"{esc(d.replace(' ', '_'))}\">"
                 f"{esc(_t(lang, 'official'))}: <span class=\"{esc(o.replace(' ', '-'))}\">"
-                f"{esc(verdict.get(o, '–'))}</span> · {esc(_t(lang, 'sample'))}: "
+                f"{esc(verdict.get(o, '–'))}</span><br>{esc(_t(lang, 'sample'))}: "
                 f"<span class=\"{esc(d.replace(' ', '-'))}\">{esc(verdict.get(d, '–'))}</span>"
                 "</span>")
         cells.append(f"<span class=\"bad\">{esc(_status('failed', lang))}</span>"
@@ -504,14 +504,13 @@ svg.ek-forest-narrow {{ display: none; }}
   body {{ margin: 1rem auto; }}
   svg.ek-forest {{ display: none; }} svg.ek-forest.ek-forest-narrow {{ display: block; }}
   .table-wrap table, .table-wrap tbody, .table-wrap tr, .table-wrap td {{ display: block;
-    width: 100%; }}
+    width: 100%; box-sizing: border-box; }}
   .table-wrap thead {{ display: none; }}
   .table-wrap tr {{ border: 1px solid #ddd; border-radius: 0.4rem; margin: 0 0 0.6rem;
     padding: 0.2rem 0.6rem; }}
-  .table-wrap td {{ display: flex; justify-content: space-between; gap: 0.8rem;
-    text-align: right; padding: 0.3rem 0; overflow-wrap: anywhere; }}
-  .table-wrap td::before {{ content: attr(data-label); color: #666; text-align: left;
-    flex-shrink: 0; max-width: 45%; }}
+  .table-wrap td {{ padding: 0.3rem 0; overflow-wrap: anywhere; border-bottom: 1px solid #eee; }}
+  .table-wrap td::before {{ content: attr(data-label); display: block; color: #666;
+    font-size: 0.85em; }}
   .table-wrap td:last-child {{ border-bottom: none; }}
 }}
 </style>
