@@ -544,12 +544,16 @@ class SurveyDesign:
         Each step (:mod:`evalkit.survey.calibration`) residualises the weighted influence
         values before the PSU totals of :meth:`variance_of_totals`. Empty when uncalibrated.
 
+        Examples
+        --------
         >>> import pandas as pd
-        >>> design = SurveyDesign(pd.DataFrame({"type": ["a", "b"], "w": [10.0, 10.0]}),
-        ...                       weights="w")
-        >>> [step.label for step in design.poststratify("type", {"a": 30, "b": 10})
-        ...  .calibration_chain]
-        ['poststratify on type']
+        >>> design = SurveyDesign(pd.DataFrame({"type": ["a", "a", "b"], "weight": 10.0}),
+        ...                       weights="weight")
+        >>> design.calibration_chain
+        ()
+        >>> [type(step).__name__ for step in design.poststratify(
+        ...     "type", {"a": 30, "b": 10}).calibration_chain]
+        ['PostStratumStep']
         """
         return self._calibration
 
@@ -558,15 +562,22 @@ class SurveyDesign:
         """For a design built from a calibrated one (e.g. one row per person of each
         household), the row of the calibrated design each row belongs to; else ``None``.
 
+        Examples
+        --------
+        Two households post-stratified, then one row per person (3 and 1 people): each person's
+        row points at its household's row of the calibrated design.
+
         >>> import numpy as np
         >>> import pandas as pd
         >>> from evalkit.survey.calibration import carry
-        >>> homes = SurveyDesign(pd.DataFrame({"type": ["a", "b"], "w": [10.0, 10.0]}),
-        ...                      weights="w").poststratify("type", {"a": 30, "b": 10})
-        >>> rows = np.array([0, 0, 1])
-        >>> people = SurveyDesign(homes.data.iloc[rows].reset_index(drop=True), weights="w")
-        >>> carry(homes, people, rows).calibration_rows.tolist()
-        [0, 0, 1]
+        >>> households = SurveyDesign(pd.DataFrame({"type": ["a", "b"], "weight": [10.0, 10.0]}),
+        ...                           weights="weight")
+        >>> post = households.poststratify("type", {"a": 30, "b": 10})
+        >>> rows = np.array([0, 0, 0, 1])
+        >>> people = SurveyDesign(households.data.iloc[rows].reset_index(drop=True),
+        ...                       weights="weight")
+        >>> post.calibration_rows, carry(post, people, rows).calibration_rows.tolist()
+        (None, [0, 0, 0, 1])
         """
         return self._calibration_rows
 
