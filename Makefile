@@ -1,5 +1,6 @@
 # evalkit: `make report` runs the assessment, `make test` checks everything.
-# Both create .venv when it is missing and install evalkit with its pinned test extras.
+# Both create .venv when it is missing and install the locked environment (requirements.lock:
+# every transitive dependency pinned with its hashes), then evalkit itself.
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -8,6 +9,8 @@ STAMP  := $(VENV)/.evalkit-installed
 PARAMS ?= params/default.yaml
 OUT    ?= outputs
 SANITIZE := nbval_sanitize.cfg
+LOCK   := requirements.lock
+UV_VERSION := 0.13.8
 # pytest-xdist workers for make test/unit/nbval: one per core (TEST_WORKERS=0: one process).
 # Tests sharing a module-scoped fixture stay on one worker, and the notebooks run in order on
 # one worker while the others take the tests (tests/conftest.py).
@@ -22,7 +25,7 @@ export OMP_NUM_THREADS = 1
 export OPENBLAS_NUM_THREADS = 1
 export MKL_NUM_THREADS = 1
 
-.PHONY: report province test lint unit nbval refresh bench bench-province venv clean docs
+.PHONY: report province test lint unit nbval refresh bench bench-province venv clean docs lock
 
 report: $(STAMP)
 	$(PY) -m evalkit run $(PARAMS) --out $(OUT)
@@ -73,10 +76,22 @@ docs: $(STAMP)
 
 venv: $(STAMP)
 
-$(STAMP): pyproject.toml
+# pip refuses any package or version the lock does not name, and any file whose hash differs.
+$(STAMP): pyproject.toml $(LOCK)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet -e ".[test,docs]"
+	$(PY) -m pip install --quiet --require-hashes -r $(LOCK)
+	$(PY) -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
+
+# Regenerate requirements.lock after a change to pyproject.toml's dependencies (main, test and
+# docs extras): uv resolves them for CPython 3.11 on x86-64 Linux and records every file's
+# sha256 from the index. uv (pinned) is installed in a throwaway venv, not in .venv.
+lock:
+	test -x build/lock-tools/bin/uv || { $(PYTHON) -m venv build/lock-tools && \
+		build/lock-tools/bin/python -m pip install --quiet uv==$(UV_VERSION); }
+	build/lock-tools/bin/uv pip compile pyproject.toml --extra test --extra docs \
+		--generate-hashes --python-version 3.11 --python-platform x86_64-unknown-linux-gnu \
+		--custom-compile-command "make lock" --quiet --output-file $(LOCK)
 
 clean:
 	rm -rf $(OUT)/notebook-tables build docs/reference/generated .pytest_cache .ruff_cache

@@ -1,6 +1,6 @@
-"""The package's import graph: layers in one order, no cycles, no private names across
-modules, a generic engine that knows nothing about the poverty assessment, and old flat
-paths that still work (with a DeprecationWarning) but are never used inside evalkit.
+"""The package's import graph: layers in one order, no cycles, no private names or private
+state across modules, a generic engine that knows nothing about the poverty assessment, and
+no old flat paths (removed in 0.3).
 
 Every ``import`` in ``src/evalkit`` counts, including imports inside functions (a cycle
 hidden behind a function-level import is still a cycle); imports under
@@ -18,14 +18,12 @@ from pathlib import Path
 
 import pytest
 
-from evalkit import legacy
-
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "evalkit"
 
 # Each layer imports only from itself and the layers before it.
 LAYERS = ("contract", "survey", "sampling", "synth", "assessment", "report", "run")
-# Package plumbing outside the layers: the lazy exports, the old-path finder, the entry points.
-PLUMBING = frozenset({"__init__", "__main__", "lazy", "legacy", "resources"})
+# Package plumbing outside the layers: the lazy exports and the entry points.
+PLUMBING = frozenset({"__init__", "__main__", "lazy", "resources"})
 MAX_MODULE_LINES = 600
 # Known debts, each to be paid and removed here (the tests below demand exact equality, so
 # a new offender fails and a paid debt must be struck off).
@@ -65,8 +63,7 @@ def _imports(tree: ast.AST) -> list[tuple[str, list[str], int]]:
                 for alias in node.names:
                     submodule = f"{base}.{alias.name}" if base else alias.name
                     if (PACKAGE / submodule.replace(".", "/")).with_suffix(".py").is_file() \
-                            or (PACKAGE / submodule.replace(".", "/")).is_dir() \
-                            or submodule.partition(".")[0] in legacy.MOVED and not base:
+                            or (PACKAGE / submodule.replace(".", "/")).is_dir():
                         found.append((submodule, [], node.lineno))
                     else:
                         found.append((base or "__init__", [alias.name], node.lineno))
@@ -207,6 +204,94 @@ def test_no_private_attributes_read_across_modules() -> None:
     assert _private_attribute_reads(tree) == [("synth._hidden", 2)]
 
 
+# Underscore names that are public API of the standard library (namedtuple's methods).
+PUBLIC_UNDERSCORE = frozenset({"_replace", "_asdict", "_fields", "_make", "_field_defaults"})
+SETTERS = frozenset({"setattr", "__setattr__", "delattr", "__delattr__"})
+
+
+def _own_attributes(tree: ast.AST) -> set[str]:
+    """Attribute names a module defines: its classes' fields and methods, what it assigns
+    on ``self``/``cls`` (directly or through ``object.__setattr__(self, ...)``)."""
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ClassDef):
+            for item in node.body:
+                if isinstance(item, ast.AnnAssign) and isinstance(item.target, ast.Name):
+                    names.add(item.target.id)
+                elif isinstance(item, ast.Assign):
+                    names.update(t.id for t in item.targets if isinstance(t, ast.Name))
+                elif isinstance(item, ast.FunctionDef | ast.AsyncFunctionDef):
+                    names.add(item.name)
+        elif (isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store)
+              and isinstance(node.value, ast.Name) and node.value.id in ("self", "cls")):
+            names.add(node.attr)
+        elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+              and node.func.attr == "__setattr__" and len(node.args) >= 2
+              and isinstance(node.args[0], ast.Name) and node.args[0].id == "self"
+              and isinstance(node.args[1], ast.Constant)):
+            names.add(str(node.args[1].value))
+    return names
+
+
+def _foreign_state_access(tree: ast.AST) -> list[tuple[str, int]]:
+    """``obj._attr`` where ``_attr`` is not defined in this module (another module's private
+    state), and ``setattr``/``object.__setattr__`` on anything but ``self`` of an attribute
+    this module does not define (writing another module's object, frozen or not)."""
+    own = _own_attributes(tree)
+    found: list[tuple[str, int]] = []
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Attribute) and node.attr.startswith("_")
+                and not node.attr.startswith("__") and node.attr not in own
+                and node.attr not in PUBLIC_UNDERSCORE):
+            found.append((ast.unparse(node), node.lineno))
+        elif isinstance(node, ast.Call) and len(node.args) >= 2 and isinstance(
+                node.args[1], ast.Constant) and isinstance(node.args[1].value, str):
+            func = node.func
+            name = (func.attr if isinstance(func, ast.Attribute)
+                    else func.id if isinstance(func, ast.Name) else "")
+            target, attr = node.args[0], node.args[1].value
+            mine = isinstance(target, ast.Name) and target.id in ("self", "cls")
+            if not mine and attr not in own and (
+                    name in SETTERS or name == "getattr" and attr.startswith("_")
+                    and not attr.startswith("__")):
+                found.append((f"{ast.unparse(func)}({ast.unparse(target)}, {attr!r})",
+                              node.lineno))
+    return sorted(found, key=lambda item: item[1])
+
+
+def test_no_module_touches_another_modules_private_state() -> None:
+    offenders = sorted(f"evalkit.{_module_name(path)} line {line}: {what}"
+                       for path in sorted(PACKAGE.rglob("*.py"))
+                       for what, line in _foreign_state_access(
+                           ast.parse(path.read_text(encoding="utf-8"))))
+    assert offenders == []
+
+
+def test_the_private_state_check_catches_planted_cases() -> None:
+    planted = ast.parse(
+        "import copy\n"
+        "def reweight(design, w):\n"
+        "    out = copy.copy(design)\n"
+        "    object.__setattr__(out, '_w', w)\n"
+        "    object.__setattr__(out, 'data', None)\n"
+        "    return design._calibration, getattr(design, '_stages')\n"
+        "class Mine:\n"
+        "    _cache: dict\n"
+        "    def get(self, other):\n"
+        "        self._seen = 1\n"
+        "        return other._cache, self._seen, self._helper(), point._replace(x=1)\n"
+        "    def _helper(self):\n"
+        "        return 0\n")
+    assert _foreign_state_access(planted) == [
+        ("object.__setattr__(out, '_w')", 4), ("object.__setattr__(out, 'data')", 5),
+        ("design._calibration", 6), ("getattr(design, '_stages')", 6)]
+    # what the engine did before SurveyDesign.reweighted and .rebased
+    assert [what for what, _ in _foreign_state_access(ast.parse(
+        "def carry(source, target):\n"
+        "    object.__setattr__(target, '_w', source._w)\n"))] == [
+        "object.__setattr__(target, '_w')", "source._w"]
+
+
 def test_the_engine_knows_nothing_of_the_assessment() -> None:
     graph = _graph()
     engine = [m for m in graph if _layer(m) == "survey"]
@@ -214,12 +299,6 @@ def test_the_engine_knows_nothing_of_the_assessment() -> None:
     outside = sorted(f"evalkit.{m} imports evalkit.{t}" for m in engine
                      for t, _, _ in graph[m] if _layer(t) not in {"contract", "survey", "lazy"})
     assert outside == []
-
-
-def test_evalkit_never_imports_its_own_old_paths() -> None:
-    old = [f"evalkit.{m} line {line} imports evalkit.{t}" for m, targets in _graph().items()
-           for t, _, line in targets if t in legacy.MOVED]
-    assert old == []
 
 
 def _code_lines(source: str) -> int:
@@ -248,13 +327,14 @@ def test_the_size_limit_counts_code_not_docstrings() -> None:
     assert _code_lines("x = 1\n" * (MAX_MODULE_LINES + 1)) > MAX_MODULE_LINES
 
 
-@pytest.mark.parametrize("old", sorted(legacy.MOVED))
-def test_old_flat_paths_still_import_with_a_warning(old: str) -> None:
-    new = importlib.import_module(f"evalkit.{legacy.MOVED[old]}")
-    sys.modules.pop(f"evalkit.{old}", None)
-    with pytest.warns(DeprecationWarning, match=f"evalkit.{old} moved to evalkit."):
-        module = importlib.import_module(f"evalkit.{old}")
-    assert module is new
+# The flat paths of 0.1 (evalkit.models, evalkit.design, ...) were removed in 0.3.0
+# (CHANGELOG.md); the 0.2 deprecation shim (legacy.py) went with them.
+@pytest.mark.parametrize("old", ["models", "design", "pipeline", "legacy", "cli"])
+def test_old_flat_paths_are_gone(old: str) -> None:
+    result = subprocess.run([sys.executable, "-c", f"import evalkit.{old}"],
+                            capture_output=True, text=True)
+    assert result.returncode == 1
+    assert f"ModuleNotFoundError: No module named 'evalkit.{old}'" in result.stderr
 
 
 @pytest.mark.parametrize("package", ["sampling", "synth", "assessment", "report"])

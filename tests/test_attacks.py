@@ -166,3 +166,29 @@ def test_the_draw_replaces_planted_links_instead_of_writing_through(listing_para
                      "-q"]) == 0
     assert victim.read_text(encoding="utf-8") == "precious"
     assert not any(p.is_symlink() for p in out.iterdir())
+
+
+def test_prepared_inputs_accept_their_files_named_relative_to_the_kernel(tmp_path,
+                                                                        monkeypatch):
+    """A province county's notebooks see params_dir relative to their working folder (no
+    random temporary path in a report); the prepared inputs are the same files."""
+    import shutil
+
+    from evalkit.assessment.inputs import load_inputs
+    from evalkit.assessment.prepared import write_prepared
+    from evalkit.run.params import DEFAULTS
+
+    base = tmp_path / "inputs"
+    base.mkdir()
+    shutil.copy(FRAME, base / "frame.csv")
+    shutil.copy(SURVEY, base / "survey.csv")
+    files = {"frame": "frame.csv", "survey": "survey.csv"}
+    blocks = (DEFAULTS["design"], DEFAULTS["calibration"], DEFAULTS["nonresponse"])
+    inputs = load_inputs(files, blocks[0], base, blocks[1], blocks[2])
+    folder = write_prepared(inputs, tmp_path / "prepared", *blocks)
+    kernel_cwd = tmp_path / "out" / ".county.partial-x"
+    kernel_cwd.mkdir(parents=True)
+    monkeypatch.chdir(kernel_cwd)
+    again = load_inputs(files, blocks[0], "../../inputs", blocks[1], blocks[2],
+                        prepared=folder)
+    assert len(again.survey) == len(inputs.survey)

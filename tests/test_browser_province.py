@@ -46,6 +46,11 @@ window.addEventListener('load', function () {
       out.cut.push(td.textContent.slice(0, 40));
     }
   });
+  doc.querySelectorAll('.table-wrap').forEach(function (wrap) {
+    if (wrap.scrollWidth > wrap.clientWidth + 1) {  // clipped inside its own box
+      out.cut.push('table-wrap: ' + wrap.scrollWidth + ' > ' + wrap.clientWidth);
+    }
+  });
   var pre = document.createElement('pre');
   pre.id = 'measured';
   pre.textContent = JSON.stringify(out);

@@ -11,8 +11,23 @@ import pytest
 from scipy import special
 
 from evalkit import SurveyDesign
+from evalkit.assessment.defaults import (
+    DECOMPOSITION_FACTORS,
+    DECOMPOSITION_GROUP,
+    DECOMPOSITION_OUTCOME,
+    DECOMPOSITION_RATE_LABELS,
+)
 from evalkit.contract.errors import EvalkitError
 from evalkit.survey.decomposition import controls_from_formula, fairlie, rao_wu_weights
+
+# The assessment's recognition gap (evalkit.assessment.defaults), the engine's arguments.
+RECOGNITION_GAP = {"outcome": DECOMPOSITION_OUTCOME, "group": DECOMPOSITION_GROUP,
+                   "factors": DECOMPOSITION_FACTORS, "controls": ("dibao", "log_income"),
+                   "rate_labels": DECOMPOSITION_RATE_LABELS}
+
+
+def _fairlie(design, **options):
+    return fairlie(design, **{**RECOGNITION_GAP, **options})
 
 DATA = Path(__file__).parent / "data"
 
@@ -47,7 +62,7 @@ def _design(frame: pd.DataFrame | None = None) -> SurveyDesign:
 
 @pytest.fixture(scope="module")
 def linearized():
-    return fairlie(_design(), method="linearization")
+    return _fairlie(_design(), method="linearization")
 
 
 def test_components_add_up(linearized):
@@ -92,7 +107,7 @@ def test_unexplained_is_nonpoor_prediction_at_poor_intercept_minus_observed(line
 
 
 def test_single_factor_takes_the_whole_explained_part():
-    result = fairlie(_design(), factors={"water": ["water_at_door"]}, controls=(),
+    result = _fairlie(_design(), factors={"water": ["water_at_door"]}, controls=(),
                      method="linearization")
     table = result.table.set_index("component")
     assert list(table.index)[3:] == ["water", "explained", "unexplained"]
@@ -101,9 +116,9 @@ def test_single_factor_takes_the_whole_explained_part():
 
 
 def test_bootstrap_agrees_with_linearization_and_is_seeded(linearized):
-    boot = fairlie(_design(), method="bootstrap", replicates=400, seed=7)
-    again = fairlie(_design(), method="bootstrap", replicates=400, seed=7)
-    other = fairlie(_design(), method="bootstrap", replicates=400, seed=8)
+    boot = _fairlie(_design(), method="bootstrap", replicates=400, seed=7)
+    again = _fairlie(_design(), method="bootstrap", replicates=400, seed=7)
+    other = _fairlie(_design(), method="bootstrap", replicates=400, seed=8)
     pd.testing.assert_frame_equal(boot.table, again.table)
     assert not np.allclose(boot.table["se"], other.table["se"])
     np.testing.assert_allclose(boot.table["estimate"], linearized.table["estimate"])
@@ -116,7 +131,7 @@ def test_bootstrap_agrees_with_linearization_and_is_seeded(linearized):
 
 def test_disparities_explain_the_gap_when_there_is_no_group_effect():
     frame = _sample(n_villages=120, per_village=40, seed=12, group_shift=0.0)
-    result = fairlie(_design(frame), method="linearization")
+    result = _fairlie(_design(frame), method="linearization")
     table = result.table.set_index("component")
     assert table.loc["unexplained", "ci_low"] < 0 < table.loc["unexplained", "ci_high"]
     assert table.loc["water", "ci_low"] > 0
@@ -128,7 +143,7 @@ def test_cancelling_differences_give_a_note_not_a_number():
     poor = base.assign(nonpoor=0)
     nonpoor = base.assign(nonpoor=1, village=base["village"] + 100,
                           recognizes=np.random.default_rng(0).binomial(1, 0.7, len(base)))
-    result = fairlie(_design(pd.concat([poor, nonpoor], ignore_index=True)),
+    result = _fairlie(_design(pd.concat([poor, nonpoor], ignore_index=True)),
                      method="linearization")
     assert result.notes and "cancel" in result.notes[0]
     assert result.yun_weights.isna().all()
@@ -137,14 +152,14 @@ def test_cancelling_differences_give_a_note_not_a_number():
 def test_bad_input_raises():
     design = _design()
     with pytest.raises(EvalkitError, match="not in the data"):
-        fairlie(design, controls=("no_such_column",))
+        _fairlie(design, controls=("no_such_column",))
     with pytest.raises(EvalkitError, match="once"):
-        fairlie(design, controls=("water_at_door",))
+        _fairlie(design, controls=("water_at_door",))
     with pytest.raises(EvalkitError, match="method"):
-        fairlie(design, method="jackknife")
+        _fairlie(design, method="jackknife")
     frame = _sample().assign(nonpoor=lambda d: d["nonpoor"] * 2)
     with pytest.raises(EvalkitError, match="0 or 1"):
-        fairlie(_design(frame))
+        _fairlie(_design(frame))
 
 
 # --- Rao-Wu bootstrap ---------------------------------------------------------------------
@@ -179,13 +194,15 @@ def test_rao_wu_variance_of_a_total_matches_the_design_variance_with_fpc():
 def test_controls_come_from_the_satisfaction_formula():
     formula = ("recognizes ~ nonpoor * water_at_door + nonpoor:reimbursement_gap + dibao"
                " + log_income")
-    assert controls_from_formula(formula) == ["dibao", "log_income"]
-    assert controls_from_formula("recognizes ~ nonpoor + water_at_door") == []
-    assert controls_from_formula("y ~ nonpoor + dibao", factors={"aid": ["dibao"]}) == []
+    assert controls_from_formula(formula, "nonpoor", DECOMPOSITION_FACTORS) == [
+        "dibao", "log_income"]
+    assert controls_from_formula("recognizes ~ nonpoor + water_at_door", "nonpoor",
+                                 DECOMPOSITION_FACTORS) == []
+    assert controls_from_formula("y ~ nonpoor + dibao", "nonpoor", factors={"aid": ["dibao"]}) == []
 
 
 def test_one_interval_per_row_named_and_justified(linearized):
-    boot = fairlie(_design(), method="bootstrap", replicates=300, seed=7)
+    boot = _fairlie(_design(), method="bootstrap", replicates=300, seed=7)
     table = boot.table.set_index("component")
     smooth = ["rate_poor", "rate_nonpoor", "gap", "explained", "unexplained"]
     assert (table.loc[smooth, "interval"] == "linearized").all()
@@ -204,7 +221,7 @@ def test_one_interval_per_row_named_and_justified(linearized):
 
 
 def test_weights_outside_0_1_are_explained():
-    result = fairlie(_design(), method="linearization")
+    result = _fairlie(_design(), method="linearization")
     text = " ".join(result.explanations())
     weights = result.yun_weights
     assert ("alone would explain more than the whole explained part" in text) == bool(

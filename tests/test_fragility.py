@@ -17,12 +17,27 @@ from scipy import special
 
 from evalkit import SurveyDesign
 from evalkit.assessment import fragility, indicators
+from evalkit.assessment.defaults import (
+    DECOMPOSITION_FACTORS,
+    DECOMPOSITION_GROUP,
+    DECOMPOSITION_OUTCOME,
+    DECOMPOSITION_RATE_LABELS,
+)
 from evalkit.report import plots
 from evalkit.report import policy as report
 from evalkit.report.cautions import caution_text
 from evalkit.survey import intervals
 from evalkit.survey.decomposition import fairlie
 from evalkit.survey.glm import batch_logit
+
+# The assessment's recognition gap (evalkit.assessment.defaults), the engine's arguments.
+RECOGNITION_GAP = {"outcome": DECOMPOSITION_OUTCOME, "group": DECOMPOSITION_GROUP,
+                   "factors": DECOMPOSITION_FACTORS, "controls": ("dibao", "log_income"),
+                   "rate_labels": DECOMPOSITION_RATE_LABELS}
+
+
+def _fairlie(design, **options):
+    return fairlie(design, **{**RECOGNITION_GAP, **options})
 
 matplotlib.use("Agg")
 
@@ -84,7 +99,7 @@ def testbatch_logit_marks_a_separated_replicate_as_nan():
 def test_fairlie_bootstrap_drops_and_counts_replicates_that_cannot_be_fitted():
     frame = _one_dissatisfied_on_dibao(_sample())
     design = SurveyDesign(frame, psu="village", weights="weight")
-    result = fairlie(design, controls=["dibao", "log_income"], replicates=60, seed=3)
+    result = _fairlie(design, controls=["dibao", "log_income"], replicates=60, seed=3)
     assert 0 < result.failed_replicates < 60
     assert result.replicates is not None
     assert result.replicates.shape[0] == 60 - result.failed_replicates
@@ -96,7 +111,7 @@ def test_fairlie_bootstrap_drops_and_counts_replicates_that_cannot_be_fitted():
 
 def test_fairlie_without_failures_reports_none():
     design = SurveyDesign(_sample(), psu="village", weights="weight")
-    result = fairlie(design, controls=["dibao", "log_income"], replicates=30, seed=3)
+    result = _fairlie(design, controls=["dibao", "log_income"], replicates=30, seed=3)
     assert result.failed_replicates == 0
     assert not any("could not refit" in note for note in result.notes)
 

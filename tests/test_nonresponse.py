@@ -10,6 +10,9 @@ from evalkit import SurveyDesign
 from evalkit.contract.errors import EvalkitError
 from evalkit.survey.nonresponse import adjust_for_nonresponse
 
+# The cells a run uses by default (evalkit.assessment.defaults).
+CELLS = ("household_type", "village")
+
 
 def _sample(seed: int = 3) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
@@ -24,7 +27,7 @@ def _sample(seed: int = 3) -> pd.DataFrame:
 
 def test_weights_move_to_respondents_of_the_same_cell():
     data = _sample()
-    result = adjust_for_nonresponse(data, min_respondents=1, max_factor=100)
+    result = adjust_for_nonresponse(data, cells=CELLS, min_respondents=1, max_factor=100)
     assert result.notes == []
     assert np.all(result.weights[data["responded"] == 0] == 0)
     keys = [data["household_type"], data["village"]]
@@ -39,7 +42,7 @@ def test_weights_move_to_respondents_of_the_same_cell():
 
 def test_thin_cells_are_pooled_and_reported():
     data = _sample()
-    result = adjust_for_nonresponse(data, min_respondents=5)
+    result = adjust_for_nonresponse(data, cells=CELLS, min_respondents=5)
     assert result.weights.sum() == pytest.approx(data["weight"].sum(), rel=1e-12)
     assert "not_exited" in " ".join(result.table["cell"])
     levels = set(result.table["level"])
@@ -76,5 +79,5 @@ def test_cells_without_any_respondent_keep_the_total():
 ])
 def test_bad_input(change, message):
     with pytest.raises(EvalkitError, match=message) as info:
-        adjust_for_nonresponse(change(_sample()))
+        adjust_for_nonresponse(change(_sample()), cells=CELLS)
     assert "\n" not in str(info.value)

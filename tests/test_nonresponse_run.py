@@ -19,12 +19,16 @@ import yaml
 from evalkit import SurveyDesign
 from evalkit.assessment import inputs as assessment
 from evalkit.assessment.fragility import nonresponse_cautions
+from evalkit.assessment.nonresponse import NO_INFORMATION, adjust_sample
 from evalkit.contract.data import load_sample, load_survey, validate_file
 from evalkit.contract.errors import EvalkitError, ProblemsError
 from evalkit.contract.paths import package_data_dir
 from evalkit.report.cautions import caution_text
 from evalkit.run.params import DEFAULTS, validate
-from evalkit.survey.nonresponse import NO_INFORMATION, adjust_for_nonresponse, adjust_sample
+from evalkit.survey.nonresponse import adjust_for_nonresponse
+
+# The cells a run uses by default (evalkit.assessment.defaults).
+CELLS = ("household_type", "village")
 
 R_DIR = Path(__file__).parent / "data" / "r"
 REFERENCE = json.loads((R_DIR / "nonresponse_reference.json").read_text())
@@ -65,7 +69,7 @@ def test_adjusted_estimates_equal_r(key, cells):
 
 def test_all_responded_is_a_no_op():
     sample = pd.read_csv(R_DIR / "nonresponse_sample.csv").assign(responded=1)
-    result = adjust_for_nonresponse(sample)
+    result = adjust_for_nonresponse(sample, cells=CELLS)
     np.testing.assert_allclose(result.weights, sample["weight"], rtol=1e-15)
     assert (result.table["factor"] == 1).all() and result.notes == []
 
@@ -74,7 +78,7 @@ def test_a_cell_without_respondents_is_pooled_with_a_note():
     sample = pd.read_csv(R_DIR / "nonresponse_sample.csv")
     cell = (sample["village"] == "V01") & (sample["household_type"] == "exited")
     sample.loc[cell, "responded"] = 0
-    result = adjust_for_nonresponse(sample, min_respondents=1, max_factor=1e9)
+    result = adjust_for_nonresponse(sample, cells=CELLS, min_respondents=1, max_factor=1e9)
     assert result.weights.sum() == pytest.approx(sample["weight"].sum(), rel=1e-12)
     assert "pooled into household_type cells" in result.notes[0]
     assert "went to all respondents of the household_type cell" in result.notes[1]

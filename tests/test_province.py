@@ -193,7 +193,7 @@ def test_failure_is_contained_named_and_a_rerun_resumes(tmp_path: Path, capsys) 
     ranking = pd.read_csv(run_dir / "tables" / "province_ranking.csv")
     assert set(ranking["county"]) == {"county_01", "county_03"}
     page = (run_dir / "index.html").read_text(encoding="utf-8")
-    assert "Counties that failed" in page and "county_02" in page
+    assert "Counties that could not be run" in page and "county_02" in page
     first = (run_dir / "counties" / "county_01" / "manifest.json").stat().st_mtime_ns
 
     # Fix the file: only county_02 runs again.
@@ -330,7 +330,7 @@ def test_province_page_in_chinese_marks_failures_offline() -> None:
                          statuses=statuses, indicators=indicators, ranking=ranking, rates=None,
                          tables=["tables/province_ranking.csv"], county_links=True,
                          technical_href=None)
-    assert "全省评估" in page and "未能完成的县" in page and "survey.csv: bad" in page
+    assert "全省评估" in page and "未能运行的县" in page and "survey.csv: bad" in page
     assert "联合置信集" in page and '<svg class="ek-forest"' in page
     assert "<script" not in page and "https://" not in page
 

@@ -396,3 +396,15 @@ def test_sigterm_while_the_local_cluster_starts_is_one_line(tmp_path, delay):
     assert b"Traceback" not in err and b"AssertionError" not in err, err.decode()
     assert err.decode().strip().splitlines()[-1] == "evalkit: terminated (SIGTERM)"
     assert not (tmp_path / "out" / "prov").exists()
+
+
+def test_every_county_failed_in_a_full_run_skips_the_technical_notebook(tmp_path, capsys):
+    """06_province used to run on an empty province and fail with a KeyError."""
+    params = _province(tmp_path, 2, run_name="empty")
+    for county in ("county_01", "county_02"):
+        (tmp_path / "data" / county / "survey.csv").write_text("garbage\n", encoding="utf-8")
+    assert cli.main(["province", str(params), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "06_province.ipynb failed" not in err and "Traceback" not in err
+    run_dir = tmp_path / "out" / "empty"
+    assert (run_dir / "index.html").is_file() and not (run_dir / "06_province.html").exists()

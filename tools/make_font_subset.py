@@ -43,8 +43,8 @@ from fontTools.ttLib import TTCollection, TTFont
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from evalkit.fonts import FAMILY, FONT_DIR, FONT_FILE  # noqa: E402
-from evalkit.i18n import all_characters  # noqa: E402
+from evalkit.report.fonts import FAMILY, FONT_DIR, FONT_FILE  # noqa: E402
+from evalkit.report.i18n import all_characters  # noqa: E402
 
 DEFAULT_SOURCE = Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
 SOURCE_FAMILY = "Noto Sans CJK SC"

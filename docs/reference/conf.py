@@ -38,6 +38,9 @@ autosummary_generate_overwrite = True
 autodoc_default_options = {
     "members": True,
     "show-inheritance": True,
+    # A module's __all__ may re-export names defined elsewhere (survey.design offers
+    # Estimate); each name is documented once, in the module that defines it.
+    "ignore-module-all": True,
 }
 autodoc_member_order = "bysource"
 autodoc_typehints = "signature"

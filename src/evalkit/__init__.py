@@ -8,12 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from evalkit import legacy
-
 __all__ = ["Estimate", "SurveyDesign"]
-__version__ = "0.2.0"
-
-legacy.install()
+__version__ = "0.3.0"
 
 if TYPE_CHECKING:
     from evalkit.survey.design import Estimate, SurveyDesign

@@ -11,7 +11,6 @@ engine, which knows nothing of the assessment's columns.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -140,12 +139,9 @@ def _poststratify_types(design: SurveyDesign, names: list[str], types: pd.Series
         counts = {cell(key, level): county[f"hh_{level}"]
                   for key, county in zip(keys, sums, strict=True)
                   for level in ("registered", "nonregistered")}
-        step_design = copy.copy(design)
-        object.__setattr__(step_design, "data", data)
-        out = poststratify(step_design, "_registered" if by is None else [by, "_registered"],
-                           counts)
-        object.__setattr__(out, "data", design.data)
-        return out
+        out = poststratify(design.rebased(data),
+                           "_registered" if by is None else [by, "_registered"], counts)
+        return out.rebased(design.data)
     raise EvalkitError(
         "calibration: poststratify needs the totals of a partition of households: "
         "hh_exited, hh_not_exited and hh_nonregistered, or hh_registered and "

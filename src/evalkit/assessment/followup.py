@@ -10,7 +10,7 @@ of the policy report, when a params file has a ``followup`` block.
   one PSU, so the covariance between the rounds is counted (:mod:`evalkit.survey.change`).
 * Weighting: each round is weighted as notebook 02 weights the assessment (see
   :func:`load_followup`): non-response adjusted within its own sample's weighting cells
-  (:func:`evalkit.survey.nonresponse.adjust_sample`), then calibrated to its frame's county
+  (:func:`evalkit.assessment.nonresponse.adjust_sample`), then calibrated to its frame's county
   totals (:func:`evalkit.assessment.county_totals.frame_calibration`). The before round *is*
   notebook 02's design, so its estimates are 02's. The stacked design calibrates with the
   round crossed into the calibration cells (``by="round"``), which gives every row its own
@@ -62,6 +62,7 @@ from evalkit.assessment.inputs import (
     checked_design,
     load_inputs,
 )
+from evalkit.assessment.nonresponse import RunNonresponse, adjust_sample
 from evalkit.contract import locale
 from evalkit.contract.data import load_frame, load_sample
 from evalkit.contract.errors import EvalkitError, ProblemsError
@@ -70,7 +71,6 @@ from evalkit.contract.problems import Problem, ValidationReport
 from evalkit.survey.change import difference, round_scores
 from evalkit.survey.decision import decide
 from evalkit.survey.design import SurveyDesign, t_quantile
-from evalkit.survey.nonresponse import RunNonresponse, adjust_sample
 
 ROUND = "round"
 BEFORE, AFTER = "before", "after"
@@ -386,10 +386,12 @@ def recognition_explained(inputs: FollowupInputs, formula: str, level: float = 0
     formula's other covariates as controls. Signs are turned so that each row is a part of
     the change ``after - before``; ``share_of_change`` is its share of the total change.
     """
+    from evalkit.assessment.defaults import DECOMPOSITION_FACTORS, DECOMPOSITION_OUTCOME
     from evalkit.survey.decomposition import controls_from_formula, fairlie
 
-    controls = controls_from_formula(formula, group="after")
-    result = fairlie(inputs.stacked, outcome="recognizes", group="after", controls=controls,
+    controls = controls_from_formula(formula, group="after", factors=DECOMPOSITION_FACTORS)
+    result = fairlie(inputs.stacked, outcome=DECOMPOSITION_OUTCOME, group="after",
+                     factors=DECOMPOSITION_FACTORS, controls=controls,
                      method="linearization", level=level)
     table = result.table.copy()
     gap = table["component"] == "gap"

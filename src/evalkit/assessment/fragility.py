@@ -28,6 +28,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from evalkit.assessment.defaults import (
+    DECOMPOSITION_FACTORS,
+    DECOMPOSITION_GROUP,
+    DECOMPOSITION_OUTCOME,
+    DECOMPOSITION_RATE_LABELS,
+    LOW_RESPONSE_RATE,
+)
 from evalkit.assessment.satisfaction import (
     scenario_table,
     sensitivity,
@@ -35,7 +42,6 @@ from evalkit.assessment.satisfaction import (
     with_caveats,
 )
 from evalkit.contract.errors import EvalkitError, NotEstimableError
-from evalkit.survey.nonresponse import LOW_RESPONSE_RATE
 
 if TYPE_CHECKING:
     from evalkit.assessment.satisfaction import Sensitivity
@@ -191,10 +197,12 @@ def satisfaction_analysis(design: SurveyDesign, formula: str,
                 analysis.reasons[step] = "the satisfaction model is not estimable"
     if "decomposition" in steps:
         def decompose() -> Decomposition:
-            controls = decomposition_module.controls_from_formula(formula)
-            return decomposition_module.fairlie(design, controls=controls,
-                                                replicates=replicates, seed=seed,
-                                                level=level)
+            controls = decomposition_module.controls_from_formula(
+                formula, group=DECOMPOSITION_GROUP, factors=DECOMPOSITION_FACTORS)
+            return decomposition_module.fairlie(
+                design, outcome=DECOMPOSITION_OUTCOME, group=DECOMPOSITION_GROUP,
+                factors=DECOMPOSITION_FACTORS, controls=controls, replicates=replicates,
+                seed=seed, level=level, rate_labels=DECOMPOSITION_RATE_LABELS)
 
         result = _attempt(analysis, "decomposition", decompose)
         analysis.decomposition = result
@@ -323,7 +331,7 @@ def _interaction_cells(result: LogitResult, min_events: int
 def nonresponse_cautions(table: pd.DataFrame | None,
                          threshold: float = LOW_RESPONSE_RATE) -> list[Caution]:
     """A caution when a weighting cell of ``nonresponse.csv``
-    (:func:`evalkit.survey.nonresponse.adjust_sample`) responded less often than
+    (:func:`evalkit.assessment.nonresponse.adjust_sample`) responded less often than
     ``threshold``; [] without such a cell or without the table."""
     if table is None or table.empty or "response_rate" not in table:
         return []

@@ -13,11 +13,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from evalkit.assessment.nonresponse import adjust_sample
 from evalkit.contract.data import load_frame, load_sample
 from evalkit.contract.errors import EvalkitError
 from evalkit.contract.paths import resolve_data_path
 from evalkit.survey.design import SurveyDesign
-from evalkit.survey.nonresponse import adjust_sample
 
 # The SurveyDesign arguments a params file's design block may set.
 DESIGN_KEYS = tuple(f.name for f in fields(SurveyDesign) if f.init and f.name not in
@@ -45,7 +45,7 @@ class RunInputs:
     # when the params' calibration method is none), and a sentence saying what was done.
     uncalibrated: SurveyDesign | None = None
     calibration_note: str = ""
-    # What was done about non-response (evalkit.survey.nonresponse.RunNonresponse): the table of
+    # What was done about non-response (evalkit.assessment.nonresponse.RunNonresponse): the table of
     # weighting cells and a sentence; the design's weights are already adjusted.
     nonresponse: Any = None
 
@@ -66,7 +66,7 @@ def load_inputs(data: dict[str, str], design: dict[str, Any],
     and ``uncalibrated`` keeps the design before it.
     Non-response (the survey's ``responded`` / ``replaces`` columns) is adjusted for first,
     within the weighting cells of the params' ``nonresponse`` block (its defaults when None:
-    :func:`evalkit.survey.nonresponse.adjust_sample`), so every notebook's design, calibrated or
+    :func:`evalkit.assessment.nonresponse.adjust_sample`), so every notebook's design, calibrated or
     not, carries the adjusted weights; ``survey`` holds the respondents only.
 
     ``prepared`` is a folder where ``evalkit run`` wrote these inputs once for all its

@@ -90,7 +90,7 @@ class PreparedTables:
 
     frame: Any  # pandas DataFrame
     survey: Any  # pandas DataFrame
-    nonresponse: Any  # evalkit.survey.nonresponse.RunNonresponse
+    nonresponse: Any  # evalkit.assessment.nonresponse.RunNonresponse
     frame_path: Path
     survey_path: Path
 
@@ -114,7 +114,7 @@ def read_prepared(folder: Path | str, frame_path: Path, survey_path: Path,
 
     :func:`evalkit.assessment.inputs.load_inputs` (``prepared=``) makes the design from them.
     """
-    from evalkit.survey.nonresponse import RunNonresponse
+    from evalkit.assessment.nonresponse import RunNonresponse
 
     folder = Path(folder)
     fix = "; set prepared = None to read the data files"
@@ -129,7 +129,10 @@ def read_prepared(folder: Path | str, frame_path: Path, survey_path: Path,
                            f"expected {FORMAT}{fix}")
     for key, path in (("frame", frame_path), ("survey", survey_path)):
         recorded = description[key]
-        if str(path) != recorded["path"] or _sha256(path) != recorded["sha256"]:
+        # The same file, however it is spelled: a province county's notebooks see their
+        # inputs relative to their working folder (evalkit.run.params.notebook_parameters).
+        same_file = Path(path).resolve() == Path(recorded["path"]).resolve()
+        if not same_file or _sha256(path) != recorded["sha256"]:
             raise EvalkitError(f"prepared inputs {folder} were made from {recorded['path']} "
                                f"as it was then, not from data.{key} = {path} as it is now"
                                f"{fix}")

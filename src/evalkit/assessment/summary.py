@@ -52,7 +52,7 @@ SOURCES: dict[str, tuple[str, str]] = {
     "design_check.csv": ("01_sampling", "evalkit.sampling.simulation.DrawSimulation.summary"),
     # 02_indicators
     "indicators.csv": ("02_indicators", "evalkit.assessment.indicators.indicator_table"),
-    "nonresponse.csv": ("02_indicators", "evalkit.survey.nonresponse.adjust_sample"),
+    "nonresponse.csv": ("02_indicators", "evalkit.assessment.nonresponse.adjust_sample"),
     "calibration_totals.csv": ("02_indicators",
                                "evalkit.assessment.county_totals.frame_total_check"),
     "calibration_effect.csv": ("02_indicators",
@@ -82,7 +82,7 @@ SOURCES: dict[str, tuple[str, str]] = {
     "followup_recognition.csv": ("05_followup",
                                  "evalkit.assessment.followup.recognition_explained"),
     "followup_sample.csv": ("05_followup", "evalkit.assessment.followup.sample_table"),
-    "followup_nonresponse.csv": ("05_followup", "evalkit.survey.nonresponse.adjust_sample"),
+    "followup_nonresponse.csv": ("05_followup", "evalkit.assessment.nonresponse.adjust_sample"),
 }
 HEADLINE_KEYS: tuple[str, ...] = ("wrong_exit", "missed", "incidence", "recognition")
 

@@ -8,10 +8,11 @@ Two tables (documented column by column in ``docs/codebook.md``; names and codes
 * the **survey**, one row per sampled household.
 
 Files may be CSV (UTF-8 with or without BOM, or GBK/GB18030 as Excel writes it in China),
-XLSX or Parquet. Validation reports every problem at once; each names the file, the row as a
-spreadsheet user sees it (the header is row 1, the first household row 2), the column, the
-value and what was expected. No row is ever dropped silently: a row with a problem stops the
-load, it is never skipped.
+XLSX, Parquet, Stata .dta or SPSS .sav (value labels read through the codebook's accepted
+labels: :mod:`evalkit.contract.reading`). Validation reports every problem at once; each
+names the file, the row as a spreadsheet user sees it (the header is row 1, the first
+household row 2), the column, the value and what was expected. No row is ever dropped
+silently: a row with a problem stops the load, it is never skipped.
 
 Privacy rule: columns that identify people (:data:`evalkit.contract.schema.IDENTIFYING_COLUMNS`:
 names, ID numbers, phones) are dropped as soon as the header is read, before any value is

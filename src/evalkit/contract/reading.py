@@ -1,5 +1,7 @@
-"""Reading a CSV, Excel or Parquet table as text cells, with NUL bytes, encodings and oversized
-fields reported by row, and the codebook's column aliases applied.
+"""Reading a CSV, Excel, Parquet, Stata (.dta) or SPSS (.sav) table as text cells, with NUL
+bytes, encodings and oversized fields reported by row, and the codebook's column aliases
+applied. Every format then meets the same checks and messages (file, row as a spreadsheet
+counts them: header = row 1, so a Stata or SPSS observation n is row n + 1; column).
 """
 
 from __future__ import annotations
@@ -7,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from evalkit.contract import schema
+from evalkit.contract.cells import FLAG_VALUES
 from evalkit.contract.problems import (
     Problem,
 )
@@ -32,6 +36,19 @@ EXCEL_SUFFIXES = (".xlsx", ".xlsm")
 
 
 PARQUET_SUFFIXES = (".parquet", ".pq")
+
+
+STATA_SUFFIXES = (".dta",)
+SPSS_SUFFIXES = (".sav", ".zsav")
+
+# The codebook's coded columns. A Stata or SPSS value label replaces the stored code only when
+# the codebook accepts it for that column (1 labelled 已脱贫 in household_type reads as 已脱贫,
+# then as exited); elsewhere only a yes/no label (是/否) does, for the 0/1 columns. Any other
+# label is ignored and the stored value is checked as a CSV cell would be.
+CODED_COLUMNS: dict[str, dict[str, tuple[str, ...]]] = {
+    "household_type": schema.HOUSEHOLD_TYPES, "recognition": schema.RECOGNITION_LEVELS,
+    "water_access": schema.WATER_ACCESS, "village_type": schema.VILLAGE_TYPES,
+}
 
 
 # --------------------------------------------------------------------------------------
@@ -118,8 +135,11 @@ def _read_rows(path: Path, label: str, problems: list[Problem]
     suffix = path.suffix.lower()
     if suffix == ".xls":
         problems.append(Problem(label, None, None, None,
-                                "CSV, XLSX or Parquet (save the old .xls workbook as .xlsx)"))
+                                "CSV, XLSX, Parquet, Stata .dta or SPSS .sav (save the old "
+                                ".xls workbook as .xlsx)"))
         return None
+    if suffix in STATA_SUFFIXES + SPSS_SUFFIXES:
+        return _read_labelled(path, suffix, label, problems)
     if suffix in EXCEL_SUFFIXES:
         try:
             table = pd.read_excel(path, sheet_name=0, header=None, dtype=object,
@@ -146,6 +166,77 @@ def _read_rows(path: Path, label: str, problems: list[Problem]
         return [[header[i] for i in keep], *body], [header[i].strip() for i in drop]
     rows = read_csv_rows(path, label, problems)
     return None if rows is None else (rows, [])
+
+
+def _read_labelled(path: Path, suffix: str, label: str, problems: list[Problem]
+                   ) -> tuple[list[list[str]], list[str]] | None:
+    """A Stata or SPSS file as text cells: the stored values, with the value labels the
+    codebook accepts (:data:`CODED_COLUMNS`) in place of their codes; identifying columns
+    dropped before any of their cells is read into text."""
+    stata = suffix in STATA_SUFFIXES
+    try:
+        if stata:
+            table = pd.read_stata(path, convert_categoricals=False, convert_dates=False)
+            labels = _stata_labels(path, table)
+        else:
+            import pyreadstat
+
+            table, meta = pyreadstat.read_sav(path, apply_value_formats=False,
+                                              user_missing=False, dates_as_pandas_datetime=False)
+            labels = dict(meta.variable_value_labels)
+    except Exception as exc:  # the readers raise ValueError, OSError, their own errors
+        what = "Stata .dta" if stata else "SPSS .sav"
+        problems.append(Problem(label, None, None, None,
+                                f"a readable {what} file ({type(exc).__name__})"))
+        return None
+    header = [str(c) for c in table.columns]
+    drop = [i for i, c in enumerate(header) if c.strip().lower() in IDENTIFYING]
+    keep = [i for i in range(len(header)) if i not in drop]
+    columns = []
+    for i in keep:
+        cells = [cell_text(x) for x in table.iloc[:, i].tolist()]
+        codes = labels.get(header[i])
+        if codes:
+            name = COLUMN_ALIAS_LOOKUP.get(header[i].strip(), header[i].strip().lower())
+            accepted = _accepted_labels(name)
+            texts = {cell_text(code): str(text).strip() for code, text in codes.items()}
+            cells = [texts[c] if _normal_label(texts.get(c, "")) in accepted else c
+                     for c in cells]
+        columns.append(cells)
+    body = [list(row) for row in zip(*columns, strict=True)] if columns else []
+    return [[header[i] for i in keep], *body], [header[i].strip() for i in drop]
+
+
+def _stata_labels(path: Path, codes: pd.DataFrame) -> dict[str, dict[Any, str]]:
+    """Each labelled column's ``{stored value: label}``, from a second read with the labels
+    applied (pandas offers no public variable -> label-set table). A file whose label sets
+    repeat a label (which pandas refuses to apply) is read without labels."""
+    try:
+        labelled = pd.read_stata(path, convert_categoricals=True, convert_dates=False)
+    except ValueError:
+        return {}
+    out: dict[str, dict[Any, str]] = {}
+    for column in labelled.columns:
+        if isinstance(labelled[column].dtype, pd.CategoricalDtype):
+            pairs = pd.DataFrame({"code": codes[column], "text": labelled[column].astype(object)})
+            pairs = pairs.dropna().drop_duplicates("code")
+            out[str(column)] = {code: str(text) for code, text in
+                                zip(pairs["code"], pairs["text"], strict=True)
+                                if cell_text(code) != cell_text(text)}
+    return out
+
+
+def _normal_label(text: str) -> str:
+    return re.sub(r"[\s_\-]", "", text.lower())
+
+
+def _accepted_labels(column: str) -> frozenset[str]:
+    """The value labels the codebook accepts for ``column`` (:func:`_normal_label` form)."""
+    codes = CODED_COLUMNS.get(column)
+    if codes is None:
+        return frozenset(FLAG_VALUES)
+    return frozenset(_normal_label(key) for code, names in codes.items()
+                     for key in (code, *names))
 
 
 @dataclass

@@ -35,7 +35,7 @@ def section_html(table: pd.DataFrame, explained: pd.DataFrame | None, *, lang: s
     """"What changed since the assessment": the change table, targets, recognition, and a
     caution when a weighting cell of the re-check (``nonresponse``, notebook 05's
     ``followup_nonresponse.csv``) responded less often than
-    :data:`evalkit.assessment.fragility.LOW_RESPONSE_RATE`."""
+    :data:`evalkit.assessment.defaults.LOW_RESPONSE_RATE`."""
     from evalkit.assessment.fragility import caution, nonresponse_cautions
     from evalkit.report.cautions import caution_text
     from evalkit.report.html_parts import escape_html, table_html

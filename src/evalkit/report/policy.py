@@ -8,9 +8,13 @@ is typed in.
 
 The page has, in order:
 
-* a title and a one-line description of the sample;
+* a title, then the exit decision (``id="decision"``,
+  :func:`evalkit.report.policy_decision.decision_html`): whether the county meets the exit
+  standard by the official rule, which indicators fail it and how sure the sample is about
+  each; the verdict counts, official first; a one-line description of the sample;
 * a traffic-light card for each of the three rates and one degree (wrong exits, missed
-  assessments, comprehensive incidence, recognition): the design-based estimate and its
+  assessments, comprehensive incidence, recognition): the official and the statistical
+  verdict's badges, the design-based estimate and its
   interval, the official plain figure beside it, a number line showing the interval against
   the exit line, and a sentence generated from the numbers;
 * the secondary indicators in a compact table;

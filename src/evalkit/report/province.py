@@ -39,7 +39,8 @@ from evalkit.report.province_reasons import reason_text
 COUNTIES_SUBDIR = "counties"
 STATUS_FAILED = "failed"
 RANKING_COLUMNS = ("county", "indicator", "estimate", "ci_low", "ci_high", "decision", "rank",
-                   "rank_low", "rank_high", "rank_low_simultaneous", "rank_high_simultaneous")
+                   "rank_low", "rank_high", "rank_low_simultaneous", "rank_high_simultaneous",
+                   "worst_tau", "may_be_worst")
 HEADLINE = ("wrong_exit", "missed", "incidence", "recognition")
 WORST = 5  # "which counties are surely among the five worst"
 
@@ -105,11 +106,19 @@ def ranking_se(part: pd.DataFrame, level: float = 0.95) -> np.ndarray:
     return np.where(degenerate, arm / z, se)
 
 
-def rank_indicator(part: pd.DataFrame, key: str, level: float = 0.95, seed: int = 0
-                   ) -> pd.DataFrame:
+def rank_indicator(part: pd.DataFrame, key: str, level: float = 0.95, seed: int = 0,
+                   worst: int = WORST) -> pd.DataFrame:
     """One indicator's rows of :func:`ranking_table` from its :func:`ranked_rows` (standard
-    errors by :func:`ranking_se`)."""
-    from evalkit.survey.ranking import rank_confidence_sets
+    errors by :func:`ranking_se`).
+
+    ``may_be_worst`` is the re-inspection list: the counties that may be among the ``worst``
+    (``worst_tau``) worst on ``key`` at confidence ``level``, by
+    :func:`evalkit.survey.ranking.top_set` in the indicator's direction (the highest rates
+    that must stay below their lines, the lowest recognition). With ``worst`` counties or
+    fewer, every county.
+    """
+    from evalkit.assessment.indicators import SPECS
+    from evalkit.survey.ranking import rank_confidence_sets, top_set
 
     if part.empty:
         return pd.DataFrame(columns=list(RANKING_COLUMNS))
@@ -125,6 +134,10 @@ def rank_indicator(part: pd.DataFrame, key: str, level: float = 0.95, seed: int 
         "rank_low": marginal["rank_low"], "rank_high": marginal["rank_high"],
         "rank_low_simultaneous": joint["rank_low"],
         "rank_high_simultaneous": joint["rank_high"],
+        "worst_tau": worst,
+        "may_be_worst": (top_set(part["estimate"], se, min(worst, len(part)), level=level,
+                                 worst=SPECS[key].direction != "below", seed=seed)
+                         if len(part) > worst else np.ones(len(part), dtype=bool)),
     })[list(RANKING_COLUMNS)]
 
 
@@ -137,16 +150,17 @@ def join_rankings(parts: Sequence[pd.DataFrame]) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)[list(RANKING_COLUMNS)]
 
 
-def ranking_table(indicators: pd.DataFrame, level: float = 0.95, seed: int = 0
-                  ) -> pd.DataFrame:
-    """Rank the counties on each indicator with marginal and simultaneous rank sets.
+def ranking_table(indicators: pd.DataFrame, level: float = 0.95, seed: int = 0,
+                  worst: int = WORST) -> pd.DataFrame:
+    """Rank the counties on each indicator with marginal and simultaneous rank sets, and
+    mark those that may be among the ``worst`` worst (:func:`rank_indicator`).
 
     Counties without a finite estimate and standard error are left out of that indicator's
     ranking. Rank 1 is the largest value (for the wrong-exit rate: the worst county; for
     recognition: the best).
     """
-    return join_rankings([rank_indicator(ranked_rows(indicators, key), key, level, seed)
-                          for key in HEADLINE])
+    return join_rankings([rank_indicator(ranked_rows(indicators, key), key, level, seed,
+                                         worst) for key in HEADLINE])
 
 
 def surely_worst(ranking: pd.DataFrame, key: str, direction: str, k: int = WORST) -> list[str]:
@@ -277,6 +291,29 @@ def worst_text(ranking: pd.DataFrame, key: str, lang: str, k: int = WORST) -> st
               names=_t(lang, "list_sep").join(names) or _t(lang, "none"))
 
 
+def may_be_worst_text(ranking: pd.DataFrame, key: str, lang: str, level: float = 0.95
+                      ) -> str:
+    """The re-inspection list of ``key`` in plain words: the counties that may be among the
+    ``worst_tau`` worst (the ranking's ``may_be_worst``), or that the data cannot single
+    any out (every county may be)."""
+    from evalkit.assessment.indicators import SPECS
+    from evalkit.report import i18n
+
+    part = ranking[ranking["indicator"] == key]
+    if part.empty or "may_be_worst" not in part:
+        return ""
+    k = int(part["worst_tau"].iloc[0])
+    flagged = part[part["may_be_worst"].astype(str).isin(["True", "1", "1.0"])]
+    label = i18n.indicator_label(key, lang, in_sentence=True)
+    if len(flagged) == len(part):
+        return _t(lang, "may_be_worst.all", k=k, n=len(part), indicator=label)
+    names = flagged.sort_values(["rank", "county"],
+                                ascending=[SPECS[key].direction == "below", True])["county"]
+    return _t(lang, f"may_be_worst.{SPECS[key].direction}", k=k, n=len(flagged),
+              indicator=label, level=_level(level),
+              names=_t(lang, "list_sep").join(map(str, names)))
+
+
 def _pct(value: Any, digits: int = 1) -> str:
     try:
         v = float(value)
@@ -401,7 +438,7 @@ def province_page(*, name: str, lang: str, level: float, thresholds: dict[str, f
                 f"<span class=\"verdicts\" data-indicator=\"{key}\" data-official=\""
                 f"{esc(o.replace(' ', '_'))}\" data-decision=\"{esc(d.replace(' ', '_'))}\">"
                 f"{esc(_t(lang, 'official'))}: <span class=\"{esc(o.replace(' ', '-'))}\">"
-                f"{esc(verdict.get(o, '–'))}</span> · {esc(_t(lang, 'sample'))}: "
+                f"{esc(verdict.get(o, '–'))}</span><br>{esc(_t(lang, 'sample'))}: "
                 f"<span class=\"{esc(d.replace(' ', '-'))}\">{esc(verdict.get(d, '–'))}</span>"
                 "</span>")
         cells.append(f"<span class=\"bad\">{esc(_status('failed', lang))}</span>"
@@ -421,6 +458,8 @@ def province_page(*, name: str, lang: str, level: float, thresholds: dict[str, f
                      "</figure>")
         parts.append(f"<p>{esc(rank_order_text(key, len(part), lang))} "
                      f"{esc(worst_text(ranking, key, lang))}</p>")
+        reinspect = may_be_worst_text(ranking, key, lang, level)
+        parts.append(f"<p class=\"reinspect\">{esc(reinspect)}</p>")
         part = part.sort_values(["rank", "county"])
         parts.append(_table(
             [_t(lang, "county"), _t(lang, "estimate"), _t(lang, "rank"), _t(lang, "marginal"),
@@ -465,14 +504,13 @@ svg.ek-forest-narrow {{ display: none; }}
   body {{ margin: 1rem auto; }}
   svg.ek-forest {{ display: none; }} svg.ek-forest.ek-forest-narrow {{ display: block; }}
   .table-wrap table, .table-wrap tbody, .table-wrap tr, .table-wrap td {{ display: block;
-    width: 100%; }}
+    width: 100%; box-sizing: border-box; }}
   .table-wrap thead {{ display: none; }}
   .table-wrap tr {{ border: 1px solid #ddd; border-radius: 0.4rem; margin: 0 0 0.6rem;
     padding: 0.2rem 0.6rem; }}
-  .table-wrap td {{ display: flex; justify-content: space-between; gap: 0.8rem;
-    text-align: right; padding: 0.3rem 0; overflow-wrap: anywhere; }}
-  .table-wrap td::before {{ content: attr(data-label); color: #666; text-align: left;
-    flex-shrink: 0; max-width: 45%; }}
+  .table-wrap td {{ padding: 0.3rem 0; overflow-wrap: anywhere; border-bottom: 1px solid #eee; }}
+  .table-wrap td::before {{ content: attr(data-label); display: block; color: #666;
+    font-size: 0.85em; }}
   .table-wrap td:last-child {{ border-bottom: none; }}
 }}
 </style>

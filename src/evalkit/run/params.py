@@ -27,6 +27,7 @@ from typing import Any
 
 import yaml
 
+from evalkit.assessment.defaults import NONRESPONSE_DEFAULTS
 from evalkit.contract.errors import EvalkitError
 from evalkit.contract.formula import parse_formula
 from evalkit.contract.paths import resolve_data_path
@@ -80,11 +81,8 @@ DEFAULTS: dict[str, Any] = {
         "method": "poststratify",
         "totals": ["hh_registered", "hh_exited", "hh_not_exited", "hh_nonregistered"],
     },
-    "nonresponse": {
-        "cells": ["household_type", "village"],
-        "min_cell_respondents": 5,
-        "max_factor": 2.0,
-    },
+    # the assessment's defaults, one list (evalkit.assessment.defaults)
+    "nonresponse": copy.deepcopy(NONRESPONSE_DEFAULTS),
 }
 
 # Keys the runner adds for the notebooks; a params file may not set them.

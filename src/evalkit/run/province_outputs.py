@@ -72,7 +72,8 @@ def write_province_outputs(spec: Any, run_dir: Path, statuses: Sequence[Any],
     # With every county failed there is nothing to rank, but the page and the status table
     # still say so.
     parts = {key: ranked_rows(indicators, key) for key in HEADLINE} if ok else {}
-    calls: list[Call] = [(rank_indicator, (part, key, values["level"], values["seed"]))
+    calls: list[Call] = [(rank_indicator, (part, key, values["level"], values["seed"],
+                                           spec.worst))
                          for key, part in parts.items()]
     wait = start(calls)
     rates = None
@@ -114,7 +115,7 @@ def write_province_outputs(spec: Any, run_dir: Path, statuses: Sequence[Any],
     # The technical notebook reads the run through its manifest (load_run), so the manifest
     # is written first.
     technical = None
-    if notebook and not tables_only:
+    if notebook and not tables_only and ok:  # with every county failed there is no analysis
         technical = _run_province_notebook(run_dir, values["lang"], notebooks_dir, progress)
     tables = sorted(hashes)
     # A tables-only update into a folder holding a full run keeps the links to what exists.

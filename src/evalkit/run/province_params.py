@@ -12,10 +12,15 @@ from typing import Any
 
 from evalkit.contract.errors import EvalkitError
 
-PROVINCE_KEYS = ("name", "counties_dir", "counties")
+PROVINCE_KEYS = ("name", "counties_dir", "counties", "worst")
 #: Counties in one province run at most: a national rerun is 832 counties, and every
 #: county of China (about 2,800) still fits.
 MAX_COUNTIES = 3_000
+#: ``province.worst`` when left out: the re-inspection list names the counties that may be
+#: among the five worst on each indicator.
+DEFAULT_WORST = 5
+#: A list of more than this many worst counties is no longer a re-inspection list.
+MAX_WORST = 1000
 
 
 @dataclass(frozen=True)
@@ -37,6 +42,7 @@ class ProvinceSpec:
     run_name: str
     values: dict[str, Any]  # the shared county params (every key of params.DEFAULTS)
     counties: tuple[CountySource, ...]
+    worst: int = DEFAULT_WORST  # tau of the re-inspection list (report.province.rank_indicator)
 
 
 def load_province(path: Path | str) -> ProvinceSpec:
@@ -91,7 +97,12 @@ def load_province(path: Path | str) -> ProvinceSpec:
             raise EvalkitError(f"{source}: province: county {county.name!r} appears "
                                f"twice{also}")
         seen[key] = county.name
-    return ProvinceSpec(source, name.strip(), run_name, values, tuple(counties))
+    worst = block.get("worst", DEFAULT_WORST)
+    if isinstance(worst, bool) or not isinstance(worst, int) or not 1 <= worst <= MAX_WORST:
+        raise EvalkitError(f"{source}: province.worst: expected a whole number from 1 to "
+                           f"{MAX_WORST} (how many worst counties the re-inspection list looks "
+                           f"for), got {worst!r}")
+    return ProvinceSpec(source, name.strip(), run_name, values, tuple(counties), worst)
 
 
 def _check_count(source: Path, n: int) -> None:

@@ -38,7 +38,6 @@ residualisation, as R's ``subset`` of a calibrated design does.
 
 from __future__ import annotations
 
-import copy
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -231,11 +230,11 @@ def residualise(design: SurveyDesign, weighted_scores: np.ndarray) -> np.ndarray
     >>> residualise(post, indicator[:, None]).round(10).ravel().tolist()
     [0.0, 0.0, 0.0]
     """
-    steps = design._calibration
+    steps = design.calibration_chain
     if not steps:
         return weighted_scores
     x = weighted_scores
-    rows = design._calibration_rows
+    rows = design.calibration_rows
     if rows is not None:
         n_base = steps_size(steps)
         x = _group_sums(rows, x, n_base)
@@ -304,7 +303,7 @@ def poststratify(design: SurveyDesign, column: str | Sequence[str],
     columns = _as_columns(design, column, "poststratify")
     table = count_table(counts, columns, "poststratify")
     cells, labels = cross_classify(design.data, columns)
-    weights = design._w
+    weights = design.full_weights
     new_weights, _ = _poststratify_weights(weights, cells, labels, table, columns,
                                            "poststratify")
     step = PostStratumStep(cells=cells, weights=new_weights, old_weights=weights,
@@ -349,7 +348,7 @@ def rake(design: SurveyDesign, margins: Mapping[Any, Mapping | pd.Series], *,
     every = list(dict.fromkeys(c for columns in margin_columns for c in columns))
     joint, _ = cross_classify(design.data, every)
     n_joint = int(joint.max()) + 1
-    weights = design._w.copy()
+    weights = design.full_weights.copy()
     if epsilon < 1:
         epsilon = epsilon * float(weights.sum())
     old_table = np.bincount(joint, weights=weights, minlength=n_joint)
@@ -436,7 +435,7 @@ def calibrate_matrix(design: SurveyDesign, matrix: np.ndarray, names: list[str],
     >>> out.weight_values.round(4).tolist()
     [7.0, 10.0, 13.0]
     """
-    weights = design._w
+    weights = design.full_weights
     sample_total = weights @ matrix
     empty = np.flatnonzero(np.all(matrix == 0, axis=0))
     if empty.size:
@@ -488,23 +487,20 @@ def carry(source: SurveyDesign, target: SurveyDesign, rows: np.ndarray) -> Surve
     >>> carry(post, people, rows).weight_values.tolist()
     [30.0, 30.0, 30.0, 10.0]
     """
-    if not source._calibration:
+    steps = source.calibration_chain
+    if not steps:
         return target
     rows = np.asarray(rows, dtype=np.int64)
-    base = source._calibration_rows
+    base = source.calibration_rows
     mapped = rows if base is None else base[rows]
     # distinct rows counted in linear time (np.unique sorts a row per person)
-    if np.count_nonzero(np.bincount(mapped, minlength=steps_size(source._calibration))
-                        ) != steps_size(source._calibration):
+    if np.count_nonzero(np.bincount(mapped, minlength=steps_size(steps))) != steps_size(steps):
         raise EvalkitError(
             "a design built from a calibrated one needs at least one row for each of its "
             "rows (a household of size 0?)"
         )
-    out = copy.copy(target)
-    object.__setattr__(out, "_w", source._w[rows])
-    object.__setattr__(out, "_calibration", source._calibration)
-    object.__setattr__(out, "_calibration_rows", mapped)
-    return out
+    return target.reweighted(source.full_weights[rows], calibration_chain=steps,
+                             calibration_rows=mapped)
 
 
 def model_matrix(data: pd.DataFrame, columns: Sequence[str]) -> tuple[np.ndarray, list[str]]:
@@ -567,16 +563,13 @@ def describe(design: SurveyDesign) -> list[str]:
     >>> describe(design.poststratify("type", {"a": 30, "b": 10}))
     ['poststratify on type']
     """
-    return [step.label for step in design._calibration]
+    return list(design.calibration_steps)
 
 
 # --- internals ------------------------------------------------------------------------
 def _with_step(design: SurveyDesign, weights: np.ndarray, step: CalibrationStep
                ) -> SurveyDesign:
-    out = copy.copy(design)
-    object.__setattr__(out, "_w", np.asarray(weights, dtype=float))
-    object.__setattr__(out, "_calibration", (*design._calibration, step))
-    return out
+    return design.reweighted(weights, calibration_chain=(*design.calibration_chain, step))
 
 
 def check_full(design: SurveyDesign, what: str) -> None:
@@ -600,7 +593,7 @@ def check_full(design: SurveyDesign, what: str) -> None:
             f"{what}: the design is restricted to a domain; calibrate the full sample, "
             "then take the domain (subset or by=)"
         )
-    if design._calibration_rows is not None:
+    if design.calibration_rows is not None:
         raise EvalkitError(f"{what}: calibrate the household design, not a derived one")
 
 

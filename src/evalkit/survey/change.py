@@ -121,7 +121,7 @@ def round_scores(design: SurveyDesign, variable: str, by: str, levels: Sequence[
     groups = design.data[by].to_numpy()
     members = np.column_stack([groups == lv for lv in levels])  # (n, 2)
     in_rounds = design.subset(members.any(axis=1))
-    sub, y = in_rounds._prepare(variable, na_rm=False, also=denominator)
+    sub, y = in_rounds.analysis_values(variable, na_rm=False, also=denominator)
     members &= sub.domain[:, None]
     for j, lv in enumerate(levels):
         if not members[:, j].any():
@@ -134,7 +134,7 @@ def round_scores(design: SurveyDesign, variable: str, by: str, levels: Sequence[
         if denominator is None:
             x = np.ones_like(y)
         else:
-            x = np.nan_to_num(sub._values(denominator))
+            x = np.nan_to_num(sub.column_values(denominator))
         estimates, z, base = ratio_influence(y, x, members, sub.weight_values)  # base: N_d, X_d
         if np.any(base == 0):
             raise EvalkitError(f"difference: the weighted total of "

@@ -1,8 +1,11 @@
-"""Nonlinear Oaxaca-Blinder (Fairlie) decomposition of the poor/non-poor recognition gap.
+"""Nonlinear Oaxaca-Blinder (Fairlie) decomposition of the gap in a 0/1 outcome between two
+groups.
 
-How much of the gap between the recognition rates of poor (registered) and non-poor
-households is "explained" by their different water access and medical reimbursement, and
-how much remains (Fairlie 1999, 2005; Bauer and Sinning 2008)?
+How much of the gap between two groups' rates is "explained" by their different covariates,
+and how much remains (Fairlie 1999, 2005; Bauer and Sinning 2008)? The assessment asks it of
+the recognition rates of poor (group 0) and non-poor (group 1) households, with water access
+and medical reimbursement as the factors (:mod:`evalkit.assessment.defaults`); the engine
+takes the outcome, the group, the factors and the controls as arguments.
 
 Choices, stated so results can be reproduced elsewhere:
 
@@ -76,14 +79,7 @@ from evalkit.survey.estimate import t_quantile
 if TYPE_CHECKING:
     from evalkit.survey.design import SurveyDesign
 
-__all__ = ["DEFAULT_FACTORS", "Decomposition", "controls_from_formula", "fairlie",
-           "rao_wu_weights"]
-
-#: Factor sets of the seed county's disparities (data contract names).
-DEFAULT_FACTORS: dict[str, list[str]] = {
-    "water": ["water_at_door"],
-    "reimbursement": ["reimbursement_gap"],
-}
+__all__ = ["Decomposition", "controls_from_formula", "fairlie", "rao_wu_weights"]
 
 # Below this |D| / max_k |D_k| the Yun weights are treated as undefined.
 _CANCELLATION = 1e-8
@@ -93,13 +89,12 @@ _CHUNK_CELLS = 20_000_000
 _IQR_TO_SD = 1.3489795003921634
 
 
-def controls_from_formula(formula: str, group: str = "nonpoor",
-                          factors: Mapping[str, Sequence[str]] | None = None) -> list[str]:
+def controls_from_formula(formula: str, group: str,
+                          factors: Mapping[str, Sequence[str]]) -> list[str]:
     """The formula's other data variables (not the group, not a factor), in formula order.
 
-    So the decomposition controls for what the satisfaction model controls for: with the
-    default formula, ``dibao`` and ``log_income``. Interactions are not carried over: the
-    pooled model has one coefficient per variable.
+    So the decomposition controls for what a regression model controls for. Interactions
+    are not carried over: the pooled model has one coefficient per variable.
 
     Examples
     --------
@@ -112,8 +107,7 @@ def controls_from_formula(formula: str, group: str = "nonpoor",
     from evalkit.contract.formula import parse_formula
 
     rhs = parse_formula(formula, role="decomposition").rhs
-    excluded = {group, *(v for columns in (factors or DEFAULT_FACTORS).values()
-                         for v in columns)}
+    excluded = {group, *(v for columns in factors.values() for v in columns)}
     wanted = Formula(rhs).required_variables
     ordered: list[str] = []
     for term in Formula(rhs):  # terms of one formula
@@ -285,22 +279,22 @@ def _row_totals(g: np.ndarray, y: np.ndarray, p: np.ndarray, V: np.ndarray) -> n
     return np.column_stack([a, g, a * y, g * y, a * p, g * p, a[:, None] * V, g[:, None] * V])
 
 
-def fairlie(design: SurveyDesign, outcome: str = "recognizes", group: str = "nonpoor",
-            factors: Mapping[str, Sequence[str]] | None = None,
-            controls: Sequence[str] = ("dibao", "log_income"),
+def fairlie(design: SurveyDesign, outcome: str, group: str,
+            factors: Mapping[str, Sequence[str]],
+            controls: Sequence[str] = (),
             method: Literal["bootstrap", "linearization"] = "bootstrap",
-            replicates: int = 1000, seed: int = 0, level: float = 0.95) -> Decomposition:
-    """Decompose the recognition gap between ``group == 0`` and ``group == 1`` households.
+            replicates: int = 1000, seed: int = 0, level: float = 0.95,
+            rate_labels: Sequence[str] | None = None) -> Decomposition:
+    """Decompose the gap in the 0/1 ``outcome`` between ``group == 0`` and ``group == 1``.
 
-    ``factors`` maps a name to the columns whose group differences it stands for (default
-    :data:`DEFAULT_FACTORS`: water at the door, reimbursement gap); ``controls`` are the
-    other covariates, reported together as ``other``. See the module docstring for the
-    estimator, the Yun weights and both interval methods.
+    ``factors`` maps a name to the columns whose group differences it stands for;
+    ``controls`` are the other covariates, reported together as ``other``. See the module
+    docstring for the estimator, the Yun weights and both interval methods.
 
-    The table has one row per component: ``rate_poor``/``rate_nonpoor`` (or
-    ``rate_<group>_0``/``_1``), ``gap`` (group 0 minus group 1), one row per factor,
-    ``other``, ``explained`` and ``unexplained``, with ``estimate, se, ci_low, ci_high`` and
-    ``share_of_gap``.
+    The table has one row per component: the two groups' rates (``rate_labels``, default
+    ``rate_<group>_0`` and ``rate_<group>_1``), ``gap`` (group 0 minus group 1), one row per
+    factor, ``other``, ``explained`` and ``unexplained``, with ``estimate, se, ci_low,
+    ci_high`` and ``share_of_gap``.
 
     Examples
     --------
@@ -315,7 +309,8 @@ def fairlie(design: SurveyDesign, outcome: str = "recognizes", group: str = "non
     >>> result = fairlie(design, outcome="recognizes", group="nonpoor",
     ...                  factors={"water": ["water_at_door"],
     ...                           "reimbursement": ["reimbursement_gap"]},
-    ...                  controls=("dibao", "log_income"), method="linearization")
+    ...                  controls=("dibao", "log_income"), method="linearization",
+    ...                  rate_labels=("rate_poor", "rate_nonpoor"))
     >>> result.method, result.df
     ('linearization', 28)
     >>> result.table[["component", "estimate"]].round(3)
@@ -332,7 +327,11 @@ def fairlie(design: SurveyDesign, outcome: str = "recognizes", group: str = "non
     from evalkit.survey.glm import batch_logit
     from evalkit.survey.svyglm import logit
 
-    factors = dict(DEFAULT_FACTORS if factors is None else factors)
+    factors = dict(factors)
+    labels = ([f"rate_{group}_0", f"rate_{group}_1"] if rate_labels is None
+              else list(rate_labels))
+    if len(labels) != 2:
+        raise EvalkitError(f"fairlie: rate_labels={labels!r}; expected two labels")
     controls = list(controls)
     if method not in ("bootstrap", "linearization"):
         raise EvalkitError(
@@ -463,8 +462,6 @@ def fairlie(design: SurveyDesign, outcome: str = "recognizes", group: str = "non
     t = t_quantile(level, df)
     se = se_linearized.copy()
     low, high = estimate - t * se, estimate + t * se
-    labels = (["rate_poor", "rate_nonpoor"] if group == "nonpoor"
-              else [f"rate_{group}_0", f"rate_{group}_1"])
     component_names = [*labels, "gap", *set_names, "explained", "unexplained"]
     interval = np.array(["linearized"] * len(component_names), dtype=object)
     if method == "bootstrap":

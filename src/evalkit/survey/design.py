@@ -520,6 +520,141 @@ class SurveyDesign:
 
         return summarize(self)
 
+    @property
+    def full_weights(self) -> np.ndarray:
+        """Sampling weights of every row, the domain ignored (read-only).
+
+        :attr:`weight_values` is the same with rows outside the domain set to zero. After
+        calibration these are the calibrated weights (R's ``weights(design)`` on the full
+        design).
+
+        >>> import pandas as pd
+        >>> SurveyDesign(pd.DataFrame({"w": [2.0, 3.0]}), weights="w").full_weights
+        array([2., 3.])
+        """
+        weights = self._w.view()
+        weights.flags.writeable = False
+        return weights
+
+    @property
+    def calibration_chain(self) -> tuple:
+        """The calibration step objects applied so far, in order (R's ``design$postStrata``;
+        :attr:`calibration_steps` gives their labels).
+
+        Each step (:mod:`evalkit.survey.calibration`) residualises the weighted influence
+        values before the PSU totals of :meth:`variance_of_totals`. Empty when uncalibrated.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> design = SurveyDesign(pd.DataFrame({"type": ["a", "a", "b"], "weight": 10.0}),
+        ...                       weights="weight")
+        >>> design.calibration_chain
+        ()
+        >>> [type(step).__name__ for step in design.poststratify(
+        ...     "type", {"a": 30, "b": 10}).calibration_chain]
+        ['PostStratumStep']
+        """
+        return self._calibration
+
+    @property
+    def calibration_rows(self) -> np.ndarray | None:
+        """For a design built from a calibrated one (e.g. one row per person of each
+        household), the row of the calibrated design each row belongs to; else ``None``.
+
+        Examples
+        --------
+        Two households post-stratified, then one row per person (3 and 1 people): each person's
+        row points at its household's row of the calibrated design.
+
+        >>> import numpy as np
+        >>> import pandas as pd
+        >>> from evalkit.survey.calibration import carry
+        >>> households = SurveyDesign(pd.DataFrame({"type": ["a", "b"], "weight": [10.0, 10.0]}),
+        ...                           weights="weight")
+        >>> post = households.poststratify("type", {"a": 30, "b": 10})
+        >>> rows = np.array([0, 0, 0, 1])
+        >>> people = SurveyDesign(households.data.iloc[rows].reset_index(drop=True),
+        ...                       weights="weight")
+        >>> post.calibration_rows, carry(post, people, rows).calibration_rows.tolist()
+        (None, [0, 0, 0, 1])
+        """
+        return self._calibration_rows
+
+    def reweighted(self, weights: np.ndarray, calibration_chain: tuple | None = None,
+                   calibration_rows: np.ndarray | None = None) -> SurveyDesign:
+        """A copy with new full-sample ``weights`` (one finite value >= 0 per row).
+
+        The strata, PSUs, fpc and domain are kept. ``calibration_chain`` replaces the steps
+        the variance residualises on (``None`` keeps them), ``calibration_rows`` sets
+        :attr:`calibration_rows` (only with ``calibration_chain``). This is how
+        :mod:`evalkit.survey.calibration` returns a calibrated design: new weights ``g_i d_i``
+        and one more step (Deville and Saerndal 1992; Lumley 2010, ch. 7).
+
+        >>> import pandas as pd
+        >>> design = SurveyDesign(pd.DataFrame({"y": [1.0, 3.0], "w": [1.0, 1.0]}),
+        ...                       weights="w")
+        >>> design.reweighted([3.0, 1.0]).mean("y").estimate
+        1.5
+        """
+        values = np.array(weights, dtype=float)
+        if values.shape != (len(self.data),) or not np.all(np.isfinite(values) & (values >= 0)):
+            raise EvalkitError(
+                f"SurveyDesign.reweighted: expected {len(self.data)} weights >= 0, one "
+                f"per row; got shape {values.shape}"
+            )
+        out = copy.copy(self)
+        object.__setattr__(out, "_w", values)
+        if calibration_chain is not None:
+            rows = None if calibration_rows is None else np.asarray(calibration_rows,
+                                                                    dtype=np.int64)
+            if rows is not None and rows.shape != (len(self.data),):
+                raise EvalkitError("SurveyDesign.reweighted: calibration_rows needs one "
+                                   "value per row")
+            object.__setattr__(out, "_calibration", tuple(calibration_chain))
+            object.__setattr__(out, "_calibration_rows", rows)
+        elif calibration_rows is not None:
+            raise EvalkitError("SurveyDesign.reweighted: calibration_rows needs "
+                               "calibration_chain")
+        return out
+
+    def rebased(self, data: pd.DataFrame) -> SurveyDesign:
+        """A copy whose data is ``data``: the same rows in the same order, other columns.
+
+        Everything else is kept as it is (strata, PSUs, fpc, weights, calibration, domain),
+        so a column can be added for one step (say a cell to post-stratify on) and the
+        result re-based on the original data. The design's own columns must be present
+        and unchanged.
+
+        >>> import pandas as pd
+        >>> design = SurveyDesign(pd.DataFrame({"y": [1.0, 3.0]}))
+        >>> design.rebased(design.data.assign(z=[0.0, 1.0])).mean("z").estimate
+        0.5
+        """
+        if not isinstance(data, pd.DataFrame) or len(data) != len(self.data):
+            raise EvalkitError(
+                f"SurveyDesign.rebased: expected a DataFrame of {len(self.data)} rows, the "
+                "design's rows in the same order"
+            )
+        for column in self._design_columns():
+            if column not in data.columns or not data[column].reset_index(drop=True).equals(
+                    self.data[column].reset_index(drop=True)):
+                raise EvalkitError(
+                    f"SurveyDesign.rebased: design column {column!r} is missing or changed; "
+                    "a re-based design keeps its strata, PSUs, weights and fpc"
+                )
+        out = copy.copy(self)
+        object.__setattr__(out, "data", data)
+        return out
+
+    def _design_columns(self) -> list[str]:
+        named = [*as_list(self.psu), self.strata, self.weights, self.probs]
+        if isinstance(self.fpc, str):
+            named.append(self.fpc)
+        elif self.fpc is not None and not isinstance(self.fpc, int | float):
+            named.extend(c for c in self.fpc if isinstance(c, str))
+        return [c for c in named if c is not None]
+
     def poststratify(self, column: str | Sequence[str], counts) -> SurveyDesign:
         """A new design post-stratified to population ``counts`` ``{level: count}`` of
         ``column``, as R's ``postStratify``; see :func:`evalkit.survey.calibration.poststratify`.
@@ -624,7 +759,7 @@ class SurveyDesign:
         """
         if by is not None:
             return self._by(by, lambda d: d.total(column, level=level, na_rm=na_rm))
-        design, y = self._prepare(column, na_rm)
+        design, y = self.analysis_values(column, na_rm)
         w = design.weight_values
         estimate = float(np.sum(w * y))
         variance = float(design.variance_of_totals(w * y)[0, 0])
@@ -651,7 +786,7 @@ class SurveyDesign:
         """
         if by is not None:
             return self._by(by, lambda d: d.mean(column, level=level, na_rm=na_rm))
-        design, y = self._prepare(column, na_rm)
+        design, y = self.analysis_values(column, na_rm)
         estimate, se, deff, n_obs = design._mean_parts(y)
         return design._wald(estimate, se, level, deff, n_obs)
 
@@ -680,10 +815,10 @@ class SurveyDesign:
             return self._by(
                 by, lambda d: d.ratio(numerator, denominator, level=level, na_rm=na_rm)
             )
-        design, y = self._prepare(numerator, na_rm, also=denominator)
+        design, y = self.analysis_values(numerator, na_rm, also=denominator)
         w = design.weight_values
         ratio, scores, denominator_total = ratio_influence(
-            y, design._values(denominator), design.domain, w)
+            y, design.column_values(denominator), design.domain, w)
         if denominator_total == 0:
             raise EvalkitError(
                 f"SurveyDesign.ratio: the weighted total of {denominator!r} is zero in this "
@@ -724,7 +859,7 @@ class SurveyDesign:
             return self._by(
                 by, lambda d: d.proportion(column, method=method, level=level, na_rm=na_rm)
             )
-        design, y = self._prepare(column, na_rm)
+        design, y = self.analysis_values(column, na_rm)
         values = y[design.domain]
         if not np.all((values == 0) | (values == 1)):
             bad = np.flatnonzero(design.domain & ~((y == 0) | (y == 1)))[0]
@@ -782,15 +917,33 @@ class SurveyDesign:
         return difference(self, variable, by, levels, denominator=denominator, level=level)
 
     # --- internals ----------------------------------------------------------------------
-    def _values(self, column: str) -> np.ndarray:
+    def column_values(self, column: str) -> np.ndarray:
+        """Column ``column`` of every row as floats, NaN where it is empty.
+
+        >>> import pandas as pd
+        >>> SurveyDesign(pd.DataFrame({"y": [1, None]})).column_values("y")
+        array([ 1., nan])
+        """
         return numeric_column(self.data, column, "column", allow_nan=True)
 
-    def _prepare(self, column: str, na_rm: bool, also: str | None = None
-                 ) -> tuple[SurveyDesign, np.ndarray]:
-        y = self._values(column)
+    def analysis_values(self, column: str, na_rm: bool = False, also: str | None = None
+                        ) -> tuple[SurveyDesign, np.ndarray]:
+        """The design an estimator of ``column`` runs on, and the column's values.
+
+        Rows of the domain where ``column`` (or ``also``, a denominator) is empty are an
+        error, or with ``na_rm`` leave the domain (R's ``na.rm=TRUE``: a domain, so the
+        variance keeps the full design). Values are zero outside the domain.
+
+        >>> import pandas as pd
+        >>> design = SurveyDesign(pd.DataFrame({"y": [1.0, None, 3.0]}))
+        >>> sub, y = design.analysis_values("y", na_rm=True)
+        >>> y.tolist(), int(sub.domain.sum())
+        ([1.0, 0.0, 3.0], 2)
+        """
+        y = self.column_values(column)
         missing = np.isnan(y)
         if also is not None:
-            missing = missing | np.isnan(self._values(also))
+            missing = missing | np.isnan(self.column_values(also))
         missing &= self.domain
         design = self
         if np.any(missing):

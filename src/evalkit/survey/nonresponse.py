@@ -10,19 +10,19 @@ so that each cell's respondents carry the weight of everyone sampled in it: the 
 weights reproduce the design-weighted household count of every cell, and hence of the
 sample, exactly. Non-respondents get weight 0 and leave the analysis file.
 
-Cells are the cross-classification of ``cells`` (by default village x household type, since
-response differs by both). A cell is *thin* when it has fewer than ``min_respondents``
-respondents or its factor exceeds ``max_factor``, unless every household of it responded
-(its factor is then exactly 1, whatever its size). The thin cells' rows are pooled by
-dropping the last cell column (village x type -> type within the whole sample by default:
-``cells=("household_type", "village")`` drops the village first), and so on until a level
-with no columns, the whole sample. When the pool of thin cells within a coarser cell is
-still thin but the coarser cell as a whole has ``min_respondents`` respondents, the pool's
-respondents keep their weight and its non-respondents' weight goes to all respondents of
-the coarser cell, in proportion to their adjusted weights. Each factor is ``sum w / sum w
-over respondents`` of the set of rows it is applied to (times such a spread), so every
-cell's weight at the level its factor comes from (and the sample's) is reproduced. Each
-pooling is reported in ``notes``.
+Cells are the cross-classification of ``cells`` (a run uses village x household type, since
+response differs by both: :mod:`evalkit.assessment.nonresponse`). A cell is *thin* when it
+has fewer than ``min_respondents`` respondents or its factor exceeds ``max_factor``, unless
+every household of it responded (its factor is then exactly 1, whatever its size). The thin
+cells' rows are pooled by dropping the last cell column (village x type -> type within the
+whole sample: ``cells=("household_type", "village")`` drops the village first), and so on
+until a level with no columns, the whole sample. When the pool of thin cells within a
+coarser cell is still thin but the coarser cell as a whole has ``min_respondents``
+respondents, the pool's respondents keep their weight and its non-respondents' weight goes
+to all respondents of the coarser cell, in proportion to their adjusted weights. Each factor
+is ``sum w / sum w over respondents`` of the set of rows it is applied to (times such a
+spread), so every cell's weight at the level its factor comes from (and the sample's) is
+reproduced. Each pooling is reported in ``notes``.
 
 Variances of estimates from the adjusted weights treat the factors as fixed (the usual
 practice and what R's survey package does when given adjusted weights); calibrating the
@@ -32,17 +32,13 @@ known household totals and accounts for the adjustment on those margins.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from evalkit.contract.errors import EvalkitError
-from evalkit.contract.schema import WEIGHTING_CELL_COLUMNS, has_response_information
-
-DEFAULT_CELLS: tuple[str, ...] = ("household_type", "village")
 
 
 @dataclass(frozen=True)
@@ -91,13 +87,15 @@ class NonresponseAdjustment:
 
 def adjust_for_nonresponse(data: pd.DataFrame, weights: str = "weight",
                            responded: str = "responded",
-                           cells: Sequence[str] = DEFAULT_CELLS, *,
+                           cells: Sequence[str] = (), *,
                            min_respondents: int = 5, max_factor: float = 2.0
                            ) -> NonresponseAdjustment:
     """Weighting-class adjustment of ``weights`` for non-response (module docstring).
 
     ``data`` holds every sampled household, respondents and not; ``responded`` is its 0/1
-    column. Returns a :class:`NonresponseAdjustment`.
+    column; ``cells`` the columns whose cross-classification forms the weighting cells,
+    coarsest first (``()``: one cell, the whole sample). Returns a
+    :class:`NonresponseAdjustment`.
 
     Examples
     --------
@@ -255,157 +253,3 @@ def adjust_for_nonresponse(data: pd.DataFrame, weights: str = "weight",
         ["_depth", "cell"], kind="stable").drop(columns="_depth").reset_index(drop=True)
     return NonresponseAdjustment(weights=adjusted, responded=answered, table=table,
                                  notes=notes, final_cell=final_cell)
-
-
-# --------------------------------------------------------------------------------------
-# a run's survey: the ``responded`` and ``replaces`` columns, and the run's adjustment
-# --------------------------------------------------------------------------------------
-#: The params' ``nonresponse`` block when a params file leaves it out (params/default.yaml).
-NONRESPONSE_DEFAULTS: dict[str, Any] = {
-    "cells": list(DEFAULT_CELLS), "min_cell_respondents": 5, "max_factor": 2.0,
-}
-#: Survey columns a weighting cell may be formed from (``nonresponse.cells``).
-CELL_COLUMNS = WEIGHTING_CELL_COLUMNS
-#: A cell whose households responded less often than this gets a caution on the policy page.
-LOW_RESPONSE_RATE = 0.8
-@dataclass(frozen=True)
-class RunNonresponse:
-    """What a run did about non-response.
-
-    ``table`` has one row per weighting cell at the finest level (``cells``): the sampled
-    households of the field list, those that responded, those replaced by a reserve, those
-    interviewed (respondents and reserves), the response rate (responded / sampled), the
-    weight factor applied and the cell it was ``pooled_into`` when the cell was thin.
-    ``note`` is one sentence for the reports, ``notes`` one per pooling or replacement.
-    ``informed`` is False when the survey says nothing about non-response.
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> survey = pd.DataFrame({"household_id": ["a", "b"], "weight": [10.0, 10.0]})
-    >>> report = adjust_sample(survey, survey, "weight")[1]
-    >>> report.informed, report.table.empty
-    (False, True)
-    """
-
-    table: pd.DataFrame
-    note: str
-    notes: tuple[str, ...] = ()
-    informed: bool = False
-
-    def lowest_rate(self) -> float:
-        """The lowest cell response rate (NaN without information).
-
-        Examples
-        --------
-        >>> import pandas as pd
-        >>> RunNonresponse(pd.DataFrame({"response_rate": [0.9, 0.75]}), "note").lowest_rate()
-        0.75
-        """
-        if self.table.empty:
-            return float("nan")
-        return float(self.table["response_rate"].min())
-
-
-NO_INFORMATION = ("All sampled households responded (no non-response information: the survey "
-                  "has no responded or replaces column).")
-TABLE_COLUMNS: tuple[str, ...] = ("cell", "sampled", "responded", "replaced", "interviewed",
-                                  "response_rate", "factor", "pooled_into")
-
-
-def adjust_sample(survey: pd.DataFrame, sample: pd.DataFrame, weights: str | None,
-                  settings: Mapping[str, Any] | None = None, source: str = "survey"
-                  ) -> tuple[pd.DataFrame, RunNonresponse]:
-    """The respondents of ``survey`` with non-response-adjusted weights, and the report.
-
-    ``sample`` is every sampled row (:func:`evalkit.contract.data.load_sample`: the design
-    columns, ``responded`` and ``replaces``), ``survey`` its respondents with their answers
-    (same ``household_id``). The units of the weighting-class adjustment (module docstring)
-    are the households of the field list, a replaced one represented by its reserve with
-    the same weight, so a fully replaced cell keeps factor 1 and its response rate still
-    shows the replacements. ``settings`` is the params' ``nonresponse`` block. The adjusted
-    weight replaces column ``weights``; the design weight is kept as
-    ``<weights>_before_nonresponse``. Without information the survey is returned unchanged.
-
-    Examples
-    --------
-    A survey without ``responded`` or ``replaces`` columns says nothing about non-response:
-    it comes back unchanged, and the report says so.
-
-    >>> import pandas as pd
-    >>> survey = pd.DataFrame({"household_id": ["a", "b"], "weight": [10.0, 10.0]})
-    >>> out, report = adjust_sample(survey, survey, "weight")
-    >>> out.equals(survey), report.informed
-    (True, False)
-    """
-    if not has_response_information(sample.columns):
-        return survey, RunNonresponse(pd.DataFrame(columns=list(TABLE_COLUMNS)), NO_INFORMATION)
-    options = {**NONRESPONSE_DEFAULTS, **dict(settings or {})}
-    cells = list(options["cells"])
-    for column in cells:
-        if column not in sample.columns:
-            raise EvalkitError(
-                f"nonresponse.cells: column {column!r} is not in {source}; expected columns "
-                f"of the survey among {', '.join(c for c in CELL_COLUMNS if c in sample)}")
-    if weights is None:
-        raise EvalkitError(f"{source}: the survey marks non-response (responded/replaces) but "
-                           "the design has no weights (design.weights): the adjustment moves "
-                           "design weights, so give them")
-    ids = sample["household_id"].astype(str)
-    replaces = (sample["replaces"].astype(str).str.strip() if "replaces" in sample
-                else pd.Series("", index=sample.index))
-    replaces = replaces.where(~replaces.isin(["", "nan", "None", "<NA>"]), "")
-    reserve = (replaces != "").to_numpy()
-    replaced = ids.isin(set(replaces[reserve])).to_numpy()
-    responded = sample["responded"].to_numpy(dtype=float) == 1
-    units = sample.loc[~replaced].reset_index(drop=True)
-    adjustment = adjust_for_nonresponse(
-        units, weights=weights, responded="responded", cells=cells,
-        min_respondents=int(options["min_cell_respondents"]),
-        max_factor=float(options["max_factor"]))
-    new_weight = pd.Series(adjustment.weights, index=units["household_id"].astype(str))
-    out = survey.copy()
-    out[f"{weights}_before_nonresponse"] = out[weights]
-    out[weights] = out["household_id"].astype(str).map(new_weight).to_numpy(dtype=float)
-
-    # the report, one row per finest cell (a groupby over cells, not households)
-    keys = sample[cells].astype(str).agg(" / ".join, axis=1)
-    final = pd.Series(adjustment.final_cell, index=units["household_id"].astype(str))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        applied = pd.Series(np.where(adjustment.responded,
-                                     adjustment.weights / units[weights].to_numpy(dtype=float),
-                                     np.nan), index=final.index)
-    finest = " x ".join(cells)
-    parts = pd.DataFrame({
-        "cell": keys.to_numpy(),
-        "sampled": (~reserve).astype(int),
-        "responded": (~reserve & responded).astype(int),
-        "replaced": replaced.astype(int),
-        "interviewed": responded.astype(int),
-        "final": ids.map(final).fillna("").to_numpy(),
-        "factor": ids.map(applied).to_numpy(dtype=float),
-    })
-    grouped = parts.groupby("cell", sort=True)
-    table = grouped[["sampled", "responded", "replaced", "interviewed"]].sum()
-    table["response_rate"] = table["responded"] / table["sampled"]
-    final_cell = grouped["final"].agg(lambda s: next((v for v in s if v), ""))
-    table["factor"] = grouped["factor"].first()
-    table["pooled_into"] = final_cell.where(~final_cell.str.startswith(f"{finest}: "), "")
-    table.loc[final_cell == "", "pooled_into"] = "all respondents (no respondent after pooling)"
-    table = table.reset_index()[list(TABLE_COLUMNS)]
-    table.attrs["cells"] = finest
-
-    notes = list(adjustment.notes)
-    n_replaced = int(replaced.sum())
-    if n_replaced:
-        notes.append(f"{n_replaced} sampled households that did not respond were replaced by "
-                     "reserve households of the same village and group, which take their "
-                     "weight")
-    sampled, answered = int((~reserve).sum()), int((~reserve & responded).sum())
-    note = (f"{answered:,} of {sampled:,} sampled households responded "
-            f"({answered / sampled:.1%}); "
-            + (f"{n_replaced:,} were replaced by reserve households; " if n_replaced else "")
-            + f"the weights of the {int(responded.sum()):,} interviewed households were "
-            f"adjusted for non-response within {finest} cells (weighting-class adjustment, "
-            "before calibration).")
-    return out, RunNonresponse(table, note, tuple(notes), informed=True)

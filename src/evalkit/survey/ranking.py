@@ -299,3 +299,46 @@ def _ascending_rank_max(values: np.ndarray) -> np.ndarray:
     """Rank in ascending order with ties given the highest rank (so descending min-rank)."""
     order = np.sort(values)
     return np.searchsorted(order, values, side="right")
+
+
+def top_set(
+    estimates: Sequence[float] | np.ndarray | pd.Series,
+    se: Sequence[float] | np.ndarray | pd.Series,
+    tau: int,
+    level: float = 0.95,
+    worst: bool = False,
+    seed: int = 0,
+    draws: int | None = None,
+) -> np.ndarray:
+    """Which units may be among the ``tau`` best (largest), or with ``worst=True`` the ``tau``
+    worst (smallest): a confidence set for the identities of the tau-best.
+
+    Returns a boolean array in input order; the units marked True contain all ``tau`` best
+    (worst) with probability at least ``level``. This is csranks' ``cstaubest`` /
+    ``cstauworst`` (Mogstad, Romano, Shaikh and Wilhelm 2024, sec. 4.2: the projection
+    confidence set for the tau-best): with the simultaneous one-sided rank bounds of the
+    module docstring (all ordered pairs, step-down), unit ``j`` is in the set for the best
+    when ``N-_j + 1 <= tau`` (fewer than ``tau`` units are surely above it), and in the set
+    for the worst when ``p - N+_j >= p - tau + 1`` (fewer than ``tau`` surely below). With
+    tiny standard errors the set is exactly the ``tau`` best (worst); with huge ones, every
+    unit. ``se`` is a vector of standard errors (independent estimates) or a covariance
+    matrix; ``seed`` and ``draws`` (default :data:`DEFAULT_DRAWS`) fix the simulation.
+
+    >>> top_set([0.10, 0.30, 0.20, 0.05], [1e-4] * 4, tau=2).tolist()
+    [False, True, True, False]
+    >>> top_set([0.10, 0.30, 0.20, 0.05], [1e-4] * 4, tau=1, worst=True).tolist()
+    [False, False, False, True]
+    >>> top_set([0.10, 0.30, 0.20, 0.05], [1.0] * 4, tau=1).tolist()
+    [True, True, True, True]
+    """
+    theta = np.asarray(estimates, dtype=float).ravel()
+    p = theta.size
+    if isinstance(tau, bool) or not isinstance(tau, int | np.integer) or not 1 <= tau <= p:
+        raise EvalkitError(f"top_set: tau={tau!r}; expected a whole number from 1 to the "
+                           f"number of estimates ({p})")
+    sets = rank_confidence_sets(theta, se, level=level, simultaneous=True, seed=seed,
+                                stepdown=True,
+                                draws=DEFAULT_DRAWS if draws is None else draws)
+    if worst:
+        return (sets["rank_high"] >= p - tau + 1).to_numpy()
+    return (sets["rank_low"] <= tau).to_numpy()
