@@ -155,7 +155,10 @@ def listing_contacts(path: str | Path) -> pd.DataFrame:
     names = [reading.COLUMN_ALIAS_LOOKUP.get(h, h.lower()) for h in header]
     wanted = [i for i, n in enumerate(names) if n in reading.IDENTIFYING]
     if "household_id" not in names:
-        raise EvalkitError(f"{path.name}, row 1: no household_id column (or 户编号); "
+        aliases = [alias for alias, name in reading.COLUMN_ALIAS_LOOKUP.items()
+                   if name == "household_id" and not alias.isascii()]
+        also = f" (or {aliases[0]})" if aliases else ""
+        raise EvalkitError(f"{path.name}, row 1: no household_id column{also}; "
                            "expected the listing's header row")
     id_col = names.index("household_id")
     body = [[str(r[i]).strip() if i < len(r) else "" for i in [id_col, *wanted]]

@@ -113,6 +113,13 @@ class SamplePlan:
         * more villages needed than the frame holds;
         * more exited households needed than the frame holds (the finite-population step
           already counts them; a quota above the frame means every exited household).
+
+        >>> from evalkit.contract.data import load_frame
+        >>> from evalkit.contract.paths import resolve_data_path
+        >>> frame = load_frame(resolve_data_path("packaged:frame.csv", "."))
+        >>> plan_sample(frame, expected_rate=0.029, margin=0.01, level=0.95, icc=0.05,
+        ...             households_per_village=70, response_rate=0.95, n_villages=30).flags()
+        []
         """
         out: list[str] = []
         p, e = self.exited.p, self.exited.margin

@@ -60,7 +60,11 @@ class SampleSize:
     @property
     def n0_srs(self) -> float:
         """``z^2 p (1-p) / e^2``: the simple random sample, before the household-size
-        factor (``n0 / unit_factor``)."""
+        factor (``n0 / unit_factor``).
+
+        >>> round(sample_size_proportion(0.029, 0.01).n0_srs, 1)
+        1081.7
+        """
         return self.n0 / self.unit_factor
 
     def steps(self) -> pd.DataFrame:

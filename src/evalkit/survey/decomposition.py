@@ -207,7 +207,19 @@ class Decomposition:
         (Yun's weights, not Fairlie's sequential replacement), why a weight lies above 1
         or below 0, which interval each row reports and whether the explained part is
         distinguishable from zero, and how many replicates lie beyond each percentile
-        shown (Efron and Tibshirani 1993, sec. 19.3: about 1,000 for 95% percentiles)."""
+        shown (Efron and Tibshirani 1993, sec. 19.3: about 1,000 for 95% percentiles).
+
+        >>> from evalkit.contract.data import load_survey
+        >>> from evalkit.contract.paths import resolve_data_path
+        >>> from evalkit.survey.design import SurveyDesign
+        >>> survey = load_survey(resolve_data_path("packaged:survey.csv", "."))
+        >>> result = fairlie(SurveyDesign(survey, psu="village", weights="weight"),
+        ...                  outcome="recognizes", group="nonpoor",
+        ...                  factors={"water": ["water_at_door"]}, controls=("dibao",),
+        ...                  method="linearization")
+        >>> result.explanations()[0][:40]
+        'Method: a nonlinear Oaxaca-Blinder decom'
+        """
         out = [
             "Method: a nonlinear Oaxaca-Blinder decomposition with pooled coefficients "
             "(Fairlie's 2005 aggregate split); the detailed split between factors uses Yun's "
