@@ -10,6 +10,7 @@ import pytest
 from conftest import resolve_dotted
 
 from evalkit.assessment.summary import SOURCES, producer
+from evalkit.report.r_appendix import APPENDIX_FILES
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -40,6 +41,8 @@ def _written_tables(notebook: Path) -> set[str]:
                 names.update(re.findall(r'"([\w{}]+\.(?:csv|xlsx))"', line))
             if "field_list(" in line:  # writes FIELD_LIST.csv and .xlsx
                 names.update({"field_list.csv", "field_list.xlsx"})
+            if "write_r_appendix(" in line:  # the referee's R script, its data, the weights
+                names.update(APPENDIX_FILES)
         for grouping in re.findall(r"for grouping in \(([^)]*)\)", source):
             for value in re.findall(r'"(\w+)"', grouping):
                 names.add(f"indicators_by_{value}.csv")
