@@ -163,6 +163,8 @@ class LogitResult:
     term
     Intercept  0.543  0.110       1.722
     x          1.323  0.189       3.756
+
+    The examples of the properties and methods below continue from this fit.
     """
 
     formula: str

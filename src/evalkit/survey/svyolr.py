@@ -53,6 +53,8 @@ class OrdinalResult:
     x         1.155  0.095
     low|mid  -0.790  0.124
     mid|high  0.999  0.136
+
+    The examples of the properties and methods below continue from this fit.
     """
 
     formula: str
