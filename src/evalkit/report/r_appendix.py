@@ -107,12 +107,24 @@ def _design_call(design: SurveyDesign) -> str:
     if isinstance(fpc, str):
         parts.append(f"fpc = ~{fpc}")
     elif isinstance(fpc, (list, tuple)):
-        parts.append(f"fpc = {_r_formula(list(fpc))}")
+        # A number (1: every unit of the stage taken) becomes a constant column, since R's
+        # fpc formula takes columns (see _fpc_constants).
+        parts.append("fpc = " + _r_formula([c if isinstance(c, str) else f"fpc_stage{k + 1}"
+                                            for k, c in enumerate(fpc)]))
     elif fpc is not None:
         parts.append(f"fpc = rep({float(fpc)!r}, nrow(households))")
     if design.pps is not None:
         parts.append(f'pps = "{design.pps}"')
     return "svydesign(" + ", ".join(parts) + ", data = households)"
+
+
+def _fpc_constants(design: SurveyDesign) -> list[str]:
+    """R lines adding the constant fpc columns :func:`_design_call` names."""
+    fpc = design.fpc
+    if not isinstance(fpc, (list, tuple)):
+        return []
+    return [f"households$fpc_stage{k + 1} <- {float(c)!r}" for k, c in enumerate(fpc)
+            if not isinstance(c, str)]
 
 
 def _frame_totals(frame: pd.DataFrame) -> dict[str, float]:
@@ -181,6 +193,7 @@ def r_script(design: SurveyDesign, frame: pd.DataFrame, *,
         "suppressMessages(library(survey))",
         f'options(survey.lonely.psu = "{lonely}")',
         'households <- read.csv("r_appendix_data.csv", stringsAsFactors = FALSE)',
+        *_fpc_constants(design),
         f"des <- {_design_call(design)}",
         *_calibration_code(calibration, frame),
         'run <- read.csv("indicators.csv", stringsAsFactors = FALSE)',
@@ -243,7 +256,7 @@ def _data_columns(design: SurveyDesign, formula: str | None) -> list[str]:
         if isinstance(value, str):
             design_columns.append(value)
         elif isinstance(value, (list, tuple)):
-            design_columns.extend(value)
+            design_columns.extend(c for c in value if isinstance(c, str))
     wanted = [*design_columns, *_INDICATOR_COLUMNS,
               *(_formula_terms(formula) if formula else [])]
     return [c for c in dict.fromkeys(wanted) if c in design.data.columns]
