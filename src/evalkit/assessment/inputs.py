@@ -220,8 +220,9 @@ def design_columns(survey: pd.DataFrame, design: dict[str, Any]) -> pd.DataFrame
 
     ``household_prob`` (the household's inclusion probability within its village and the
     list it was drawn from, the codebook's optional column) is ``incl_prob / village_prob``
-    when the block names it, the survey lacks it and has both of those; a quotient within
-    1e-6 of 1 is 1 (the whole list taken). Otherwise ``survey`` is returned unchanged.
+    when the block names it and the survey has both of those, in the rows where it is
+    missing (all rows when the survey has no such column); a quotient within 1e-6 of 1 is 1
+    (the whole list taken). Otherwise ``survey`` is returned unchanged.
 
     Examples
     --------
@@ -233,12 +234,18 @@ def design_columns(survey: pd.DataFrame, design: dict[str, Any]) -> pd.DataFrame
     """
     fpc = design.get("fpc")
     named = fpc if isinstance(fpc, list | tuple) else [fpc]
-    if ("household_prob" not in named or "household_prob" in survey.columns
+    if ("household_prob" not in named
             or not {"incl_prob", "village_prob"} <= set(survey.columns)):
         return survey
     ratio = (pd.to_numeric(survey["incl_prob"], errors="coerce")
              / pd.to_numeric(survey["village_prob"], errors="coerce")).to_numpy(dtype=float)
     ratio = np.where(np.abs(ratio - 1.0) < _WHOLE_LIST_TOLERANCE, 1.0, ratio)
+    if "household_prob" in survey.columns:
+        # Rows stacked from a file that had the column keep it; the others get the quotient.
+        given = pd.to_numeric(survey["household_prob"], errors="coerce").to_numpy(dtype=float)
+        if not np.isnan(given).any():
+            return survey
+        ratio = np.where(np.isnan(given), ratio, given)
     return survey.assign(household_prob=ratio)
 
 

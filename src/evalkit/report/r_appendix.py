@@ -46,6 +46,8 @@ APPENDIX_FILES: tuple[str, str, str] = ("r_appendix.R", "r_appendix_data.csv",
 _TYPES = ("exited", "not_exited", "nonregistered")
 _INDICATOR_COLUMNS = ("household_type", "household_size", "people_wrongly_exited",
                       "people_missed", "recognizes")
+#: The column that stands for household_id in the appendix's data (one household a row).
+_ROW = "household_row"
 _LONELY = {"fail": "fail", "adjust": "adjust", "certainty": "certainty", "remove": "remove",
            "average": "average"}
 
@@ -95,7 +97,9 @@ def _design_call(design: SurveyDesign) -> str:
     if psu is None:
         ids = "~1"
     else:
-        ids = _r_formula([psu] if isinstance(psu, str) else list(psu))
+        # household_id is not written to the data (privacy): its stage's unit is the row.
+        ids = _r_formula([_ROW if c == "household_id" else c
+                          for c in ([psu] if isinstance(psu, str) else list(psu))])
     parts = [f"ids = {ids}"]
     if design.strata is not None:
         parts.append(f"strata = ~{design.strata}")
@@ -259,7 +263,7 @@ def _data_columns(design: SurveyDesign, formula: str | None) -> list[str]:
             design_columns.extend(c for c in value if isinstance(c, str))
     wanted = [*design_columns, *_INDICATOR_COLUMNS,
               *(_formula_terms(formula) if formula else [])]
-    return [c for c in dict.fromkeys(wanted) if c in design.data.columns]
+    return [c for c in dict.fromkeys(wanted) if c in design.data.columns and c != "household_id"]
 
 
 def write_r_appendix(design: SurveyDesign, frame: pd.DataFrame, tables_dir: str | Path, *,
@@ -276,6 +280,9 @@ def write_r_appendix(design: SurveyDesign, frame: pd.DataFrame, tables_dir: str 
     folder = Path(tables_dir)
     folder.mkdir(parents=True, exist_ok=True)
     data = design.data.loc[:, _data_columns(design, formula)]
+    psu = [design.psu] if isinstance(design.psu, str) else list(design.psu or ())
+    if "household_id" in psu:
+        data = data.assign(**{_ROW: np.arange(1, len(data) + 1)})
     script = r_script(design, frame, calibration=calibration, level=level,
                       ci_method=ci_method, formula=formula)
     paths = [folder / name for name in APPENDIX_FILES]
