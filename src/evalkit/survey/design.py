@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from evalkit.contract.errors import EvalkitError
-from evalkit.contract.schema import LONELY_PSU_OPTIONS
+from evalkit.contract.schema import LONELY_PSU_OPTIONS, PPS_METHODS
 from evalkit.survey.columns import as_list, column_codes, group_labels, numeric_column, safe_ratio
 from evalkit.survey.estimate import Estimate, check_level, t_quantile
 from evalkit.survey.fpc import stratum_fpc, unit_pps_fpc
@@ -52,8 +52,6 @@ from evalkit.survey.variance import (
 
 LonelyPSU = Literal["fail", "adjust", "certainty", "remove", "average"]
 PPSVariance = Literal["brewer"]
-#: The without-replacement PPS variance approximations ``SurveyDesign(pps=...)`` offers.
-PPS_METHODS: tuple[str, ...] = ("brewer",)
 
 
 @dataclass(frozen=True)
