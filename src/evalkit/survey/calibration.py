@@ -70,10 +70,8 @@ class PostStratumStep:
     --------
     >>> import pandas as pd
     >>> from evalkit.survey.design import SurveyDesign
-    >>> data = pd.DataFrame({"type": ["a", "a", "b", "b"], "area": ["n", "s", "n", "s"],
-    ...                      "x": [1.0, 2.0, 3.0, 5.0], "weight": 10.0})
-    >>> design = SurveyDesign(data, weights="weight")
-    >>> done = design.poststratify("type", {"a": 30, "b": 10})
+    >>> data = pd.DataFrame({"type": ["a", "a", "b", "b"], "weight": 10.0})
+    >>> done = SurveyDesign(data, weights="weight").poststratify("type", {"a": 30, "b": 10})
     >>> done.calibration_steps
     ('poststratify on type',)
 
@@ -117,9 +115,9 @@ class RakingStep:
     >>> import pandas as pd
     >>> from evalkit.survey.design import SurveyDesign
     >>> data = pd.DataFrame({"type": ["a", "a", "b", "b"], "area": ["n", "s", "n", "s"],
-    ...                      "x": [1.0, 2.0, 3.0, 5.0], "weight": 10.0})
-    >>> design = SurveyDesign(data, weights="weight")
-    >>> done = design.rake({"type": {"a": 30, "b": 10}, "area": {"n": 20, "s": 20}})
+    ...                      "weight": 10.0})
+    >>> done = SurveyDesign(data, weights="weight").rake(
+    ...     {"type": {"a": 30, "b": 10}, "area": {"n": 20, "s": 20}})
     >>> done.calibration_steps
     ('rake on type, area',)
 
@@ -161,10 +159,8 @@ class RegressionStep:
     --------
     >>> import pandas as pd
     >>> from evalkit.survey.design import SurveyDesign
-    >>> data = pd.DataFrame({"type": ["a", "a", "b", "b"], "area": ["n", "s", "n", "s"],
-    ...                      "x": [1.0, 2.0, 3.0, 5.0], "weight": 10.0})
-    >>> design = SurveyDesign(data, weights="weight")
-    >>> done = design.calibrate(["x"], {"Intercept": 40, "x": 100})
+    >>> data = pd.DataFrame({"x": [1.0, 2.0, 3.0, 5.0], "weight": 10.0})
+    >>> done = SurveyDesign(data, weights="weight").calibrate(["x"], {"Intercept": 40, "x": 100})
     >>> done.calibration_steps
     ('calibrate (linear) on x',)
 
