@@ -12,8 +12,8 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import make_notebook
+
 from evalkit.run.kernel import KERNEL_LOG_DIR, KERNEL_START_ATTEMPTS, kernel_log_reason
 from evalkit.run.pipeline import NotebookFailedError, NotebookSpec, run, stderr_progress
 
