@@ -157,7 +157,8 @@ def _progress_line(done: int, failed: int, total: int, started: float) -> str:
     left = ""
     if 0 < finished < total:
         left = f", about {elapsed / finished * (total - finished):.0f} s left"
-    return (f"{finished}/{counties(total)} ({done} runs completed, {failed} runs failed), "
+    runs = {n: f"{n} run{'s' if n != 1 else ''}" for n in (done, failed)}
+    return (f"{finished}/{counties(total)} ({runs[done]} completed, {runs[failed]} failed), "
             f"{elapsed:.0f} s{left}")
 
 
