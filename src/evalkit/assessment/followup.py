@@ -202,11 +202,13 @@ def load_followup(data: Mapping[str, str], design: Mapping[str, Any],
                              {BEFORE: before.frame, AFTER: after_frame}, calibration)
     frame_text = ("the re-check's frame (followup.frame)" if followup.get("frame")
                   else "the assessment's frame (no followup.frame: the same county)")
+    calibrated = bool(calibration) and calibration.get("method", "none") != "none"
     weighting = (
         f"Assessment round (notebook 02's design): {before.nonresponse.note} "
         f"{before.calibration_note}",
-        f"Re-check round, weighted within its own sample and calibrated to {frame_text}: "
-        f"{after_response.note} {after_note}",
+        "Re-check round, weighted within its own sample"
+        + (f" and calibrated to {frame_text}" if calibrated else "")
+        + f": {after_response.note} {after_note}",
         "Stacked design (the changes): each row keeps its round's final weight; "
         + ("the calibration cells are crossed with the round, so each round is calibrated "
            "to its own frame's totals and its linearization uses its own calibration "
