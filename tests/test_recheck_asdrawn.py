@@ -162,3 +162,9 @@ def test_a_village_with_another_probability_in_the_recheck_is_refused(params, tm
     message = str(raised.value)
     assert "\n" not in message
     assert f"row {row + 2}, column village_prob" in message and "one PSU" in message
+
+
+def test_the_stacked_design_is_said_in_one_sentence(inputs):
+    sentence = inputs.weighting[2].split(": ", 1)[1].split(". ")[0]
+    assert "PPS without replacement" in sentence and "village_prob" in sentence
+    assert "household_prob" in sentence and "one PSU" in sentence

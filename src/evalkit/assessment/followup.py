@@ -60,7 +60,9 @@ from evalkit.assessment.inputs import (
     build_design,
     calibrate_design,
     checked_design,
+    design_columns,
     load_inputs,
+    resolve_design,
 )
 from evalkit.assessment.nonresponse import RunNonresponse, adjust_sample
 from evalkit.contract import locale
@@ -245,8 +247,14 @@ def load_followup(data: Mapping[str, str], design: Mapping[str, Any],
     after_design, after_note = calibrate_design(
         checked_design(after_rows, design, after_frame, after_path.name), after_frame,
         calibration)
-    stacked = stacked_design(pd.concat([before_rows, after_rows], ignore_index=True), design,
-                             {BEFORE: before.frame, AFTER: after_frame}, calibration)
+    both = pd.concat([before_rows, after_rows], ignore_index=True)
+    stacked = stacked_design(both, design, {BEFORE: before.frame, AFTER: after_frame},
+                             calibration)
+    drawn = resolve_design(design_columns(both, design), design)[1]
+    if isinstance(design.get("psu"), list) and len(design["psu"]) > 1:
+        drawn = drawn[:-1] + ("; a village in both rounds is one PSU and each round's "
+                              "households are their own sample within it (a household in "
+                              "both rounds is two units).")
     frame_text = ("the re-check's frame (followup.frame)" if followup.get("frame")
                   else "the assessment's frame (no followup.frame: the same county)")
     weighting = (
@@ -254,7 +262,7 @@ def load_followup(data: Mapping[str, str], design: Mapping[str, Any],
         f"{before.calibration_note}",
         f"Re-check round, weighted within its own sample and calibrated to {frame_text}: "
         f"{after_response.note} {after_note}",
-        "Stacked design (the changes): each row keeps its round's final weight; "
+        f"Stacked design (the changes): {drawn} Each row keeps its round's final weight; "
         + ("the calibration cells are crossed with the round, so each round is calibrated "
            "to its own frame's totals and its linearization uses its own calibration "
            "residuals." if stacked.is_calibrated else "no calibration."),
