@@ -30,11 +30,12 @@ def test_params_and_module_agree_on_the_vocabulary():
 def test_default_run_hits_the_frame_household_totals_exactly(inputs):
     check = calibration.frame_total_check(inputs.design, inputs.frame).set_index("total")
     households = check.loc[list(calibration.DEFAULT_FRAME_TOTALS)]
-    np.testing.assert_allclose(households["weighted_survey"], households["frame"], rtol=1e-12)
+    # raking is iterative: reached to R's epsilon (1e-7), here about 4e-10
+    np.testing.assert_allclose(households["weighted_survey"], households["frame"], rtol=1e-8)
     before = calibration.frame_total_check(inputs.uncalibrated, inputs.frame).set_index("total")
     assert not np.allclose(before.loc["hh_exited", "weighted_survey"],
                            before.loc["hh_exited", "frame"], rtol=1e-3)
-    assert "poststratify on household_type" in inputs.calibration_note
+    assert "by raking" in inputs.calibration_note and "people_exited" in inputs.calibration_note
     assert inputs.design.is_calibrated and not inputs.uncalibrated.is_calibrated
 
 
@@ -74,10 +75,16 @@ def test_compare_shows_both_and_the_se_change(inputs):
     np.testing.assert_allclose(table["se_change"],
                                table["se_calibrated"] / table["se_uncalibrated"] - 1,
                                atol=1e-10)
-    # post-stratifying on household type leaves within-type ratios unchanged
-    wrong = table.set_index("indicator").loc["wrong_exit"]
-    assert wrong["estimate_calibrated"] == pytest.approx(wrong["estimate_uncalibrated"],
-                                                         rel=1e-12)
+    # post-stratifying on household type leaves within-type ratios unchanged; the people
+    # margins (the default) move them
+    poststratified = calibration.frame_calibration(inputs.uncalibrated, inputs.frame,
+                                                   "poststratify")
+    for design, moves in ((poststratified, False), (inputs.design, True)):
+        wrong = calibration.compare_indicators(inputs.uncalibrated, design, inputs.frame,
+                                               THRESHOLDS).set_index("indicator").loc["wrong_exit"]
+        same = wrong["estimate_calibrated"] == pytest.approx(wrong["estimate_uncalibrated"],
+                                                             rel=1e-12)
+        assert same != moves
 
 
 def test_none_keeps_the_design(inputs):
@@ -135,3 +142,23 @@ def test_the_default_run_weights_people_as_the_frame_counts_them():
                                                                    "hh_nonregistered"]})
     before = frame_total_check(households.design, households.frame).set_index("total")
     assert before.loc["people_not_exited", "weighted_survey"] == pytest.approx(3250.8, abs=0.1)
+
+
+def test_people_totals_out_of_reach_fall_back_to_households_and_say_so(inputs):
+    """A frame whose people totals no positive weighting of this sample can reach (40 people
+    per exited household, far above every sampled household's size): raking does not
+    converge, so the run post-stratifies on household counts and its note says why."""
+    frame = inputs.frame.copy()
+    frame["people_exited"] = frame["hh_exited"] * 40
+    design, fallback = calibration.calibrate_reaching_what_it_can(
+        inputs.uncalibrated, frame, "raking")
+    assert fallback is not None and "people totals cannot be reached" in fallback
+    assert "post-stratified on household counts only" in fallback
+    check = calibration.frame_total_check(design, frame).set_index("total")
+    np.testing.assert_allclose(check.loc["hh_exited", "weighted_survey"],
+                               check.loc["hh_exited", "frame"], rtol=1e-10)
+    _, note = assessment.calibrate_design(inputs.uncalibrated, frame, {"method": "raking"})
+    assert note.startswith("The frame's people totals cannot be reached")
+    with pytest.raises(EvalkitError, match="expected frame totals among"):
+        calibration.calibrate_reaching_what_it_can(inputs.uncalibrated, frame, "raking",
+                                                   ["hh_everything", "people_exited"])

@@ -193,7 +193,7 @@ def test_tables_only_matches_the_indicator_computation(tables_only_run) -> None:
     assert spec.values["calibration"]["method"] != "none"  # the default: calibrated weights
     inputs = assessment.load_inputs({"frame": str(data / "frame.csv"),
                                      "survey": str(data / "survey.csv")},
-                                    {"psu": "village", "weights": "weight"},
+                                    spec.values["design"],
                                     calibration=spec.values["calibration"])
     results = indicators.assess(inputs.design, inputs.frame, spec.values["thresholds"],
                                 method=spec.values["ci_method"], level=spec.values["level"])
@@ -433,7 +433,7 @@ def test_province_rates_use_each_countys_calibrated_weights(tmp_path: Path, meth
     counties' own designs put together."""
     import copy
 
-    from evalkit.assessment.county_totals import DEFAULT_FRAME_TOTALS, frame_calibration
+    from evalkit.assessment.county_totals import default_totals, frame_calibration
     from evalkit.assessment.inputs import load_inputs
     from evalkit.report.province import province_rates, stacked_design
     from evalkit.run.params import DEFAULTS
@@ -455,7 +455,7 @@ def test_province_rates_use_each_countys_calibrated_weights(tmp_path: Path, meth
                             values["design"], paths["frame"].parent, values["calibration"])
         own.append(alone.design.weight_values)
     design, frame = stacked_design(inspections, values["design"])
-    stacked = frame_calibration(design, frame, method, totals or DEFAULT_FRAME_TOTALS,
+    stacked = frame_calibration(design, frame, method, totals or default_totals(method),
                                 by="_county")
     np.testing.assert_allclose(stacked.weight_values, np.concatenate(own), rtol=1e-9)
     assert not np.allclose(design.weight_values, stacked.weight_values)

@@ -35,13 +35,74 @@ FRAME_TOTALS: dict[str, str] = {
     "people_not_exited": "people in households not yet exited",
     "people_nonregistered": "people in non-registered households",
 }
-DEFAULT_FRAME_TOTALS: tuple[str, ...] = ("hh_registered", "hh_exited", "hh_not_exited",
-                                         "hh_nonregistered")
+#: The totals a run calibrates to when its params name none: households and people of each
+#: type (R: ``calibrate(~household_type + household_size:household_type)``).
+DEFAULT_FRAME_TOTALS: tuple[str, ...] = ("hh_exited", "hh_not_exited", "hh_nonregistered",
+                                         "people_exited", "people_not_exited",
+                                         "people_nonregistered")
+#: Post-stratification reaches household counts only: its default partition.
+POSTSTRATIFY_FRAME_TOTALS: tuple[str, ...] = ("hh_registered", "hh_exited", "hh_not_exited",
+                                              "hh_nonregistered")
 _TYPE_OF = {"exited": "exited", "not_exited": "not_exited", "nonregistered": "nonregistered"}
 
 
-def frame_calibration(design: SurveyDesign, frame: pd.DataFrame, method: str = "poststratify",
-                      totals: Sequence[str] = DEFAULT_FRAME_TOTALS, by: str | None = None
+def default_totals(method: str) -> tuple[str, ...]:
+    """The frame totals ``method`` calibrates to when the params name none.
+
+    Examples
+    --------
+    >>> default_totals("poststratify")
+    ('hh_registered', 'hh_exited', 'hh_not_exited', 'hh_nonregistered')
+    >>> default_totals("raking")[-1]
+    'people_nonregistered'
+    """
+    return POSTSTRATIFY_FRAME_TOTALS if method == "poststratify" else DEFAULT_FRAME_TOTALS
+
+
+def calibrate_reaching_what_it_can(design: SurveyDesign, frame: pd.DataFrame, method: str,
+                                   totals: Sequence[str] | None = None, by: str | None = None
+                                   ) -> tuple[SurveyDesign, str | None]:
+    """:func:`frame_calibration`, falling back to household counts when the people totals
+    cannot be reached; returns the design and, after a fallback, the reason in a sentence.
+
+    People totals are reached by moving weight between large and small households; a small
+    or uneven sample may not allow it with positive weights (linear calibration then gives
+    negative weights, raking does not converge: Deville and Sarndal 1992). The run must still
+    give a county its estimates, so it post-stratifies on the household types instead and
+    says so; any other calibration error is raised as it is.
+
+    Examples
+    --------
+    >>> from evalkit.assessment.inputs import load_inputs
+    >>> inputs = load_inputs({"frame": "packaged:frame.csv", "survey": "packaged:survey.csv"},
+    ...                      {"psu": "village", "weights": "weight"})
+    >>> calibrated, fallback = calibrate_reaching_what_it_can(inputs.design, inputs.frame,
+    ...                                                      "raking")
+    >>> calibrated.is_calibrated, fallback
+    (True, None)
+    """
+    names = list(totals if totals is not None else default_totals(method))
+    try:
+        return frame_calibration(design, frame, method, names, by=by), None
+    except EvalkitError as error:
+        households = [t for t in names if not t.startswith("people_")]
+        if method == "poststratify" or len(households) == len(names):
+            raise
+        partition = [t for t in households if t != "hh_registered"] or list(
+            POSTSTRATIFY_FRAME_TOTALS)
+        try:
+            fallback = frame_calibration(design, frame, "poststratify", partition, by=by)
+        except EvalkitError:
+            raise error from None
+        reason = str(error).removeprefix("calibrate: ").rstrip(".")
+        return fallback, (
+            f"The frame's people totals cannot be reached with this sample ({reason}): the "
+            f"weights are post-stratified on household counts only ({', '.join(partition)}), "
+            "so the weighted people need not equal the frame's.")
+
+
+def frame_calibration(design: SurveyDesign, frame: pd.DataFrame, method: str = "raking",
+                      totals: Sequence[str] | None = None, by: str | None = None
                       ) -> SurveyDesign:
     """``design`` calibrated to the sampling frame's county totals ``totals``.
 
@@ -67,7 +128,7 @@ def frame_calibration(design: SurveyDesign, frame: pd.DataFrame, method: str = "
     if method == "none":
         return design
     check_full(design, "calibration")
-    names = list(dict.fromkeys(totals))
+    names = list(dict.fromkeys(totals if totals is not None else default_totals(method)))
     unknown = [n for n in names if n not in FRAME_TOTALS]
     if unknown or not names:
         raise EvalkitError(

@@ -45,7 +45,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from evalkit.assessment.county_totals import DEFAULT_FRAME_TOTALS, frame_calibration
+from evalkit.assessment.county_totals import (
+    calibrate_reaching_what_it_can,
+    default_totals,
+)
 from evalkit.assessment.indicators import (
     HEADLINE,
     INCIDENCE,
@@ -319,10 +322,11 @@ def stacked_design(rows: pd.DataFrame, design: Mapping[str, Any],
     built = build_design(rows, design)
     if not calibration or calibration.get("method", "none") == "none":
         return built
-    totals = list(calibration.get("totals") or DEFAULT_FRAME_TOTALS)
+    totals = list(calibration.get("totals") or default_totals(str(calibration["method"])))
     frame = pd.concat([frame.assign(**{ROUND: name}) for name, frame in frames.items()],
                       ignore_index=True)
-    return frame_calibration(built, frame, str(calibration["method"]), totals, by=ROUND)
+    return calibrate_reaching_what_it_can(built, frame, str(calibration["method"]), totals,
+                                          by=ROUND)[0]
 
 
 def _change(stacked: SurveyDesign, spec: IndicatorSpec, level: float) -> dict[str, float]:

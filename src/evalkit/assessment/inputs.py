@@ -193,14 +193,16 @@ def calibrate_design(design: SurveyDesign, frame: pd.DataFrame,
     >>> calibrated is inputs.design, note
     (True, 'The weights are the design weights (no calibration).')
     """
-    from evalkit.assessment.county_totals import DEFAULT_FRAME_TOTALS, frame_calibration
+    from evalkit.assessment.county_totals import calibrate_reaching_what_it_can, default_totals
     from evalkit.survey.calibration import describe
 
     if not calibration or calibration.get("method", "none") == "none":
         return design, "The weights are the design weights (no calibration)."
     method = calibration["method"]
-    totals = calibration.get("totals") or list(DEFAULT_FRAME_TOTALS)
-    calibrated = frame_calibration(design, frame, method, totals)
+    totals = calibration.get("totals") or list(default_totals(method))
+    calibrated, fallback = calibrate_reaching_what_it_can(design, frame, method, totals)
+    if fallback is not None:
+        return calibrated, f"{fallback} {'; '.join(describe(calibrated))}."
     return calibrated, (f"The weights are calibrated to the frame's county totals "
                         f"({', '.join(totals)}) by {method}: {'; '.join(describe(calibrated))}.")
 

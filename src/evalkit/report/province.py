@@ -184,6 +184,7 @@ def stacked_design(inspections: Sequence[Any], design: dict[str, Any]) -> tuple[
     ``inspections`` carry each county's survey columns and frame counts (validated by the
     county's task). PSU codes are nested in the strata, as R's ``svydesign(nest = TRUE)``.
     """
+    from evalkit.assessment.inputs import PROBABILITY_COLUMNS, resolve_design
     from evalkit.survey.design import SurveyDesign
 
     surveys, frames = [], []
@@ -196,6 +197,10 @@ def stacked_design(inspections: Sequence[Any], design: dict[str, Any]) -> tuple[
         data["_stratum"] = data["_county"].astype(str) + "/" + data[strata].astype(str)
     else:
         data["_stratum"] = data["_county"]
+    # A probability column some county lacks cannot carry the design as drawn for the
+    # province: every county falls back to villages with replacement, as a county run does.
+    partial = [c for c in PROBABILITY_COLUMNS if c in data and data[c].isna().any()]
+    design, _ = resolve_design(data.drop(columns=partial), design)
     options = {k: v for k, v in design.items() if v is not None and k != "strata"}
     return SurveyDesign(data, strata="_stratum", **options), pd.concat(frames,
                                                                         ignore_index=True)
@@ -211,15 +216,15 @@ def province_rates(inspections: Sequence[Any], values: dict[str, Any]) -> pd.Dat
     ``by="_county"``).
     """
     from evalkit.assessment import indicators
-    from evalkit.assessment.county_totals import DEFAULT_FRAME_TOTALS, frame_calibration
+    from evalkit.assessment.county_totals import calibrate_reaching_what_it_can, default_totals
 
     design, frame = stacked_design(inspections, values["design"])
     calibration = values.get("calibration") or {}
     if calibration.get("method", "none") != "none":
         # Each county calibrated to its own frame, as its own run does (notebook 02).
-        design = frame_calibration(design, frame, calibration["method"],
-                                   calibration.get("totals") or DEFAULT_FRAME_TOTALS,
-                                   by="_county")
+        design = calibrate_reaching_what_it_can(
+            design, frame, calibration["method"],
+            calibration.get("totals") or default_totals(calibration["method"]), by="_county")[0]
     results = indicators.assess(design, frame, values["thresholds"], method=values["ci_method"],
                                 level=values["level"], secondary=False)
     table = indicators.indicator_table(results)

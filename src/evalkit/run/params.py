@@ -84,10 +84,12 @@ DEFAULTS: dict[str, Any] = {
         "bootstrap_replicates": 1000,
     },
     # Households and people by type (R: calibrate(~household_type +
-    # household_size:household_type)), linear: R's default, closed form; its g-weights on
-    # the packaged county lie in 0.84-1.17, so raking's positive weights are not needed.
+    # household_size:household_type, calfun = "raking")). Raking, not R's default linear
+    # calibration: linear g-weights can turn negative on a small or uneven sample (a
+    # 60-household test county got a weight of -7.85), and a default must run on any
+    # county; on the packaged county the two differ by 1e-5 in the wrong-exit rate.
     "calibration": {
-        "method": "linear",
+        "method": "raking",
         "totals": ["hh_exited", "hh_not_exited", "hh_nonregistered", "people_exited",
                    "people_not_exited", "people_nonregistered"],
     },
