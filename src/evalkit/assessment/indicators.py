@@ -115,7 +115,19 @@ class IndicatorResult:
     @property
     def effective_size(self) -> float:
         """Effective sample size in ``unit``: ``n_units / deff`` where the design effect is
-        defined; for a zero-event interval the ``n*`` it used (households); else NaN."""
+        defined; for a zero-event interval the ``n*`` it used (households); else NaN.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> design = SurveyDesign(pd.DataFrame({"village": [1, 1, 2, 2, 3, 3],
+        ...     "weight": 10.0, "exited": 1, "household_size": 2,
+        ...     "people_wrongly_exited": [0, 0, 0, 0, 0, 0]}), psu="village",
+        ...     weights="weight")
+        >>> result = estimate_indicator(design, SPECS["wrong_exit"])
+        >>> result.ci_method, result.effective_size
+        ('zero-event korn-graubard', 6.0)
+        """
         if np.isfinite(self.zero_event_deff):
             return self.n_households / self.zero_event_deff
         deff = self.estimate.deff
