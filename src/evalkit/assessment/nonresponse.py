@@ -71,8 +71,8 @@ class RunNonresponse:
 
 
 NO_INFORMATION = ("The survey has no responded or replaces column: it does not say which "
-                  "sampled households were not interviewed, so no non-response adjustment is "
-                  "made (the weights as given are used).")
+                  "sampled households were not interviewed, so the design weights get no "
+                  "non-response adjustment.")
 TABLE_COLUMNS: tuple[str, ...] = ("cell", "sampled", "responded", "replaced", "interviewed",
                                   "response_rate", "factor", "pooled_into")
 
