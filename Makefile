@@ -39,7 +39,7 @@ province: $(STAMP)
 # examples, so a broken reference or example fails `make test` (and CI).
 test: $(STAMP)
 	$(PY) -m ruff check src tests bench
-	$(PY) -m pytest -q $(XDIST) -p no:cacheprovider $(NBVAL) tests notebooks/
+	$(PY) -m pytest -q $(XDIST) -p no:cacheprovider --durations=10 $(NBVAL) tests notebooks/
 
 lint: $(STAMP)
 	$(PY) -m ruff check src tests bench

@@ -5,11 +5,20 @@ cross-reference fails ``make test`` (and CI). Every public function, class, meth
 property of :mod:`evalkit.survey`, :mod:`evalkit.sampling` and the documented part of
 :mod:`evalkit.assessment` must have a docstring and appear in the built HTML; every example
 (``>>>``) in those packages runs as a doctest.
+
+A class's examples read as one page, as R's help pages and numpydoc class pages do: the
+class docstring's example holds the setup (data, design, fitted model), and the example of
+each of its methods and properties continues from it. The runner runs the class example
+first, then each member's example in a fresh copy of the names the class example left (so
+members do not see each other's names or changes). A member still shows its own example,
+reduced to what it shows (``>>> fit.conf_int().round(3)``). Module-level functions have no
+such page: each of their examples is whole, to be copied as it stands.
 """
 
 from __future__ import annotations
 
 import contextlib
+import copy
 import doctest
 import importlib
 import inspect
@@ -162,13 +171,97 @@ def test_the_network_check_would_see_a_cdn(tmp_path: Path) -> None:
     assert not EXTERNAL_LOAD.search('<a href="https://example.org">x</a>')
 
 
-@pytest.mark.parametrize("dotted", MODULES)
-def test_docstring_examples_run(dotted: str) -> None:
-    """Every ``>>>`` example of the module runs and prints what it shows (doctest)."""
-    module = importlib.import_module(dotted)
+def fresh_copy(names: dict[str, object]) -> dict[str, object]:
+    """A copy of a namespace in which each value is deep-copied where it can be (a random
+    generator, a frame or a fitted model), else shared (a module, a function)."""
+    copied: dict[str, object] = {}
+    for name, value in names.items():
+        try:
+            copied[name] = value if inspect.ismodule(value) else copy.deepcopy(value)
+        except Exception:  # not copyable: shared, as a module's own names are
+            copied[name] = value
+    return copied
+
+
+def run_examples(module, dotted: str) -> tuple[doctest.DocTestRunner, str]:
+    """Run the module's examples; a class member's in the names its class example left.
+
+    The class example runs first (doctest's usual fresh copy of the module's globals); each
+    of its methods' and properties' examples then runs in :func:`fresh_copy` of the globals
+    it left. A class without an example leaves its members as doctest runs them: alone.
+    """
     runner = doctest.DocTestRunner(
         optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
     report = io.StringIO()
-    for test in doctest.DocTestFinder(exclude_empty=True).find(module, dotted):
-        runner.run(test, out=report.write)
-    assert runner.failures == 0, report.getvalue()
+    tests = doctest.DocTestFinder(exclude_empty=True).find(module, dotted)
+    classes = {test.name for test in tests if inspect.isclass(_object_named(module, dotted,
+                                                                            test.name))}
+    left: dict[str, dict[str, object]] = {}
+    for test in tests:  # sorted by name: a class's example before its members'
+        owner = test.name.rsplit(".", 1)[0]
+        if owner in left:
+            test.globs = fresh_copy(left[owner])
+        runner.run(test, out=report.write, clear_globs=test.name not in classes)
+        if test.name in classes:
+            left[test.name] = test.globs
+    return runner, report.getvalue()
+
+
+def _object_named(module, dotted: str, name: str) -> object:
+    """The object a doctest's name (``module.Class.member``) refers to."""
+    found: object = module
+    for part in name[len(dotted):].split(".")[1:]:
+        found = inspect.getattr_static(found, part, None)
+    return found
+
+
+@pytest.mark.parametrize("dotted", MODULES)
+def test_docstring_examples_run(dotted: str) -> None:
+    """Every ``>>>`` example of the module runs and prints what it shows (doctest); a class
+    member's example runs in the names its class's example left (the module docstring)."""
+    module = importlib.import_module(dotted)
+    runner, report = run_examples(module, dotted)
+    assert runner.failures == 0, report
+
+
+def test_member_examples_continue_from_the_class_example() -> None:
+    """The runner gives a member the class example's names, a fresh copy each time: a
+    member that changes them does not change what the next member sees, and a function
+    outside the class does not see them at all."""
+    import types
+
+    page = '''
+class Page:
+    """
+    >>> items = [1, 2]
+    """
+
+    def first(self):
+        """
+        >>> items.append(3); items
+        [1, 2, 3]
+        """
+
+    def second(self):
+        """
+        >>> items
+        SECOND
+        """
+
+
+def alone():
+    """
+    >>> items
+    Traceback (most recent call last):
+    NameError: name 'items' is not defined
+    """
+'''
+
+    def run(second_shows: str) -> doctest.DocTestRunner:
+        module = types.ModuleType("page")
+        exec(compile(page.replace("SECOND", second_shows), "page", "exec"), module.__dict__)
+        return run_examples(module, "page")[0]
+
+    isolated = run("[1, 2]")
+    assert (isolated.tries, isolated.failures) == (4, 0)
+    assert run("[1, 2, 3]").failures == 1  # what a shared (not copied) namespace would show

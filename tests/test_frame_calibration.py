@@ -111,3 +111,27 @@ def test_total_check_with_the_design_before(inputs):
     assert list(table.columns) == ["total", "label", "frame", "weighted_uncalibrated",
                                    "weighted_survey"]
     assert table["weighted_uncalibrated"].sum() != pytest.approx(table["weighted_survey"].sum())
+
+
+def test_the_default_run_weights_people_as_the_frame_counts_them():
+    """The default calibration (households and people by type, linear) makes the weighted
+    people in not-yet-exited and exited households the frame's 3,085 and 5,586 (with
+    household counts only they are 3,250.8 and 5,481.1), on the design as drawn."""
+    from evalkit.assessment.county_totals import frame_total_check
+    from evalkit.assessment.inputs import load_inputs
+    from evalkit.run.params import DEFAULTS
+
+    inputs = load_inputs(DEFAULTS["data"], DEFAULTS["design"], None, DEFAULTS["calibration"])
+    assert inputs.design.pps == "brewer"
+    check = frame_total_check(inputs.design, inputs.frame).set_index("total")
+    assert check.loc["people_not_exited", "frame"] == 3085
+    assert check.loc["people_exited", "frame"] == 5586
+    for total in ("people_exited", "people_not_exited", "people_nonregistered", "hh_exited",
+                  "hh_not_exited", "hh_nonregistered"):
+        assert check.loc[total, "weighted_survey"] == pytest.approx(check.loc[total, "frame"],
+                                                                    rel=1e-9)
+    households = load_inputs(DEFAULTS["data"], DEFAULTS["design"], None,
+                             {"method": "poststratify", "totals": ["hh_exited", "hh_not_exited",
+                                                                   "hh_nonregistered"]})
+    before = frame_total_check(households.design, households.frame).set_index("total")
+    assert before.loc["people_not_exited", "weighted_survey"] == pytest.approx(3250.8, abs=0.1)

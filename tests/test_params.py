@@ -246,3 +246,26 @@ def test_ci_method_error_lists_the_canonical_spelling(write_params) -> None:
         load_params(write_params({"ci_method": "clopper pearson"}))
     assert "clopper-pearson" in str(info.value)
     assert "clopper_pearson" not in str(info.value)
+
+
+@pytest.mark.parametrize("design, message", [
+    ({"pps": "overton"}, "design.pps: 'overton' is not null or one of: brewer"),
+    ({"psu": ["village", 3]}, "design.psu: list item 3 is not a column name"),
+    ({"fpc": ["village_prob", -1, "household_prob"]}, "design.fpc: list item -1"),
+    ({"fpc": ["village_prob", "household_prob"]},
+     "design.fpc: 2 entries for 3 stage(s) of design.psu; expected one per stage"),
+    ({"psu": "village", "fpc": 148}, "design.pps: 'brewer' needs design.fpc to name the column"),
+])
+def test_bad_design_blocks_are_one_line(tmp_path, design, message):
+    path = tmp_path / "p.yaml"
+    path.write_text(yaml.safe_dump({"design": design}), encoding="utf-8")
+    with pytest.raises(EvalkitError) as info:
+        load_params(path, check_files=False)
+    assert message in str(info.value) and "\n" not in str(info.value)
+
+
+def test_the_default_design_is_the_design_as_drawn():
+    design = load_params(REPO / "params" / "default.yaml").values["design"]
+    assert design["pps"] == "brewer"
+    assert design["fpc"] == ["village_prob", 1, "household_prob"]
+    assert design["psu"] == ["village", "household_type", "household_id"]

@@ -68,14 +68,18 @@ def test_appendix_files_weights_and_incidence_line(tmp_path):
     assert {"village", "weight", "household_type", "recognizes", "log_income"} <= set(data)
     assert not {"name", "id_number", "phone", "household_id"} & set(data)
     weights = pd.read_csv(paths[2]).set_index("household_type")
-    # Post-stratified: the final weights of each type add up to the frame's households.
+    # Calibrated: the final weights of each type add up to the frame's households.
     for kind in ("exited", "not_exited", "nonregistered"):
         assert weights.loc[kind, "sum"] == pytest.approx(inputs.frame[f"hh_{kind}"].sum())
     assert "central provinces' line (2%)" in r_appendix.incidence_line_sentence(0.02)
     assert "western provinces' line (3%)" in r_appendix.incidence_line_sentence(0.03)
     assert "neither" in r_appendix.incidence_line_sentence(0.025)
     lines = r_appendix.appendix_lines(inputs.uncalibrated, {"incidence": 0.03})
-    assert "svydesign(ids = ~village, weights = ~weight, data = households)" in lines[0]
+    # The default design as drawn: three stages, the household's stage by row (no ids).
+    assert ('svydesign(ids = ~village + household_type + household_row, weights = ~weight, '
+            'fpc = ~village_prob + fpc_stage2 + household_prob, pps = "brewer", '
+            'data = households)') in lines[0]
+    assert "household_row" in data and data["household_row"].is_unique
     assert "western" in lines[-1]
 
 

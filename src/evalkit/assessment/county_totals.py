@@ -186,22 +186,36 @@ def _frame_sums(frame: pd.DataFrame) -> dict[str, float]:
 
 def compare_indicators(uncalibrated: SurveyDesign, calibrated: SurveyDesign,
                        frame: pd.DataFrame, thresholds: Mapping[str, float],
-                       method: str = "logit", level: float = 0.95) -> pd.DataFrame:
+                       method: str = "logit", level: float = 0.95,
+                       households: SurveyDesign | None = None) -> pd.DataFrame:
     """The headline indicators from both designs, side by side, with the change in SE
-    (``se_change`` = calibrated SE / uncalibrated SE - 1) and both decisions."""
+    (``se_change`` = calibrated SE / uncalibrated SE - 1) and both decisions.
+
+    ``households``: the design calibrated to household counts only (when the run's
+    calibration adds people totals), whose estimate and SE are added as
+    ``estimate_households_only`` and ``se_households_only``, so the people margins' own
+    effect shows.
+    """
     from evalkit.assessment.indicators import assess
 
     before = assess(uncalibrated, frame, dict(thresholds), method=method, level=level,
                     secondary=False)
     after = assess(calibrated, frame, dict(thresholds), method=method, level=level,
                    secondary=False)
+    middle = (None if households is None else
+              assess(households, frame, dict(thresholds), method=method, level=level,
+                     secondary=False))
     rows = []
-    for old, new in zip(before, after, strict=True):  # a handful of indicators
+    for k, (old, new) in enumerate(zip(before, after, strict=True)):  # a handful
+        extra = {} if middle is None else {
+            "estimate_households_only": middle[k].estimate.estimate,
+            "se_households_only": middle[k].estimate.se}
         rows.append({
             "indicator": old.spec.key,
             "label": old.spec.label_en,
             "estimate_uncalibrated": old.estimate.estimate,
             "se_uncalibrated": old.estimate.se,
+            **extra,
             "estimate_calibrated": new.estimate.estimate,
             "se_calibrated": new.estimate.se,
             "ci_low_calibrated": new.estimate.ci[0],

@@ -236,7 +236,15 @@ def stacked_design(rows: pd.DataFrame, design: Mapping[str, Any],
     its own variables (Deville and Sarndal 1992; Lumley 2010, sec. 7.4), as R's
     ``postStratify`` / ``calibrate`` on the stacked data with the round in the formula.
     """
-    built = build_design(rows, dict(design))
+    design = dict(design)
+    psu = design.get("psu")
+    if isinstance(psu, list) and len(psu) > 1 and psu[-1] in rows.columns:
+        # A household interviewed in both rounds is two last-stage units (each round drew
+        # it with its own probability); villages stay shared, so their covariance counts.
+        rows = rows.assign(_round_unit=rows[ROUND].astype(str) + "/"
+                           + rows[psu[-1]].astype(str))
+        design["psu"] = [*psu[:-1], "_round_unit"]
+    built = build_design(rows, design)
     if not calibration or calibration.get("method", "none") == "none":
         return built
     totals = list(calibration.get("totals") or DEFAULT_FRAME_TOTALS)

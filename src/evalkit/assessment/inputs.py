@@ -48,6 +48,9 @@ class RunInputs:
     # What was done about non-response (evalkit.assessment.nonresponse.RunNonresponse): the table of
     # weighting cells and a sentence; the design's weights are already adjusted.
     nonresponse: Any = None
+    # Which design was analysed, in a sentence (:func:`resolve_design`): the design as drawn,
+    # or the with-replacement fallback when the survey has no probability columns.
+    design_note: str = ""
 
 
 def load_inputs(data: dict[str, str], design: dict[str, Any],
@@ -91,10 +94,11 @@ def load_inputs(data: dict[str, str], design: dict[str, Any],
 
         tables = read_prepared(prepared, frame_path, survey_path, design, calibration,
                                nonresponse)
-        built = checked_design(tables.survey, design, tables.frame, survey_path.name)
+        survey = design_columns(tables.survey, design)
+        built = checked_design(survey, design, tables.frame, survey_path.name)
         calibrated, note = calibrate_design(built, tables.frame, calibration)
-        return RunInputs(tables.frame, tables.survey, calibrated, frame_path, survey_path,
-                         built, note, tables.nonresponse)
+        return RunInputs(tables.frame, survey, calibrated, frame_path, survey_path,
+                         built, note, tables.nonresponse, resolve_design(survey, design)[1])
     frame = load_frame(frame_path)
     survey, sample = load_sample(survey_path, frame=frame)
     if "village_type" not in survey.columns:
@@ -104,9 +108,11 @@ def load_inputs(data: dict[str, str], design: dict[str, Any],
         sample = sample.assign(village_type=sample["village"].astype(str).map(village_type))
     survey, response = adjust_sample(survey, sample, design.get("weights"),
                                      nonresponse, survey_path.name)
+    survey = design_columns(survey, design)
     built = checked_design(survey, design, frame, survey_path.name)
     calibrated, note = calibrate_design(built, frame, calibration)
-    return RunInputs(frame, survey, calibrated, frame_path, survey_path, built, note, response)
+    return RunInputs(frame, survey, calibrated, frame_path, survey_path, built, note, response,
+                     resolve_design(survey, design)[1])
 
 
 def checked_design(survey: pd.DataFrame, design: dict[str, Any],
@@ -199,8 +205,115 @@ def calibrate_design(design: SurveyDesign, frame: pd.DataFrame,
                         f"({', '.join(totals)}) by {method}: {'; '.join(describe(calibrated))}.")
 
 
+#: Probability columns a design block may name that the run fills in or falls back without:
+#: ``household_prob`` is derived as ``incl_prob / village_prob`` when the survey has those
+#: two (the packaged county and ``evalkit synth`` write them; ``evalkit draw``'s design.csv
+#: has household_prob itself); without them the first stage is analysed with replacement.
+PROBABILITY_COLUMNS: tuple[str, ...] = ("village_prob", "household_prob")
+#: ``incl_prob / village_prob`` this close to 1 is 1 (a list taken whole; the quotient of the
+#: file's rounded probabilities can exceed 1 by about 1e-8).
+_WHOLE_LIST_TOLERANCE = 1e-6
+
+
+def design_columns(survey: pd.DataFrame, design: dict[str, Any]) -> pd.DataFrame:
+    """``survey`` with the second-stage probability the ``design`` block names, derived.
+
+    ``household_prob`` (the household's inclusion probability within its village and the
+    list it was drawn from, the codebook's optional column) is ``incl_prob / village_prob``
+    when the block names it and the survey has both of those, in the rows where it is
+    missing (all rows when the survey has no such column); a quotient within 1e-6 of 1 is 1
+    (the whole list taken). Otherwise ``survey`` is returned unchanged.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> survey = pd.DataFrame({"village_prob": [0.5, 0.25], "incl_prob": [0.05, 0.2500000001]})
+    >>> design_columns(survey, {"fpc": ["village_prob", 1, "household_prob"]}
+    ...                )["household_prob"].tolist()
+    [0.1, 1.0]
+    """
+    fpc = design.get("fpc")
+    named = fpc if isinstance(fpc, list | tuple) else [fpc]
+    if ("household_prob" not in named
+            or not {"incl_prob", "village_prob"} <= set(survey.columns)):
+        return survey
+    ratio = (pd.to_numeric(survey["incl_prob"], errors="coerce")
+             / pd.to_numeric(survey["village_prob"], errors="coerce")).to_numpy(dtype=float)
+    ratio = np.where(np.abs(ratio - 1.0) < _WHOLE_LIST_TOLERANCE, 1.0, ratio)
+    if "household_prob" in survey.columns:
+        # Rows stacked from a file that had the column keep it; the others get the quotient.
+        given = pd.to_numeric(survey["household_prob"], errors="coerce").to_numpy(dtype=float)
+        if not np.isnan(given).any():
+            return survey
+        ratio = np.where(np.isnan(given), ratio, given)
+    return survey.assign(household_prob=ratio)
+
+
+def resolve_design(survey: pd.DataFrame, design: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    """The design block the survey can carry, and a sentence saying which design it is.
+
+    When the block names probability columns (:data:`PROBABILITY_COLUMNS`) the survey does
+    not have (a user's own survey without ``village_prob``), the run falls back to the
+    villages as drawn with replacement: ``psu`` the first stage, no fpc, no pps (R's
+    ``svydesign(ids = ~village, weights = ~weight)``, which overstates the variance of a
+    without-replacement draw); the sentence says so. Other missing columns are left to
+    :class:`~evalkit.survey.design.SurveyDesign`'s error.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> survey = pd.DataFrame({"village": ["V1", "V2"], "weight": [20.0, 30.0]})
+    >>> block, note = resolve_design(survey, {"psu": ["village", "household_id"],
+    ...     "weights": "weight", "fpc": ["village_prob", "household_prob"], "pps": "brewer"})
+    >>> block["psu"], block["fpc"], block["pps"]
+    ('village', None, None)
+    >>> note.split(":")[0]
+    'The survey has no village_prob column'
+    """
+    fpc = design.get("fpc")
+    named = [c for c in (fpc if isinstance(fpc, list | tuple) else [fpc]) if isinstance(c, str)]
+    missing = [c for c in named if c in PROBABILITY_COLUMNS and c not in survey.columns]
+    if not missing:
+        return dict(design), describe_design(design)
+    psu = design.get("psu")
+    first = psu[0] if isinstance(psu, list | tuple) and psu else psu
+    fallback = {**design, "psu": first, "fpc": None, "pps": None}
+    return fallback, (
+        f"The survey has no {' or '.join(missing)} column: villages are analysed as drawn "
+        "with replacement (no finite population correction), which overstates the variance "
+        "of a draw without replacement.")
+
+
+def describe_design(design: dict[str, Any]) -> str:
+    """One sentence naming the design a ``design`` block gives.
+
+    Examples
+    --------
+    >>> describe_design({"psu": "village", "weights": "weight"})
+    'Villages are analysed as drawn with replacement (no finite population correction).'
+    """
+    psu, fpc, pps = design.get("psu"), design.get("fpc"), design.get("pps")
+    stages = list(psu) if isinstance(psu, list | tuple) else [psu]
+    if pps is not None:
+        text = (f"Villages are analysed as drawn by PPS without replacement ({pps.title()}'s "
+                f"approximation with their inclusion probabilities, {stages[0]} column "
+                f"{(fpc[0] if isinstance(fpc, list | tuple) else fpc)})")
+        if len(stages) > 1:
+            text += (", households by simple random sampling without replacement within "
+                     f"{' and '.join(stages[:-1])} (fraction "
+                     f"{fpc[-1] if isinstance(fpc, list | tuple) else fpc})")
+        return text + "."
+    if fpc is None:
+        return "Villages are analysed as drawn with replacement (no finite population correction)."
+    return f"The design has a finite population correction at each stage ({fpc})."
+
+
 def build_design(survey: pd.DataFrame, design: dict[str, Any]) -> SurveyDesign:
     """The survey design from the ``design`` params block.
+
+    The probability columns are completed first (:func:`design_columns`), and a block naming
+    probability columns the survey lacks falls back to the with-replacement design
+    (:func:`resolve_design`).
 
     Examples
     --------
@@ -218,5 +331,7 @@ def build_design(survey: pd.DataFrame, design: dict[str, Any]) -> SurveyDesign:
         raise EvalkitError(
             f"design: unknown key(s) {', '.join(unknown)}; expected {', '.join(DESIGN_KEYS)}"
         )
+    survey = design_columns(survey, design)
+    design, _ = resolve_design(survey, design)
     options = {k: v for k, v in design.items() if v is not None}
     return SurveyDesign(survey, **options)

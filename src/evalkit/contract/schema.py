@@ -15,6 +15,9 @@ DEFAULT_SEED = 20190815
 
 #: R survey's ``options(survey.lonely.psu = ...)``: what to do with a stratum of one PSU.
 LONELY_PSU_OPTIONS: tuple[str, ...] = ("fail", "adjust", "certainty", "remove", "average")
+#: The without-replacement PPS variance approximations ``SurveyDesign(pps=...)`` offers (R's
+#: ``svydesign(pps = "brewer")``); params ``design.pps`` is null or one of them.
+PPS_METHODS: tuple[str, ...] = ("brewer",)
 
 #: Interval methods for a proportion (the ``ci_method`` params key;
 #: :mod:`evalkit.survey.intervals`): R ``svyciprop``'s design-based methods (Lumley 2010,

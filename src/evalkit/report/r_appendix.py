@@ -46,6 +46,8 @@ APPENDIX_FILES: tuple[str, str, str] = ("r_appendix.R", "r_appendix_data.csv",
 _TYPES = ("exited", "not_exited", "nonregistered")
 _INDICATOR_COLUMNS = ("household_type", "household_size", "people_wrongly_exited",
                       "people_missed", "recognizes")
+#: The column that stands for household_id in the appendix's data (one household a row).
+_ROW = "household_row"
 _LONELY = {"fail": "fail", "adjust": "adjust", "certainty": "certainty", "remove": "remove",
            "average": "average"}
 
@@ -95,7 +97,9 @@ def _design_call(design: SurveyDesign) -> str:
     if psu is None:
         ids = "~1"
     else:
-        ids = _r_formula([psu] if isinstance(psu, str) else list(psu))
+        # household_id is not written to the data (privacy): its stage's unit is the row.
+        ids = _r_formula([_ROW if c == "household_id" else c
+                          for c in ([psu] if isinstance(psu, str) else list(psu))])
     parts = [f"ids = {ids}"]
     if design.strata is not None:
         parts.append(f"strata = ~{design.strata}")
@@ -107,12 +111,24 @@ def _design_call(design: SurveyDesign) -> str:
     if isinstance(fpc, str):
         parts.append(f"fpc = ~{fpc}")
     elif isinstance(fpc, (list, tuple)):
-        parts.append(f"fpc = {_r_formula(list(fpc))}")
+        # A number (1: every unit of the stage taken) becomes a constant column, since R's
+        # fpc formula takes columns (see _fpc_constants).
+        parts.append("fpc = " + _r_formula([c if isinstance(c, str) else f"fpc_stage{k + 1}"
+                                            for k, c in enumerate(fpc)]))
     elif fpc is not None:
         parts.append(f"fpc = rep({float(fpc)!r}, nrow(households))")
     if design.pps is not None:
         parts.append(f'pps = "{design.pps}"')
     return "svydesign(" + ", ".join(parts) + ", data = households)"
+
+
+def _fpc_constants(design: SurveyDesign) -> list[str]:
+    """R lines adding the constant fpc columns :func:`_design_call` names."""
+    fpc = design.fpc
+    if not isinstance(fpc, (list, tuple)):
+        return []
+    return [f"households$fpc_stage{k + 1} <- {float(c)!r}" for k, c in enumerate(fpc)
+            if not isinstance(c, str)]
 
 
 def _frame_totals(frame: pd.DataFrame) -> dict[str, float]:
@@ -181,6 +197,7 @@ def r_script(design: SurveyDesign, frame: pd.DataFrame, *,
         "suppressMessages(library(survey))",
         f'options(survey.lonely.psu = "{lonely}")',
         'households <- read.csv("r_appendix_data.csv", stringsAsFactors = FALSE)',
+        *_fpc_constants(design),
         f"des <- {_design_call(design)}",
         *_calibration_code(calibration, frame),
         'run <- read.csv("indicators.csv", stringsAsFactors = FALSE)',
@@ -243,10 +260,10 @@ def _data_columns(design: SurveyDesign, formula: str | None) -> list[str]:
         if isinstance(value, str):
             design_columns.append(value)
         elif isinstance(value, (list, tuple)):
-            design_columns.extend(value)
+            design_columns.extend(c for c in value if isinstance(c, str))
     wanted = [*design_columns, *_INDICATOR_COLUMNS,
               *(_formula_terms(formula) if formula else [])]
-    return [c for c in dict.fromkeys(wanted) if c in design.data.columns]
+    return [c for c in dict.fromkeys(wanted) if c in design.data.columns and c != "household_id"]
 
 
 def write_r_appendix(design: SurveyDesign, frame: pd.DataFrame, tables_dir: str | Path, *,
@@ -263,6 +280,9 @@ def write_r_appendix(design: SurveyDesign, frame: pd.DataFrame, tables_dir: str 
     folder = Path(tables_dir)
     folder.mkdir(parents=True, exist_ok=True)
     data = design.data.loc[:, _data_columns(design, formula)]
+    psu = [design.psu] if isinstance(design.psu, str) else list(design.psu or ())
+    if "household_id" in psu:
+        data = data.assign(**{_ROW: np.arange(1, len(data) + 1)})
     script = r_script(design, frame, calibration=calibration, level=level,
                       ci_method=ci_method, formula=formula)
     paths = [folder / name for name in APPENDIX_FILES]

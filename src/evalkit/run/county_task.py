@@ -148,9 +148,14 @@ def inspect_county(job: CountyJob) -> Inspection:
             except Exception as exc:  # noqa: BLE001
                 return Inspection(job.name, one_line(exc), seconds=time.perf_counter() - t0)
     design = job.values["design"]
-    keep = [c for c in (*RATE_COLUMNS, design.get("weights"), design.get("strata"),
-                        design.get("fpc") if isinstance(design.get("fpc"), str) else None)
-            if c]
+    # Every column the design block names (psu and fpc may list one per stage), when the
+    # survey has it (a survey without probability columns falls back to villages alone).
+    named = [design.get("weights"), design.get("strata")]
+    for key in ("psu", "fpc"):
+        value = design.get(key)
+        named.extend(value if isinstance(value, list) else [value])
+    keep = [c for c in (*RATE_COLUMNS, *named)
+            if isinstance(c, str) and c in inputs.survey.columns]
     rates = inputs.survey[list(dict.fromkeys(keep))].copy()
     frame = inputs.frame[[c for c in inputs.frame.columns
                           if c.startswith(FRAME_COLUMNS_PREFIXES)]].copy()

@@ -39,6 +39,7 @@ from evalkit.contract.schema import (
     DEFAULT_SEED,
     FRAME_TOTAL_NAMES,
     LONELY_PSU_OPTIONS,
+    PPS_METHODS,
     WEIGHTING_CELL_COLUMNS,
 )
 from evalkit.report.i18n import LANGUAGES
@@ -49,11 +50,16 @@ DEFAULTS: dict[str, Any] = {
     "seed": DEFAULT_SEED,
     "lang": "en",
     "data": {"frame": "packaged:frame.csv", "survey": "packaged:survey.csv", "listing": None},
+    # The design as drawn (evalkit.assessment.inputs.build_design): villages by PPS without
+    # replacement (Brewer's approximation with their inclusion probabilities), then
+    # households by SRS within village and list (household type); with-replacement villages
+    # when the survey has no probability columns.
     "design": {
-        "psu": "village",
+        "psu": ["village", "household_type", "household_id"],
         "strata": None,
         "weights": "weight",
-        "fpc": None,
+        "fpc": ["village_prob", 1, "household_prob"],
+        "pps": "brewer",
         "lonely_psu": "fail",
     },
     "level": 0.95,
@@ -77,9 +83,13 @@ DEFAULTS: dict[str, Any] = {
         "scenarios": ["pipe_water", "raise_reimbursement", "both"],
         "bootstrap_replicates": 1000,
     },
+    # Households and people by type (R: calibrate(~household_type +
+    # household_size:household_type)), linear: R's default, closed form; its g-weights on
+    # the packaged county lie in 0.84-1.17, so raking's positive weights are not needed.
     "calibration": {
-        "method": "poststratify",
-        "totals": ["hh_registered", "hh_exited", "hh_not_exited", "hh_nonregistered"],
+        "method": "linear",
+        "totals": ["hh_exited", "hh_not_exited", "hh_nonregistered", "people_exited",
+                   "people_not_exited", "people_nonregistered"],
     },
     # the assessment's defaults, one list (evalkit.assessment.defaults)
     "nonresponse": copy.deepcopy(NONRESPONSE_DEFAULTS),
@@ -194,6 +204,69 @@ def _fpc(value: Any) -> str | float | None:
     return value
 
 
+def _columns(value: Any) -> str | list[str] | None:
+    """``design.psu``: null, a column, or a list of columns (one per stage, R's
+    ``ids = ~village + household_id``)."""
+    if isinstance(value, list):
+        if not value:
+            raise _BadValueError("expected a column name or a non-empty list of column names, "
+                                 "got []")
+        for item in value:
+            if not isinstance(item, str) or not _IDENTIFIER.match(item):
+                raise _BadValueError(f"list item {_describe(item)} is not a column name")
+        if len(set(value)) != len(value):
+            raise _BadValueError(f"columns repeat in {_describe(value)}")
+        return list(value)
+    return _column(optional=True)(value)
+
+
+def _fpcs(value: Any) -> str | float | list[str | float] | None:
+    """``design.fpc``: as :func:`_fpc`, or a list with one entry per stage of ``psu``
+    (a column, or a number: 1 for a stage whose units are all taken)."""
+    if isinstance(value, list):
+        if not value:
+            raise _BadValueError("expected null, a column name, a number or a non-empty list "
+                                 "of them, got []")
+        out = []
+        for item in value:
+            if item is None:
+                raise _BadValueError("list item null: every stage needs a column or a number")
+            try:
+                out.append(_fpc(item))
+            except _BadValueError as exc:
+                raise _BadValueError(f"list item {_describe(item)}: {exc}") from None
+        return out
+    return _fpc(value)
+
+
+def _pps(value: Any) -> str | None:
+    """``design.pps``: null (first stage with replacement, or fpc per stratum) or one of
+    :data:`evalkit.survey.design.PPS_METHODS` (PSUs by PPS without replacement, ``fpc``
+    their inclusion probabilities)."""
+    if value is None:
+        return None
+    if value not in PPS_METHODS:
+        raise _BadValueError(f"{_describe(value)} is not null or one of: "
+                             + ", ".join(PPS_METHODS))
+    return value
+
+
+def _check_design(design: Mapping[str, Any], source: Path) -> None:
+    """What no single key shows: ``fpc`` with one entry per ``psu`` stage, and ``pps``
+    with the inclusion probabilities it needs."""
+    psu, fpc = design.get("psu"), design.get("fpc")
+    stages = len(psu) if isinstance(psu, list) else 1
+    if isinstance(fpc, list) and len(fpc) != stages:
+        raise EvalkitError(f"{source}: design.fpc: {len(fpc)} entries for {stages} stage(s) "
+                           "of design.psu; expected one per stage")
+    if design.get("pps") is not None:
+        first = fpc[0] if isinstance(fpc, list) else fpc
+        if not isinstance(first, str):
+            raise EvalkitError(f"{source}: design.pps: {design['pps']!r} needs design.fpc to "
+                               "name the column of each village's inclusion probability "
+                               "(e.g. village_prob)")
+
+
 def _text(value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
         raise _BadValueError(f"expected non-empty text, got {_got(value)}")
@@ -275,10 +348,11 @@ SCHEMA: dict[str, Any] = {
     "lang": _choice(LANGUAGES),
     "data": {"frame": _data_path, "survey": _data_path, "listing": _optional_data_path},
     "design": {
-        "psu": _column(optional=True),
+        "psu": _columns,
         "strata": _column(optional=True),
         "weights": _column(optional=True),
-        "fpc": _fpc,
+        "fpc": _fpcs,
+        "pps": _pps,
         "lonely_psu": _choice(LONELY_PSU),
     },
     "level": _number(0, 1),
@@ -542,6 +616,7 @@ def validate(raw: Any, source: Path | str = "<params>", *, check_files: bool = T
     optional = {k: raw[k] for k in OPTIONAL_KEYS if k in raw}
     rest = {k: v for k, v in raw.items() if k not in optional}
     values = _validate_tree(rest, SCHEMA, DEFAULTS, "", source)
+    _check_design(values["design"], source)
     values.update(_validate_optional(optional, source))
     data_paths = _check_data(values, source) if check_files else {}
     return Params(values=values, source=source, data_paths=data_paths)

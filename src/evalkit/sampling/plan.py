@@ -53,6 +53,8 @@ class SamplePlan:
     ...                    households_per_village=70, response_rate=0.95, n_villages=30)
     >>> plan.exited.n_final, round(plan.exited_per_village, 2)
     (911, 12.01)
+
+    The examples of the methods below continue from this plan.
     """
 
     household: SampleSize
@@ -73,11 +75,6 @@ class SamplePlan:
 
         Examples
         --------
-        >>> from evalkit.contract.data import load_frame
-        >>> from evalkit.contract.paths import resolve_data_path
-        >>> frame = load_frame(resolve_data_path("packaged:frame.csv", "."))
-        >>> plan = plan_sample(frame, expected_rate=0.029, margin=0.01, level=0.95, icc=0.05,
-        ...                    households_per_village=70, response_rate=0.95, n_villages=30)
         >>> plan.table().iloc[0].tolist()
         ["n, household proportion (brief's formula, finite population N = frame households)", 4730]
         """
@@ -114,11 +111,7 @@ class SamplePlan:
         * more exited households needed than the frame holds (the finite-population step
           already counts them; a quota above the frame means every exited household).
 
-        >>> from evalkit.contract.data import load_frame
-        >>> from evalkit.contract.paths import resolve_data_path
-        >>> frame = load_frame(resolve_data_path("packaged:frame.csv", "."))
-        >>> plan_sample(frame, expected_rate=0.029, margin=0.01, level=0.95, icc=0.05,
-        ...             households_per_village=70, response_rate=0.95, n_villages=30).flags()
+        >>> plan.flags()
         []
         """
         out: list[str] = []

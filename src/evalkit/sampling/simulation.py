@@ -188,6 +188,14 @@ class DrawSimulation:
     >>> sim = DrawSimulation(draws=draws, truth=0.25, level=0.95)
     >>> sim.reps, round(sim.bias, 4), sim.coverage
     (2, -0.05, 0.5)
+
+    Three replicates, each tested against a threshold (``declared``); the examples of the
+    properties and methods below continue from these:
+
+    >>> draws = pd.DataFrame({"estimate": [0.1, 0.3, 0.2], "se": [0.1, 0.1, 0.1],
+    ...                       "ci_low": [0.0, 0.1, 0.0], "ci_high": [0.3, 0.5, 0.4],
+    ...                       "covered": [True, False, True], "declared": [False, True, False]})
+    >>> sim = DrawSimulation(draws=draws, truth=0.25, level=0.95)
     """
 
     draws: pd.DataFrame
@@ -200,11 +208,6 @@ class DrawSimulation:
 
         Examples
         --------
-        >>> import pandas as pd
-        >>> draws = pd.DataFrame({"estimate": [0.1, 0.3, 0.2], "se": [0.1, 0.1, 0.1],
-        ...                       "ci_low": [0.0, 0.1, 0.0], "ci_high": [0.3, 0.5, 0.4],
-        ...                       "covered": [True, False, True], "declared": [False, True, False]})
-        >>> sim = DrawSimulation(draws=draws, truth=0.25, level=0.95)
         >>> sim.reps
         3
         """
@@ -216,11 +219,6 @@ class DrawSimulation:
 
         Examples
         --------
-        >>> import pandas as pd
-        >>> draws = pd.DataFrame({"estimate": [0.1, 0.3, 0.2], "se": [0.1, 0.1, 0.1],
-        ...                       "ci_low": [0.0, 0.1, 0.0], "ci_high": [0.3, 0.5, 0.4],
-        ...                       "covered": [True, False, True], "declared": [False, True, False]})
-        >>> sim = DrawSimulation(draws=draws, truth=0.25, level=0.95)
         >>> round(sim.mean_estimate, 4)
         0.2
         """
@@ -232,11 +230,6 @@ class DrawSimulation:
 
         Examples
         --------
-        >>> import pandas as pd
-        >>> draws = pd.DataFrame({"estimate": [0.1, 0.3, 0.2], "se": [0.1, 0.1, 0.1],
-        ...                       "ci_low": [0.0, 0.1, 0.0], "ci_high": [0.3, 0.5, 0.4],
-        ...                       "covered": [True, False, True], "declared": [False, True, False]})
-        >>> sim = DrawSimulation(draws=draws, truth=0.25, level=0.95)
         >>> round(sim.bias, 4)
         -0.05
         """
@@ -248,11 +241,6 @@ class DrawSimulation:
 
         Examples
         --------
-        >>> import pandas as pd
-        >>> draws = pd.DataFrame({"estimate": [0.1, 0.3, 0.2], "se": [0.1, 0.1, 0.1],
-        ...                       "ci_low": [0.0, 0.1, 0.0], "ci_high": [0.3, 0.5, 0.4],
-        ...                       "covered": [True, False, True], "declared": [False, True, False]})
-        >>> sim = DrawSimulation(draws=draws, truth=0.25, level=0.95)
         >>> round(sim.bias_mc_se, 4)
         0.0577
         """
@@ -264,11 +252,6 @@ class DrawSimulation:
 
         Examples
         --------
-        >>> import pandas as pd
-        >>> draws = pd.DataFrame({"estimate": [0.1, 0.3, 0.2], "se": [0.1, 0.1, 0.1],
-        ...                       "ci_low": [0.0, 0.1, 0.0], "ci_high": [0.3, 0.5, 0.4],
-        ...                       "covered": [True, False, True], "declared": [False, True, False]})
-        >>> sim = DrawSimulation(draws=draws, truth=0.25, level=0.95)
         >>> sim.coverage
         0.6666666666666666
         """
@@ -281,11 +264,6 @@ class DrawSimulation:
 
         Examples
         --------
-        >>> import pandas as pd
-        >>> draws = pd.DataFrame({"estimate": [0.1, 0.3, 0.2], "se": [0.1, 0.1, 0.1],
-        ...                       "ci_low": [0.0, 0.1, 0.0], "ci_high": [0.3, 0.5, 0.4],
-        ...                       "covered": [True, False, True], "declared": [False, True, False]})
-        >>> sim = DrawSimulation(draws=draws, truth=0.25, level=0.95)
         >>> round(sim.coverage_mc_se, 4)
         0.1258
         """
@@ -297,11 +275,6 @@ class DrawSimulation:
 
         Examples
         --------
-        >>> import pandas as pd
-        >>> draws = pd.DataFrame({"estimate": [0.1, 0.3, 0.2], "se": [0.1, 0.1, 0.1],
-        ...                       "ci_low": [0.0, 0.1, 0.0], "ci_high": [0.3, 0.5, 0.4],
-        ...                       "covered": [True, False, True], "declared": [False, True, False]})
-        >>> sim = DrawSimulation(draws=draws, truth=0.25, level=0.95)
         >>> sim.power
         0.3333333333333333
         """
@@ -317,11 +290,6 @@ class DrawSimulation:
 
         Examples
         --------
-        >>> import pandas as pd
-        >>> draws = pd.DataFrame({"estimate": [0.1, 0.3, 0.2], "se": [0.1, 0.1, 0.1],
-        ...                       "ci_low": [0.0, 0.1, 0.0], "ci_high": [0.3, 0.5, 0.4],
-        ...                       "covered": [True, False, True], "declared": [False, True, False]})
-        >>> sim = DrawSimulation(draws=draws, truth=0.25, level=0.95)
         >>> sim.summary()[["reps", "bias", "coverage"]].round(4)
            reps  bias  coverage
         0     3 -0.05    0.6667

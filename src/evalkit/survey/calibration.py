@@ -70,10 +70,12 @@ class PostStratumStep:
     --------
     >>> import pandas as pd
     >>> from evalkit.survey.design import SurveyDesign
-    >>> design = SurveyDesign(pd.DataFrame({"type": ["a", "a", "b"], "weight": 10.0}),
-    ...                       weights="weight")
-    >>> design.poststratify("type", {"a": 30, "b": 10}).calibration_steps
+    >>> data = pd.DataFrame({"type": ["a", "a", "b", "b"], "weight": 10.0})
+    >>> done = SurveyDesign(data, weights="weight").poststratify("type", {"a": 30, "b": 10})
+    >>> done.calibration_steps
     ('poststratify on type',)
+
+    The example of :meth:`residualise` continues from this one.
     """
 
     cells: np.ndarray
@@ -92,13 +94,6 @@ class PostStratumStep:
         --------
         A total the calibration fixed has influence values 0 after it (no variance):
 
-        >>> import numpy as np
-        >>> import pandas as pd
-        >>> from evalkit.survey.design import SurveyDesign
-        >>> data = pd.DataFrame({"type": ["a", "a", "b", "b"], "area": ["n", "s", "n", "s"],
-        ...                      "x": [1.0, 2.0, 3.0, 5.0], "weight": 10.0})
-        >>> design = SurveyDesign(data, weights="weight")
-        >>> done = design.poststratify("type", {"a": 30, "b": 10})
         >>> scores = (done.data["type"] == "a").to_numpy(float) * done.weight_values
         >>> (residualise(done, scores[:, None]).round(8) + 0.0).ravel().tolist()
         [0.0, 0.0, 0.0, 0.0]
@@ -121,9 +116,12 @@ class RakingStep:
     >>> from evalkit.survey.design import SurveyDesign
     >>> data = pd.DataFrame({"type": ["a", "a", "b", "b"], "area": ["n", "s", "n", "s"],
     ...                      "weight": 10.0})
-    >>> SurveyDesign(data, weights="weight").rake(
-    ...     {"type": {"a": 30, "b": 10}, "area": {"n": 20, "s": 20}}).calibration_steps
+    >>> done = SurveyDesign(data, weights="weight").rake(
+    ...     {"type": {"a": 30, "b": 10}, "area": {"n": 20, "s": 20}})
+    >>> done.calibration_steps
     ('rake on type, area',)
+
+    The example of :meth:`residualise` continues from this one.
     """
 
     margins: tuple[tuple[np.ndarray, np.ndarray], ...]
@@ -139,13 +137,6 @@ class RakingStep:
         --------
         A total the calibration fixed has influence values 0 after it (no variance):
 
-        >>> import numpy as np
-        >>> import pandas as pd
-        >>> from evalkit.survey.design import SurveyDesign
-        >>> data = pd.DataFrame({"type": ["a", "a", "b", "b"], "area": ["n", "s", "n", "s"],
-        ...                      "x": [1.0, 2.0, 3.0, 5.0], "weight": 10.0})
-        >>> design = SurveyDesign(data, weights="weight")
-        >>> done = design.rake({"type": {"a": 30, "b": 10}, "area": {"n": 20, "s": 20}})
         >>> scores = (done.data["area"] == "n").to_numpy(float) * done.weight_values
         >>> (residualise(done, scores[:, None]).round(8) + 0.0).ravel().tolist()
         [0.0, 0.0, 0.0, 0.0]
@@ -168,10 +159,12 @@ class RegressionStep:
     --------
     >>> import pandas as pd
     >>> from evalkit.survey.design import SurveyDesign
-    >>> design = SurveyDesign(pd.DataFrame({"x": [1.0, 2.0, 3.0], "weight": 10.0}),
-    ...                       weights="weight")
-    >>> design.calibrate(["x"], {"Intercept": 30, "x": 66}).calibration_steps
+    >>> data = pd.DataFrame({"x": [1.0, 2.0, 3.0, 5.0], "weight": 10.0})
+    >>> done = SurveyDesign(data, weights="weight").calibrate(["x"], {"Intercept": 40, "x": 100})
+    >>> done.calibration_steps
     ('calibrate (linear) on x',)
+
+    The example of :meth:`residualise` continues from this one.
     """
 
     basis: np.ndarray
@@ -188,13 +181,6 @@ class RegressionStep:
         --------
         A total the calibration fixed has influence values 0 after it (no variance):
 
-        >>> import numpy as np
-        >>> import pandas as pd
-        >>> from evalkit.survey.design import SurveyDesign
-        >>> data = pd.DataFrame({"type": ["a", "a", "b", "b"], "area": ["n", "s", "n", "s"],
-        ...                      "x": [1.0, 2.0, 3.0, 5.0], "weight": 10.0})
-        >>> design = SurveyDesign(data, weights="weight")
-        >>> done = design.calibrate(["x"], {"Intercept": 40, "x": 100})
         >>> scores = done.data["x"].to_numpy() * done.weight_values
         >>> (residualise(done, scores[:, None]).round(8) + 0.0).ravel().tolist()
         [0.0, 0.0, 0.0, 0.0]

@@ -63,6 +63,8 @@ class RoundEstimates:
     >>> rounds = round_estimates(stacked, "satisfied", "round", (1, 2))
     >>> rounds.estimates.tolist(), rounds.covariance.round(5).tolist(), rounds.df
     ([0.75, 0.75], [[0.04687, 0.02344], [0.02344, 0.04687]], 2)
+
+    The example of :attr:`correlation` continues from this one.
     """
 
     levels: tuple[Hashable, Hashable]
@@ -80,13 +82,7 @@ class RoundEstimates:
         --------
         Village 2 is in both rounds, so the rounds' estimates are correlated:
 
-        >>> import pandas as pd
-        >>> from evalkit.survey.design import SurveyDesign
-        >>> stacked = SurveyDesign(pd.DataFrame({
-        ...     "round": [1, 1, 1, 1, 2, 2, 2, 2], "village": [1, 1, 2, 2, 2, 2, 3, 3],
-        ...     "weight": 10.0, "satisfied": [1, 0, 1, 1, 1, 1, 0, 1]}),
-        ...     psu="village", weights="weight")
-        >>> round(round_estimates(stacked, "satisfied", "round", (1, 2)).correlation, 4)
+        >>> round(rounds.correlation, 4)
         0.5
         """
         v = self.covariance

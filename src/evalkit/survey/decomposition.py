@@ -189,6 +189,8 @@ class Decomposition:
     ...                  method="linearization")
     >>> result.coefficients.index.tolist()
     ['Intercept', 'nonpoor', 'water_at_door', 'dibao']
+
+    The example of :meth:`explanations` continues from this one.
     """
 
     table: pd.DataFrame
@@ -209,14 +211,6 @@ class Decomposition:
         distinguishable from zero, and how many replicates lie beyond each percentile
         shown (Efron and Tibshirani 1993, sec. 19.3: about 1,000 for 95% percentiles).
 
-        >>> from evalkit.contract.data import load_survey
-        >>> from evalkit.contract.paths import resolve_data_path
-        >>> from evalkit.survey.design import SurveyDesign
-        >>> survey = load_survey(resolve_data_path("packaged:survey.csv", "."))
-        >>> result = fairlie(SurveyDesign(survey, psu="village", weights="weight"),
-        ...                  outcome="recognizes", group="nonpoor",
-        ...                  factors={"water": ["water_at_door"]}, controls=("dibao",),
-        ...                  method="linearization")
         >>> result.explanations()[0][:40]
         'Method: a nonlinear Oaxaca-Blinder decom'
         """

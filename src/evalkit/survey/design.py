@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from evalkit.contract.errors import EvalkitError
-from evalkit.contract.schema import LONELY_PSU_OPTIONS
+from evalkit.contract.schema import LONELY_PSU_OPTIONS, PPS_METHODS
 from evalkit.survey.columns import as_list, column_codes, group_labels, numeric_column, safe_ratio
 from evalkit.survey.estimate import Estimate, check_level, t_quantile
 from evalkit.survey.fpc import stratum_fpc, unit_pps_fpc
@@ -52,8 +52,6 @@ from evalkit.survey.variance import (
 
 LonelyPSU = Literal["fail", "adjust", "certainty", "remove", "average"]
 PPSVariance = Literal["brewer"]
-#: The without-replacement PPS variance approximations ``SurveyDesign(pps=...)`` offers.
-PPS_METHODS: tuple[str, ...] = ("brewer",)
 
 
 @dataclass(frozen=True)
@@ -107,6 +105,14 @@ class SurveyDesign:
     >>> design = SurveyDesign(sample, "village", weights="weight", fpc="pi", pps="brewer")
     >>> round(design.mean("y").se, 4)
     0.2869
+
+    Four villages in two strata of 20 and 10 villages (``N``, the finite population
+    correction); the examples of the properties and methods below start from this design
+    where they do not build their own:
+
+    >>> data = pd.DataFrame({"stratum": [1, 1, 1, 2, 2], "village": [1, 1, 2, 3, 4],
+    ...                      "weight": 10.0, "N": [20, 20, 20, 10, 10]})
+    >>> design = SurveyDesign(data, psu="village", strata="stratum", weights="weight", fpc="N")
     """
 
     data: pd.DataFrame
@@ -292,10 +298,6 @@ class SurveyDesign:
 
         Examples
         --------
-        >>> import pandas as pd
-        >>> data = pd.DataFrame({"stratum": [1, 1, 1, 2, 2], "village": [1, 1, 2, 3, 4],
-        ...                      "weight": 10.0, "N": [20, 20, 20, 10, 10]})
-        >>> design = SurveyDesign(data, psu="village", strata="stratum", weights="weight", fpc="N")
         >>> design.df
         2
         """
@@ -307,10 +309,6 @@ class SurveyDesign:
 
         Examples
         --------
-        >>> import pandas as pd
-        >>> data = pd.DataFrame({"stratum": [1, 1, 1, 2, 2], "village": [1, 1, 2, 3, 4],
-        ...                      "weight": 10.0, "N": [20, 20, 20, 10, 10]})
-        >>> design = SurveyDesign(data, psu="village", strata="stratum", weights="weight", fpc="N")
         >>> design.psu_codes.tolist()
         [0, 0, 1, 2, 3]
         """
@@ -322,10 +320,6 @@ class SurveyDesign:
 
         Examples
         --------
-        >>> import pandas as pd
-        >>> data = pd.DataFrame({"stratum": [1, 1, 1, 2, 2], "village": [1, 1, 2, 3, 4],
-        ...                      "weight": 10.0, "N": [20, 20, 20, 10, 10]})
-        >>> design = SurveyDesign(data, psu="village", strata="stratum", weights="weight", fpc="N")
         >>> design.psu_strata.tolist()
         [0, 0, 1, 1]
         """
@@ -337,10 +331,6 @@ class SurveyDesign:
 
         Examples
         --------
-        >>> import pandas as pd
-        >>> data = pd.DataFrame({"stratum": [1, 1, 1, 2, 2], "village": [1, 1, 2, 3, 4],
-        ...                      "weight": 10.0, "N": [20, 20, 20, 10, 10]})
-        >>> design = SurveyDesign(data, psu="village", strata="stratum", weights="weight", fpc="N")
         >>> design.stratum_psu_counts.tolist()
         [2.0, 2.0]
         """
@@ -353,10 +343,6 @@ class SurveyDesign:
 
         Examples
         --------
-        >>> import pandas as pd
-        >>> data = pd.DataFrame({"stratum": [1, 1, 1, 2, 2], "village": [1, 1, 2, 3, 4],
-        ...                      "weight": 10.0, "N": [20, 20, 20, 10, 10]})
-        >>> design = SurveyDesign(data, psu="village", strata="stratum", weights="weight", fpc="N")
         >>> design.stratum_fpc_factor.tolist()
         [0.9, 0.8]
         """
@@ -370,10 +356,6 @@ class SurveyDesign:
 
         Examples
         --------
-        >>> import pandas as pd
-        >>> data = pd.DataFrame({"stratum": [1, 1, 1, 2, 2], "village": [1, 1, 2, 3, 4],
-        ...                      "weight": 10.0, "N": [20, 20, 20, 10, 10]})
-        >>> design = SurveyDesign(data, psu="village", strata="stratum", weights="weight", fpc="N")
         >>> design.psu_fpc_factor.tolist()
         [0.9, 0.9, 0.8, 0.8]
         """
@@ -386,10 +368,6 @@ class SurveyDesign:
 
         Examples
         --------
-        >>> import pandas as pd
-        >>> data = pd.DataFrame({"stratum": [1, 1, 1, 2, 2], "village": [1, 1, 2, 3, 4],
-        ...                      "weight": 10.0, "N": [20, 20, 20, 10, 10]})
-        >>> design = SurveyDesign(data, psu="village", strata="stratum", weights="weight", fpc="N")
         >>> design.n_psu
         4
         """
@@ -401,10 +379,6 @@ class SurveyDesign:
 
         Examples
         --------
-        >>> import pandas as pd
-        >>> data = pd.DataFrame({"stratum": [1, 1, 1, 2, 2], "village": [1, 1, 2, 3, 4],
-        ...                      "weight": 10.0, "N": [20, 20, 20, 10, 10]})
-        >>> design = SurveyDesign(data, psu="village", strata="stratum", weights="weight", fpc="N")
         >>> design.n_strata
         2
         """
@@ -416,10 +390,6 @@ class SurveyDesign:
 
         Examples
         --------
-        >>> import pandas as pd
-        >>> data = pd.DataFrame({"stratum": [1, 1, 1, 2, 2], "village": [1, 1, 2, 3, 4],
-        ...                      "weight": 10.0, "N": [20, 20, 20, 10, 10]})
-        >>> design = SurveyDesign(data, psu="village", strata="stratum", weights="weight", fpc="N")
         >>> design.is_simple_random_sample
         False
         """
@@ -470,10 +440,6 @@ class SurveyDesign:
 
         Examples
         --------
-        >>> import pandas as pd
-        >>> data = pd.DataFrame({"stratum": [1, 1, 1, 2, 2], "village": [1, 1, 2, 3, 4],
-        ...                      "weight": 10.0, "N": [20, 20, 20, 10, 10]})
-        >>> design = SurveyDesign(data, psu="village", strata="stratum", weights="weight", fpc="N")
         >>> design.is_calibrated
         False
         >>> design.poststratify("stratum", {1: 60, 2: 20}).is_calibrated
@@ -488,10 +454,6 @@ class SurveyDesign:
 
         Examples
         --------
-        >>> import pandas as pd
-        >>> data = pd.DataFrame({"stratum": [1, 1, 1, 2, 2], "village": [1, 1, 2, 3, 4],
-        ...                      "weight": 10.0, "N": [20, 20, 20, 10, 10]})
-        >>> design = SurveyDesign(data, psu="village", strata="stratum", weights="weight", fpc="N")
         >>> design.calibration_steps
         ()
         >>> design.poststratify("stratum", {1: 60, 2: 20}).calibration_steps

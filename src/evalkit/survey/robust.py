@@ -29,14 +29,13 @@ def cluster_robust(result: LogitResult, cluster: str | None = None) -> pd.DataFr
 
     Examples
     --------
-    >>> import numpy as np
-    >>> import pandas as pd
+    Recognition by poverty status in the packaged synthetic county:
+
+    >>> from evalkit.contract.data import load_survey
+    >>> from evalkit.contract.paths import resolve_data_path
     >>> from evalkit.survey.design import SurveyDesign
-    >>> rng = np.random.default_rng(7)
-    >>> data = pd.DataFrame({"village": np.repeat(np.arange(12), 25), "weight": 40.0,
-    ...                      "x": rng.normal(size=300)})
-    >>> data["y"] = (rng.random(300) < 1 / (1 + np.exp(-0.5 - data["x"]))).astype(int)
-    >>> fit = SurveyDesign(data, psu="village", weights="weight").logit("y ~ x")
+    >>> survey = load_survey(resolve_data_path("packaged:survey.csv", "."))
+    >>> fit = SurveyDesign(survey, psu="village", weights="weight").logit("recognizes ~ nonpoor")
     >>> check = cluster_robust(fit)
     >>> list(check.columns)
     ['coef', 'coef_statsmodels', 'se_design', 'se_cluster', 'ratio']

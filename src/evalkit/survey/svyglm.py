@@ -154,7 +154,8 @@ class LogitResult:
     >>> data = pd.DataFrame({"village": np.repeat(np.arange(12), 25), "weight": 40.0,
     ...                      "x": rng.normal(size=300)})
     >>> data["y"] = (rng.random(300) < 1 / (1 + np.exp(-0.5 - data["x"]))).astype(int)
-    >>> fit = SurveyDesign(data, psu="village", weights="weight").logit("y ~ x")
+    >>> design = SurveyDesign(data, psu="village", weights="weight")
+    >>> fit = design.logit("y ~ x")
     >>> fit.df
     10
     >>> fit.summary_frame()[["coef", "se", "odds_ratio"]].round(3)
@@ -162,6 +163,8 @@ class LogitResult:
     term
     Intercept  0.543  0.110       1.722
     x          1.323  0.189       3.756
+
+    The examples of the properties and methods below continue from this fit.
     """
 
     formula: str
@@ -194,14 +197,6 @@ class LogitResult:
 
         Examples
         --------
-        >>> import numpy as np
-        >>> import pandas as pd
-        >>> from evalkit.survey.design import SurveyDesign
-        >>> rng = np.random.default_rng(7)
-        >>> data = pd.DataFrame({"village": np.repeat(np.arange(12), 25), "weight": 40.0,
-        ...                      "x": rng.normal(size=300)})
-        >>> data["y"] = (rng.random(300) < 1 / (1 + np.exp(-0.5 - data["x"]))).astype(int)
-        >>> fit = SurveyDesign(data, psu="village", weights="weight").logit("y ~ x")
         >>> fit.model_matrix.shape
         (300, 2)
         """
@@ -213,14 +208,6 @@ class LogitResult:
 
         Examples
         --------
-        >>> import numpy as np
-        >>> import pandas as pd
-        >>> from evalkit.survey.design import SurveyDesign
-        >>> rng = np.random.default_rng(7)
-        >>> data = pd.DataFrame({"village": np.repeat(np.arange(12), 25), "weight": 40.0,
-        ...                      "x": rng.normal(size=300)})
-        >>> data["y"] = (rng.random(300) < 1 / (1 + np.exp(-0.5 - data["x"]))).astype(int)
-        >>> fit = SurveyDesign(data, psu="village", weights="weight").logit("y ~ x")
         >>> fit.analysis_rows[:3].tolist(), len(fit.analysis_rows)
         ([0, 1, 2], 300)
         """
@@ -233,14 +220,6 @@ class LogitResult:
 
         Examples
         --------
-        >>> import numpy as np
-        >>> import pandas as pd
-        >>> from evalkit.survey.design import SurveyDesign
-        >>> rng = np.random.default_rng(7)
-        >>> data = pd.DataFrame({"village": np.repeat(np.arange(12), 25), "weight": 40.0,
-        ...                      "x": rng.normal(size=300)})
-        >>> data["y"] = (rng.random(300) < 1 / (1 + np.exp(-0.5 - data["x"]))).astype(int)
-        >>> fit = SurveyDesign(data, psu="village", weights="weight").logit("y ~ x")
         >>> fit.tvalues.round(2).tolist()
         [4.94, 6.99]
         """
@@ -252,14 +231,6 @@ class LogitResult:
 
         Examples
         --------
-        >>> import numpy as np
-        >>> import pandas as pd
-        >>> from evalkit.survey.design import SurveyDesign
-        >>> rng = np.random.default_rng(7)
-        >>> data = pd.DataFrame({"village": np.repeat(np.arange(12), 25), "weight": 40.0,
-        ...                      "x": rng.normal(size=300)})
-        >>> data["y"] = (rng.random(300) < 1 / (1 + np.exp(-0.5 - data["x"]))).astype(int)
-        >>> fit = SurveyDesign(data, psu="village", weights="weight").logit("y ~ x")
         >>> (fit.pvalues < 0.001).tolist()
         [True, True]
         """
@@ -273,14 +244,7 @@ class LogitResult:
 
         Examples
         --------
-        >>> import numpy as np
-        >>> import pandas as pd
-        >>> from evalkit.survey.design import SurveyDesign
-        >>> rng = np.random.default_rng(7)
-        >>> data = pd.DataFrame({"village": np.repeat(np.arange(12), 25), "weight": 40.0,
-        ...                      "x": rng.normal(size=300)})
-        >>> data["y"] = (rng.random(300) < 1 / (1 + np.exp(-0.5 - data["x"]))).astype(int)
-        >>> fit = SurveyDesign(data, psu="village", weights="weight").logit("y ~ x")
+        >>> fit = design.logit("y ~ x")
         >>> fit.conf_int().round(3)
                    ci_low  ci_high
         Intercept   0.298    0.789
@@ -299,14 +263,7 @@ class LogitResult:
 
         Examples
         --------
-        >>> import numpy as np
-        >>> import pandas as pd
-        >>> from evalkit.survey.design import SurveyDesign
-        >>> rng = np.random.default_rng(7)
-        >>> data = pd.DataFrame({"village": np.repeat(np.arange(12), 25), "weight": 40.0,
-        ...                      "x": rng.normal(size=300)})
-        >>> data["y"] = (rng.random(300) < 1 / (1 + np.exp(-0.5 - data["x"]))).astype(int)
-        >>> fit = SurveyDesign(data, psu="village", weights="weight").logit("y ~ x")
+        >>> fit = design.logit("y ~ x")
         >>> fit.odds_ratios().round(3)
                    odds_ratio  ci_low  ci_high
         Intercept       1.722   1.347    2.200
@@ -322,14 +279,6 @@ class LogitResult:
 
         Examples
         --------
-        >>> import numpy as np
-        >>> import pandas as pd
-        >>> from evalkit.survey.design import SurveyDesign
-        >>> rng = np.random.default_rng(7)
-        >>> data = pd.DataFrame({"village": np.repeat(np.arange(12), 25), "weight": 40.0,
-        ...                      "x": rng.normal(size=300)})
-        >>> data["y"] = (rng.random(300) < 1 / (1 + np.exp(-0.5 - data["x"]))).astype(int)
-        >>> fit = SurveyDesign(data, psu="village", weights="weight").logit("y ~ x")
         >>> list(fit.summary_frame().columns)[:5]
         ['coef', 'se', 't', 'p_value', 'ci_low']
         """
@@ -361,14 +310,6 @@ class LogitResult:
 
         Examples
         --------
-        >>> import numpy as np
-        >>> import pandas as pd
-        >>> from evalkit.survey.design import SurveyDesign
-        >>> rng = np.random.default_rng(7)
-        >>> data = pd.DataFrame({"village": np.repeat(np.arange(12), 25), "weight": 40.0,
-        ...                      "x": rng.normal(size=300)})
-        >>> data["y"] = (rng.random(300) < 1 / (1 + np.exp(-0.5 - data["x"]))).astype(int)
-        >>> fit = SurveyDesign(data, psu="village", weights="weight").logit("y ~ x")
         >>> fit.model_matrix_for(pd.DataFrame({"x": [0.0, 2.0]})).tolist()
         [[1.0, 0.0], [1.0, 2.0]]
         """
@@ -390,14 +331,6 @@ class LogitResult:
 
         Examples
         --------
-        >>> import numpy as np
-        >>> import pandas as pd
-        >>> from evalkit.survey.design import SurveyDesign
-        >>> rng = np.random.default_rng(7)
-        >>> data = pd.DataFrame({"village": np.repeat(np.arange(12), 25), "weight": 40.0,
-        ...                      "x": rng.normal(size=300)})
-        >>> data["y"] = (rng.random(300) < 1 / (1 + np.exp(-0.5 - data["x"]))).astype(int)
-        >>> fit = SurveyDesign(data, psu="village", weights="weight").logit("y ~ x")
         >>> fit.predict(pd.DataFrame({"x": [-1.0, 0.0, 1.0]})).round(3).tolist()
         [0.314, 0.633, 0.866]
         """
@@ -412,14 +345,6 @@ class LogitResult:
 
         Examples
         --------
-        >>> import numpy as np
-        >>> import pandas as pd
-        >>> from evalkit.survey.design import SurveyDesign
-        >>> rng = np.random.default_rng(7)
-        >>> data = pd.DataFrame({"village": np.repeat(np.arange(12), 25), "weight": 40.0,
-        ...                      "x": rng.normal(size=300)})
-        >>> data["y"] = (rng.random(300) < 1 / (1 + np.exp(-0.5 - data["x"]))).astype(int)
-        >>> fit = SurveyDesign(data, psu="village", weights="weight").logit("y ~ x")
         >>> len(fit.analysis_data()), list(fit.analysis_data().columns)
         (300, ['village', 'weight', 'x', 'y'])
         """
@@ -488,14 +413,6 @@ class LogitResult:
 
         Examples
         --------
-        >>> import numpy as np
-        >>> import pandas as pd
-        >>> from evalkit.survey.design import SurveyDesign
-        >>> rng = np.random.default_rng(7)
-        >>> data = pd.DataFrame({"village": np.repeat(np.arange(12), 25), "weight": 40.0,
-        ...                      "x": rng.normal(size=300)})
-        >>> data["y"] = (rng.random(300) < 1 / (1 + np.exp(-0.5 - data["x"]))).astype(int)
-        >>> fit = SurveyDesign(data, psu="village", weights="weight").logit("y ~ x")
         >>> fit.marginal_effects(per={"x": 0.1})[["variable", "estimate", "se"]].round(4)
           variable  estimate      se
         0        x    0.0251  0.0024
@@ -613,14 +530,6 @@ class LogitResult:
         --------
         The rate if every household had ``x`` one unit higher, beside the observed rate:
 
-        >>> import numpy as np
-        >>> import pandas as pd
-        >>> from evalkit.survey.design import SurveyDesign
-        >>> rng = np.random.default_rng(7)
-        >>> data = pd.DataFrame({"village": np.repeat(np.arange(12), 25), "weight": 40.0,
-        ...                      "x": rng.normal(size=300)})
-        >>> data["y"] = (rng.random(300) < 1 / (1 + np.exp(-0.5 - data["x"]))).astype(int)
-        >>> fit = SurveyDesign(data, psu="village", weights="weight").logit("y ~ x")
         >>> table = fit.scenarios([("x + 1", lambda d: d.assign(x=d["x"] + 1))])
         >>> list(table.columns)[:3]
         ['scenario', 'estimate', 'se']

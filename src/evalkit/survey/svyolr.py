@@ -45,14 +45,16 @@ class OrdinalResult:
     >>> data = pd.DataFrame({"village": np.repeat(np.arange(10), 30), "x": rng.normal(size=300)})
     >>> latent = data["x"] + rng.logistic(size=300)
     >>> data["answer"] = np.where(latent > 1, "high", np.where(latent > -1, "mid", "low"))
-    >>> fit = ordinal_logit(SurveyDesign(data, psu="village"), "answer ~ x",
-    ...                     levels=["low", "mid", "high"])
+    >>> design = SurveyDesign(data, psu="village")
+    >>> fit = ordinal_logit(design, "answer ~ x", levels=["low", "mid", "high"])
     >>> fit.summary_frame()[["coef", "se"]].round(3)
                coef     se
     term
     x         1.155  0.095
     low|mid  -0.790  0.124
     mid|high  0.999  0.136
+
+    The examples of the properties and methods below continue from this fit.
     """
 
     formula: str
@@ -71,16 +73,7 @@ class OrdinalResult:
 
         Examples
         --------
-        >>> import numpy as np
-        >>> import pandas as pd
-        >>> from evalkit.survey.design import SurveyDesign
-        >>> rng = np.random.default_rng(3)
-        >>> data = pd.DataFrame({"village": np.repeat(np.arange(10), 30),
-        ...                      "x": rng.normal(size=300)})
-        >>> latent = data["x"] + rng.logistic(size=300)
-        >>> data["answer"] = np.where(latent > 1, "high", np.where(latent > -1, "mid", "low"))
-        >>> fit = ordinal_logit(SurveyDesign(data, psu="village"), "answer ~ x",
-        ...                     levels=["low", "mid", "high"])
+        >>> fit = ordinal_logit(design, "answer ~ x", levels=["low", "mid", "high"])
         >>> fit.conf_int().round(3)
                   ci_low  ci_high
         x          0.936    1.375
@@ -96,16 +89,6 @@ class OrdinalResult:
 
         Examples
         --------
-        >>> import numpy as np
-        >>> import pandas as pd
-        >>> from evalkit.survey.design import SurveyDesign
-        >>> rng = np.random.default_rng(3)
-        >>> data = pd.DataFrame({"village": np.repeat(np.arange(10), 30),
-        ...                      "x": rng.normal(size=300)})
-        >>> latent = data["x"] + rng.logistic(size=300)
-        >>> data["answer"] = np.where(latent > 1, "high", np.where(latent > -1, "mid", "low"))
-        >>> fit = ordinal_logit(SurveyDesign(data, psu="village"), "answer ~ x",
-        ...                     levels=["low", "mid", "high"])
         >>> fit.odds_ratios().round(3).loc["x"].tolist()
         [3.174, 2.549, 3.954]
         """
@@ -120,16 +103,6 @@ class OrdinalResult:
 
         Examples
         --------
-        >>> import numpy as np
-        >>> import pandas as pd
-        >>> from evalkit.survey.design import SurveyDesign
-        >>> rng = np.random.default_rng(3)
-        >>> data = pd.DataFrame({"village": np.repeat(np.arange(10), 30),
-        ...                      "x": rng.normal(size=300)})
-        >>> latent = data["x"] + rng.logistic(size=300)
-        >>> data["answer"] = np.where(latent > 1, "high", np.where(latent > -1, "mid", "low"))
-        >>> fit = ordinal_logit(SurveyDesign(data, psu="village"), "answer ~ x",
-        ...                     levels=["low", "mid", "high"])
         >>> fit.summary_frame().round(3).loc["x"].tolist()
         [1.155, 0.095, 12.136, 0.936, 1.375]
         """
