@@ -191,7 +191,13 @@ def test_no_full_response_claim_and_the_shortfall_per_village(inputs):
            "V145 (69)" in text
     # the survey's own probabilities were computed for the 69: the data cannot tell why
     assert "computed for the 345 households interviewed" in text
-    assert "weights as given are used" in text and "spreads any shortfall" in text
+    assert "weights as given are used" in text
+    assert ("spreads any shortfall in the weighted totals across each household type it names "
+            "(registered, exited, not_exited, nonregistered)") in text
+    people = " ".join(nr.response_sentences(inputs.nonresponse, PLAN, inputs.survey,
+                                            inputs.frame, {"method": "linear", "totals": [
+                                                "hh_exited", "people_exited"]}))
+    assert "(hh_exited, people_exited) then spreads" in people and "names (exited)" in people
 
 
 def test_plan_sentence_follows_the_plan_and_the_data(inputs):

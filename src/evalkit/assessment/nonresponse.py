@@ -349,8 +349,11 @@ def response_sentences(report: RunNonresponse, sampling: Mapping[str, Any] | Non
     if method and method != "none":
         totals = list((calibration or {}).get("totals") or [])
         where = f" ({', '.join(totals)})" if totals else ""
+        groups = list(dict.fromkeys(t.split("_", 1)[1] for t in totals if "_" in t))
+        across = (f"across each household type it names ({', '.join(groups)})" if groups
+                  else "across the households each total counts")
         ending = (f": the calibration to the frame's totals{where} then spreads any shortfall "
-                  "in the weighted totals across the households each total counts.")
+                  f"in the weighted totals {across}.")
     else:
         ending = ("; without calibration nothing makes up for any shortfall in the weighted "
                   "totals.")
