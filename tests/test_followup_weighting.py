@@ -41,8 +41,8 @@ LINEAR = {"method": "linear", "totals": ["hh_exited", "hh_not_exited", "hh_nonre
 
 #: The design and calibration the R reference values of this file were computed with
 #: (villages with replacement, post-stratified on household type): the run's default before
-#: the design as drawn (#25). The R reference for the stacked three-stage PPS design is
-#: still to be made; until then these tests check the engine against R on this design.
+#: the design as drawn (#25). The stacked design as drawn (three-stage PPS, linear) is checked
+#: against R in tests/test_recheck_asdrawn.py.
 REFERENCE_DESIGN = {"psu": "village", "strata": None, "weights": "weight", "fpc": None,
                     "pps": None, "lonely_psu": "fail"}
 REFERENCE_CALIBRATION = {"method": "poststratify",

@@ -653,3 +653,26 @@ def test_matches_the_design_briefs_reference_file(design_name, case):
     names = [_python_name(n) for n in expected["terms"]]
     np.testing.assert_allclose(result.params[names], expected["coef"], rtol=RTOL)
     np.testing.assert_allclose(result.bse[names], expected["se"], rtol=RTOL)
+
+
+def test_summary_frame_leaves_the_fit_unchanged() -> None:
+    """summary_frame names its index 'term' on its own copy: the fit's params keep theirs
+    (it once renamed the shared index, so a later conf_int printed a 'term' header)."""
+    import numpy as np
+    import pandas as pd
+
+    from evalkit.survey.design import SurveyDesign
+    from evalkit.survey.svyolr import ordinal_logit
+
+    rng = np.random.default_rng(3)
+    data = pd.DataFrame({"village": np.repeat(np.arange(10), 20), "weight": 5.0,
+                         "x": rng.normal(size=200)})
+    data["y"] = (rng.random(200) < 0.5).astype(int)
+    data["answer"] = pd.Series(rng.integers(0, 3, 200)).map({0: "low", 1: "mid", 2: "high"})
+    design = SurveyDesign(data, psu="village", weights="weight")
+    fit = design.logit("y ~ x")
+    assert fit.summary_frame().index.name == "term"
+    assert fit.params.index.name is None and fit.conf_int().index.name is None
+    ordinal = ordinal_logit(design, "answer ~ x", levels=["low", "mid", "high"])
+    assert ordinal.summary_frame().index.name == "term"
+    assert ordinal.params.index.name is None

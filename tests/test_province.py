@@ -67,6 +67,32 @@ def tables_only_run(tmp_path_factory) -> tuple[Path, Path]:
     return params, out / "prov"
 
 
+def test_province_wide_rates_carry_the_official_verdict(tables_only_run) -> None:
+    """The province-wide rates show the official verdict (the pooled plain ratio against
+    the line) beside how sure the sample is, as each county's cell does; and the run's
+    summary says runs completed / runs failed, words no one reads as exit verdicts."""
+    from evalkit.survey.decision import decide
+
+    _, run_dir = tables_only_run
+    rates = pd.read_csv(run_dir / "tables" / "province_rates.csv")
+    page = (run_dir / "index.html").read_text(encoding="utf-8")
+    wide = page.split("Province-wide rates", 1)[1].split("</table>", 1)[0]
+    assert "Official verdict (decides exit)" in wide and "How sure the sample is" in wide
+    for row in rates.itertuples():
+        # the plain rule, checked by hand: above the line fails a rate that must stay below
+        worse = (row.official > row.threshold if row.direction == "below"
+                 else row.official < row.threshold)
+        official = "fail" if worse else "pass"
+        assert row.official_decision == official
+        assert f'data-indicator="{row.indicator}" data-official="{official}"' in wide
+        assert f"{row.official * 100:.2f}%" in wide
+        sample = decide((row.ci_low, row.ci_high), row.threshold, row.direction)
+        assert row.decision == sample
+        assert (f'data-indicator="{row.indicator}" '
+                f'data-decision="{sample.replace(" ", "_")}"') in wide
+    assert "4 counties: 4 runs completed, 0 runs failed (a run error" in page
+
+
 def test_province_file_is_validated(tmp_path: Path) -> None:
     params = tmp_path / "p.yaml"
     params.write_text("province:\n  name: x\n  counties_dir: nowhere\n", encoding="utf-8")
@@ -184,7 +210,7 @@ def test_failure_is_contained_named_and_a_rerun_resumes(tmp_path: Path, capsys) 
     assert cli.main(args) == 2
     err = capsys.readouterr().err
     assert "county_02: FAILED" in err and "weight" in err
-    assert "1 of 3 counties failed: county_02" in err
+    assert "1 of 3 county runs failed (run errors, not exit verdicts): county_02" in err
     assert "Traceback" not in err
     run_dir = out / "broken"
     status = pd.read_csv(run_dir / "tables" / "province_status.csv")

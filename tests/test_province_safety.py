@@ -272,7 +272,7 @@ def test_every_county_failed_still_writes_the_page_and_the_status(tmp_path, caps
     assert cli.main(["province", str(params), "--out", str(tmp_path / "out"),
                      "--tables-only"]) == 2
     err = capsys.readouterr().err
-    assert "2 of 2 counties failed" in err and "Traceback" not in err
+    assert "2 of 2 county runs failed" in err and "Traceback" not in err
     run_dir = tmp_path / "out" / "nothing"
     status = pd.read_csv(run_dir / "tables" / "province_status.csv")
     assert status["status"].tolist() == ["failed", "failed"]
@@ -373,7 +373,7 @@ def test_many_counties_are_bounded_and_named_briefly(tmp_path, capsys):
     assert cli.main(["province", str(params), "--out", str(tmp_path / "out"),
                      "--tables-only", "-q"]) == 2
     last = capsys.readouterr().err.strip().splitlines()[-1]
-    assert "12 of 12 counties failed" in last and "and 2 more" in last and len(last) < 2000
+    assert "12 of 12 county runs failed" in last and "and 2 more" in last and len(last) < 2000
 
 
 @pytest.mark.parametrize("delay", [0.2, 1.0, 2.0])

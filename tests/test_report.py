@@ -226,6 +226,25 @@ def html_text(text: str) -> str:
     return html.escape(text, quote=True)
 
 
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_a_summary_chip_counting_zero_is_grey_not_alarming(results, lang):
+    """"未达标: 4项中0项" in red reads as a failure at a glance: a chip that counts 0 is
+    grey; a chip that counts any is in its verdict's colour."""
+    from evalkit.report.verdicts import STATUS_COLOURS
+
+    table = results["table"].copy()
+    table.loc[table.index[:4], "official_decision"] = "pass"
+    page = make_report({**results, "table": table}, lang).html()
+    chips = re.findall(r'<span class="ek-chip" data-status="(\w+)" data-count="(\d+)" '
+                       r'style="color:(#[0-9a-f]+);', page)
+    assert len(chips) >= 4
+    official_fail = [c for c in chips if c[0] == "fail"][0]
+    assert official_fail[1] == "0" and official_fail[2] == STATUS_COLOURS["none"]
+    assert ("pass", "4", STATUS_COLOURS["pass"]) in chips
+    for status, count, colour in chips:
+        assert colour == (STATUS_COLOURS[status] if count != "0" else STATUS_COLOURS["none"])
+
+
 def test_cards_are_traffic_lights_with_the_official_figure_beside(results):
     page = make_report(results, "en")
     cards = page.cards_html()

@@ -60,7 +60,9 @@ from evalkit.assessment.inputs import (
     build_design,
     calibrate_design,
     checked_design,
+    design_columns,
     load_inputs,
+    resolve_design,
 )
 from evalkit.assessment.nonresponse import RunNonresponse, adjust_sample
 from evalkit.contract import locale
@@ -134,6 +136,52 @@ def check_overlap(before: pd.DataFrame, after: pd.DataFrame) -> None:
     raise ProblemsError(report.summary())
 
 
+def check_shared_villages(before: pd.DataFrame, after: pd.DataFrame,
+                          design: Mapping[str, Any]) -> None:
+    """A village in both rounds must have one first-stage inclusion probability (fpc).
+
+    The stacked design makes such a village one PSU (:func:`stacked_design`), with one
+    ``pi_i`` in Brewer's approximation (one fpc value); a re-check drawn with other village
+    probabilities (another measure of size or number of villages) is not one PPS sample
+    with the assessment, and the run stops with a one-line error naming the first such
+    row.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> block = {"psu": ["village", "household_id"], "fpc": ["village_prob", "household_prob"]}
+    >>> before = pd.DataFrame({"village": ["V1", "V2"], "village_prob": [0.2, 0.3]})
+    >>> check_shared_villages(before, before.assign(village_prob=[0.2, 0.3]), block)
+    >>> check_shared_villages(before, before.assign(village_prob=[0.2, 0.4]), block)
+    Traceback (most recent call last):
+    ...
+    evalkit.contract.errors.EvalkitError: re-check survey row 3, column village_prob: 0.4 ...
+    """
+    fpc = design.get("fpc")
+    first = fpc[0] if isinstance(fpc, list | tuple) and fpc else fpc
+    psu = design.get("psu")
+    village = psu[0] if isinstance(psu, list | tuple) and psu else psu
+    if (not isinstance(first, str) or not isinstance(village, str)
+            or not all(c in t.columns for c in (first, village) for t in (before, after))):
+        return
+    earlier = (before.drop_duplicates(village).set_index(village)[first]
+               .pipe(pd.to_numeric, errors="coerce"))
+    known = after[village].isin(earlier.index).to_numpy()
+    was = earlier.reindex(after[village]).to_numpy(dtype=float)
+    now = pd.to_numeric(after[first], errors="coerce").to_numpy(dtype=float)
+    bad = np.flatnonzero(known & ~np.isclose(now, was, rtol=1e-9, atol=0))
+    if bad.size == 0:
+        return
+    i = int(bad[0])
+    label = str(after.attrs.get("source", "re-check survey"))
+    raise EvalkitError(
+        f"{label} row {i + 2}, column {first}: {now[i]:.10g} for village "
+        f"{after[village].iloc[i]}, which has {was[i]:.10g} in the assessment; a village in "
+        "both rounds is one PSU of the stacked design and needs one inclusion probability "
+        "(draw the re-check with the assessment's village probabilities, or analyse the "
+        "rounds with psu: village and no fpc)")
+
+
 def load_followup(data: Mapping[str, str], design: Mapping[str, Any],
                   followup: Mapping[str, Any], params_dir: str | Path | None = None,
                   calibration: Mapping[str, Any] | None = None,
@@ -183,6 +231,7 @@ def load_followup(data: Mapping[str, str], design: Mapping[str, Any],
             "the re-check sample's own file")
     after, after_sample = load_sample(after_path, frame=after_frame)
     check_overlap(before.survey, after)
+    check_shared_villages(before.survey, after, design)
     if "village_type" not in after.columns:
         village_type = after_frame.set_index("village")["village_type"]
         after = after.assign(village_type=after["village"].astype(str).map(village_type))
@@ -198,16 +247,24 @@ def load_followup(data: Mapping[str, str], design: Mapping[str, Any],
     after_design, after_note = calibrate_design(
         checked_design(after_rows, design, after_frame, after_path.name), after_frame,
         calibration)
-    stacked = stacked_design(pd.concat([before_rows, after_rows], ignore_index=True), design,
-                             {BEFORE: before.frame, AFTER: after_frame}, calibration)
+    both = pd.concat([before_rows, after_rows], ignore_index=True)
+    stacked = stacked_design(both, design, {BEFORE: before.frame, AFTER: after_frame},
+                             calibration)
+    drawn = resolve_design(design_columns(both, design), design)[1]
+    if isinstance(design.get("psu"), list) and len(design["psu"]) > 1:
+        drawn = drawn[:-1] + ("; a village in both rounds is one PSU and each round's "
+                              "households are their own sample within it (a household in "
+                              "both rounds is two units).")
     frame_text = ("the re-check's frame (followup.frame)" if followup.get("frame")
                   else "the assessment's frame (no followup.frame: the same county)")
+    calibrated = bool(calibration) and calibration.get("method", "none") != "none"
     weighting = (
         f"Assessment round (notebook 02's design): {before.nonresponse.note} "
         f"{before.calibration_note}",
-        f"Re-check round, weighted within its own sample and calibrated to {frame_text}: "
-        f"{after_response.note} {after_note}",
-        "Stacked design (the changes): each row keeps its round's final weight; "
+        "Re-check round, weighted within its own sample"
+        + (f" and calibrated to {frame_text}" if calibrated else "")
+        + f": {after_response.note} {after_note}",
+        f"Stacked design (the changes): {drawn} Each row keeps its round's final weight; "
         + ("the calibration cells are crossed with the round, so each round is calibrated "
            "to its own frame's totals and its linearization uses its own calibration "
            "residuals." if stacked.is_calibrated else "no calibration."),
@@ -235,15 +292,30 @@ def stacked_design(rows: pd.DataFrame, design: Mapping[str, Any],
     ``e_i = z_i - x_i' B_r`` used for the variance regress each round's influence values on
     its own variables (Deville and Sarndal 1992; Lumley 2010, sec. 7.4), as R's
     ``postStratify`` / ``calibrate`` on the stacked data with the round in the formula.
+
+    A multistage design (``psu`` a list) keeps the village as the shared first stage and
+    makes each round's draw below it its own: a household in both rounds is two last-stage
+    units, and, when ``fpc`` names every stage, the round is inserted as a second stage taken
+    whole (fpc 1), so for the design as drawn the stages are village (PPS, Brewer), round,
+    household-type list (fpc 1), household (SRS, ``household_prob``): R's
+    ``svydesign(ids = ~village + list + hh, fpc = ~village_prob + 1 + household_prob,
+    pps = "brewer")`` with ``list`` the round crossed with the household type
+    (``tests/data/r/make_recheck_asdrawn_reference.R``).
     """
     design = dict(design)
-    psu = design.get("psu")
+    psu, fpc = design.get("psu"), design.get("fpc")
     if isinstance(psu, list) and len(psu) > 1 and psu[-1] in rows.columns:
         # A household interviewed in both rounds is two last-stage units (each round drew
         # it with its own probability); villages stay shared, so their covariance counts.
         rows = rows.assign(_round_unit=rows[ROUND].astype(str) + "/"
                            + rows[psu[-1]].astype(str))
         design["psu"] = [*psu[:-1], "_round_unit"]
+        if isinstance(fpc, list) and len(fpc) == len(psu):
+            # Below the village each round drew its own sample (a fresh SRS of households
+            # from each list): the round is a stage taken whole (fpc 1) inside the village,
+            # so each round's households are centred on their own round's list mean.
+            design["psu"] = [psu[0], ROUND, *design["psu"][1:]]
+            design["fpc"] = [fpc[0], 1, *fpc[1:]]
     built = build_design(rows, design)
     if not calibration or calibration.get("method", "none") == "none":
         return built

@@ -268,7 +268,7 @@ def resolve_design(survey: pd.DataFrame, design: dict[str, Any]) -> tuple[dict[s
     >>> block["psu"], block["fpc"], block["pps"]
     ('village', None, None)
     >>> note.split(":")[0]
-    'The survey has no village_prob column'
+    'The survey has no village_prob or household_prob column'
     """
     fpc = design.get("fpc")
     named = [c for c in (fpc if isinstance(fpc, list | tuple) else [fpc]) if isinstance(c, str)]

@@ -341,7 +341,7 @@ def recovery_table(result: LogitResult, truth: Mapping[str, Any], level: float =
         table[kind] = values.reindex(table.index)
         covered = (table["ci_low"] <= table[kind]) & (table[kind] <= table["ci_high"])
         table[f"covered_{kind}"] = covered.astype("boolean").mask(table[kind].isna())
-    table.index.name = "term"
+    table = table.rename_axis("term")
     return table
 
 

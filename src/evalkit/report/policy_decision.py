@@ -125,9 +125,12 @@ def summary_chips(page: PageContext, column: str, statuses: Sequence[str]) -> st
         if count == 0 and status == "none":
             continue
         label = page.t(f"status.{status}")
+        # A count of 0 is no news: grey, never the verdict's alarm colour (a red "fails: 0
+        # of 4" reads as a failure at a glance).
+        shade = status if count else "none"
         chips.append(
-            f'<span class="ek-chip" data-status="{status}" style="color:'
-            f'{STATUS_COLOURS[status]};background:{STATUS_TINTS[status]}">'
+            f'<span class="ek-chip" data-status="{status}" data-count="{count}" style="color:'
+            f'{STATUS_COLOURS[shade]};background:{STATUS_TINTS[shade]}">'
             f'{escape_html(label)}: '
             f'{escape_html(page.t("summary.count", count=count, total=len(found)))}</span>')
     title = page.t("summary.official" if column == "official_decision" else "summary.statistical")

@@ -369,6 +369,15 @@ def forest_svg(part: pd.DataFrame, key: str, lang: str, level: float,
                 threshold_label=_t(lang, "threshold"), narrow=narrow)
 
 
+def _verdict_span(decision: object, words: dict[str, str], indicator: str, kind: str) -> str:
+    """A verdict in the page's words, coloured by it, tagged for tests
+    (``data-indicator``, ``data-official`` or ``data-decision``: pass, fail, cannot_tell)."""
+    key = str(decision) if decision in ("pass", "fail", "cannot tell") else "none"
+    return (f'<span class="{key.replace(" ", "-")}" data-indicator="{html.escape(indicator)}" '
+            f'data-{"official" if kind == "official" else "decision"}="{key.replace(" ", "_")}"'
+            f'>{html.escape(words.get(key, "–"))}</span>')
+
+
 def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     """A table whose cells carry their header (``data-label``): on a phone each row stacks
     as a card, every value under its header, so nothing is cut off (CSS only)."""
@@ -406,14 +415,22 @@ def province_page(*, name: str, lang: str, level: float, thresholds: dict[str, f
                             [[f"<b>{esc(s.name)}</b>", esc(reason_text(s.error or "", lang))]
                              for s in failed]))
     if rates is not None and not rates.empty:
+        # The official verdict first (the plain ratio against the line decides exit), then
+        # how sure the sample is (the interval shown against the line), as on each county's
+        # page and in the county table below.
         parts.append(f"<h2>{esc(_t(lang, 'province_wide'))}</h2>")
+        parts.append(f"<p>{esc(_t(lang, 'province_wide_note', level=_level(level)))}</p>")
         parts.append(_table(
-            ["", _t(lang, "estimate"), _t(lang, "interval", level=_level(level)),
-             _t(lang, "threshold"),
-             _t(lang, "verdict")],
-            [[esc(_label(r.indicator, lang)), _pct(r.estimate, 2),
-              f"{_pct(r.ci_low, 2)} – {_pct(r.ci_high, 2)}", _pct(r.threshold, 0),
-              esc(verdict.get(str(r.decision), "–"))] for r in rates.itertuples()]))
+            ["", _t(lang, "threshold"), _t(lang, "official_ratio"),
+             _t(lang, "official_verdict"), _t(lang, "estimate"),
+             _t(lang, "interval", level=_level(level)), _t(lang, "sample_verdict")],
+            [[esc(_label(r.indicator, lang)), _pct(r.threshold, 0),
+              _pct(getattr(r, "official", None), 2),
+              _verdict_span(getattr(r, "official_decision", None), verdict, r.indicator,
+                            "official"),
+              _pct(r.estimate, 2), f"{_pct(r.ci_low, 2)} – {_pct(r.ci_high, 2)}",
+              _verdict_span(r.decision, verdict, r.indicator, "decision")]
+             for r in rates.itertuples()]))
     parts.append(f"<h2>{esc(_t(lang, 'by_county'))}</h2>")
     headers = [_t(lang, "county")] + [_label(k, lang) for k in HEADLINE] + [_t(lang, "status")]
     rows = []

@@ -21,6 +21,7 @@ def _t(lang: str, key: str, **values: str) -> str:
 _PROBLEM = re.compile(r"^(?P<file>[^,;:]+), row (?P<row>\d+)(?:, column (?P<column>[^:]+))?"
                       r"(?:: value (?P<value>'.*?'))?: expected (?P<expected>.+)$")
 _FILE_PROBLEMS = re.compile(r"^(?P<file>[^,;:]+): (?P<n>\d+) problems?$")
+_FILE_EXPECTED = re.compile(r"^(?P<file>[^,;:]+): expected (?P<expected>.+)$")
 _NOTEBOOK = re.compile(r"^notebook (?P<notebook>\S+) failed in cell (?P<cell>\d+) "
                        r"\((?P<line>.*)\): (?P<error>.+)$")
 _MORE = re.compile(r"^\.\.\. \((?P<n>\d+) more lines\)$")
@@ -32,6 +33,26 @@ _EXPECTED = (
     (re.compile(r"^a design weight > 0$"), "design_weight"),
     (re.compile(r"^a value \(this cell is empty\)$"), "empty"),
     (re.compile(r"^an existing file(?: \((?P<path>.*)\))?$"), "existing_file"),
+    (re.compile(r"^0 or 1 \(否/是\)$"), "zero_one"),
+    (re.compile(r"^0 or 1 \(否/是\): 1 if the household was interviewed, 0 if it was "
+                r"sampled but not interviewed$"), "responded"),
+    (re.compile(r"^a number of yuan >= 0$"), "yuan"),
+    (re.compile(r"^a probability > 0 and <= 1$"), "probability"),
+    (re.compile(r"^a whole number >= (?P<low>\d+)$"), "whole_number_min"),
+    (re.compile(r"^at most household_size \((?P<n>\d+)\) people$"), "at_most_size"),
+    (re.compile(r"^0 for households that are not non-registered$"), "zero_not_nonregistered"),
+    (re.compile(r"^one of (?P<options>.+)$"), "one_of"),
+    (re.compile(r"^(?P<township>[^,\s]+), the township of village (?P<village>\S+) in "
+                r"(?P<file>.+)$"), "township_of"),
+    (re.compile(r"^a village listed in the frame \((?P<file>.+)\)$"), "village_in_frame"),
+    (re.compile(r"^a share between 0 and 1 \(0\.7 or 70%, not 70\), or empty if no stay$"),
+     "share"),
+    (re.compile(r"^a household id used once \(also in row (?P<row>\d+)\)$"), "id_once"),
+    (re.compile(r"^each village once \(also in row (?P<row>\d+)\)$"), "village_once"),
+    (re.compile(r"^the household_id of a sampled household in this file that this reserve "
+                r"household replaced \(add that household's row with responded 0\)$"),
+     "replaces"),
+    (re.compile(r"^at least one data row below the header \(found none\)$"), "no_rows"),
 )
 
 
@@ -77,6 +98,9 @@ def reason_text(error: str, lang: str) -> str:
                 text += _t(lang, "reason.value", value=found["value"])
             part = text + _t(lang, "reason.expected",
                              expected=_expected_text(found["expected"], lang))
+        elif found := _FILE_EXPECTED.match(part):
+            part = found["file"] + _t(lang, "reason.expected",
+                                      expected=_expected_text(found["expected"], lang))
         elif found := _FILE_PROBLEMS.match(part):
             part = _t(lang, "reason.file_problems", file=found["file"], n=found["n"])
         elif found := _NOTEBOOK.match(part):

@@ -310,12 +310,16 @@ def incidence_line_sentence(threshold: float | None) -> str:
             "judged against 3% (set it to 0.03), one in a central province against 2%.")
 
 
-def appendix_lines(design: SurveyDesign, thresholds: Mapping[str, float]) -> list[str]:
-    """The appendix in sentences: the design R is given, the software versions and the
-    incidence line."""
+def appendix_lines(design: SurveyDesign, thresholds: Mapping[str, float],
+                   calibration: Mapping[str, Any] | None = None) -> list[str]:
+    """The appendix in sentences: the design R is given (and the params' ``calibration``,
+    named only when the run calibrates), the software versions and the incidence line."""
+    method = (calibration or {}).get("method", "none")
+    weights = ("then the run's calibration" if method != "none"
+               else "with the design weights, as the run (no calibration)")
     return [
         f"R reproduces the run's design as `{_design_call(design)}` (the design's own "
-        "fields), then the run's calibration; `tables/r_appendix.R` compares every headline "
+        f"fields), {weights}; `tables/r_appendix.R` compares every headline "
         "estimate and the model's coefficients with this run's tables and stops on a "
         "relative difference above 1e-6.",
         "Software versions: the run's manifest.json lists Python's and every package's, "

@@ -129,7 +129,8 @@ def _cmd_province(args: argparse.Namespace) -> int:
         shown = result.failed[:province.MAX_NAMED]
         names = ", ".join(f"{s.name} ({s.error})" for s in shown)
         more = len(result.failed) - len(shown)
-        raise EvalkitError(f"{len(result.failed)} of {len(result.statuses)} counties failed: "
+        raise EvalkitError(f"{len(result.failed)} of {len(result.statuses)} county runs failed "
+                           "(run errors, not exit verdicts): "
                            f"{names}" + (f"; and {more} more (tables/province_status.csv)"
                                          if more else ""))
     return EXIT_OK

@@ -110,6 +110,7 @@ def register_engine() -> None:
         ) -> Any:
             before_cells = kwargs.pop("before_cells", None)
             kernel_cwd = kwargs.pop("kernel_cwd", None)
+            kernel_log = kwargs.pop("kernel_log", None)
             kwargs = remove_args(["input_path"], **kwargs)
             safe_kwargs = remove_args(["timeout", "startup_timeout"], **kwargs)
             final_kwargs = merge_kwargs(
@@ -126,7 +127,12 @@ def register_engine() -> None:
             client.before_cells = before_cells
             # cwd goes to the kernel only: papermill's own cwd= would chdir this whole
             # process, which is shared by the notebooks running in parallel threads.
-            return client.execute(cwd=kernel_cwd)
+            if kernel_log is None:
+                return client.execute(cwd=kernel_cwd)
+            # The kernel process's own stdout and stderr (not its cells' output, which
+            # comes back as messages) go to the log file, never to the terminal.
+            with open_kernel_log(Path(kernel_log)) as log:
+                return client.execute(cwd=kernel_cwd, stdout=log, stderr=log)
 
     papermill_engines.register(ENGINE_NAME, _Engine)
     _engine_registered = True
@@ -134,6 +140,50 @@ def register_engine() -> None:
 
 # A kernel that dies before it replies (a TCP port taken in between) is started again.
 KERNEL_START_ATTEMPTS = 2
+
+#: The folder (in a run's private partial folder) of the kernels' own logs: each kernel
+#: process's stdout and stderr (a heartbeat's "ZMQError: Address already in use"
+#: traceback, a crash at start). Removed with the partial folder's other private files when
+#: the run succeeds; kept beside a failed run for debugging.
+KERNEL_LOG_DIR = ".kernel-logs"
+
+
+def kernel_log_path(folder: Path, name: str) -> Path:
+    """Where the kernel of notebook ``name`` writes its own output: ``folder /``
+    :data:`KERNEL_LOG_DIR` ``/ name.log`` (the folder made private, mode 0700)."""
+    logs = folder / KERNEL_LOG_DIR
+    logs.mkdir(mode=0o700, exist_ok=True)
+    return logs / f"{name}.log"
+
+
+def open_kernel_log(path: Path) -> Any:
+    """``path`` opened for appending (a restarted kernel adds to the first one's log),
+    readable by its owner only."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, 0o600)
+    return os.fdopen(fd, "ab", buffering=0)
+
+
+def kernel_log_reason(path: Path | None) -> str | None:
+    """The last exception line a kernel's log holds (``ZMQError: Address already in
+    use``), for a one-line error when the kernel did not start; None when there is none.
+
+    >>> import tempfile
+    >>> log = Path(tempfile.mkdtemp()) / "k.log"
+    >>> _ = log.write_text("Traceback (most recent call last):\\n  File ...\\n"
+    ...                    "zmq.error.ZMQError: Address already in use\\n")
+    >>> kernel_log_reason(log)
+    'zmq.error.ZMQError: Address already in use'
+    """
+    import re
+
+    if path is None:
+        return None
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    found = re.findall(r"^([\w.]*(?:Error|Exception|Interrupt)\b:?.*)$", text, flags=re.M)
+    return " ".join(found[-1].split())[:200] if found else None
 
 
 def run_restarting(execute: Callable[[], Any], *, may_restart: Callable[[], bool],

@@ -44,9 +44,13 @@ from evalkit.report.render import (
 from evalkit.run.kernel import (
     ENGINE_NAME,
     KERNEL_ENV_DEFAULTS,
+    KERNEL_LOG_DIR,
     KERNEL_NAME,
     KERNEL_QUIET,
+    KERNEL_START_ATTEMPTS,
     AbortedError,
+    kernel_log_path,
+    kernel_log_reason,
     merge_split_streams,
     prepare_kernel_environment,
     register_engine,
@@ -310,6 +314,7 @@ class _Run:
         timing = self.timings[spec.name]
         timing.started = self.now()
         extra_arguments: list[str] = list(KERNEL_QUIET)
+        log = kernel_log_path(self.partial, spec.name)
 
         def before_cells(client: Any) -> None:
             if wait_for is not None:
@@ -331,11 +336,20 @@ class _Run:
                     progress_bar=False, request_save_on_cell_execute=False,
                     start_timeout=self.start_timeout, execution_timeout=self.cell_timeout,
                     extra_arguments=extra_arguments, before_cells=before_cells,
-                    kernel_cwd=str(self.partial),
+                    kernel_cwd=str(self.partial), kernel_log=str(log),
                 ),
                 may_restart=lambda: not timing.cells_started and not self.aborted,
                 restarting=lambda: self.progress(f"{spec.name}: kernel did not start; "
                                                  "starting it again"))
+        except RuntimeError as exc:
+            if "Kernel died before replying" not in str(exc):
+                raise
+            # One line, whatever the kernel printed (its log is in the partial folder).
+            reason = kernel_log_reason(log) or error_line(type(exc).__name__, exc)
+            raise NotebookFailedError(
+                f"notebook {spec.filename} failed: its kernel did not start "
+                f"({KERNEL_START_ATTEMPTS} attempts; {reason})",
+                notebook=spec.filename) from None
         except PapermillExecutionError as exc:
             if self.aborted:
                 raise AbortedError from None
@@ -524,6 +538,7 @@ def run(
 
     # The survey's rows stay out of the published run (a failed one keeps them to debug).
     shutil.rmtree(partial / PREPARED_DIR, ignore_errors=True)
+    shutil.rmtree(partial / KERNEL_LOG_DIR, ignore_errors=True)
     # A village named "=..." must never be a live formula in a spreadsheet: escaped here.
     tables = neutralise_csv_files(partial, TABLES_DIR)
     # Lazy: summary imports pandas, which `evalkit run --check` never loads.

@@ -29,7 +29,7 @@ How it runs (:func:`run_province`):
    province page ``index.html``.
 
 A county that fails is named with its one-line error; the others finish; the run's exit
-is non-zero. Progress (done, failed, time left) goes to stderr.
+is non-zero. Progress (runs completed, runs failed, time left) goes to stderr.
 """
 
 from __future__ import annotations
@@ -157,7 +157,9 @@ def _progress_line(done: int, failed: int, total: int, started: float) -> str:
     left = ""
     if 0 < finished < total:
         left = f", about {elapsed / finished * (total - finished):.0f} s left"
-    return f"{finished}/{counties(total)} ({done} done, {failed} failed), {elapsed:.0f} s{left}"
+    runs = {n: f"{n} run{'s' if n != 1 else ''}" for n in (done, failed)}
+    return (f"{finished}/{counties(total)} ({runs[done]} completed, {runs[failed]} failed), "
+            f"{elapsed:.0f} s{left}")
 
 
 @dataclass
@@ -353,7 +355,8 @@ def run_province(
     shown = ", ".join(s.name for s in bad[:MAX_NAMED]) + (
         f" and {len(bad) - MAX_NAMED} more" if len(bad) > MAX_NAMED else "")
     report(f"province '{spec.name}' written to {run_dir} ({seconds:.1f} s; "
-           f"{len(ordered) - len(bad)} of {counties(len(ordered))} ok, {len(bad)} could not be run"
+           f"{len(ordered) - len(bad)} of {counties(len(ordered))} ran to completion, "
+           f"{len(bad)} run{'s' if len(bad) != 1 else ''} failed"
            + (": " + shown if bad else "") + ")")
     return ProvinceResult(run_dir, ordered, seconds, ranking)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -146,18 +147,29 @@ def _run_province_notebook(run_dir: Path, lang: str, notebooks_dir: Path,
     from evalkit.run import kernel
 
     kernel.prepare_kernel_environment()
+    kernel.register_engine()
     executed = run_dir / "notebooks" / "06_province.ipynb"
     executed.parent.mkdir(parents=True, exist_ok=True)
+    # The kernel's own output (not its cells') goes to a log in the private partial folder,
+    # never to the terminal; removed once the notebook ran or failed.
+    log = kernel.kernel_log_path(run_dir, "06_province")
     try:
-        papermill.execute_notebook(
-            # The folder as the kernel sees it (its working folder): the run is built in a
-            # partial folder whose random name must not reach the notebook.
-            source, executed, parameters={"province_dir": ".", "lang": lang},
-            kernel_name=kernel.KERNEL_NAME, progress_bar=False,
-            extra_arguments=list(kernel.KERNEL_QUIET), cwd=str(run_dir))
+        kernel.run_restarting(
+            lambda: papermill.execute_notebook(
+                # The folder as the kernel sees it (its working folder): the run is built in
+                # a partial folder whose random name must not reach the notebook.
+                source, executed, parameters={"province_dir": ".", "lang": lang},
+                engine_name=kernel.ENGINE_NAME, kernel_name=kernel.KERNEL_NAME,
+                progress_bar=False, extra_arguments=list(kernel.KERNEL_QUIET),
+                kernel_cwd=str(run_dir), kernel_log=str(log)),
+            may_restart=lambda: True,  # the notebook only reads the tables
+            restarting=lambda: progress("06_province: kernel did not start; starting it again"))
     except Exception as exc:  # noqa: BLE001 - the page is still written
-        progress(f"06_province.ipynb failed: {' '.join(str(exc).split())[:200]}")
+        reason = kernel.kernel_log_reason(log) or " ".join(str(exc).split())[:200]
+        progress(f"06_province.ipynb failed: {reason}")
         return None
+    finally:  # the province folder is published: no log in it
+        shutil.rmtree(run_dir / kernel.KERNEL_LOG_DIR, ignore_errors=True)
     nb = kernel.merge_split_streams(nbformat.read(executed, as_version=4))
     for cell in nb.cells:  # papermill draws a random id for its cell: fixed, as `evalkit run`
         if "injected-parameters" in cell.get("metadata", {}).get("tags", []):

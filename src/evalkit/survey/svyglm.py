@@ -244,7 +244,6 @@ class LogitResult:
 
         Examples
         --------
-        >>> fit = design.logit("y ~ x")
         >>> fit.conf_int().round(3)
                    ci_low  ci_high
         Intercept   0.298    0.789
@@ -263,7 +262,6 @@ class LogitResult:
 
         Examples
         --------
-        >>> fit = design.logit("y ~ x")
         >>> fit.odds_ratios().round(3)
                    odds_ratio  ci_low  ci_high
         Intercept       1.722   1.347    2.200
@@ -290,14 +288,14 @@ class LogitResult:
             "odds_ratio": odds["odds_ratio"], "or_low": odds["ci_low"],
             "or_high": odds["ci_high"],
         })
-        table.index.name = "term"
+        table = table.rename_axis("term")
         if self.aliased:
             table["note"] = ""
             missing = pd.DataFrame(np.nan, index=pd.Index(self.aliased, name="term"),
                                    columns=table.columns[:-1])
             missing["note"] = "not estimable: constant or collinear in this sample"
             table = pd.concat([table, missing])
-            table.index.name = "term"
+            table = table.rename_axis("term")
         return table
 
     # --- prediction -------------------------------------------------------------------

@@ -73,7 +73,6 @@ class OrdinalResult:
 
         Examples
         --------
-        >>> fit = ordinal_logit(design, "answer ~ x", levels=["low", "mid", "high"])
         >>> fit.conf_int().round(3)
                   ci_low  ci_high
         x          0.936    1.375
@@ -110,7 +109,7 @@ class OrdinalResult:
         table = pd.DataFrame({"coef": self.params, "se": self.bse,
                               "t": self.params / self.bse,
                               "ci_low": ci["ci_low"], "ci_high": ci["ci_high"]})
-        table.index.name = "term"
+        table = table.rename_axis("term")
         return table
 
 
