@@ -204,8 +204,15 @@ def test_zero_event_rate_counts_households_not_persons(zero_both):
                                            threshold=0.02)
     assert result.n_households == 422
     assert result.estimate.estimate == 0 and result.estimate.se == 0
-    assert result.estimate.ci == pytest.approx(zero_event_interval(0.0, 422, 0.95, design.df))
-    assert result.estimate.ci[1] == pytest.approx(0.00945, abs=5e-5)
+    # n* = 422 / (1 + CV^2 of the exited households' weights): the design's weighting
+    # effect, the part of a design effect that holds with no event (issue 25)
+    exited = (design.data["exited"] == 1).to_numpy() & design.domain
+    effect = indicators.kish_weighting_effect(design.weight_values[exited])
+    assert effect > 1.01
+    assert result.estimate.ci == pytest.approx(
+        zero_event_interval(0.0, 422, 0.95, design.df, design_effect=effect))
+    assert result.estimate.ci[1] > zero_event_interval(0.0, 422, 0.95, design.df)[1]
+    assert result.ci_method == indicators.ZERO_EVENT_METHOD
     persons = indicators.people_design(design.subset(
         (design.data["exited"] == 1).to_numpy()), "people_wrongly_exited", "household_size")
     assert int(persons.domain.sum()) > 1200  # the persons-based rule would be ~3x narrower

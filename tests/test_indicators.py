@@ -170,7 +170,8 @@ def test_design_effect_sentences(design):
 
     results = assess(design, FRAME, thresholds, secondary=False)
     sentences = explain_design_effects(results)
-    assert len(sentences) == 3  # incidence has no design effect of its own
+    assert len(sentences) == 4
+    assert "no design effect of its own" in sentences[2]  # incidence combines rates
     recognition = next(r for r in results if r.spec.key == "recognition")
     assert f"{recognition.estimate.deff:.2f}" in sentences[-1]
 

@@ -3,7 +3,8 @@
 ``evalkit run`` reads and validates the frame and survey, adjusts for non-response and
 calibrates once (:func:`evalkit.assessment.inputs.load_inputs`), then writes the result into
 the run's folder with :func:`write_prepared`: the respondents after the non-response
-adjustment, the frame and the table of weighting cells as Parquet, and a small description
+adjustment, the frame, the table of weighting cells and the per-village counts of sampled and
+interviewed households as Parquet, and a small description
 (``inputs.json``: the settings and the checksums of the files they came from). Each notebook
 gets the folder as its ``prepared`` parameter; ``load_inputs(..., prepared=folder)`` reads
 the tables back (:func:`read_prepared`) and makes the design and its calibration again from
@@ -28,8 +29,8 @@ from evalkit.contract.errors import EvalkitError
 #: The folder of a run (beside ``tables/``) holding its prepared inputs.
 
 DESCRIPTION = "inputs.json"
-FORMAT = 1
-_TABLES = ("frame", "survey", "nonresponse")
+FORMAT = 2
+_TABLES = ("frame", "survey", "nonresponse", "nonresponse_villages")
 
 
 def _sha256(path: Path) -> str:
@@ -65,6 +66,8 @@ def write_prepared(inputs: Any, folder: Path | str, design: dict[str, Any],
     inputs.survey.to_parquet(folder / "survey.parquet")
     response = inputs.nonresponse
     response.table.to_parquet(folder / "nonresponse.parquet")
+    villages = _villages(response)
+    villages.to_parquet(folder / "nonresponse_villages.parquet")
     description = {
         "format": FORMAT,
         "frame": {"path": str(inputs.frame_path), "sha256": _sha256(inputs.frame_path)},
@@ -76,11 +79,23 @@ def write_prepared(inputs: Any, folder: Path | str, design: dict[str, Any],
         "object_columns": {name: [str(c) for c in table.columns if table[c].dtype == object]
                            for name, table in (("frame", inputs.frame),
                                                ("survey", inputs.survey),
-                                               ("nonresponse", response.table))},
+                                               ("nonresponse", response.table),
+                                               ("nonresponse_villages", villages))},
     }
     (folder / DESCRIPTION).write_text(json.dumps(description, indent=2, ensure_ascii=False)
                                       + "\n", encoding="utf-8")
     return folder
+
+
+def _villages(response: Any) -> Any:
+    """The per-village counts of the non-response report (empty when it has none)."""
+    import pandas as pd
+
+    from evalkit.assessment.nonresponse import VILLAGE_COLUMNS
+
+    if response.villages is None:
+        return pd.DataFrame(columns=list(VILLAGE_COLUMNS))
+    return response.villages
 
 
 @dataclass(frozen=True)
@@ -140,9 +155,9 @@ def read_prepared(folder: Path | str, frame_path: Path, survey_path: Path,
         if description[key] != value:
             raise EvalkitError(f"prepared inputs {folder} were made with {key} = "
                                f"{description[key]!r}, not {value!r}{fix}")
-    frame, survey, table = (
+    frame, survey, table, villages = (
         _read_table(folder, name, description["object_columns"][name]) for name in _TABLES)
     report = description["nonresponse_report"]
     response = RunNonresponse(table, report["note"], tuple(report["notes"]),
-                              report["informed"])
+                              report["informed"], villages)
     return PreparedTables(frame, survey, response, Path(frame_path), Path(survey_path))

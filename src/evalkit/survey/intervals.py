@@ -174,28 +174,37 @@ def interval_from_se(p: float, se: float, method: str, level: float, df: int, n_
                        "logit, xlogit, asin or beta")
 
 
-def zero_event_interval(p: float, n_units: int, level: float, df: int
-                        ) -> tuple[float, float]:
-    """The zero-event rule: Korn-Graubard (Clopper-Pearson) with ``n* = n_units``.
+def zero_event_interval(p: float, n_units: int, level: float, df: int,
+                        design_effect: float = 1.0) -> tuple[float, float]:
+    """The zero-event rule: Korn-Graubard (Clopper-Pearson) with ``n* = n_units / design_effect``.
 
     When no (or every) sampled unit has the event the design variance is zero and every
-    design method collapses to a point. The interval then treats the ``n_units``
-    independent units as the effective sample size (deff 1, which cannot be estimated),
-    df-adjusted: for ``p = 0`` it is ``[0, 1 - (alpha/2)^(1/n*)]`` with
-    ``n* = n_units (t_{n-1} / t_df)^2`` (Korn and Graubard 1998). For people-level rates
-    ``n_units`` counts households, not persons: whole households are judged, so their
+    design method collapses to a point; Korn and Graubard's ``n* = p(1-p)/var`` (1998) is
+    0/0 there. The interval then takes ``n_units / design_effect`` as the effective sample
+    size, ``design_effect`` a substitute for the design effect the sample cannot estimate
+    (1 by default: the units as if independent; the caller documents its choice, e.g.
+    :func:`evalkit.assessment.indicators.zero_event_design_effect`), df-adjusted: for
+    ``p = 0`` it is ``[0, 1 - (alpha/2)^(1/n*)]`` with
+    ``n* = n_units / design_effect * (t_{n-1} / t_df)^2``, ``n = n_units``. For people-level
+    rates ``n_units`` counts households, not persons: whole households are judged, so their
     members are not independent.
 
     Examples
     --------
     No wrong exit among 60 households, design df 28: the upper bound is about 1 -
-    0.025^(1/n*).
+    0.025^(1/n*); with a design effect of 1.5 the effective size is 40 households and the
+    bound higher.
 
     >>> low, high = zero_event_interval(0.0, 60, 0.95, 28)
     >>> low, round(high, 4)
     (0.0, 0.0624)
+    >>> round(zero_event_interval(0.0, 60, 0.95, 28, design_effect=1.5)[1], 4)
+    0.0921
     """
-    return _korn_graubard(p, float(n_units), 1 - level, n_units, df)
+    if not np.isfinite(design_effect) or design_effect <= 0:
+        raise EvalkitError(f"zero_event_interval: design_effect must be positive, got "
+                           f"{design_effect!r}")
+    return _korn_graubard(p, n_units / design_effect, 1 - level, n_units, df)
 
 
 def logit_interval(p: float, se: float, t: float) -> tuple[float, float]:
