@@ -469,3 +469,17 @@ def test_chart_marks_the_gain_needed_when_recognition_is_below_the_line():
     texts = [t.get_text() for t in ax.texts]
     assert "为非贫困户自来水入户" in texts and "my_own_plan" in texts  # user scenario kept
     assert "-1.0" in texts and "+2.5" in texts
+
+
+def test_the_notes_name_every_row_whose_interval_is_not_the_runs_method(results):
+    """The zero-event rows (microcredit: no case in the sample) get Korn-Graubard with a
+    design-based effective size; the notes must not claim one method for every row."""
+    table = results["table"]
+    assert (table.set_index("indicator").loc["microcredit", "ci_method"]
+            == "zero-event korn-graubard")
+    en = make_report(results, "en").notes_html()
+    assert "Interval method: logit. For Microcredit take-up: Korn-Graubard" in en
+    zh = make_report(results, "zh").notes_html()
+    assert "小额信贷获贷率：Korn-Graubard法" in zh
+    logit_only = {**results, "table": table.assign(ci_method="logit")}
+    assert "For " not in make_report(logit_only, "en").notes_html()

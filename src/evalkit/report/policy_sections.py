@@ -501,13 +501,31 @@ def priorities_html(page: PageContext) -> str:
             f'<ol class="ek-priorities">{items}</ol></div>')
 
 
+def _method_name(page: PageContext, method: str) -> str:
+    key = f"method.{method.replace('_', '-').replace(' ', '-')}"
+    return page.t(key) if i18n.has_text(key, page.lang) else method
+
+
+def _other_methods(page: PageContext) -> str:
+    """The rows whose interval is not the run's method (``ci_method`` in indicators.csv:
+    the zero-event rule), named, so the note never claims one method for every row."""
+    table = page.indicators
+    if "ci_method" not in table:
+        return ""
+    label = "label_zh" if page.lang == "zh" and "label_zh" in table else "label"
+    other = table[table["ci_method"].astype(str) != page.method]
+    parts = [page.t("notes.method_rows", method=_method_name(page, method),
+                    rows=page.t("list.sep").join(group[label].astype(str)))
+             for method, group in other.groupby("ci_method", sort=False)]
+    return "".join(f" {part}" for part in parts)
+
+
 def notes_html(page: PageContext) -> str:
     """How to read the page; method, privacy and provenance."""
-    key = f"method.{page.method.replace('_', '-')}"
-    method = page.t(key) if i18n.has_text(key, page.lang) else page.method
     notes = [page.t("notes.official", design=page.design_text),
              page.t("notes.verdict", level=page.level_text),
-             page.t("notes.method", method=method), page.t("notes.privacy"),
+             page.t("notes.method", method=_method_name(page, page.method))
+             + _other_methods(page), page.t("notes.privacy"),
              page.t("notes.source", run=page.run_name or "\u2013")]
     return (f'<div class="ek-report ek-notes"><h2>{escape_html(page.t("section.notes"))}</h2>'
             + "".join(f"<p>{escape_html(n)}</p>" for n in notes) + "</div>")
