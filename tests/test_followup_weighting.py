@@ -254,9 +254,10 @@ def test_after_round_calibrates_to_the_followup_frame(nonresponse_files):
         rows = (stacked.data["round"] == name).to_numpy()
         exited = (stacked.data["household_type"] == "exited").to_numpy()
         target = frame["hh_exited"].sum()
-        assert stacked.weight_values[rows & exited].sum() == pytest.approx(target, rel=1e-12)
+        # raking (the default) reaches its totals to its tolerance, not exactly
+        assert stacked.weight_values[rows & exited].sum() == pytest.approx(target, rel=1e-8)
         own = (design.data["household_type"] == "exited").to_numpy()
-        assert design.weight_values[own].sum() == pytest.approx(target, rel=1e-12)
+        assert design.weight_values[own].sum() == pytest.approx(target, rel=1e-8)
     assert "re-check's frame" in both.weighting[1]
 
 

@@ -43,10 +43,9 @@ ALLOWED_CHINESE: dict[tuple[str, str], str] = {
         "the listing file's column description names the Chinese values it accepts",
     ("contract/cells.py", "EMPTY_MARKERS"): "Chinese spellings of an empty cell on input",
     ("contract/cells.py", "FLAG_VALUES"): "Chinese spellings of 0/1 on input",
-    ("contract/cells.py", "Checker"):
-        "an input error naming the accepted values (否/是), which are FLAG_VALUES",
-    ("contract/data.py", "_response_prepass"):
-        "an input error naming the accepted values (否/是) of the responded column",
+    ("contract/cells.py", "FLAG_EXPECTED"):
+        "input errors name the accepted values (否/是), which are FLAG_VALUES: one string for "
+        "the checker, the responded column and the province page's translation",
     ("synth/truth.py", "_SURNAMES"): "material the synthetic county's fake names are drawn from",
     ("synth/truth.py", "_GIVEN"): "material the synthetic county's fake names are drawn from",
 }

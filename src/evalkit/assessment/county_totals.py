@@ -86,7 +86,10 @@ def calibrate_reaching_what_it_can(design: SurveyDesign, frame: pd.DataFrame, me
         return frame_calibration(design, frame, method, names, by=by), None
     except EvalkitError as error:
         households = [t for t in names if not t.startswith("people_")]
-        if method == "poststratify" or len(households) == len(names):
+        # only the solver's "cannot reach these totals" (calibrate: ...); a wrong method,
+        # total or frame (calibration: ...) is the user's to fix
+        if (method == "poststratify" or len(households) == len(names)
+                or not str(error).startswith("calibrate:")):
             raise
         partition = [t for t in households if t != "hh_registered"] or list(
             POSTSTRATIFY_FRAME_TOTALS)

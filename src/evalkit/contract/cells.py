@@ -17,6 +17,9 @@ from evalkit.contract.problems import (
     shown_value,
 )
 
+#: What a flag cell must hold, as messages say it (the codebook's 0/1 with its Chinese labels).
+FLAG_EXPECTED = "0 or 1 (否/是)"
+
 EMPTY_MARKERS: frozenset[str] = frozenset(
     {"", "na", "n/a", "nan", "none", "null", "-", "无", "空"}
 )
@@ -181,7 +184,7 @@ class Checker:
     def flag(self, column: str) -> None:
         values = self.data[column]
         mapped = by_unique(values, flag_each, memo="flag")
-        self.report(column, mapped.isna(), "0 or 1 (否/是)")
+        self.report(column, mapped.isna(), FLAG_EXPECTED)
         self.out[column] = mapped
 
 

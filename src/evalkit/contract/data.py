@@ -30,6 +30,7 @@ import pandas as pd
 
 from evalkit.contract import schema
 from evalkit.contract.cells import (
+    FLAG_EXPECTED,
     FLAG_VALUES,
     Checker,
     code_lookup,
@@ -201,7 +202,7 @@ def _response_prepass(data: pd.DataFrame, label: str, problems: list) -> pd.Data
         for row in flag.index[flag.isna().to_numpy()]:
             problems.append(Problem(
                 label, int(row), "responded", shown_value(raw.loc[row]),
-                "0 or 1 (否/是): 1 if the household was interviewed, 0 if it was sampled "
+                f"{FLAG_EXPECTED}: 1 if the household was interviewed, 0 if it was sampled "
                 "but not interviewed"))
     else:
         flag = pd.Series(1.0, index=out.index)

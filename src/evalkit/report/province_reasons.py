@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 
+from evalkit.contract.cells import FLAG_EXPECTED
 from evalkit.report import i18n
 
 
@@ -33,9 +34,9 @@ _EXPECTED = (
     (re.compile(r"^a design weight > 0$"), "design_weight"),
     (re.compile(r"^a value \(this cell is empty\)$"), "empty"),
     (re.compile(r"^an existing file(?: \((?P<path>.*)\))?$"), "existing_file"),
-    (re.compile(r"^0 or 1 \(否/是\)$"), "zero_one"),
-    (re.compile(r"^0 or 1 \(否/是\): 1 if the household was interviewed, 0 if it was "
-                r"sampled but not interviewed$"), "responded"),
+    (re.compile(rf"^{re.escape(FLAG_EXPECTED)}$"), "zero_one"),
+    (re.compile(rf"^{re.escape(FLAG_EXPECTED)}: 1 if the household was interviewed, 0 if it "
+                r"was sampled but not interviewed$"), "responded"),
     (re.compile(r"^a number of yuan >= 0$"), "yuan"),
     (re.compile(r"^a probability > 0 and <= 1$"), "probability"),
     (re.compile(r"^a whole number >= (?P<low>\d+)$"), "whole_number_min"),
