@@ -204,9 +204,12 @@ def test_plan_sentence_follows_the_plan_and_the_data(inputs):
     more = nr.response_sentences(inputs.nonresponse, {**PLAN, "n_villages": 30},
                                  inputs.survey, inputs.frame, None)
     text = " ".join(more)
-    assert "against the 2,100 the plan sets" in text
-    assert "29 villages hold households against the plan's 30" in text
-    assert "without calibration nothing makes up" in text
+    # a plan for 30 villages is a plan for another sample: no shortfall of a village claimed
+    assert "does not describe this sample (29 villages" in text
+    assert "against the 2,100" not in text
+    calibrated_away = nr.response_sentences(inputs.nonresponse, PLAN, inputs.survey,
+                                            inputs.frame, None)
+    assert "without calibration nothing makes up" in " ".join(calibrated_away)
     smaller = nr.response_sentences(inputs.nonresponse, {**PLAN, "households_per_village": 60},
                                     inputs.survey, inputs.frame, None)
     assert "does not describe this sample" in " ".join(smaller)

@@ -266,7 +266,7 @@ def response_sentences(report: RunNonresponse, sampling: Mapping[str, Any] | Non
     ``report`` is what the run did (:func:`adjust_sample`): its note and notes come first.
     ``sampling`` is the params' sampling block: its ``n_villages`` x
     ``households_per_village`` is the plan. The sample is compared with it when the plan
-    can describe it (no more villages, no village holding more households than planned):
+    can describe it (as many villages, none holding more households than planned):
     the households listed (or, with no response columns, interviewed) against the plan, and
     the villages short of it, per village. A survey without ``responded``/``replaces``
     columns that is short of the plan: what its inclusion probabilities say was drawn
@@ -305,12 +305,16 @@ def response_sentences(report: RunNonresponse, sampling: Mapping[str, Any] | Non
     interviewed = villages["interviewed"].to_numpy(dtype=int)
     n_villages = len(villages)
     plan = f"params sampling: {n_planned} villages x {per} households"
-    if n_villages > n_planned or listed.max() > per:
+    # Another number of villages than the plan's is a plan for another sample (the params'
+    # sampling block is the seed county's plan unless the params set it), not evidence that
+    # whole villages were missed: no shortfall is claimed from it.
+    if n_villages != n_planned or listed.max() > per:
         sentences.append(
-            f"The params' sampling plan ({n_planned} villages x {per} households) does not "
-            f"describe this sample ({n_villages} villages, up to {listed.max():,} households "
-            "in one): the number sampled is not known; set sampling.n_villages and "
-            "sampling.households_per_village to the plan the sample was drawn by to compare.")
+            f"The params' sampling plan ({n_planned} villages x {per} households; the seed "
+            "county's unless the params set it) does not describe this sample "
+            f"({n_villages} villages, up to {listed.max():,} households in one): the number "
+            "sampled is not known; set sampling.n_villages and sampling.households_per_village "
+            "to the plan the sample was drawn by to compare.")
         return sentences
     short = villages[listed < per]
     what = "listed as sampled" if report.informed else "interviewed"
@@ -319,8 +323,6 @@ def response_sentences(report: RunNonresponse, sampling: Mapping[str, Any] | Non
         sentences.append(f"The sample holds the {planned:,} households the plan sets ({plan}).")
         return sentences
     text = f"{count:,} households were {what} against the {planned:,} the plan sets ({plan})"
-    if n_villages < n_planned:
-        text += f"; {n_villages} villages hold households against the plan's {n_planned}"
     if len(short):
         names = [f"{v} ({n})" for v, n in zip(short["village"], short["listed"], strict=True)]
         text += (f"; {len(short)} village{'s hold' if len(short) > 1 else ' holds'} fewer "
