@@ -455,7 +455,9 @@ class _Run:
                 order, spec = task
                 self.execute(order, spec, self.independent_done if spec.final else None)
         finally:
-            self.discard_kernel(now=not self.reuse_kernels or self.aborted)
+            # Idle, its notebooks' outputs already received: killed at once (a graceful
+            # shutdown waits about 0.5 s for the kernel to exit, at the end of the run).
+            self.discard_kernel(now=True)
 
     def run_all(self) -> None:
         independent = [(i, s) for i, s in enumerate(self.plan) if not s.final]
