@@ -300,3 +300,32 @@ def test_sigterm_stops_the_run_like_ctrl_c(write_params, tmp_path) -> None:
     assert "evalkit: terminated (SIGTERM)" in err and "Traceback" not in err
     partial = [p for p in out.iterdir() if p.name.startswith(".test-run.partial-")]
     assert len(partial) == 1 and f"partial run kept in {partial[0]}" in err
+
+
+def test_a_survey_without_the_design_columns_is_named_like_any_header_problem(tmp_path):
+    """A survey lacking the weights column the params' design names: one line naming the
+    file, the header row and the column, and what the params expect (validate and run)."""
+    import shutil
+
+    import pandas as pd
+
+    from evalkit.contract.paths import package_data_dir
+
+    survey = pd.read_csv(package_data_dir() / "survey.csv", dtype=str, keep_default_na=False)
+    survey.drop(columns=["weight"]).to_csv(tmp_path / "survey.csv", index=False)
+    shutil.copy(package_data_dir() / "frame.csv", tmp_path / "frame.csv")
+    params = tmp_path / "params.yaml"
+    params.write_text("run_name: nw\ndata:\n  frame: frame.csv\n  survey: survey.csv\n",
+                      encoding="utf-8")
+    expected = ("survey.csv, row 1 (header), column weight: expected a column named weight, "
+                "which the params' design.weights names")
+    done = subprocess.run([sys.executable, "-m", "evalkit", "run", str(params), "--out",
+                           str(tmp_path / "out")], capture_output=True, text=True)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.startswith(f"evalkit: error: {expected}")
+    assert len(done.stderr.strip().splitlines()) == 1
+    done = subprocess.run([sys.executable, "-m", "evalkit", "validate",
+                           str(tmp_path / "survey.csv"), "--frame", str(tmp_path / "frame.csv")],
+                          capture_output=True, text=True)
+    assert done.returncode != 0 and f"  {expected}" in done.stdout
+    assert "design: survey.csv" not in done.stdout

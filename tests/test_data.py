@@ -405,3 +405,18 @@ def test_cell_parsers_remembered_across_columns_give_what_pandas_gives() -> None
             assert got.dtype == expected.dtype, name
             assert got.index.equals(column.index) and got.name == column.name
             assert np.array_equal(got.to_numpy(), expected.to_numpy(), equal_nan=True), name
+
+
+def test_the_per_process_memo_keeps_a_dtype_that_holds_every_value_seen() -> None:
+    """A province worker checks many counties in one process: a flag once read as invalid
+    (NaN, float) and later a new valid text (int) must not crash the next county's check
+    ("cannot convert float NaN to integer" once did)."""
+    import pandas as pd
+
+    from evalkit.contract.cells import by_unique, flag_each
+
+    memo = "flag-memo-test"
+    bad = by_unique(pd.Series(["2", "2", "0"], dtype=object), flag_each, memo=memo)
+    assert bad.isna().tolist() == [True, True, False]
+    later = by_unique(pd.Series(["2", "1", "1", "0"], dtype=object), flag_each, memo=memo)
+    assert later.tolist()[1:] == [1, 1, 0] and pd.isna(later.iloc[0])

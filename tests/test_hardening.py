@@ -122,7 +122,8 @@ def test_validate_and_run_share_one_design_check(data_dir: Path, capsys) -> None
     assert cli.main(["validate", str(data_dir / "survey.csv")]) == 1
     out = capsys.readouterr().out
     assert out.startswith("survey.csv: 1 problem\n")
-    assert "weights column 'weight' is not in the data" in out
+    assert ("row 1 (header), column weight: expected a column named weight, which the params' "
+            "design.weights names") in out
 
 
 def test_nul_byte_is_reported_with_its_row(data_dir: Path, capsys) -> None:
@@ -175,5 +176,6 @@ def test_misspelt_columns_get_a_suggestion(data_dir: Path, capsys) -> None:
 def test_misspelt_design_column_gets_a_suggestion(write_params, tmp_path, capsys) -> None:
     path = write_params({"design": {"weights": "weigth"}})
     assert cli.main(["run", str(path), "--out", str(tmp_path / "out")]) == 2
-    assert "weights column 'weigth' is not in the data (did you mean 'weight'?)" in \
+    assert "column weigth: expected a column named weigth, which the params' design.weights " \
+        "names; the file has none (did you mean 'weight'?)" in \
         capsys.readouterr().err

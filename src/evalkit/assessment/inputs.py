@@ -6,6 +6,7 @@ build the same design object from the ``data`` and ``design`` params.
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -128,7 +129,25 @@ def checked_design(survey: pd.DataFrame, design: dict[str, Any],
     >>> survey = pd.DataFrame({"village": ["V1", "V2"], "weight": [20.0, 30.0]})
     >>> checked_design(survey, {"psu": "village", "weights": "weight"}, None, "survey.csv").n_psu
     2
+    >>> checked_design(survey, {"psu": "village", "weights": "w"}, None, "survey.csv")
+    Traceback (most recent call last):
+    ...
+    evalkit.contract.errors.EvalkitError: survey.csv, row 1 (header), column w: expected ...
     """
+    for key in ("psu", "strata", "weights", "fpc"):
+        named = design.get(key)
+        for column in (named if isinstance(named, list | tuple) else [named]):
+            # a missing probability column falls back to villages with replacement
+            # (resolve_design), not an error
+            if (isinstance(column, str) and column not in survey.columns
+                    and column not in PROBABILITY_COLUMNS):
+                close = difflib.get_close_matches(column, [str(c) for c in survey.columns],
+                                                  n=1)
+                hint = f" (did you mean '{close[0]}'?)" if close else ""
+                raise EvalkitError(
+                    f"{source}, row 1 (header), column {column}: expected a column named "
+                    f"{column}, which the params' design.{key} names; the file has none"
+                    f"{hint} (add it, or name another column in design)")
     built = build_design(survey, design)
     check_weights(built, frame, source)
     return built

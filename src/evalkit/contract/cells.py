@@ -64,7 +64,10 @@ def by_unique(values: pd.Series, compute: Callable[[pd.Series], pd.Series],
             computed = compute(pd.Series(new, dtype=object)).to_numpy()
             if len(known) + len(new) > _MEMO_LIMIT:
                 known = {}
-            dtype = computed.dtype
+            # the memo's dtype must hold every value it keeps: a flag text once computed to
+            # NaN (float), a new one later to 0/1 (int), must leave the memo float
+            dtype = (computed.dtype if dtype is None or not known
+                     else np.result_type(dtype, computed.dtype))
             known.update(zip(new, computed.tolist(), strict=True))
             _MEMO[memo] = (dtype, known)
         result = np.array([known[u] for u in uniques], dtype=dtype)

@@ -56,8 +56,9 @@ def _check_data_files(data_paths: dict[str, Path],
         raise ProblemsError(f"the run's data files have problems; nothing was run\n{exc}"
                             ) from None
     except EvalkitError as exc:
-        raise EvalkitError(f"{survey.name} with the params' design: {exc}; nothing "
-                           "was run") from None
+        where = "" if str(exc).startswith(f"{survey.name}, ") else \
+            f"{survey.name} with the params' design: "
+        raise EvalkitError(f"{where}{exc}; nothing was run") from None
     if values is None:
         return inputs
     parse_formula(values["satisfaction"]["formula"], columns=inputs.survey.columns,
@@ -181,7 +182,8 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         try:
             assessment.checked_design(survey, dict(design), frame, path.name)
         except EvalkitError as exc:
-            print(f"{path.name}: 1 problem\n  {path.name}, design: {exc}")
+            where = "" if str(exc).startswith(f"{path.name}, ") else f"{path.name}, design: "
+            print(f"{path.name}: 1 problem\n  {where}{exc}")
             return EXIT_INVALID
     print(report.summary())
     return EXIT_OK
