@@ -91,14 +91,14 @@ _FRESH: dict[str, Any] | None = None
 def snapshot_fresh_state() -> None:
     """Record, in a kernel before any notebook ran, the process state a notebook can change
     and a later notebook could see: the working folder, ``sys.path``, the environment,
-    warnings filters, numpy's print and error options, pandas options and matplotlib's
-    rcParams (of the modules imported so far). :func:`restore_fresh_state` puts it back.
+    warnings filters, numpy's print and error options and matplotlib's rcParams (of the
+    modules imported so far). :func:`restore_fresh_state` puts it back (pandas' options go
+    back to their defaults, which nothing in evalkit changes at import).
 
     >>> snapshot_fresh_state()
     >>> _FRESH["cwd"] == os.getcwd()
     True
     """
-    import copy
     import warnings
 
     global _FRESH
@@ -110,25 +110,11 @@ def snapshot_fresh_state() -> None:
         np = sys.modules["numpy"]
         state["np_print"] = np.get_printoptions()
         state["np_err"] = np.geterr()
-    if "pandas" in sys.modules:
-        from pandas._config import config as pd_config
-
-        state["pd_options"] = copy.deepcopy(pd_config._global_config)
     if "matplotlib" in sys.modules:
         rc = dict(sys.modules["matplotlib"].rcParams.copy())
         del rc["backend"]  # as matplotlib.rc_context: never switch the backend back
         state["rc"] = rc
     _FRESH = state
-
-
-def _put_back(current: dict[str, Any], saved: dict[str, Any]) -> None:
-    """``saved``'s values written into the nested dict ``current`` in place (pandas' option
-    tree: its inner dicts stay the same objects)."""
-    for key, value in saved.items():
-        if isinstance(value, dict) and isinstance(current.get(key), dict):
-            _put_back(current[key], value)
-        else:
-            current[key] = value
 
 
 def restore_fresh_state() -> None:
@@ -154,12 +140,13 @@ def restore_fresh_state() -> None:
         shell.execution_count = 1
     if "matplotlib.pyplot" in sys.modules:
         sys.modules["matplotlib.pyplot"].close("all")
-    if "rc" in state:
-        sys.modules["matplotlib"].rcParams._update_raw(state["rc"])
-    if "pd_options" in state:
-        from pandas._config import config as pd_config
-
-        _put_back(pd_config._global_config, state["pd_options"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # deprecated keys, read or written
+        if "rc" in state:
+            rc = sys.modules["matplotlib"].rcParams
+            rc.update({k: v for k, v in state["rc"].items() if rc[k] != v})
+        if "pandas" in sys.modules:
+            sys.modules["pandas"].reset_option("all")
     if "np_print" in state:
         np = sys.modules["numpy"]
         np.set_printoptions(**state["np_print"])
@@ -169,9 +156,11 @@ def restore_fresh_state() -> None:
     if dict(os.environ) != state["environ"]:
         os.environ.clear()
         os.environ.update(state["environ"])
+    # resetwarnings() marks every module's once-per-location registry stale, as a change
+    # of filters does: a warning shown in one notebook is shown again in the next.
+    warnings.resetwarnings()
     warnings.filters[:] = state["filters"]
     warnings.onceregistry.clear()
-    warnings._filters_mutated()  # type: ignore[attr-defined]  # per-module registries
     gc.collect()
 
 
