@@ -95,8 +95,12 @@ def snapshot_fresh_state() -> None:
     modules imported so far). :func:`restore_fresh_state` puts it back (pandas' options go
     back to their defaults, which nothing in evalkit changes at import).
 
-    >>> snapshot_fresh_state()
-    >>> _FRESH["cwd"] == os.getcwd()
+    >>> from evalkit.run import kernel
+    >>> kernel.snapshot_fresh_state()
+    >>> before = list(sys.path)
+    >>> sys.path.append("/left/by/a/notebook")
+    >>> kernel.restore_fresh_state()  # outside IPython: no namespace to empty
+    >>> sys.path == before
     True
     """
     import warnings
