@@ -275,18 +275,22 @@ class _Run:
                 self.independent_done.set()
 
     def execute(self, order: int, spec: NotebookSpec, wait_for: threading.Event | None) -> None:
-        """Execute and render one notebook; record a failure instead of raising."""
+        """Execute and render one notebook; record a failure instead of raising. After any
+        failure (rendering included) this worker's next notebook gets a new kernel."""
         try:
             self._execute(spec, wait_for)
         except AbortedError:
+            self.discard_kernel()
             return
         except NotebookFailedError as exc:
+            self.discard_kernel()
             with self._lock:
                 self.failures.append((order, exc))
             self._executed(spec)
             self.progress(f"{spec.name}: FAILED")
             return
         except Exception as exc:  # a kernel that died, a timeout, a rendering error
+            self.discard_kernel()
             message = f"notebook {spec.filename} failed: {error_line(type(exc).__name__, exc)}"
             with self._lock:
                 self.failures.append((order, NotebookFailedError(message, notebook=spec.filename)))
