@@ -9,6 +9,7 @@ import re
 import sys
 import tomllib
 from pathlib import Path
+from typing import Any
 
 import nbformat
 import pytest
@@ -312,9 +313,10 @@ def test_ci_script_runs_make_test() -> None:
 def two_default_runs(request, tmp_path_factory) -> tuple[Path, Path]:
     """The default assessment, run twice from scratch: the session's shared run and one of
     this fixture's own (made first, so under xdist it runs while another worker makes the
-    shared one)."""
+    shared one), the latter with a kernel per notebook: a kernel that ran another notebook
+    must give the same bytes as a fresh one (issue #24)."""
     out = tmp_path_factory.mktemp("default-b")
-    run(REPO / "params" / "default.yaml", out, progress=None)
+    run(REPO / "params" / "default.yaml", out, progress=None, reuse_kernels=False)
     return request.getfixturevalue("default_run"), out / "default"
 
 
@@ -447,3 +449,75 @@ def test_a_print_split_in_two_messages_is_one_output() -> None:
         ("stream", "stdout", "With 29 villages\n"), ("stream", "stderr", "warning\n"),
         ("display_data", None, None), ("stream", "stdout", "after\n")]
     assert nb.cells[1].outputs == []
+
+
+# A notebook's look at the state a previous notebook in the same kernel could have left:
+# names, working folder, options, rcParams, warnings (one shown once per location), the
+# execution counter, the environment, open figures.
+PROBE = """import os, sys, warnings
+import matplotlib, numpy as np, pandas as pd
+sys.path.insert(0, {lib!r})
+import warns_here
+warns_here.warn()
+print('leak' in dir(), os.path.basename(os.getcwd()).startswith({cwd!r}),
+      pd.get_option('display.max_rows'), matplotlib.rcParams['lines.linewidth'],
+      np.get_printoptions()['precision'],
+      len(warnings.filters), sys.path.count({lib!r}), get_ipython().execution_count,
+      os.environ.get('EVALKIT_LEAK'))
+import matplotlib.pyplot as plt
+print(plt.get_fignums())"""
+
+LEAK = """leak = 1
+os.chdir('/')
+pd.set_option('display.max_rows', 3)
+matplotlib.rcParams['lines.linewidth'] = 9
+np.set_printoptions(precision=2)
+warnings.filters.insert(0, ('ignore', None, Warning, None, 0))  # no version bump
+os.environ['EVALKIT_LEAK'] = '1'
+plt.figure()"""
+
+
+def _probe_outputs(path: Path) -> list[Any]:
+    nb = nbformat.read(path, as_version=4)
+    return [c.outputs for c in nb.cells if c.cell_type == "code" and "warns_here" in c.source]
+
+
+def test_a_reused_kernel_starts_each_notebook_as_a_fresh_one(write_params, tmp_path) -> None:
+    """Issue #24: one worker runs both notebooks in one kernel; the second sees none of the
+    first's names, options, folder, filters or figures, and its warning is shown again."""
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    (lib / "warns_here.py").write_text(
+        "import warnings\n\ndef warn():\n    warnings.warn('warned here', UserWarning)\n")
+    out = tmp_path / "out"
+    cwd = ".test-run.partial-"  # the kernels' folder: the run's partial folder
+    nbs = tmp_path / "nbs"
+    probe = PROBE.format(lib=str(lib), cwd=cwd)
+    make_notebook(nbs / "01_first.ipynb", probe, LEAK)
+    make_notebook(nbs / "02_second.ipynb", probe)
+    plan = (NotebookSpec("01_first"), NotebookSpec("02_second"))
+    result = run(write_params(), out, notebooks_dir=nbs, plan=plan, workers=1, progress=None)
+    first, second = (_probe_outputs(result.run_dir / "notebooks" / f"{n.name}.ipynb")
+                     for n in plan)
+    assert first == second
+    text = json.dumps(first)
+    assert "UserWarning: warned here" in text
+    # No 'leak', in the partial folder, the defaults of pandas, matplotlib and numpy.
+    assert "False True 60 1.5 8 " in text
+    assert "\\n[]\\n" in text  # no figure open
+
+
+def test_a_notebook_that_kills_its_kernel_does_not_poison_the_next(write_params,
+                                                                   tmp_path) -> None:
+    """After a failure the worker starts a fresh kernel for its next notebook."""
+    nbs = tmp_path / "nbs"
+    make_notebook(nbs / "01_first.ipynb", "leak = 1\nimport os\nos._exit(1)")
+    make_notebook(nbs / "02_second.ipynb", "print('leak' in dir(), get_ipython().execution_count)")
+    plan = (NotebookSpec("01_first"), NotebookSpec("02_second"))
+    with pytest.raises(NotebookFailedError, match="01_first.ipynb failed") as failed:
+        run(write_params(), tmp_path / "out", notebooks_dir=nbs, plan=plan, workers=1,
+            progress=None)
+    partial = failed.value.partial_dir
+    assert partial is not None
+    second = nbformat.read(partial / "notebooks" / "02_second.ipynb", as_version=4)
+    assert second.cells[-1].outputs[0]["text"] == "False 4\n"  # as in a fresh kernel

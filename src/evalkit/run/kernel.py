@@ -61,9 +61,11 @@ def prepare_kernel_environment() -> None:
             os.environ.setdefault(key, value)
 
 
-def warm_up_code() -> str:
-    """Kernel start-up code that imports :data:`WARM_MODULES` and leaves no name behind."""
-    return (
+def warm_up_code(snapshot: bool = False) -> str:
+    """Kernel start-up code that imports :data:`WARM_MODULES` and leaves no name behind;
+    with ``snapshot``, it then records the fresh kernel's state
+    (:func:`snapshot_fresh_state`) so that a later notebook can start from it."""
+    code = (
         "def _evalkit_warm_up():\n"
         "    import importlib\n"
         f"    for name in {WARM_MODULES!r}:\n"
@@ -71,9 +73,99 @@ def warm_up_code() -> str:
         "            importlib.import_module(name)\n"
         "        except Exception:\n"
         "            pass\n"
-        "_evalkit_warm_up()\n"
-        "del _evalkit_warm_up\n"
     )
+    if snapshot:
+        code += ("    from evalkit.run.kernel import snapshot_fresh_state\n"
+                 "    snapshot_fresh_state()\n")
+    return code + "_evalkit_warm_up()\ndel _evalkit_warm_up\n"
+
+
+#: Run (silently) in a kernel that already executed a notebook, before the next one's first
+#: cell: :func:`restore_fresh_state`. It leaves no name behind (the namespace is emptied).
+RESET_CODE = "__import__('evalkit.run.kernel', fromlist=['_']).restore_fresh_state()\n"
+
+# What a kernel looked like after its warm imports, before any notebook's cell ran.
+_FRESH: dict[str, Any] | None = None
+
+
+def snapshot_fresh_state() -> None:
+    """Record, in a kernel before any notebook ran, the process state a notebook can change
+    and a later notebook could see: the working folder, ``sys.path``, the environment,
+    warnings filters, numpy's print and error options and matplotlib's rcParams (of the
+    modules imported so far). :func:`restore_fresh_state` puts it back (pandas' options go
+    back to their defaults, which nothing in evalkit changes at import).
+
+    >>> from evalkit.run import kernel
+    >>> kernel.snapshot_fresh_state()
+    >>> before = list(sys.path)
+    >>> sys.path.append("/left/by/a/notebook")
+    >>> kernel.restore_fresh_state()  # outside IPython: no namespace to empty
+    >>> sys.path == before
+    True
+    """
+    import warnings
+
+    global _FRESH
+    state: dict[str, Any] = {
+        "cwd": os.getcwd(), "path": list(sys.path), "environ": dict(os.environ),
+        "filters": list(warnings.filters),
+    }
+    if "numpy" in sys.modules:
+        np = sys.modules["numpy"]
+        state["np_print"] = np.get_printoptions()
+        state["np_err"] = np.geterr()
+    if "matplotlib" in sys.modules:
+        rc = dict(sys.modules["matplotlib"].rcParams.copy())
+        del rc["backend"]  # as matplotlib.rc_context: never switch the backend back
+        state["rc"] = rc
+    _FRESH = state
+
+
+def restore_fresh_state() -> None:
+    """Make this kernel as a fresh one is for the next notebook (issue #24: one kernel per
+    worker, not per notebook): the user namespace and output history emptied, the execution
+    counter at 1 (IPython's ``reset(new_session=True)``, what ``%reset -f`` does plus the
+    counter), figures closed, and what :func:`snapshot_fresh_state` recorded put back
+    (warnings filters with their once-only registries cleared, so a warning shown in one
+    notebook is shown again in the next). Notebooks seed their own random generators from
+    the params, so no random state is restored.
+    """
+    import gc
+    import warnings
+
+    state = _FRESH
+    if state is None:
+        raise RuntimeError("restore_fresh_state: no snapshot (the kernel was not warmed up)")
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    if shell is not None:
+        shell.reset(new_session=True)
+        shell.execution_count = 1
+    if "matplotlib.pyplot" in sys.modules:
+        sys.modules["matplotlib.pyplot"].close("all")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # deprecated keys, read or written
+        if "rc" in state:
+            rc = sys.modules["matplotlib"].rcParams
+            rc.update({k: v for k, v in state["rc"].items() if rc[k] != v})
+        if "pandas" in sys.modules:
+            sys.modules["pandas"].reset_option("all")
+    if "np_print" in state:
+        np = sys.modules["numpy"]
+        np.set_printoptions(**state["np_print"])
+        np.seterr(**state["np_err"])
+    os.chdir(state["cwd"])
+    sys.path[:] = state["path"]
+    if dict(os.environ) != state["environ"]:
+        os.environ.clear()
+        os.environ.update(state["environ"])
+    # resetwarnings() marks every module's once-per-location registry stale, as a change
+    # of filters does: a warning shown in one notebook is shown again in the next.
+    warnings.resetwarnings()
+    warnings.filters[:] = state["filters"]
+    warnings.onceregistry.clear()
+    gc.collect()
 
 
 ENGINE_NAME = "evalkit"
@@ -111,6 +203,7 @@ def register_engine() -> None:
             before_cells = kwargs.pop("before_cells", None)
             kernel_cwd = kwargs.pop("kernel_cwd", None)
             kernel_log = kwargs.pop("kernel_log", None)
+            km = kwargs.pop("km", None)
             kwargs = remove_args(["input_path"], **kwargs)
             safe_kwargs = remove_args(["timeout", "startup_timeout"], **kwargs)
             final_kwargs = merge_kwargs(
@@ -123,19 +216,52 @@ def register_engine() -> None:
                 stdout_file=stdout_file,
                 stderr_file=stderr_file,
             )
-            client = _Client(nb_man, **final_kwargs)
+            # A given kernel manager (``km``) is the caller's: its kernel is started if it
+            # has none, and outlives this notebook (only this client's channels close).
+            client = _Client(nb_man, km=km, **final_kwargs)
             client.before_cells = before_cells
-            # cwd goes to the kernel only: papermill's own cwd= would chdir this whole
-            # process, which is shared by the notebooks running in parallel threads.
-            if kernel_log is None:
-                return client.execute(cwd=kernel_cwd)
-            # The kernel process's own stdout and stderr (not its cells' output, which
-            # comes back as messages) go to the log file, never to the terminal.
-            with open_kernel_log(Path(kernel_log)) as log:
-                return client.execute(cwd=kernel_cwd, stdout=log, stderr=log)
+            try:
+                # cwd goes to the kernel only: papermill's own cwd= would chdir this whole
+                # process, which is shared by the notebooks running in parallel threads.
+                if kernel_log is None:
+                    return client.execute(cwd=kernel_cwd)
+                # The kernel process's own stdout and stderr (not its cells' output, which
+                # comes back as messages) go to the log file, never to the terminal.
+                with open_kernel_log(Path(kernel_log)) as log:
+                    return client.execute(cwd=kernel_cwd, stdout=log, stderr=log)
+            finally:
+                if km is not None and client.kc is not None:
+                    client.kc.stop_channels()
+                    client.kc = None
 
     papermill_engines.register(ENGINE_NAME, _Engine)
     _engine_registered = True
+
+
+def new_kernel_manager(kernel_name: str) -> Any:
+    """A kernel manager (no kernel started yet) for a kernel that runs several notebooks in
+    turn: papermill's engine starts its kernel with the first one."""
+    from jupyter_client.manager import AsyncKernelManager
+
+    return AsyncKernelManager(kernel_name=kernel_name)
+
+
+def shutdown_kernel(km: Any, *, now: bool) -> None:
+    """Stop ``km``'s kernel (if it still runs) and free its ports and connection file, as
+    nbclient does with a kernel it owns; a kernel already dead or killed is no error."""
+    import contextlib
+
+    from jupyter_core.utils import ensure_async, run_sync
+
+    async def stop() -> None:
+        try:
+            if await ensure_async(km.is_alive()):
+                await ensure_async(km.shutdown_kernel(now=now))
+        finally:
+            await ensure_async(km.cleanup_resources())
+
+    with contextlib.suppress(Exception):
+        run_sync(stop)()
 
 
 # A kernel that dies before it replies (a TCP port taken in between) is started again.

@@ -7,8 +7,11 @@ target (``outputs/.<run>.partial-XXXX``) and moved into ``outputs/<run>/`` only 
 step succeeded, so a failed run never damages the last good one.
 
 Speed: a notebook's cost is mostly starting a kernel and importing the scientific stack.
-The summary notebook's kernel is started (and the stack imported) while 01-03 run; it
-waits for them only before its first cell.
+Each worker starts one kernel, imports the stack once, and runs its notebooks in it in turn,
+the kernel reset to its fresh state between two (:func:`evalkit.run.kernel.restore_fresh_state`;
+the outputs are the same bytes as with a kernel per notebook, tested). A worker whose
+notebook failed starts a new kernel for the next. The summary notebook runs in the first
+worker that is free once 01-03 are taken, and waits for them only before its first cell.
 """
 
 from __future__ import annotations
@@ -48,13 +51,16 @@ from evalkit.run.kernel import (
     KERNEL_NAME,
     KERNEL_QUIET,
     KERNEL_START_ATTEMPTS,
+    RESET_CODE,
     AbortedError,
     kernel_log_path,
     kernel_log_reason,
     merge_split_streams,
+    new_kernel_manager,
     prepare_kernel_environment,
     register_engine,
     run_restarting,
+    shutdown_kernel,
     warm_up_code,
 )
 from evalkit.run.params import IDENTITY_KEYS, Params, load_params, notebook_parameters
@@ -218,9 +224,11 @@ class _Run:
         self, params: Params, partial: Path, notebooks_dir: Path, plan: tuple[NotebookSpec, ...],
         workers: int, progress: Callable[[str], None], kernel_name: str, start_timeout: int,
         cell_timeout: int | None, prepared: str | None = None,
-        takes_prepared: frozenset[str] = frozenset(),
+        takes_prepared: frozenset[str] = frozenset(), reuse_kernels: bool = True,
     ) -> None:
         self.params = params
+        self.reuse_kernels = reuse_kernels
+        self.worker = threading.local()  # this worker thread's kernel: km, log, used
         self.prepared = prepared
         self.takes_prepared = takes_prepared
         self.partial = partial
@@ -238,6 +246,10 @@ class _Run:
         self.done = 0
         self.aborted = False
         self.kernels: dict[str, Any] = {}  # kernel managers of notebooks running cells
+        self.queue: list[tuple[int, NotebookSpec]] = [
+            *[(i, s) for i, s in enumerate(plan) if not s.final],
+            *[(i, s) for i, s in enumerate(plan) if s.final],
+        ]
         self.executed: set[str] = set()
         self.titles: dict[str, str | None] = {}  # read from each executed notebook once
         # Set once every independent notebook has finished executing (or failed): the final
@@ -263,18 +275,22 @@ class _Run:
                 self.independent_done.set()
 
     def execute(self, order: int, spec: NotebookSpec, wait_for: threading.Event | None) -> None:
-        """Execute and render one notebook; record a failure instead of raising."""
+        """Execute and render one notebook; record a failure instead of raising. After any
+        failure (rendering included) this worker's next notebook gets a new kernel."""
         try:
             self._execute(spec, wait_for)
         except AbortedError:
+            self.discard_kernel()
             return
         except NotebookFailedError as exc:
+            self.discard_kernel()
             with self._lock:
                 self.failures.append((order, exc))
             self._executed(spec)
             self.progress(f"{spec.name}: FAILED")
             return
         except Exception as exc:  # a kernel that died, a timeout, a rendering error
+            self.discard_kernel()
             message = f"notebook {spec.filename} failed: {error_line(type(exc).__name__, exc)}"
             with self._lock:
                 self.failures.append((order, NotebookFailedError(message, notebook=spec.filename)))
@@ -303,6 +319,24 @@ class _Run:
             values[PREPARED_PARAMETER] = self.prepared
         return values
 
+    def _kernel(self, name: str) -> tuple[Any, Path, bool]:
+        """This worker's kernel manager, its log, and whether a notebook already ran in it;
+        a new one (its kernel started by the engine, its log named after ``name``) when the
+        worker has none."""
+        if getattr(self.worker, "km", None) is None:
+            self.worker.km = new_kernel_manager(self.kernel_name)
+            self.worker.log = kernel_log_path(self.partial, name)
+            self.worker.used = False
+        return self.worker.km, self.worker.log, self.worker.used
+
+    def discard_kernel(self, *, now: bool = True) -> None:
+        """Stop this worker's kernel: after a failure (the next notebook gets a fresh one),
+        when the worker has no more notebooks, or after each notebook without reuse."""
+        km = getattr(self.worker, "km", None)
+        self.worker.km = None
+        if km is not None:
+            shutdown_kernel(km, now=now)
+
     def _execute(self, spec: NotebookSpec, wait_for: threading.Event | None) -> None:
         import papermill
         from papermill.exceptions import PapermillExecutionError
@@ -313,7 +347,10 @@ class _Run:
         executed = self.partial / NOTEBOOK_SUBDIR / spec.filename
         timing = self.timings[spec.name]
         timing.started = self.now()
-        extra_arguments: list[str] = list(KERNEL_QUIET)
+        # Every kernel imports the stack before its first notebook and records its fresh
+        # state, which a later notebook in the same kernel starts from.
+        extra_arguments: list[str] = [*KERNEL_QUIET,
+                                      f"--IPKernelApp.exec_lines={warm_up_code(snapshot=True)}"]
         log = kernel_log_path(self.partial, spec.name)
 
         def before_cells(client: Any) -> None:
@@ -323,21 +360,39 @@ class _Run:
                 if self.aborted or (wait_for is not None and self.failures):
                     raise AbortedError
                 self.kernels[spec.name] = client.km
+            if self.worker.used:
+                msg_id = client.kc.execute(RESET_CODE, silent=True, store_history=False)
+                reply = client.wait_for_reply(msg_id)
+                if reply is None or reply["content"].get("status") != "ok":
+                    content = reply["content"] if reply else {}
+                    raise RuntimeError("the kernel could not be reset between notebooks: "
+                                       + error_line(content.get("ename", "no reply"),
+                                                    content.get("evalue", "")))
             timing.cells_started = self.now()
             self.progress(f"{spec.name}: running")
 
-        if wait_for is not None:
-            extra_arguments.append(f"--IPKernelApp.exec_lines={warm_up_code()}")
-        try:
-            run_restarting(
-                lambda: papermill.execute_notebook(
+        def attempt() -> Any:
+            nonlocal log
+            km, log, used = self._kernel(spec.name)
+            try:
+                return papermill.execute_notebook(
                     source, executed, parameters=self._parameters(spec),
                     engine_name=ENGINE_NAME, kernel_name=self.kernel_name,
                     progress_bar=False, request_save_on_cell_execute=False,
                     start_timeout=self.start_timeout, execution_timeout=self.cell_timeout,
                     extra_arguments=extra_arguments, before_cells=before_cells,
-                    kernel_cwd=str(self.partial), kernel_log=str(log),
-                ),
+                    kernel_cwd=str(self.partial), kernel_log=None if used else str(log),
+                    km=km,
+                )
+            except BaseException:
+                # Whatever failed (a cell, the kernel, an interrupt), the next notebook of
+                # this worker, or the next attempt, gets a new kernel.
+                self.discard_kernel()
+                raise
+
+        try:
+            run_restarting(
+                attempt,
                 may_restart=lambda: not timing.cells_started and not self.aborted,
                 restarting=lambda: self.progress(f"{spec.name}: kernel did not start; "
                                                  "starting it again"))
@@ -368,6 +423,9 @@ class _Run:
         finally:
             with self._lock:
                 self.kernels.pop(spec.name, None)
+        self.worker.used = True
+        if not self.reuse_kernels:
+            self.discard_kernel(now=False)
         timing.finished = self.now()
         self._executed(spec)
         result = merge_split_streams(_stable_cell_ids(nbformat.read(executed, as_version=4)))
@@ -387,6 +445,24 @@ class _Run:
             )
         timing.rendered = self.now()
 
+    def _next(self) -> tuple[int, NotebookSpec] | None:
+        with self._lock:
+            if self.aborted or not self.queue:
+                return None
+            return self.queue.pop(0)
+
+    def work(self) -> None:
+        """One worker: notebooks from the queue (01-03, then the final ones) in its own
+        kernel, until none is left; then its kernel is stopped."""
+        try:
+            while (task := self._next()) is not None:
+                order, spec = task
+                self.execute(order, spec, self.independent_done if spec.final else None)
+        finally:
+            # Idle, its notebooks' outputs already received: killed at once (a graceful
+            # shutdown waits about 0.5 s for the kernel to exit, at the end of the run).
+            self.discard_kernel(now=True)
+
     def run_all(self) -> None:
         independent = [(i, s) for i, s in enumerate(self.plan) if not s.final]
         finals = [(i, s) for i, s in enumerate(self.plan) if s.final]
@@ -394,15 +470,12 @@ class _Run:
             f"running {len(self.plan)} notebooks ({len(independent)} in parallel on "
             f"{self.workers} workers, then {', '.join(s.name for _, s in finals) or 'none'})"
         )
-        # The final notebooks get their own threads: their kernels start and import the stack
-        # at once, then wait for the independent notebooks before their first cell.
-        final_pool = ThreadPoolExecutor(max_workers=max(1, len(finals)))
+        # Each worker keeps one kernel; the worker that takes a final notebook holds it (its
+        # kernel warm) until the independent notebooks are done.
         pool = ThreadPoolExecutor(max_workers=self.workers)
         try:
-            final_futures = [final_pool.submit(self.execute, o, s, self.independent_done)
-                             for o, s in finals]
-            futures = [pool.submit(self.execute, o, s, None) for o, s in independent]
-            for future in [*futures, *final_futures]:
+            futures = [pool.submit(self.work) for _ in range(self.workers)]
+            for future in futures:
                 future.result()
         except BaseException:
             self.abort()
@@ -410,7 +483,6 @@ class _Run:
         finally:
             self.independent_done.set()
             pool.shutdown(wait=True, cancel_futures=True)
-            final_pool.shutdown(wait=True, cancel_futures=True)
 
     def abort(self, patience: float = 5.0) -> None:
         """Stop quickly (Ctrl-C): waiting notebooks never start, running cells are interrupted.
@@ -451,6 +523,7 @@ def run(
     origins: Mapping[str, str] | None = None,
     git: tuple[str, bool | None] | None = None,
     loaded_inputs: Any = None,
+    reuse_kernels: bool = True,
 ) -> RunResult:
     """Execute the assessment described by ``params_path`` into ``out_dir/<run_name>/``.
 
@@ -461,6 +534,9 @@ def run(
 
     The inputs are read and prepared once before any kernel starts, or ``loaded_inputs``
     (what ``load_inputs`` returned for these params) is used: :mod:`evalkit.run.prepare`.
+
+    ``reuse_kernels=False`` gives every notebook a kernel of its own (the reference that
+    the reused kernels' outputs are compared with in the tests; slower).
 
     Raises :class:`EvalkitError` for a bad params file or bad data (before anything runs) and
     :class:`NotebookFailedError` when a notebook raises; then the partial folder is kept for
@@ -517,7 +593,7 @@ def run(
     register_engine()
     state = _Run(
         params, partial, nb_dir, plan, workers, report, kernel_name, start_timeout, cell_timeout,
-        prepared, frozenset(takes_prepared),
+        prepared, frozenset(takes_prepared), reuse_kernels,
     )
     state.inputs_are_copies = bool(origins)
     try:
