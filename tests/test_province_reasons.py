@@ -58,3 +58,25 @@ def test_every_county_reason_reads_in_chinese_with_file_row_and_column(reason):
                         else "\0", " ")
     words = set(re.findall(r"[A-Za-z]{2,}", rest)) - {"satisfied", "dissatisfied", "responded"}
     assert not words, (words, zh)
+
+
+def test_a_missing_columns_description_is_in_the_pages_language() -> None:
+    """The codebook's description of a column reaches the zh page in Chinese; the English
+    catalogue holds the codebook's own text without its Chinese terms (so the two cannot
+    drift apart)."""
+    import re
+
+    from evalkit.contract import schema
+    from evalkit.report import i18n
+    from evalkit.report.province_reasons import reason_text
+
+    columns = {**schema.FRAME_COLUMNS, **schema.SURVEY_REQUIRED, **schema.SURVEY_OPTIONAL}
+    for name, text in columns.items():
+        english = re.sub(r"\s*\([^)]*[\u3400-\u9fff][^)]*\)", "", text).strip()
+        assert i18n.text(f"codebook.{name}", "en") == english, name
+        assert i18n.has_text(f"codebook.{name}", "zh"), name
+    error = ("survey.csv, row 1, column household_size: expected a column named household_size "
+             "(people in the household, integer >= 1) in the header row")
+    zh = reason_text(error, "zh")
+    assert "家庭人口数，整数且不小于1" in zh and "people in the household" not in zh
+    assert "people in the household, integer >= 1" in reason_text(error, "en")

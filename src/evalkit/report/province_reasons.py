@@ -63,6 +63,9 @@ def _expected_text(expected: str, lang: str) -> str:
         if found is None:
             continue
         values = {k: v for k, v in found.groupdict().items() if v is not None}
+        if key == "column_named" and i18n.has_text(f"codebook.{values['name']}", lang):
+            # the codebook's description of the column, in the page's language
+            values["what"] = i18n.text(f"codebook.{values['name']}", lang)
         text = _t(lang, f"reason.{key}", **{k: v for k, v in values.items()
                                             if k not in ("found", "meant", "path")})
         if "found" in values:
