@@ -248,6 +248,33 @@ def _frame_sums(frame: pd.DataFrame) -> dict[str, float]:
     return sums
 
 
+def households_only(uncalibrated: SurveyDesign, frame: pd.DataFrame,
+                    calibration: Mapping[str, Any] | None) -> SurveyDesign | None:
+    """The design post-stratified on household counts only, when the run's ``calibration``
+    block also reaches people totals: beside the run's design it shows what the people
+    margins themselves change (:func:`compare_indicators`' ``households``). None when the
+    block names no people total (or calibrates nothing).
+
+    Examples
+    --------
+    >>> from evalkit.assessment.inputs import load_inputs
+    >>> inputs = load_inputs({"frame": "packaged:frame.csv", "survey": "packaged:survey.csv"},
+    ...                      {"psu": "village", "weights": "weight"})
+    >>> households_only(inputs.design, inputs.frame, {"method": "raking"}).is_calibrated
+    True
+    >>> households_only(inputs.design, inputs.frame, {"method": "poststratify"}) is None
+    True
+    """
+    if not calibration or calibration.get("method", "none") == "none":
+        return None
+    method = str(calibration["method"])
+    totals = calibration.get("totals") or default_totals(method)
+    if not any(str(t).startswith("people_") for t in totals):
+        return None
+    return frame_calibration(uncalibrated, frame, "poststratify",
+                             ["hh_exited", "hh_not_exited", "hh_nonregistered"])
+
+
 def compare_indicators(uncalibrated: SurveyDesign, calibrated: SurveyDesign,
                        frame: pd.DataFrame, thresholds: Mapping[str, float],
                        method: str = "logit", level: float = 0.95,
